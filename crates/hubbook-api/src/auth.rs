@@ -1,0 +1,279 @@
+//! Authentication: argon2id password and secret hashes, and short-lived HS256 JWTs.
+//!
+//! A token carries the caller's role and scope, so handlers authorise without a database read.
+//! Only HS256 is accepted: a token signed otherwise, or with `alg: none`, is refused.
+
+use std::future::{ready, Ready};
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use hubbook_core::Role;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::{ApiError, AppState};
+
+/// Whether a token was issued to a staff user or to an integration client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    /// A person signed in with username and password.
+    User,
+    /// A machine client signed in with client id and secret.
+    Client,
+}
+
+/// Where a caller may act: its cluster and practice, or for a triage client its clusters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// The cluster id of a manager, hub staff member or receptionist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// The practice id of a receptionist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub practice: Option<String>,
+    /// The cluster ids a triage client may act in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<String>,
+}
+
+/// The claims of a hubbook access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user's or integration's id.
+    pub sub: String,
+    /// User or client.
+    pub kind: SubjectKind,
+    /// The caller's one role.
+    pub role: Role,
+    /// Where the role applies.
+    pub scope: Scope,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Expires at (seconds since the epoch).
+    pub exp: i64,
+}
+
+/// The authenticated caller of a request, taken from its bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The user's or integration's id.
+    pub id: String,
+    /// User or client.
+    pub kind: SubjectKind,
+    /// The caller's role.
+    pub role: Role,
+    /// Where the role applies.
+    pub scope: Scope,
+}
+
+impl Principal {
+    /// How the caller is named in audit events: `user:<id>` or `client:<id>`.
+    pub fn actor(&self) -> String {
+        match self.kind {
+            SubjectKind::User => format!("user:{}", self.id),
+            SubjectKind::Client => format!("client:{}", self.id),
+        }
+    }
+
+    /// Whether the caller's scope includes the cluster with this id.
+    pub fn in_cluster(&self, cluster_id: &str) -> bool {
+        self.role == Role::Admin
+            || self.scope.cluster.as_deref() == Some(cluster_id)
+            || self.scope.clusters.iter().any(|c| c == cluster_id)
+    }
+}
+
+/// Issues and verifies access tokens with one HS256 secret.
+#[derive(Clone)]
+pub struct TokenService {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl_seconds: i64,
+}
+
+impl std::fmt::Debug for TokenService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenService")
+            .field("ttl_seconds", &self.ttl_seconds)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenService {
+    /// A service signing with `secret`; tokens live `ttl_seconds`.
+    pub fn new(secret: &[u8], ttl_seconds: i64) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl_seconds,
+        }
+    }
+
+    /// How long a token lives, in seconds.
+    pub fn ttl_seconds(&self) -> i64 {
+        self.ttl_seconds
+    }
+
+    /// Signs a token for the principal, valid from `now` for the configured lifetime.
+    pub fn issue(&self, who: &Principal, now: DateTime<Utc>) -> Result<String, ApiError> {
+        self.issue_for(who, now, self.ttl_seconds)
+    }
+
+    /// Signs a token with an explicit lifetime (the demo prints a longer-lived one).
+    pub fn issue_for(
+        &self,
+        who: &Principal,
+        now: DateTime<Utc>,
+        ttl_seconds: i64,
+    ) -> Result<String, ApiError> {
+        let claims = Claims {
+            sub: who.id.clone(),
+            kind: who.kind,
+            role: who.role,
+            scope: who.scope.clone(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + ttl_seconds,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(format!("token signing failed: {e}")))
+    }
+
+    /// Checks a token's signature, algorithm and expiry and returns its caller.
+    pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                ApiError::InvalidToken(match e.kind() {
+                    ErrorKind::ExpiredSignature => {
+                        "the access token has expired; request a new one".to_owned()
+                    }
+                    ErrorKind::InvalidAlgorithm => {
+                        "the access token must be signed with HS256".to_owned()
+                    }
+                    _ => "the access token is not valid".to_owned(),
+                })
+            })?;
+        let c = data.claims;
+        Ok(Principal {
+            id: c.sub,
+            kind: c.kind,
+            role: c.role,
+            scope: c.scope,
+        })
+    }
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(principal_of(req))
+    }
+}
+
+fn principal_of(req: &HttpRequest) -> Result<Principal, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::InvalidToken("this route needs an `Authorization: Bearer <token>` header".into())
+    })?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::InvalidToken("the Authorization header must be `Bearer <token>`".into())
+        })?;
+    state.tokens.verify(token)
+}
+
+/// Hashes a password or client secret with argon2id and a random salt (PHC string format).
+///
+/// Deliberately slow: call it off the async threads (`web::block`).
+pub fn hash_secret(secret: &str) -> Result<String, ApiError> {
+    let mut salt = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::Internal(format!("hashing failed: {e}")))
+}
+
+/// Checks a password or secret against a stored argon2 hash; a malformed hash never matches.
+pub fn verify_secret(secret: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(secret.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A fresh random secret for an integration client: 32 bytes, base64url without padding.
+pub fn generate_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal() -> Principal {
+        Principal {
+            id: "u1".into(),
+            kind: SubjectKind::User,
+            role: Role::HubStaff,
+            scope: Scope {
+                cluster: Some("c1".into()),
+                ..Scope::default()
+            },
+        }
+    }
+
+    #[test]
+    fn tokens_round_trip_and_expire() {
+        let tokens = TokenService::new(b"test-secret-of-enough-length-123", 900);
+        let now = Utc::now();
+        let token = tokens.issue(&principal(), now).unwrap();
+        assert_eq!(tokens.verify(&token).unwrap(), principal());
+        let old = tokens
+            .issue(&principal(), now - chrono::Duration::hours(2))
+            .unwrap();
+        assert!(
+            matches!(tokens.verify(&old), Err(ApiError::InvalidToken(m)) if m.contains("expired"))
+        );
+        let other = TokenService::new(b"another-secret-of-enough-length", 900);
+        assert!(other.verify(&token).is_err());
+    }
+
+    #[test]
+    fn secrets_hash_and_verify() {
+        let hash = hash_secret("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_secret("correct horse", &hash));
+        assert!(!verify_secret("wrong horse", &hash));
+        assert!(!verify_secret("correct horse", "not a hash"));
+        assert_ne!(generate_secret(), generate_secret());
+    }
+}

@@ -1,0 +1,149 @@
+//! Request parts shared by many routes: pagination, `If-Match`, `Idempotency-Key`, and the
+//! error handlers that turn actix's own extractor failures into problem documents.
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::header;
+use actix_web::HttpRequest;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::ApiError;
+
+/// The page size used when the caller does not ask for one.
+pub const DEFAULT_PAGE: i64 = 50;
+
+/// Cursor pagination parameters of every list route.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// How many items to return (1 to 500, default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page; omit for the first page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The id to continue after, and the page size.
+    pub fn decode(&self) -> Result<(Option<String>, i64), ApiError> {
+        let limit = hubbook_store::repo::page_limit(self.limit.unwrap_or(DEFAULT_PAGE));
+        let after = match &self.cursor {
+            None => None,
+            Some(c) => Some(
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(c)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| {
+                        ApiError::InvalidHeader(
+                            "invalid-cursor",
+                            "the cursor is not one this API returned".into(),
+                        )
+                    })?,
+            ),
+        };
+        Ok((after, limit))
+    }
+}
+
+/// One page of a list and the cursor of the next, if any.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PageOf<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to read the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> PageOf<T> {
+    /// Maps a store page into a response page with an opaque cursor.
+    pub fn from_page<R>(page: hubbook_store::Page<R>, f: impl FnMut(R) -> T) -> Self {
+        Self {
+            items: page.items.into_iter().map(f).collect(),
+            next_cursor: page
+                .next_after
+                .map(|a| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(a)),
+        }
+    }
+}
+
+/// The version a client says it last saw, from `If-Match: "<version>"`; `None` when absent.
+///
+/// A value that is not one of this API's ETags can never match, so it yields version 0, which
+/// no row has, and the update fails with `precondition-failed`.
+pub fn if_match(req: &HttpRequest) -> Option<i64> {
+    let raw = req
+        .headers()
+        .get(header::IF_MATCH)?
+        .to_str()
+        .unwrap_or("")
+        .trim();
+    if raw == "*" {
+        return None;
+    }
+    let tag = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
+    Some(tag.parse::<i64>().unwrap_or(0))
+}
+
+/// The ETag header value for a row version.
+pub fn etag(version: i64) -> (header::HeaderName, String) {
+    (header::ETAG, format!("\"{version}\""))
+}
+
+/// The `Idempotency-Key` header, if given: 1 to 255 visible ASCII characters.
+pub fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().unwrap_or("").trim();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::InvalidHeader(
+            "invalid-idempotency-key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters, such as a UUID".into(),
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// Maps a JSON body failure to its problem: too large (413), wrong content type (415),
+/// not JSON (400), or JSON of the wrong shape (422).
+pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::OverflowKnownLength { length, limit } => ApiError::PayloadTooLarge(
+            format!("the body is {length} bytes; the most this route accepts is {limit}"),
+        ),
+        JsonPayloadError::Overflow { limit } => {
+            ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::UnsupportedMediaType("send the body as application/json".into())
+        }
+        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::InvalidBody(e.to_string()),
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::MalformedJson(format!("the body is not valid JSON: {e}"))
+        }
+        other => ApiError::MalformedJson(other.to_string()),
+    };
+    api.into()
+}
+
+/// Maps a query string failure to an `invalid-query` problem.
+pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::InvalidQuery(format!("the query string is not valid: {err}")).into()
+}
+
+/// Maps a path segment that does not parse to `not-found`.
+pub fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound("no such resource".into()).into()
+}
+
+/// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value, so a
+/// PATCH can clear an optional field; use with `#[serde(default)]`.
+pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

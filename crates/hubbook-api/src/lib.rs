@@ -1,0 +1,113 @@
+//! The hubbook REST API: actix-web handlers, JWT authentication, problem+json errors and the
+//! OpenAPI document generated from the same handlers that serve the routes.
+//!
+//! Handlers are thin: they parse, authorise, call the store or the core, and map the result.
+
+pub mod access;
+pub mod auth;
+pub mod extract;
+pub mod idempotency;
+pub mod metrics;
+pub mod problem;
+pub mod routes;
+pub mod state;
+
+use actix_web::{middleware, web, App, HttpResponse};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use problem::{ApiError, Problem};
+pub use state::AppState;
+
+/// The largest JSON body any route accepts.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "hubbook",
+        description = "Shared appointment capacity for GP practices in a cluster: rotas, fair sharing, booking and NHS 111 triage.\n\nErrors are RFC 9457 `application/problem+json` documents whose `type` is stable: match on it. Authenticate with `POST /api/v1/auth/token` and send `Authorization: Bearer <token>`. Creates accept `Idempotency-Key`; updates honour `If-Match` with the `ETag` last read. Lists are paginated with `limit` and the opaque `next_cursor`.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(Problem))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document of every route, generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes::operations)
+        .service(scope::scope("/api/v1").configure(routes::api_v1))
+        .split_for_parts()
+        .1
+}
+
+/// Adds every route, the body limits and error handlers, metrics and the docs to an app.
+pub fn configure(
+    cfg: &mut web::ServiceConfig,
+    state: web::Data<AppState>,
+    doc: utoipa::openapi::OpenApi,
+) {
+    cfg.app_data(state)
+        .app_data(
+            web::JsonConfig::default()
+                .limit(MAX_BODY_BYTES)
+                .error_handler(extract::json_error),
+        )
+        .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
+        .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+        .app_data(web::PathConfig::default().error_handler(extract::path_error))
+        .service(web::redirect("/docs", "/docs/"))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc));
+}
+
+/// Builds the application: routes, docs, metrics and request logging, and problem+json for
+/// unknown paths.
+pub fn app(
+    state: web::Data<AppState>,
+    doc: utoipa::openapi::OpenApi,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .into_utoipa_app()
+        .configure(routes::operations)
+        .service(scope::scope("/api/v1").configure(routes::api_v1))
+        .into_app()
+        .configure(|cfg| configure(cfg, state, doc))
+        .default_service(web::to(not_found))
+        .wrap(middleware::from_fn(metrics::track))
+        .wrap(middleware::Compress::default())
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("no such route; see /docs".into()))
+}

@@ -1,0 +1,213 @@
+//! The API's one error type, rendered as RFC 9457 `application/problem+json`.
+//!
+//! This is the only place that knows HTTP status codes. Every problem has a stable `type` that
+//! clients match on; a 5xx carries an opaque detail and its cause goes to the log.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use hubbook_core::ValidationError;
+use hubbook_store::{ConflictKind, StoreError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An RFC 9457 problem document, as every error response carries it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct Problem {
+    /// A stable identifier of the kind of problem, e.g. `invalid-nhs-number`; match on this.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short human-readable summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong in this occurrence, for a person to read.
+    pub detail: String,
+}
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A domain value was refused by its validation rule.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// A store operation failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No valid bearer token was presented.
+    #[error("{0}")]
+    InvalidToken(String),
+    /// Wrong username, password, client id or secret.
+    #[error("the credentials are not valid")]
+    InvalidCredentials,
+    /// The caller's role does not allow this action in its scope.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Nothing the caller may see exists here.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request body is not valid JSON.
+    #[error("{0}")]
+    MalformedJson(String),
+    /// The body is JSON of the wrong shape: wrong types, missing or unknown fields.
+    #[error("{0}")]
+    InvalidBody(String),
+    /// The query string does not parse.
+    #[error("{0}")]
+    InvalidQuery(String),
+    /// A header value is not acceptable; the first field is the problem type.
+    #[error("{1}")]
+    InvalidHeader(&'static str, String),
+    /// The body is larger than allowed.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The body's content type is not one this route reads.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A request that is well-formed but breaks a rule; the first field is the problem type.
+    #[error("{1}")]
+    Unprocessable(&'static str, String),
+    /// Something unexpected; the detail stays in the log.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The status code and stable problem type of this error.
+    pub fn status_and_type(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::Validation(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code()),
+            Self::Store(StoreError::NotFound) => (StatusCode::NOT_FOUND, "not-found"),
+            Self::Store(StoreError::Conflict(ConflictKind::Duplicate(_))) => {
+                (StatusCode::CONFLICT, "already-exists")
+            }
+            Self::Store(StoreError::Conflict(ConflictKind::StaleVersion)) => {
+                (StatusCode::PRECONDITION_FAILED, "precondition-failed")
+            }
+            Self::Store(StoreError::Conflict(ConflictKind::MissingReference(_))) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unknown-reference")
+            }
+            Self::Store(StoreError::Conflict(ConflictKind::IdempotencyKeyReused)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused")
+            }
+            Self::Store(StoreError::Busy) => (StatusCode::SERVICE_UNAVAILABLE, "service-busy"),
+            Self::Store(_) | Self::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal-error")
+            }
+            Self::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid-token"),
+            Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid-credentials"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
+            Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed-json"),
+            Self::InvalidBody(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-body"),
+            Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid-query"),
+            Self::InvalidHeader(kind, _) => (StatusCode::BAD_REQUEST, kind),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large"),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type")
+            }
+            Self::Unprocessable(kind, _) => (StatusCode::UNPROCESSABLE_ENTITY, kind),
+        }
+    }
+
+    /// The problem document for this error.
+    pub fn problem(&self) -> Problem {
+        let (status, kind) = self.status_and_type();
+        let detail = match self {
+            Self::Store(StoreError::NotFound) => "nothing found here that you may see".to_owned(),
+            Self::Store(StoreError::Conflict(ConflictKind::Duplicate(what))) => {
+                format!("a record with the same unique value already exists ({})", friendly_constraint(what))
+            }
+            Self::Store(StoreError::Conflict(ConflictKind::StaleVersion)) => {
+                "the resource changed since you read it; read it again and retry with its current ETag".to_owned()
+            }
+            Self::Store(StoreError::Conflict(ConflictKind::MissingReference(_))) => {
+                "a referenced record does not exist in this cluster".to_owned()
+            }
+            Self::Store(StoreError::Conflict(ConflictKind::IdempotencyKeyReused)) => {
+                "this Idempotency-Key was already used for a different request".to_owned()
+            }
+            Self::Store(StoreError::Busy) => "the service is busy; retry shortly".to_owned(),
+            Self::Store(_) | Self::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
+            other => other.to_string(),
+        };
+        Problem {
+            kind: kind.to_owned(),
+            title: title(kind),
+            status: status.as_u16(),
+            detail,
+        }
+    }
+}
+
+/// Turns a constraint name or SQLite's column list into words without leaking schema details.
+fn friendly_constraint(what: &str) -> &'static str {
+    if what.contains("ods_code") {
+        "ODS code"
+    } else if what.contains("username") {
+        "username"
+    } else if what.contains("client_id") {
+        "client id"
+    } else if what.contains("code") {
+        "code"
+    } else if what.contains("name") {
+        "name"
+    } else {
+        "unique key"
+    }
+}
+
+/// A title for a problem type: its words, capitalised.
+fn title(kind: &str) -> String {
+    let words = kind.replace('-', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first
+            .to_uppercase()
+            .chain(chars)
+            .collect::<String>()
+            .replace("Nhs", "NHS")
+            .replace(" ods ", " ODS "),
+        None => String::new(),
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status_and_type().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let problem = self.problem();
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(error = %self, problem = %problem.kind, "request failed");
+        }
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if matches!(self, Self::Store(StoreError::Busy)) {
+            response.insert_header((header::RETRY_AFTER, "1"));
+        }
+        if matches!(self, Self::InvalidToken(_)) {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_read_well() {
+        assert_eq!(title("invalid-nhs-number"), "Invalid NHS number");
+        assert_eq!(title("not-found"), "Not found");
+    }
+
+    #[test]
+    fn server_errors_hide_their_cause() {
+        let p = ApiError::Internal("secret table name".into()).problem();
+        assert_eq!((p.status, p.kind.as_str()), (500, "internal-error"));
+        assert!(!p.detail.contains("secret"));
+    }
+}

@@ -1,0 +1,162 @@
+//! `POST /api/v1/auth/token`: exchanges a password or client secret for a short-lived JWT.
+
+use actix_web::{http::header, post, web, HttpRequest, HttpResponse};
+use hubbook_core::Role;
+use hubbook_store::repo::{integrations, users};
+use hubbook_store::StoreError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{verify_secret, Principal, Scope, SubjectKind};
+use crate::{ApiError, AppState};
+
+/// A token request, by OAuth 2.0 grant type; sent as JSON or as a form.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(tag = "grant_type", rename_all = "snake_case")]
+pub enum TokenRequest {
+    /// A staff user's username and password.
+    Password {
+        /// Login name (case-insensitive).
+        username: String,
+        /// Password.
+        password: String,
+    },
+    /// An integration client's id and secret.
+    ClientCredentials {
+        /// The client id issued with the integration.
+        client_id: String,
+        /// The secret shown once when the integration was created.
+        client_secret: String,
+    },
+}
+
+/// An issued access token.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    /// The JWT to send as `Authorization: Bearer <token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+}
+
+/// A hash to verify against when the user does not exist, so that a wrong username takes as long
+/// as a wrong password and does not reveal which usernames exist.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3x4+H0DqCyeBF2I1CeHGVbqcB6Tf3X5jWZmaSbtnPUk";
+
+/// Exchange credentials for an access token.
+///
+/// `grant_type=password` with `username` and `password` for staff, or
+/// `grant_type=client_credentials` with `client_id` and `client_secret` for integrations.
+#[utoipa::path(
+    tag = "auth",
+    request_body(content(
+        (TokenRequest = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "A token", body = TokenResponse),
+        (status = 401, description = "Wrong credentials", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Missing fields or unknown grant type", body = crate::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/token")]
+pub async fn issue_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let request = parse_request(&req, &body)?;
+    let principal = state
+        .db(move |c| match request {
+            TokenRequest::Password { username, password } => {
+                let user = match users::find_user_by_username(c, &username) {
+                    Err(StoreError::NotFound) => None,
+                    other => Some(other?),
+                };
+                let hash = user
+                    .as_ref()
+                    .map_or(DUMMY_HASH, |u| u.password_hash.as_str());
+                let ok = verify_secret(&password, hash);
+                match user {
+                    Some(u) if ok && u.active => Ok(Principal {
+                        id: u.id,
+                        kind: SubjectKind::User,
+                        role: u
+                            .role
+                            .parse::<Role>()
+                            .map_err(|e| ApiError::Internal(e.to_string()))?,
+                        scope: Scope {
+                            cluster: u.cluster_id,
+                            practice: u.practice_id,
+                            clusters: Vec::new(),
+                        },
+                    }),
+                    _ => Err(ApiError::InvalidCredentials),
+                }
+            }
+            TokenRequest::ClientCredentials {
+                client_id,
+                client_secret,
+            } => {
+                let client = match integrations::find_integration_by_client_id(c, &client_id) {
+                    Err(StoreError::NotFound) => None,
+                    other => Some(other?),
+                };
+                let hash = client
+                    .as_ref()
+                    .map_or(DUMMY_HASH, |i| i.secret_hash.as_str());
+                let ok = verify_secret(&client_secret, hash);
+                match client {
+                    Some(i) if ok && i.active => {
+                        let clusters = integrations::integration_cluster_ids(c, &i.id)?;
+                        Ok(Principal {
+                            id: i.id,
+                            kind: SubjectKind::Client,
+                            role: Role::Triage,
+                            scope: Scope {
+                                clusters,
+                                ..Scope::default()
+                            },
+                        })
+                    }
+                    _ => Err(ApiError::InvalidCredentials),
+                }
+            }
+        })
+        .await?;
+    let token = state.tokens.issue(&principal, state.clock.now())?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(TokenResponse {
+            access_token: token,
+            token_type: "Bearer".into(),
+            expires_in: state.tokens.ttl_seconds(),
+        }))
+}
+
+fn parse_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        serde_urlencoded::from_bytes(body).map_err(|e| {
+            ApiError::InvalidBody(format!("the form is not a valid token request: {e}"))
+        })
+    } else if content_type.starts_with("application/json") {
+        serde_json::from_slice(body).map_err(|e| {
+            if e.is_data() {
+                ApiError::InvalidBody(format!("not a valid token request: {e}"))
+            } else {
+                ApiError::MalformedJson(format!("the body is not valid JSON: {e}"))
+            }
+        })
+    } else {
+        Err(ApiError::UnsupportedMediaType(
+            "send application/json or application/x-www-form-urlencoded".into(),
+        ))
+    }
+}

@@ -1,0 +1,217 @@
+//! Clusters: `POST /clusters` (admin), `GET /clusters` and `GET/PATCH /clusters/{code}`.
+
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use hubbook_core::{validate_name, ClusterCode, ClusterTimeZone, Role};
+use hubbook_store::models::{Cluster, ClusterChanges};
+use hubbook_store::repo::{clusters, Change};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::access::{cluster_for, require_admin, Need};
+use crate::extract::{etag, idempotency_key, if_match, PageOf, PageQuery};
+use crate::idempotency::{self, Replay};
+use crate::{auth::Principal, ApiError, AppState};
+
+/// A cluster as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClusterView {
+    /// The cluster's code, used in every cluster path, e.g. `U00001`.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// The IANA time zone its rotas are written in.
+    pub time_zone: String,
+    /// The current version; also the ETag.
+    pub version: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Cluster> for ClusterView {
+    fn from(c: Cluster) -> Self {
+        Self {
+            code: c.code,
+            name: c.name,
+            time_zone: c.time_zone,
+            version: c.version,
+            created_at: c.created_at.and_utc(),
+            updated_at: c.updated_at.and_utc(),
+        }
+    }
+}
+
+/// A cluster to create.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClusterBody {
+    /// 3 to 16 capital letters and digits starting with a letter, e.g. a PCN code `U00001`.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// IANA time zone; `Europe/London` when omitted.
+    pub time_zone: Option<String>,
+}
+
+/// Changes to a cluster; omitted fields stay as they are.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterPatch {
+    /// New display name.
+    pub name: Option<String>,
+    /// New IANA time zone.
+    pub time_zone: Option<String>,
+}
+
+/// Create a cluster (admin only). Accepts `Idempotency-Key`.
+#[utoipa::path(
+    tag = "clusters",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key; the same key and body return the first response")),
+    request_body = NewClusterBody,
+    responses(
+        (status = 201, description = "Created", body = ClusterView),
+        (status = 409, description = "The code is taken", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid code, name or time zone", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/clusters")]
+pub async fn create_cluster(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    body: web::Json<NewClusterBody>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&who)?;
+    let body = body.into_inner();
+    let replay = idempotency_key(&req)?.map(|k| Replay::new(&who, k, "POST /clusters", &body));
+    let new = clusters::NewCluster {
+        code: ClusterCode::parse(&body.code)?.as_str().to_owned(),
+        name: validate_name("name", &body.name, 200)?,
+        time_zone: body
+            .time_zone
+            .as_deref()
+            .map(ClusterTimeZone::parse)
+            .transpose()?
+            .unwrap_or_default()
+            .name()
+            .to_owned(),
+    };
+    let change = Change {
+        actor: who.actor(),
+        at: state.now(),
+    };
+    idempotency::create(&state, replay, move |c| {
+        let created = clusters::create_cluster(c, &change, new)?;
+        let version = created.version;
+        Ok((ClusterView::from(created), Some(version)))
+    })
+    .await
+}
+
+/// List the clusters you may see: all for an admin, your own otherwise.
+#[utoipa::path(tag = "clusters", params(PageQuery), responses((status = 200, body = PageOf<ClusterView>)), security(("bearer" = [])))]
+#[get("/clusters")]
+pub async fn list_clusters(
+    state: web::Data<AppState>,
+    who: Principal,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<PageOf<ClusterView>>, ApiError> {
+    let (after, limit) = page.decode()?;
+    let only: Option<Vec<String>> = match who.role {
+        Role::Admin => None,
+        _ => Some(
+            who.scope
+                .cluster
+                .iter()
+                .chain(who.scope.clusters.iter())
+                .cloned()
+                .collect(),
+        ),
+    };
+    let page = state
+        .db(move |c| {
+            Ok(clusters::list_clusters(
+                c,
+                only.as_deref(),
+                after.as_deref(),
+                limit,
+            )?)
+        })
+        .await?;
+    Ok(web::Json(PageOf::from_page(page, ClusterView::from)))
+}
+
+/// Read one cluster: its admin, or anyone working in it.
+#[utoipa::path(
+    tag = "clusters",
+    params(("code" = String, Path, description = "Cluster code")),
+    responses((status = 200, body = ClusterView, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/clusters/{code}")]
+pub async fn get_cluster(
+    state: web::Data<AppState>,
+    who: Principal,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let cluster = state
+        .db(move |c| cluster_for(c, &who, &code, Need::Read))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(cluster.version))
+        .json(ClusterView::from(cluster)))
+}
+
+/// Change a cluster's name or time zone: an admin or its manager. Send `If-Match` with the ETag read.
+#[utoipa::path(
+    tag = "clusters",
+    params(("code" = String, Path, description = "Cluster code"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    request_body = ClusterPatch,
+    responses((status = 200, body = ClusterView), (status = 412, description = "Changed since read", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[patch("/clusters/{code}")]
+pub async fn update_cluster(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    code: web::Path<String>,
+    body: web::Json<ClusterPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let changes = ClusterChanges {
+        name: body
+            .name
+            .as_deref()
+            .map(|n| validate_name("name", n, 200))
+            .transpose()?,
+        time_zone: body
+            .time_zone
+            .as_deref()
+            .map(|z| ClusterTimeZone::parse(z).map(|t| t.name().to_owned()))
+            .transpose()?,
+    };
+    let expected = if_match(&req);
+    let change = Change {
+        actor: who.actor(),
+        at: state.now(),
+    };
+    let updated = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::ManageUsers)?;
+            Ok(clusters::update_cluster(
+                c,
+                &change,
+                &cluster.code,
+                expected,
+                changes,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(updated.version))
+        .json(ClusterView::from(updated)))
+}

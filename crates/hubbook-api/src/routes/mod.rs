@@ -1,0 +1,48 @@
+//! HTTP routes, one module per area; [`api_v1`] registers those under `/api/v1`.
+
+pub mod auth;
+pub mod clusters;
+pub mod integrations;
+pub mod ops;
+pub mod practices;
+pub mod services;
+pub mod sites;
+pub mod users;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers every `/api/v1` route (with its OpenAPI description).
+pub fn api_v1(cfg: &mut ServiceConfig) {
+    cfg.service(auth::issue_token)
+        .service(clusters::create_cluster)
+        .service(clusters::list_clusters)
+        .service(clusters::get_cluster)
+        .service(clusters::update_cluster)
+        .service(practices::list_practices)
+        .service(practices::create_practice)
+        .service(practices::get_practice)
+        .service(practices::update_practice)
+        .service(sites::list_sites)
+        .service(sites::create_site)
+        .service(sites::get_site)
+        .service(sites::update_site)
+        .service(services::list_services)
+        .service(services::create_service)
+        .service(services::get_service)
+        .service(services::update_service)
+        .service(users::list_users)
+        .service(users::create_user)
+        .service(users::get_user)
+        .service(users::update_user)
+        .service(integrations::list_integrations)
+        .service(integrations::create_integration)
+        .service(integrations::get_integration)
+        .service(integrations::update_integration);
+}
+
+/// Registers the unauthenticated operations routes at the root.
+pub fn operations(cfg: &mut ServiceConfig) {
+    cfg.service(ops::live)
+        .service(ops::ready)
+        .service(ops::metrics);
+}

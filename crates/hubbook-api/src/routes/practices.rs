@@ -1,0 +1,247 @@
+//! Practices of a cluster: the manager writes, everyone working in the cluster reads.
+
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use hubbook_core::{validate_name, DataSharingAgreement, ListSize, OdsCode};
+use hubbook_store::models::{Practice, PracticeChanges};
+use hubbook_store::repo::{practices, Change};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::access::{cluster_for, found, Need};
+use crate::extract::{double_option, etag, idempotency_key, if_match, PageOf, PageQuery};
+use crate::idempotency::{self, Replay};
+use crate::{auth::Principal, ApiError, AppState};
+
+/// A member practice as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PracticeView {
+    /// Id within the cluster.
+    pub id: String,
+    /// ODS code, e.g. `A81001`.
+    pub ods_code: String,
+    /// Display name.
+    pub name: String,
+    /// Registered list size.
+    pub list_size: i64,
+    /// The practice's own site, if it runs one for the cluster.
+    pub site_id: Option<String>,
+    /// First day its data-sharing agreement is in force; none means no agreement.
+    pub data_sharing_from: Option<NaiveDate>,
+    /// Last day its data-sharing agreement is in force; none means open-ended.
+    pub data_sharing_to: Option<NaiveDate>,
+    /// Current version; also the ETag.
+    pub version: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Practice> for PracticeView {
+    fn from(p: Practice) -> Self {
+        Self {
+            id: p.id,
+            ods_code: p.ods_code,
+            name: p.name,
+            list_size: p.list_size,
+            site_id: p.site_id,
+            data_sharing_from: p.dsa_from,
+            data_sharing_to: p.dsa_to,
+            version: p.version,
+            created_at: p.created_at.and_utc(),
+            updated_at: p.updated_at.and_utc(),
+        }
+    }
+}
+
+/// A practice to add to the cluster.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPracticeBody {
+    /// ODS code: one letter and five digits.
+    pub ods_code: String,
+    /// Display name.
+    pub name: String,
+    /// Registered list size, above zero.
+    pub list_size: i64,
+    /// Its own site in this cluster, if any.
+    pub site_id: Option<String>,
+    /// First day of its data-sharing agreement.
+    pub data_sharing_from: Option<NaiveDate>,
+    /// Last day of its data-sharing agreement.
+    pub data_sharing_to: Option<NaiveDate>,
+}
+
+/// Changes to a practice; omitted fields stay, `null` clears an optional one.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PracticePatch {
+    /// New display name.
+    pub name: Option<String>,
+    /// New list size.
+    pub list_size: Option<i64>,
+    /// New own site, or `null` for none.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub site_id: Option<Option<String>>,
+    /// New agreement start, or `null` for no agreement.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub data_sharing_from: Option<Option<NaiveDate>>,
+    /// New agreement end, or `null` for open-ended.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub data_sharing_to: Option<Option<NaiveDate>>,
+}
+
+/// List the cluster's practices.
+#[utoipa::path(tag = "practices", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<PracticeView>)), security(("bearer" = [])))]
+#[get("/clusters/{code}/practices")]
+pub async fn list_practices(
+    state: web::Data<AppState>,
+    who: Principal,
+    code: web::Path<String>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<PageOf<PracticeView>>, ApiError> {
+    let (after, limit) = page.decode()?;
+    let page = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Read)?;
+            Ok(practices::list_practices(
+                c,
+                &cluster.id,
+                after.as_deref(),
+                limit,
+            )?)
+        })
+        .await?;
+    Ok(web::Json(PageOf::from_page(page, PracticeView::from)))
+}
+
+/// Add a practice to the cluster (its manager). Accepts `Idempotency-Key`.
+#[utoipa::path(
+    tag = "practices",
+    params(("code" = String, Path, description = "Cluster code"), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    request_body = NewPracticeBody,
+    responses(
+        (status = 201, body = PracticeView),
+        (status = 409, description = "ODS code already in the cluster", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid ODS code, list size or dates", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/clusters/{code}/practices")]
+pub async fn create_practice(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    code: web::Path<String>,
+    body: web::Json<NewPracticeBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let replay = idempotency_key(&req)?
+        .map(|k| Replay::new(&who, k, &format!("POST /clusters/{code}/practices"), &body));
+    let agreement = DataSharingAgreement::new(body.data_sharing_from, body.data_sharing_to)?;
+    let new = practices::NewPractice {
+        ods_code: OdsCode::parse(&body.ods_code)?.as_str().to_owned(),
+        name: validate_name("name", &body.name, 200)?,
+        list_size: i64::from(ListSize::new(body.list_size)?),
+        site_id: body.site_id,
+        dsa_from: agreement.from,
+        dsa_to: agreement.to,
+    };
+    let change = Change {
+        actor: who.actor(),
+        at: state.now(),
+    };
+    idempotency::create(&state, replay, move |c| {
+        let cluster = cluster_for(c, &who, &code, Need::Manage)?;
+        let created = practices::create_practice(c, &change, &cluster.id, new)?;
+        let version = created.version;
+        Ok((PracticeView::from(created), Some(version)))
+    })
+    .await
+}
+
+/// Read one practice.
+#[utoipa::path(tag = "practices", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Practice id")), responses((status = 200, body = PracticeView, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[get("/clusters/{code}/practices/{id}")]
+pub async fn get_practice(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (code, id) = path.into_inner();
+    let practice = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Read)?;
+            found(practices::get_practice(c, &cluster.id, &id), "practice")
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(practice.version))
+        .json(PracticeView::from(practice)))
+}
+
+/// Change a practice (its cluster's manager). Send `If-Match` with the ETag read.
+#[utoipa::path(
+    tag = "practices",
+    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Practice id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    request_body = PracticePatch,
+    responses((status = 200, body = PracticeView), (status = 412, body = crate::Problem, content_type = "application/problem+json"), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[patch("/clusters/{code}/practices/{id}")]
+pub async fn update_practice(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<PracticePatch>,
+) -> Result<HttpResponse, ApiError> {
+    let (code, id) = path.into_inner();
+    let body = body.into_inner();
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| validate_name("name", n, 200))
+        .transpose()?;
+    let list_size = body
+        .list_size
+        .map(|l| ListSize::new(l).map(i64::from))
+        .transpose()?;
+    let expected = if_match(&req);
+    let change = Change {
+        actor: who.actor(),
+        at: state.now(),
+    };
+    let updated = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
+            let current = found(practices::get_practice(c, &cluster.id, &id), "practice")?;
+            // The agreement is checked as it will stand after the change.
+            let from = body.data_sharing_from.unwrap_or(current.dsa_from);
+            let to = body.data_sharing_to.unwrap_or(current.dsa_to);
+            DataSharingAgreement::new(from, to)?;
+            let changes = PracticeChanges {
+                name,
+                list_size,
+                site_id: body.site_id,
+                dsa_from: body.data_sharing_from,
+                dsa_to: body.data_sharing_to,
+            };
+            Ok(practices::update_practice(
+                c,
+                &change,
+                &cluster.id,
+                &id,
+                expected,
+                changes,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(updated.version))
+        .json(PracticeView::from(updated)))
+}

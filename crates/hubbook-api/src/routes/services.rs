@@ -1,0 +1,209 @@
+//! Services of a cluster (GP, nurse, phlebotomy...): the manager writes, everyone in the cluster reads.
+
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use hubbook_core::{validate_name, ClinicalRole, ServiceCode};
+use hubbook_store::models::{Service, ServiceChanges};
+use hubbook_store::repo::{services, Change};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::access::{cluster_for, found, Need};
+use crate::extract::{etag, idempotency_key, if_match, PageOf, PageQuery};
+use crate::idempotency::{self, Replay};
+use crate::{auth::Principal, ApiError, AppState};
+
+/// A service as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ServiceView {
+    /// Id within the cluster.
+    pub id: String,
+    /// Short code, unique in the cluster, e.g. `phlebotomy`.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// The clinical role who delivers it: `gp`, `advanced_nurse_practitioner`, `nurse`,
+    /// `physiotherapist`, `pharmacist`, `mental_health_nurse`, `healthcare_assistant`,
+    /// `phlebotomist`, `paramedic` or `physician_associate`.
+    pub clinical_role: String,
+    /// Current version; also the ETag.
+    pub version: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Service> for ServiceView {
+    fn from(s: Service) -> Self {
+        Self {
+            id: s.id,
+            code: s.code,
+            name: s.name,
+            clinical_role: s.clinical_role,
+            version: s.version,
+            created_at: s.created_at.and_utc(),
+            updated_at: s.updated_at.and_utc(),
+        }
+    }
+}
+
+/// A service to add to the cluster.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewServiceBody {
+    /// 1 to 32 lower-case letters, digits or hyphens.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// The clinical role who delivers it (see `ServiceView.clinical_role`).
+    pub clinical_role: String,
+}
+
+/// Changes to a service; omitted fields stay as they are.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePatch {
+    /// New display name.
+    pub name: Option<String>,
+    /// New clinical role.
+    pub clinical_role: Option<String>,
+}
+
+/// List the cluster's services.
+#[utoipa::path(tag = "services", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<ServiceView>)), security(("bearer" = [])))]
+#[get("/clusters/{code}/services")]
+pub async fn list_services(
+    state: web::Data<AppState>,
+    who: Principal,
+    code: web::Path<String>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<PageOf<ServiceView>>, ApiError> {
+    let (after, limit) = page.decode()?;
+    let page = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Read)?;
+            Ok(services::list_services(
+                c,
+                &cluster.id,
+                after.as_deref(),
+                limit,
+            )?)
+        })
+        .await?;
+    Ok(web::Json(PageOf::from_page(page, ServiceView::from)))
+}
+
+/// Add a service to the cluster (its manager). Accepts `Idempotency-Key`.
+#[utoipa::path(
+    tag = "services",
+    params(("code" = String, Path, description = "Cluster code"), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    request_body = NewServiceBody,
+    responses(
+        (status = 201, body = ServiceView),
+        (status = 409, description = "Code already used in the cluster", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid code or unknown clinical role", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/clusters/{code}/services")]
+pub async fn create_service(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    code: web::Path<String>,
+    body: web::Json<NewServiceBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let replay = idempotency_key(&req)?
+        .map(|k| Replay::new(&who, k, &format!("POST /clusters/{code}/services"), &body));
+    let new = services::NewService {
+        code: ServiceCode::parse(&body.code)?.as_str().to_owned(),
+        name: validate_name("name", &body.name, 200)?,
+        clinical_role: body
+            .clinical_role
+            .parse::<ClinicalRole>()?
+            .as_str()
+            .to_owned(),
+    };
+    let change = Change {
+        actor: who.actor(),
+        at: state.now(),
+    };
+    idempotency::create(&state, replay, move |c| {
+        let cluster = cluster_for(c, &who, &code, Need::Manage)?;
+        let created = services::create_service(c, &change, &cluster.id, new)?;
+        let version = created.version;
+        Ok((ServiceView::from(created), Some(version)))
+    })
+    .await
+}
+
+/// Read one service.
+#[utoipa::path(tag = "services", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Service id")), responses((status = 200, body = ServiceView, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[get("/clusters/{code}/services/{id}")]
+pub async fn get_service(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (code, id) = path.into_inner();
+    let service = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Read)?;
+            found(services::get_service(c, &cluster.id, &id), "service")
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(service.version))
+        .json(ServiceView::from(service)))
+}
+
+/// Change a service (its cluster's manager). Send `If-Match` with the ETag read.
+#[utoipa::path(
+    tag = "services",
+    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Service id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    request_body = ServicePatch,
+    responses((status = 200, body = ServiceView), (status = 412, body = crate::Problem, content_type = "application/problem+json"), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[patch("/clusters/{code}/services/{id}")]
+pub async fn update_service(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<ServicePatch>,
+) -> Result<HttpResponse, ApiError> {
+    let (code, id) = path.into_inner();
+    let body = body.into_inner();
+    let changes = ServiceChanges {
+        name: body
+            .name
+            .as_deref()
+            .map(|n| validate_name("name", n, 200))
+            .transpose()?,
+        clinical_role: body
+            .clinical_role
+            .as_deref()
+            .map(|r| r.parse::<ClinicalRole>().map(|r| r.as_str().to_owned()))
+            .transpose()?,
+    };
+    let expected = if_match(&req);
+    let change = Change {
+        actor: who.actor(),
+        at: state.now(),
+    };
+    let updated = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
+            found(
+                services::update_service(c, &change, &cluster.id, &id, expected, changes),
+                "service",
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(updated.version))
+        .json(ServiceView::from(updated)))
+}

@@ -1,0 +1,262 @@
+//! Sites of a cluster (hubs and surgeries): the manager writes, everyone working in the cluster reads.
+
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use hubbook_core::{validate_name, Coordinates, Postcode, SiteKind};
+use hubbook_store::models::{Site, SiteChanges};
+use hubbook_store::repo::{sites, Change};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::access::{cluster_for, found, Need};
+use crate::extract::{etag, idempotency_key, if_match, PageOf, PageQuery};
+use crate::idempotency::{self, Replay};
+use crate::{auth::Principal, ApiError, AppState};
+
+/// Whether a site is a hub or a member surgery.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SiteKindView {
+    /// An extended-access hub.
+    Hub,
+    /// A member practice's surgery.
+    Surgery,
+}
+
+impl From<SiteKindView> for SiteKind {
+    fn from(k: SiteKindView) -> Self {
+        match k {
+            SiteKindView::Hub => SiteKind::Hub,
+            SiteKindView::Surgery => SiteKind::Surgery,
+        }
+    }
+}
+
+/// A site as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SiteView {
+    /// Id within the cluster.
+    pub id: String,
+    /// Display name, unique in the cluster.
+    pub name: String,
+    /// `hub` or `surgery`.
+    pub kind: String,
+    /// Street address.
+    pub address: String,
+    /// UK postcode, normalised (`LS1 4AP`).
+    pub postcode: String,
+    /// WGS84 latitude.
+    pub latitude: f64,
+    /// WGS84 longitude.
+    pub longitude: f64,
+    /// Current version; also the ETag.
+    pub version: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Site> for SiteView {
+    fn from(s: Site) -> Self {
+        Self {
+            id: s.id,
+            name: s.name,
+            kind: s.kind,
+            address: s.address,
+            postcode: s.postcode,
+            latitude: s.latitude,
+            longitude: s.longitude,
+            version: s.version,
+            created_at: s.created_at.and_utc(),
+            updated_at: s.updated_at.and_utc(),
+        }
+    }
+}
+
+/// A site to add to the cluster.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSiteBody {
+    /// Display name.
+    pub name: String,
+    /// `hub` or `surgery`.
+    pub kind: SiteKindView,
+    /// Street address.
+    pub address: String,
+    /// UK postcode in any spacing.
+    pub postcode: String,
+    /// WGS84 latitude (49 to 61).
+    pub latitude: f64,
+    /// WGS84 longitude (-11 to 2).
+    pub longitude: f64,
+}
+
+/// Changes to a site; omitted fields stay as they are. Latitude and longitude go together.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SitePatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New kind.
+    pub kind: Option<SiteKindView>,
+    /// New address.
+    pub address: Option<String>,
+    /// New postcode.
+    pub postcode: Option<String>,
+    /// New latitude.
+    pub latitude: Option<f64>,
+    /// New longitude.
+    pub longitude: Option<f64>,
+}
+
+/// List the cluster's sites.
+#[utoipa::path(tag = "sites", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<SiteView>)), security(("bearer" = [])))]
+#[get("/clusters/{code}/sites")]
+pub async fn list_sites(
+    state: web::Data<AppState>,
+    who: Principal,
+    code: web::Path<String>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<PageOf<SiteView>>, ApiError> {
+    let (after, limit) = page.decode()?;
+    let page = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Read)?;
+            Ok(sites::list_sites(c, &cluster.id, after.as_deref(), limit)?)
+        })
+        .await?;
+    Ok(web::Json(PageOf::from_page(page, SiteView::from)))
+}
+
+/// Add a site to the cluster (its manager). Accepts `Idempotency-Key`.
+#[utoipa::path(
+    tag = "sites",
+    params(("code" = String, Path, description = "Cluster code"), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    request_body = NewSiteBody,
+    responses(
+        (status = 201, body = SiteView),
+        (status = 409, description = "Name already used in the cluster", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid postcode or coordinates", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/clusters/{code}/sites")]
+pub async fn create_site(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    code: web::Path<String>,
+    body: web::Json<NewSiteBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let replay = idempotency_key(&req)?
+        .map(|k| Replay::new(&who, k, &format!("POST /clusters/{code}/sites"), &body));
+    let point = Coordinates::new(body.latitude, body.longitude)?;
+    let new = sites::NewSite {
+        name: validate_name("name", &body.name, 200)?,
+        kind: SiteKind::from(body.kind).as_str().to_owned(),
+        address: validate_name("address", &body.address, 500)?,
+        postcode: Postcode::parse(&body.postcode)?.as_str().to_owned(),
+        latitude: point.latitude,
+        longitude: point.longitude,
+    };
+    let change = Change {
+        actor: who.actor(),
+        at: state.now(),
+    };
+    idempotency::create(&state, replay, move |c| {
+        let cluster = cluster_for(c, &who, &code, Need::Manage)?;
+        let created = sites::create_site(c, &change, &cluster.id, new)?;
+        let version = created.version;
+        Ok((SiteView::from(created), Some(version)))
+    })
+    .await
+}
+
+/// Read one site.
+#[utoipa::path(tag = "sites", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Site id")), responses((status = 200, body = SiteView, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[get("/clusters/{code}/sites/{id}")]
+pub async fn get_site(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (code, id) = path.into_inner();
+    let site = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Read)?;
+            found(sites::get_site(c, &cluster.id, &id), "site")
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(site.version))
+        .json(SiteView::from(site)))
+}
+
+/// Change a site (its cluster's manager). Send `If-Match` with the ETag read.
+#[utoipa::path(
+    tag = "sites",
+    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Site id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    request_body = SitePatch,
+    responses((status = 200, body = SiteView), (status = 412, body = crate::Problem, content_type = "application/problem+json"), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[patch("/clusters/{code}/sites/{id}")]
+pub async fn update_site(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<SitePatch>,
+) -> Result<HttpResponse, ApiError> {
+    let (code, id) = path.into_inner();
+    let body = body.into_inner();
+    let point = match (body.latitude, body.longitude) {
+        (None, None) => None,
+        (Some(lat), Some(lon)) => Some(Coordinates::new(lat, lon)?),
+        _ => {
+            return Err(ApiError::Unprocessable(
+                "invalid-coordinates",
+                "change latitude and longitude together".into(),
+            ))
+        }
+    };
+    let changes = SiteChanges {
+        name: body
+            .name
+            .as_deref()
+            .map(|n| validate_name("name", n, 200))
+            .transpose()?,
+        kind: body.kind.map(|k| SiteKind::from(k).as_str().to_owned()),
+        address: body
+            .address
+            .as_deref()
+            .map(|a| validate_name("address", a, 500))
+            .transpose()?,
+        postcode: body
+            .postcode
+            .as_deref()
+            .map(|p| Postcode::parse(p).map(|p| p.as_str().to_owned()))
+            .transpose()?,
+        latitude: point.map(|p| p.latitude),
+        longitude: point.map(|p| p.longitude),
+    };
+    let expected = if_match(&req);
+    let change = Change {
+        actor: who.actor(),
+        at: state.now(),
+    };
+    let updated = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
+            found(
+                sites::update_site(c, &change, &cluster.id, &id, expected, changes),
+                "site",
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(updated.version))
+        .json(SiteView::from(updated)))
+}

@@ -1,0 +1,45 @@
+//! What every handler shares: the pool, the token service, the clock and the metrics.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use hubbook_core::Clock;
+use hubbook_store::{DbConn, DbPool, StoreError};
+
+use crate::metrics::Metrics;
+use crate::{auth::TokenService, ApiError};
+
+/// The application state handed to every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database pool.
+    pub pool: DbPool,
+    /// Signs and checks access tokens.
+    pub tokens: TokenService,
+    /// The source of "now" for every rule that depends on time.
+    pub clock: Arc<dyn Clock>,
+    /// Request and pool metrics.
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// Runs blocking database work on actix's blocking pool with a pooled connection.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+    }
+
+    /// The current instant as stored (naive UTC).
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        self.clock.now().naive_utc()
+    }
+}

@@ -1,0 +1,292 @@
+//! Connections and pools for both backends, chosen by the database URL, and the write transaction.
+
+use std::time::Duration;
+
+use diesel::connection::{
+    AnsiTransactionManager, SimpleConnection, TransactionManager, TransactionManagerStatus,
+};
+use diesel::prelude::*;
+use diesel::r2d2::ManageConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::StoreError;
+
+/// The migrations of each backend, embedded in the binary from `migrations/<backend>/`.
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+/// PostgreSQL's migrations, the same folder names as SQLite's.
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+pub use multi::DbConn;
+
+mod multi {
+    // The derive generates a backend type and helpers that cannot carry doc comments.
+    #![allow(missing_docs)]
+
+    /// One database connection of either backend; every repository function takes `&mut DbConn`.
+    #[derive(diesel::MultiConnection)]
+    pub enum DbConn {
+        /// A PostgreSQL connection (production).
+        Pg(diesel::PgConnection),
+        /// An SQLite connection (the embedded default).
+        Sqlite(diesel::SqliteConnection),
+    }
+}
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL, for `postgres://` and `postgresql://` URLs.
+    Postgres,
+    /// SQLite, for `sqlite://path`, `sqlite:path` or a bare file path.
+    Sqlite,
+}
+
+/// A database location parsed from a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    /// The backend the URL selects.
+    pub backend: Backend,
+    /// What the backend's driver is given: the PostgreSQL URL, or the SQLite file path.
+    pub target: String,
+}
+
+impl DatabaseUrl {
+    /// Parses a database URL; SQLite's in-memory database is refused because a pool would see
+    /// a different empty database on each connection.
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self {
+                backend: Backend::Postgres,
+                target: url.to_owned(),
+            });
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() || path.contains(":memory:") || path.contains("://") {
+            return Err(StoreError::Connection(format!(
+                "unsupported database URL; use postgres://… or sqlite://path/to/file.db (got a {} character value)",
+                url.len()
+            )));
+        }
+        Ok(Self {
+            backend: Backend::Sqlite,
+            target: path.to_owned(),
+        })
+    }
+}
+
+/// SQLite waits this long for another writer before reporting busy.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// Opens one connection of the URL's backend and applies the per-connection settings.
+pub fn establish(url: &DatabaseUrl) -> Result<DbConn, StoreError> {
+    match url.backend {
+        Backend::Postgres => diesel::PgConnection::establish(&url.target)
+            .map(DbConn::Pg)
+            .map_err(|e| StoreError::Connection(e.to_string())),
+        Backend::Sqlite => {
+            let mut conn = diesel::SqliteConnection::establish(&url.target)
+                .map_err(|e| StoreError::Connection(e.to_string()))?;
+            // busy_timeout first, so that every later statement waits for a writer instead of failing.
+            conn.batch_execute(&format!(
+                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+            ))?;
+            Ok(DbConn::Sqlite(conn))
+        }
+    }
+}
+
+/// An r2d2 manager that opens connections of the backend its URL names.
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConn;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<DbConn, StoreError> {
+        establish(&self.url)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), StoreError> {
+        conn.batch_execute("SELECT 1").map_err(StoreError::from)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        // A connection left inside a transaction, or with a failed one, must not be reused.
+        let status = match conn {
+            DbConn::Pg(c) => AnsiTransactionManager::transaction_manager_status_mut(c),
+            DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c),
+        };
+        match status {
+            TransactionManagerStatus::InError => true,
+            TransactionManagerStatus::Valid(valid) => valid.transaction_depth().is_some(),
+        }
+    }
+}
+
+/// The connection pool every handler draws from.
+pub type DbPool = r2d2::Pool<DbManager>;
+
+/// Settings for [`connect`].
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    /// The most connections open at once.
+    pub max_size: u32,
+    /// How long a caller waits for a free connection before the store reports busy.
+    pub connection_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_size: 16,
+            connection_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Builds a pool for the URL. On SQLite it first switches the file to WAL, once, so that readers
+/// never wait for the writer.
+pub fn connect(url: &str, options: &PoolOptions) -> Result<DbPool, StoreError> {
+    let url = DatabaseUrl::parse(url)?;
+    if url.backend == Backend::Sqlite {
+        let mut conn = establish(&url)?;
+        conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+    }
+    r2d2::Pool::builder()
+        .max_size(options.max_size)
+        .connection_timeout(options.connection_timeout)
+        .build(DbManager { url })
+        .map_err(|e| StoreError::Connection(e.to_string()))
+}
+
+impl DbConn {
+    /// Which backend this connection talks to.
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Pg(_) => Backend::Postgres,
+            DbConn::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Applies every pending migration of this backend; returns how many ran.
+    pub fn run_migrations(&mut self) -> Result<usize, StoreError> {
+        let applied = match self {
+            DbConn::Pg(c) => c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len()),
+            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        };
+        applied.map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// Whether migrations embedded in this binary have not yet been applied.
+    pub fn has_pending_migrations(&mut self) -> Result<bool, StoreError> {
+        let pending = match self {
+            DbConn::Pg(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+            DbConn::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+        };
+        pending.map_err(|e| StoreError::Migration(e.to_string()))
+    }
+}
+
+/// Runs `f` in a write transaction. On SQLite it begins with `BEGIN IMMEDIATE`, taking the write
+/// lock up front, so the transaction waits for other writers at its start (up to the busy
+/// timeout) and can never fail with SQLITE_BUSY half way through. Nested calls become savepoints.
+pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<StoreError>,
+{
+    let outermost_sqlite = match conn {
+        DbConn::Sqlite(c) => {
+            let depth = AnsiTransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()
+                .map_err(|e| E::from(e.into()))?;
+            depth.is_none()
+        }
+        DbConn::Pg(_) => false,
+    };
+    if !outermost_sqlite {
+        let mut inner_error = None;
+        let result = conn.transaction::<T, diesel::result::Error, _>(|c| {
+            f(c).map_err(|e| {
+                inner_error = Some(e);
+                diesel::result::Error::RollbackTransaction
+            })
+        });
+        return match (result, inner_error) {
+            (Ok(v), _) => Ok(v),
+            (Err(_), Some(e)) => Err(e),
+            (Err(e), None) => Err(E::from(e.into())),
+        };
+    }
+    with_sqlite(conn, |c| {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+    })
+    .map_err(E::from)?;
+    match f(conn) {
+        Ok(value) => match with_sqlite(conn, AnsiTransactionManager::commit_transaction) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = with_sqlite(conn, AnsiTransactionManager::rollback_transaction);
+                Err(E::from(e))
+            }
+        },
+        Err(e) => {
+            with_sqlite(conn, AnsiTransactionManager::rollback_transaction).map_err(E::from)?;
+            Err(e)
+        }
+    }
+}
+
+fn with_sqlite(
+    conn: &mut DbConn,
+    op: impl FnOnce(&mut diesel::SqliteConnection) -> QueryResult<()>,
+) -> Result<(), StoreError> {
+    match conn {
+        DbConn::Sqlite(c) => op(c).map_err(StoreError::from),
+        DbConn::Pg(_) => Err(StoreError::Connection(
+            "expected an SQLite connection".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend() {
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap().backend,
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://u@h/db").unwrap().backend,
+            Backend::Postgres
+        );
+        let s = DatabaseUrl::parse("sqlite://data/hubbook.db").unwrap();
+        assert_eq!(
+            (s.backend, s.target.as_str()),
+            (Backend::Sqlite, "data/hubbook.db")
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:hubbook.db").unwrap().target,
+            "hubbook.db"
+        );
+        assert_eq!(
+            DatabaseUrl::parse("hubbook.db").unwrap().backend,
+            Backend::Sqlite
+        );
+        assert!(DatabaseUrl::parse("sqlite::memory:").is_err());
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("").is_err());
+    }
+}

@@ -1,0 +1,279 @@
+//! Rows as stored: one struct per table to read (`X`), one to insert (`NewX`), one to change (`XChanges`).
+//!
+//! Values are validated by `hubbook-core` before they reach these structs; the store keeps them as text.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::schema::*;
+
+/// A cluster row: the tenant every other row belongs to.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = clusters)]
+pub struct Cluster {
+    /// Internal id (UUIDv7).
+    pub id: String,
+    /// The cluster's code, e.g. `U00001`.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// IANA time zone its rotas are written in.
+    pub time_zone: String,
+    /// Optimistic-concurrency version, also the ETag.
+    pub version: i64,
+    /// When created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When last changed (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes to a cluster; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = clusters)]
+pub struct ClusterChanges {
+    /// New display name.
+    pub name: Option<String>,
+    /// New time zone.
+    pub time_zone: Option<String>,
+}
+
+/// A site row: a hub or surgery where sessions run.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = sites)]
+pub struct Site {
+    /// Owning cluster.
+    pub cluster_id: String,
+    /// Id within the cluster (UUIDv7).
+    pub id: String,
+    /// Display name, unique within the cluster.
+    pub name: String,
+    /// `hub` or `surgery`.
+    pub kind: String,
+    /// Street address.
+    pub address: String,
+    /// Normalised UK postcode.
+    pub postcode: String,
+    /// WGS84 latitude.
+    pub latitude: f64,
+    /// WGS84 longitude.
+    pub longitude: f64,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+    /// When created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When last changed (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes to a site; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = sites)]
+pub struct SiteChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New kind.
+    pub kind: Option<String>,
+    /// New address.
+    pub address: Option<String>,
+    /// New postcode.
+    pub postcode: Option<String>,
+    /// New latitude.
+    pub latitude: Option<f64>,
+    /// New longitude.
+    pub longitude: Option<f64>,
+}
+
+/// A practice row: a member GP surgery.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = practices)]
+pub struct Practice {
+    /// Owning cluster.
+    pub cluster_id: String,
+    /// Id within the cluster (UUIDv7).
+    pub id: String,
+    /// ODS code, unique within the cluster.
+    pub ods_code: String,
+    /// Display name.
+    pub name: String,
+    /// Registered list size.
+    pub list_size: i64,
+    /// The practice's own site, if it runs one.
+    pub site_id: Option<String>,
+    /// First day of its data-sharing agreement.
+    pub dsa_from: Option<NaiveDate>,
+    /// Last day of its data-sharing agreement.
+    pub dsa_to: Option<NaiveDate>,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+    /// When created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When last changed (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes to a practice; `None` leaves a field as it is, `Some(None)` clears a nullable one.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = practices)]
+pub struct PracticeChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New list size.
+    pub list_size: Option<i64>,
+    /// New own site.
+    pub site_id: Option<Option<String>>,
+    /// New agreement start.
+    pub dsa_from: Option<Option<NaiveDate>>,
+    /// New agreement end.
+    pub dsa_to: Option<Option<NaiveDate>>,
+}
+
+/// A service row: what a slot offers, delivered by one clinical role.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = services)]
+pub struct Service {
+    /// Owning cluster.
+    pub cluster_id: String,
+    /// Id within the cluster (UUIDv7).
+    pub id: String,
+    /// Short code, unique within the cluster.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// Clinical role, e.g. `gp`.
+    pub clinical_role: String,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+    /// When created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When last changed (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes to a service; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = services)]
+pub struct ServiceChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New clinical role.
+    pub clinical_role: Option<String>,
+}
+
+/// A staff user row with one role and scope; its password hash never serialises (audit, logs).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = users)]
+pub struct User {
+    /// Id (UUIDv7).
+    pub id: String,
+    /// Login name, lower case, unique in the installation.
+    pub username: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// argon2id PHC string.
+    #[serde(skip_serializing)]
+    pub password_hash: String,
+    /// Role name.
+    pub role: String,
+    /// Cluster scope (none for admins).
+    pub cluster_id: Option<String>,
+    /// Practice scope (receptionists only).
+    pub practice_id: Option<String>,
+    /// Whether the user may sign in.
+    pub active: bool,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+    /// When created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When last changed (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    /// New display name.
+    pub display_name: Option<String>,
+    /// New password hash.
+    pub password_hash: Option<String>,
+    /// Enable or disable sign-in.
+    pub active: Option<bool>,
+}
+
+/// A triage integration client row (for example an NHS 111 provider); its secret hash never serialises.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = integrations)]
+pub struct Integration {
+    /// Id (UUIDv7).
+    pub id: String,
+    /// The public client id used with `client_credentials`.
+    pub client_id: String,
+    /// Display name.
+    pub name: String,
+    /// argon2id PHC string of the secret.
+    #[serde(skip_serializing)]
+    pub secret_hash: String,
+    /// Whether the client may obtain tokens.
+    pub active: bool,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+    /// When created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When last changed (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes to an integration; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = integrations)]
+pub struct IntegrationChanges {
+    /// New display name.
+    pub name: Option<String>,
+    /// New secret hash.
+    pub secret_hash: Option<String>,
+    /// Enable or revoke the client.
+    pub active: Option<bool>,
+}
+
+/// A stored response to a create request, replayed when the same `Idempotency-Key` comes again.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotency_keys)]
+pub struct IdempotencyRecord {
+    /// Who sent the request (user or client id); keys are per caller.
+    pub owner: String,
+    /// The caller's key.
+    pub key: String,
+    /// Hash of method, path and body, to refuse the key's reuse for another request.
+    pub request_hash: String,
+    /// HTTP status of the stored response.
+    pub status: i32,
+    /// Body of the stored response.
+    pub body: String,
+    /// When first used (UTC).
+    pub created_at: NaiveDateTime,
+}
+
+/// One audit event: who changed what, when, with the state before and after.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    /// Id (UUIDv7, so ordered by time).
+    pub id: String,
+    /// The cluster the entity belongs to, if any.
+    pub cluster_id: Option<String>,
+    /// When (UTC).
+    pub at: NaiveDateTime,
+    /// Who: `user:<id>`, `client:<id>` or `system`.
+    pub actor: String,
+    /// What was done, e.g. `practice.update`.
+    pub action: String,
+    /// The kind of entity, e.g. `practice`.
+    pub entity: String,
+    /// The entity's id.
+    pub entity_id: String,
+    /// JSON of the entity before the change.
+    pub before_json: Option<String>,
+    /// JSON of the entity after the change.
+    pub after_json: Option<String>,
+}

@@ -1,0 +1,134 @@
+//! Repository functions, one module per aggregate, each over `&mut DbConn`.
+//!
+//! Every write records an audit event in the same transaction (DESIGN invariant 5), through
+//! [`insert_audited`] and [`update_audited`], so no write path can forget it.
+
+pub mod audit;
+pub mod clusters;
+pub mod idempotency;
+pub mod integrations;
+pub mod practices;
+pub mod services;
+pub mod sites;
+pub mod users;
+
+use chrono::NaiveDateTime;
+use diesel::QueryResult;
+use serde::Serialize;
+
+use crate::models::AuditEvent;
+use crate::{new_id, write_tx, ConflictKind, DbConn, StoreError};
+
+/// Who is making a change and when: stamped on rows and on the audit event.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// `user:<id>`, `client:<id>` or `system`.
+    pub actor: String,
+    /// The instant of the change (UTC), from the caller's clock.
+    pub at: NaiveDateTime,
+}
+
+/// The most rows one page may hold, whatever the caller asks for.
+pub const MAX_PAGE: i64 = 500;
+
+/// Clamps a requested page size to `1..=MAX_PAGE`.
+pub fn page_limit(requested: i64) -> i64 {
+    requested.clamp(1, MAX_PAGE)
+}
+
+/// What a versioned entity exposes to the shared write helpers.
+pub trait Audited: Serialize {
+    /// The entity's kind in audit events, e.g. `practice`.
+    const ENTITY: &'static str;
+    /// The row's id.
+    fn entity_id(&self) -> &str;
+    /// The owning cluster's id, if any.
+    fn cluster(&self) -> Option<&str>;
+    /// The optimistic-concurrency version.
+    fn version(&self) -> i64;
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Inserts a row and records its creation, in one transaction; returns the row as read back.
+pub(crate) fn insert_audited<T: Audited>(
+    conn: &mut DbConn,
+    change: &Change,
+    insert: impl FnOnce(&mut DbConn) -> QueryResult<usize>,
+    load: impl FnOnce(&mut DbConn) -> QueryResult<T>,
+) -> Result<T, StoreError> {
+    write_tx(conn, |c| {
+        insert(c)?;
+        let after = load(c)?;
+        audit::record(c, event(change, "create", None, Some(&after))?)?;
+        Ok(after)
+    })
+}
+
+/// Applies an update guarded by the row's version and records it, in one transaction.
+///
+/// `expected` is the version the caller last saw (from `If-Match`); a mismatch, or a concurrent
+/// change between read and write, is [`ConflictKind::StaleVersion`]. `apply` gets the version the
+/// update must still find and returns the number of rows changed.
+pub(crate) fn update_audited<T: Audited>(
+    conn: &mut DbConn,
+    change: &Change,
+    expected: Option<i64>,
+    load: impl Fn(&mut DbConn) -> QueryResult<T>,
+    apply: impl FnOnce(&mut DbConn, i64) -> QueryResult<usize>,
+) -> Result<T, StoreError> {
+    write_tx(conn, |c| {
+        let before = load(c)?;
+        if expected.is_some_and(|v| v != before.version()) {
+            return Err(StoreError::Conflict(ConflictKind::StaleVersion));
+        }
+        if apply(c, before.version())? == 0 {
+            return Err(StoreError::Conflict(ConflictKind::StaleVersion));
+        }
+        let after = load(c)?;
+        audit::record(c, event(change, "update", Some(&before), Some(&after))?)?;
+        Ok(after)
+    })
+}
+
+fn event<T: Audited>(
+    change: &Change,
+    verb: &str,
+    before: Option<&T>,
+    after: Option<&T>,
+) -> Result<AuditEvent, StoreError> {
+    let subject = after.or(before).ok_or(StoreError::NotFound)?;
+    Ok(AuditEvent {
+        id: new_id(),
+        cluster_id: subject.cluster().map(str::to_owned),
+        at: change.at,
+        actor: change.actor.clone(),
+        action: format!("{}.{verb}", T::ENTITY),
+        entity: T::ENTITY.to_owned(),
+        entity_id: subject.entity_id().to_owned(),
+        before_json: before.map(to_json).transpose()?,
+        after_json: after.map(to_json).transpose()?,
+    })
+}
+
+/// Implements [`Audited`] for a row type with `id`, `version` and a cluster field.
+macro_rules! audited {
+    ($ty:ty, $entity:literal, |$s:ident| $cluster:expr) => {
+        impl $crate::repo::Audited for $ty {
+            const ENTITY: &'static str = $entity;
+            fn entity_id(&self) -> &str {
+                &self.id
+            }
+            fn cluster(&self) -> Option<&str> {
+                let $s = self;
+                $cluster
+            }
+            fn version(&self) -> i64 {
+                self.version
+            }
+        }
+    };
+}
+pub(crate) use audited;

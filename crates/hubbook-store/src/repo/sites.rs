@@ -1,0 +1,117 @@
+//! Sites: the hubs and surgeries where a cluster's sessions run.
+
+use diesel::prelude::*;
+
+use super::{audited, insert_audited, update_audited, Change};
+use crate::models::{Site, SiteChanges};
+use crate::schema::sites;
+use crate::{new_id, DbConn, Page, StoreError};
+
+audited!(Site, "site", |s| Some(&s.cluster_id));
+
+/// A validated site to create.
+#[derive(Debug, Clone)]
+pub struct NewSite {
+    /// Display name.
+    pub name: String,
+    /// `hub` or `surgery`.
+    pub kind: String,
+    /// Street address.
+    pub address: String,
+    /// Normalised postcode.
+    pub postcode: String,
+    /// Latitude.
+    pub latitude: f64,
+    /// Longitude.
+    pub longitude: f64,
+}
+
+/// Creates a site in a cluster; a name already used in the cluster is a `Duplicate` conflict.
+pub fn create_site(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    new: NewSite,
+) -> Result<Site, StoreError> {
+    let row = Site {
+        cluster_id: cluster_id.to_owned(),
+        id: new_id(),
+        name: new.name,
+        kind: new.kind,
+        address: new.address,
+        postcode: new.postcode,
+        latitude: new.latitude,
+        longitude: new.longitude,
+        version: 1,
+        created_at: change.at,
+        updated_at: change.at,
+    };
+    let id = row.id.clone();
+    insert_audited(
+        conn,
+        change,
+        |c| diesel::insert_into(sites::table).values(&row).execute(c),
+        |c| load(c, cluster_id, &id),
+    )
+}
+
+fn load(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Site> {
+    sites::table
+        .find((cluster_id, id))
+        .select(Site::as_select())
+        .first(conn)
+}
+
+/// Reads one site of a cluster.
+pub fn get_site(conn: &mut DbConn, cluster_id: &str, id: &str) -> Result<Site, StoreError> {
+    Ok(load(conn, cluster_id, id)?)
+}
+
+/// Lists a cluster's sites in id order after a cursor.
+pub fn list_sites(
+    conn: &mut DbConn,
+    cluster_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page<Site>, StoreError> {
+    let mut query = sites::table
+        .filter(sites::cluster_id.eq(cluster_id))
+        .select(Site::as_select())
+        .order(sites::id.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(sites::id.gt(after.to_owned()));
+    }
+    Ok(Page::from_rows(query.load(conn)?, limit, |s| &s.id))
+}
+
+/// Changes a site, guarded by its version.
+pub fn update_site(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    id: &str,
+    expected: Option<i64>,
+    changes: SiteChanges,
+) -> Result<Site, StoreError> {
+    update_audited(
+        conn,
+        change,
+        expected,
+        |c| load(c, cluster_id, id),
+        |c, version| {
+            diesel::update(
+                sites::table
+                    .find((cluster_id, id))
+                    .filter(sites::version.eq(version)),
+            )
+            .set((
+                &changes,
+                sites::version.eq(version + 1),
+                sites::updated_at.eq(change.at),
+            ))
+            .execute(c)
+        },
+    )
+}

@@ -1,0 +1,136 @@
+//! The diesel schema shared by both backends; it mirrors `migrations/*/` and a test checks it.
+
+#![allow(missing_docs)]
+
+diesel::table! {
+    clusters (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        time_zone -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sites (cluster_id, id) {
+        cluster_id -> Text,
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        address -> Text,
+        postcode -> Text,
+        latitude -> Double,
+        longitude -> Double,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    practices (cluster_id, id) {
+        cluster_id -> Text,
+        id -> Text,
+        ods_code -> Text,
+        name -> Text,
+        list_size -> BigInt,
+        site_id -> Nullable<Text>,
+        dsa_from -> Nullable<Date>,
+        dsa_to -> Nullable<Date>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    services (cluster_id, id) {
+        cluster_id -> Text,
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        clinical_role -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        cluster_id -> Nullable<Text>,
+        practice_id -> Nullable<Text>,
+        active -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    integrations (id) {
+        id -> Text,
+        client_id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        active -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    integration_clusters (cluster_id, integration_id) {
+        cluster_id -> Text,
+        integration_id -> Text,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (owner, key) {
+        owner -> Text,
+        key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        cluster_id -> Nullable<Text>,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        entity -> Text,
+        entity_id -> Text,
+        before_json -> Nullable<Text>,
+        after_json -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(integration_clusters -> integrations (integration_id));
+diesel::joinable!(integration_clusters -> clusters (cluster_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    clusters,
+    sites,
+    practices,
+    services,
+    users,
+    integrations,
+    integration_clusters,
+    idempotency_keys,
+    audit_events,
+);

@@ -1,0 +1,9 @@
+DROP TABLE audit_events;
+DROP TABLE idempotency_keys;
+DROP TABLE integration_clusters;
+DROP TABLE integrations;
+DROP TABLE users;
+DROP TABLE services;
+DROP TABLE practices;
+DROP TABLE sites;
+DROP TABLE clusters;

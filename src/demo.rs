@@ -1,0 +1,217 @@
+//! The demo data set: a cluster `U00001` with six practices, two hubs and a surgery, four
+//! services, and one user of every role, so a newcomer can click and curl at once.
+
+use hubbook_api::auth::hash_secret;
+use hubbook_store::repo::{clusters, integrations, practices, services, sites, users, Change};
+use hubbook_store::{write_tx, DbConn, StoreError};
+
+/// The demo cluster's code.
+pub const DEMO_CLUSTER: &str = "U00001";
+/// The demo triage client's id.
+pub const DEMO_CLIENT: &str = "demo-111";
+
+/// The demo's member practices: ODS code, name, registered list size.
+pub const DEMO_PRACTICES: [(&str, &str, i64); 6] = [
+    ("X00001", "Riverside Medical Practice", 14_200),
+    ("X00002", "Hilltop Surgery", 6_300),
+    ("X00003", "Canal Street Health Centre", 11_800),
+    ("X00004", "Meadow Lane Surgery", 4_100),
+    ("X00005", "Oakfield Family Practice", 9_400),
+    ("X00006", "Station Road Medical Centre", 7_700),
+];
+
+/// What seeding did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seeded {
+    /// The demo cluster was created now.
+    Created,
+    /// The demo cluster already existed; nothing was changed.
+    Reused,
+}
+
+/// The usernames the demo creates, in the order it prints them.
+pub fn demo_usernames() -> Vec<String> {
+    let mut names = vec![
+        "admin".to_owned(),
+        "manager".to_owned(),
+        "hubstaff".to_owned(),
+    ];
+    names.extend(
+        DEMO_PRACTICES
+            .iter()
+            .map(|(ods, _, _)| format!("reception-{}", ods.to_lowercase())),
+    );
+    names
+}
+
+/// Seeds the demo data set unless the demo cluster already exists; all of it in one transaction.
+pub fn seed_demo(
+    conn: &mut DbConn,
+    password: &str,
+    now: chrono::NaiveDateTime,
+) -> anyhow::Result<Seeded> {
+    match clusters::get_cluster_by_code(conn, DEMO_CLUSTER) {
+        Ok(_) => return Ok(Seeded::Reused),
+        Err(StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let hash = hash_secret(password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let change = Change {
+        actor: "system".into(),
+        at: now,
+    };
+    write_tx(conn, |c| -> anyhow::Result<Seeded> {
+        let cluster = clusters::create_cluster(
+            c,
+            &change,
+            clusters::NewCluster {
+                code: DEMO_CLUSTER.into(),
+                name: "Demo Valley PCN".into(),
+                time_zone: "Europe/London".into(),
+            },
+        )?;
+        let site = |name: &str, kind: &str, address: &str, postcode: &str, lat: f64, lon: f64| {
+            sites::NewSite {
+                name: name.into(),
+                kind: kind.into(),
+                address: address.into(),
+                postcode: postcode.into(),
+                latitude: lat,
+                longitude: lon,
+            }
+        };
+        let _north = sites::create_site(
+            c,
+            &change,
+            &cluster.id,
+            site(
+                "Hub North",
+                "hub",
+                "1 Demo Road North, Leeds",
+                "LS7 3AA",
+                53.8261,
+                -1.5380,
+            ),
+        )?;
+        let _south = sites::create_site(
+            c,
+            &change,
+            &cluster.id,
+            site(
+                "Hub South",
+                "hub",
+                "2 Demo Road South, Leeds",
+                "LS11 5AA",
+                53.7796,
+                -1.5528,
+            ),
+        )?;
+        let riverside = sites::create_site(
+            c,
+            &change,
+            &cluster.id,
+            site(
+                "Riverside Surgery",
+                "surgery",
+                "3 River View, Leeds",
+                "LS10 1AA",
+                53.7890,
+                -1.5330,
+            ),
+        )?;
+        for (code, name, role) in [
+            ("gp", "GP appointment", "gp"),
+            ("nurse", "Practice nurse appointment", "nurse"),
+            ("physio", "Physiotherapy clinic", "physiotherapist"),
+            ("phlebotomy", "Blood test", "phlebotomist"),
+        ] {
+            services::create_service(
+                c,
+                &change,
+                &cluster.id,
+                services::NewService {
+                    code: code.into(),
+                    name: name.into(),
+                    clinical_role: role.into(),
+                },
+            )?;
+        }
+        let agreed = chrono::NaiveDate::from_ymd_opt(2026, 4, 1);
+        let mut practice_ids = Vec::new();
+        for (i, (ods, name, list_size)) in DEMO_PRACTICES.iter().enumerate() {
+            let p = practices::create_practice(
+                c,
+                &change,
+                &cluster.id,
+                practices::NewPractice {
+                    ods_code: (*ods).into(),
+                    name: (*name).into(),
+                    list_size: *list_size,
+                    site_id: (i == 0).then(|| riverside.id.clone()),
+                    dsa_from: agreed,
+                    dsa_to: None,
+                },
+            )?;
+            practice_ids.push((ods.to_lowercase(), p.id));
+        }
+        let user = |username: &str,
+                    display: &str,
+                    role: &str,
+                    cluster_id: Option<String>,
+                    practice_id: Option<String>| users::NewUser {
+            username: username.into(),
+            display_name: display.into(),
+            password_hash: hash.clone(),
+            role: role.into(),
+            cluster_id,
+            practice_id,
+        };
+        users::create_user(c, &change, user("admin", "Demo Admin", "admin", None, None))?;
+        users::create_user(
+            c,
+            &change,
+            user(
+                "manager",
+                "Demo Cluster Manager",
+                "cluster_manager",
+                Some(cluster.id.clone()),
+                None,
+            ),
+        )?;
+        users::create_user(
+            c,
+            &change,
+            user(
+                "hubstaff",
+                "Demo Hub Staff",
+                "hub_staff",
+                Some(cluster.id.clone()),
+                None,
+            ),
+        )?;
+        for (ods, practice_id) in practice_ids {
+            users::create_user(
+                c,
+                &change,
+                user(
+                    &format!("reception-{ods}"),
+                    &format!("Reception {}", ods.to_uppercase()),
+                    "receptionist",
+                    Some(cluster.id.clone()),
+                    Some(practice_id),
+                ),
+            )?;
+        }
+        integrations::create_integration(
+            c,
+            &change,
+            integrations::NewIntegration {
+                client_id: DEMO_CLIENT.into(),
+                name: "Demo NHS 111 service".into(),
+                secret_hash: hash.clone(),
+                cluster_ids: vec![cluster.id.clone()],
+            },
+        )?;
+        Ok(Seeded::Created)
+    })
+}

@@ -1,0 +1,111 @@
+//! The `hubbook` application: configuration, start-up and the demo data set.
+//!
+//! [`Application::build`] connects and migrates the database, binds the listener and returns a
+//! server ready to run; end-to-end tests start it on port 0 exactly as `hubbook serve` does.
+
+pub mod demo;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::{web, HttpServer};
+use anyhow::Context;
+use hubbook_api::{auth::TokenService, metrics::Metrics, AppState};
+use hubbook_core::Clock;
+use hubbook_store::{connect, DbPool, PoolOptions};
+
+/// Everything needed to run the server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `sqlite://path` or `postgres://...`.
+    pub database_url: String,
+    /// Address to listen on, e.g. `127.0.0.1:8080` (port 0 picks a free one).
+    pub bind: String,
+    /// The HS256 secret that signs access tokens; at least 32 bytes.
+    pub jwt_secret: String,
+    /// Access-token lifetime in seconds.
+    pub token_ttl_seconds: i64,
+    /// Most database connections.
+    pub pool_size: u32,
+    /// HTTP worker threads; the number of cores when `None`.
+    pub workers: Option<usize>,
+}
+
+/// The shortest JWT secret accepted.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// A built, not yet running, hubbook server.
+pub struct Application {
+    port: u16,
+    state: web::Data<AppState>,
+    server: actix_web::dev::Server,
+}
+
+impl Application {
+    /// Connects to the database, applies pending migrations and binds the listener.
+    pub fn build(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            settings.jwt_secret.len() >= MIN_JWT_SECRET_BYTES,
+            "the JWT secret (HUBBOOK_JWT_SECRET) must be at least {MIN_JWT_SECRET_BYTES} bytes"
+        );
+        let pool = open_database(&settings.database_url, settings.pool_size)?;
+        let state = web::Data::new(AppState {
+            pool,
+            tokens: TokenService::new(settings.jwt_secret.as_bytes(), settings.token_ttl_seconds),
+            clock,
+            metrics: Metrics::new().context("creating metrics")?,
+        });
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let doc = hubbook_api::openapi();
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || hubbook_api::app(app_state.clone(), doc.clone()))
+            .shutdown_timeout(30)
+            .listen(listener)?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        Ok(Self {
+            port,
+            state,
+            server: server.run(),
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (pool, token service, clock), for the demo and for tests.
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish (up to 30 s).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Opens a pool on the database and brings its schema up to date.
+pub fn open_database(url: &str, pool_size: u32) -> anyhow::Result<DbPool> {
+    let pool = connect(
+        url,
+        &PoolOptions {
+            max_size: pool_size,
+            ..PoolOptions::default()
+        },
+    )
+    .context("opening the database")?;
+    let applied = pool
+        .get()
+        .context("connecting to the database")?
+        .run_migrations()
+        .context("applying migrations")?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(pool)
+}

@@ -1,0 +1,316 @@
+//! The `hubbook` command: serve the API, run the demo, migrate, manage users, print the OpenAPI.
+
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use hubbook::{demo, open_database, Application, Settings};
+use hubbook_api::auth::{hash_secret, Principal, Scope, SubjectKind};
+use hubbook_core::{Clock, Role, SystemClock};
+use hubbook_store::repo::{clusters, practices, users, Change};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hubbook",
+    version,
+    about = "Shared appointment capacity for GP practices in a cluster"
+)]
+struct Cli {
+    /// Log format: human-readable text or one JSON object per line.
+    #[arg(long, env = "HUBBOOK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (migrating the database first).
+    Serve(ServeArgs),
+    /// Seed a demo cluster in an embedded SQLite file and serve it on 127.0.0.1:8080.
+    Demo(DemoArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DbArgs),
+    /// Manage staff users from the command line (for the first admin).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print the OpenAPI document generated from the code.
+    Openapi {
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+struct DbArgs {
+    /// Database URL: `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    #[arg(
+        long,
+        env = "HUBBOOK_DATABASE_URL",
+        default_value = "sqlite://hubbook.db"
+    )]
+    database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, env = "HUBBOOK_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Secret that signs access tokens (at least 32 bytes). Never logged.
+    #[arg(long, env = "HUBBOOK_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: String,
+    /// Access-token lifetime in seconds.
+    #[arg(long, env = "HUBBOOK_TOKEN_TTL", default_value_t = 900)]
+    token_ttl: i64,
+    /// Most database connections.
+    #[arg(long, env = "HUBBOOK_DB_POOL_SIZE", default_value_t = 16)]
+    pool_size: u32,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "HUBBOOK_WORKERS")]
+    workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HUBBOOK_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// The demo's database; created if missing, reused if present.
+    #[arg(
+        long,
+        env = "HUBBOOK_DEMO_DATABASE_URL",
+        default_value = "sqlite://hubbook-demo.db"
+    )]
+    database_url: String,
+    /// Password of every demo user and secret of the demo triage client.
+    #[arg(
+        long,
+        env = "HUBBOOK_DEMO_PASSWORD",
+        default_value = "demo-password",
+        hide_env_values = true
+    )]
+    password: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a staff user; the password is read from HUBBOOK_USER_PASSWORD or standard input.
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// `admin`, `cluster_manager`, `hub_staff` or `receptionist`.
+        #[arg(long)]
+        role: Role,
+        /// Cluster code (every role but admin).
+        #[arg(long)]
+        cluster: Option<String>,
+        /// Practice ODS code (receptionists).
+        #[arg(long)]
+        practice: Option<String>,
+        /// Name shown to others (defaults to the username).
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Demo(args) => run_demo(args),
+        Command::Migrate(db) => {
+            let pool =
+                hubbook_store::connect(&db.database_url, &hubbook_store::PoolOptions::default())?;
+            let applied = pool.get()?.run_migrations()?;
+            println!("{applied} migration(s) applied; the database is up to date");
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            db,
+            username,
+            role,
+            cluster,
+            practice,
+            display_name,
+        }) => add_user(
+            &db,
+            &username,
+            role,
+            cluster.as_deref(),
+            practice.as_deref(),
+            display_name.as_deref(),
+        ),
+        Command::Openapi { output } => {
+            let json = hubbook_api::openapi().to_pretty_json()?;
+            match output {
+                Some(path) => std::fs::write(&path, json + "\n")
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => println!("{json}"),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HUBBOOK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings {
+        database_url: args.db.database_url,
+        bind: args.bind,
+        jwt_secret: args.jwt_secret,
+        token_ttl_seconds: args.token_ttl,
+        pool_size: args.pool_size,
+        workers: args.workers,
+    };
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(&settings, Arc::new(SystemClock))?;
+        tracing::info!(port = app.port(), "hubbook is serving");
+        app.run_until_stopped().await?;
+        tracing::info!("hubbook stopped");
+        Ok(())
+    })
+}
+
+fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
+    let clock = Arc::new(SystemClock);
+    let pool = open_database(&args.database_url, 8)?;
+    let seeded = demo::seed_demo(&mut *pool.get()?, &args.password, clock.now().naive_utc())?;
+    drop(pool);
+    let settings = Settings {
+        database_url: args.database_url.clone(),
+        bind: args.bind,
+        jwt_secret: std::env::var("HUBBOOK_JWT_SECRET")
+            .unwrap_or_else(|_| hubbook_api::auth::generate_secret()),
+        token_ttl_seconds: 900,
+        pool_size: 8,
+        workers: Some(2),
+    };
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(&settings, clock.clone())?;
+        let state = app.state();
+        let url = format!("http://127.0.0.1:{}", app.port());
+        let manager = state
+            .db(|c| {
+                let m = users::find_user_by_username(c, "manager")?;
+                Ok(Principal { id: m.id, kind: SubjectKind::User, role: Role::ClusterManager, scope: Scope { cluster: m.cluster_id, ..Scope::default() } })
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let token = state.tokens.issue_for(&manager, clock.now(), 12 * 3600).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let shown_password = if std::env::var_os("HUBBOOK_DEMO_PASSWORD").is_some() { "the value of HUBBOOK_DEMO_PASSWORD" } else { "demo-password" };
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "hubbook demo ({}) on {}", match seeded { demo::Seeded::Created => "freshly seeded", demo::Seeded::Reused => "reusing the existing demo data" }, args.database_url)?;
+        writeln!(out, "  API:     {url}/api/v1   docs: {url}/docs/   health: {url}/health/ready")?;
+        writeln!(out, "  cluster: {}   users (password: {shown_password}): {}", demo::DEMO_CLUSTER, demo::demo_usernames().join(", "))?;
+        writeln!(out, "  triage client: {} (secret: {shown_password})", demo::DEMO_CLIENT)?;
+        writeln!(out, "List the demo cluster's practices as its manager (token valid 12 hours):")?;
+        writeln!(out, "  curl -s {url}/api/v1/clusters/{}/practices -H 'Authorization: Bearer {token}'", demo::DEMO_CLUSTER)?;
+        writeln!(out, "Get a token of your own:")?;
+        writeln!(out, "  curl -s -X POST {url}/api/v1/auth/token -H 'Content-Type: application/json' -d '{{\"grant_type\":\"password\",\"username\":\"manager\",\"password\":\"demo-password\"}}'")?;
+        drop(out);
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}
+
+fn add_user(
+    db: &DbArgs,
+    username: &str,
+    role: Role,
+    cluster: Option<&str>,
+    practice: Option<&str>,
+    display_name: Option<&str>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        role != Role::Triage,
+        "triage clients are integrations: create them with POST /api/v1/integrations"
+    );
+    anyhow::ensure!(
+        role.needs_cluster() == cluster.is_some(),
+        "--cluster is needed for every role but admin, and only then"
+    );
+    anyhow::ensure!(
+        role.needs_practice() == practice.is_some(),
+        "--practice is needed for a receptionist, and only then"
+    );
+    let password = match std::env::var("HUBBOOK_USER_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            eprint!("password for {username}: ");
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    anyhow::ensure!(
+        password.chars().count() >= hubbook_api::routes::users::MIN_PASSWORD_LEN,
+        "the password needs at least 12 characters"
+    );
+    let pool = open_database(&db.database_url, 2)?;
+    let mut conn = pool.get()?;
+    let (cluster_id, practice_id) = match cluster {
+        None => (None, None),
+        Some(code) => {
+            let cluster = clusters::get_cluster_by_code(&mut conn, &code.to_ascii_uppercase())
+                .with_context(|| format!("cluster {code}"))?;
+            let practice_id = match practice {
+                None => None,
+                Some(ods) => Some(
+                    practices::get_practice_by_ods(
+                        &mut conn,
+                        &cluster.id,
+                        &ods.to_ascii_uppercase(),
+                    )
+                    .with_context(|| format!("practice {ods}"))?
+                    .id,
+                ),
+            };
+            (Some(cluster.id), practice_id)
+        }
+    };
+    let hash = hash_secret(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let change = Change {
+        actor: "system:cli".into(),
+        at: SystemClock.now().naive_utc(),
+    };
+    let user = users::create_user(
+        &mut conn,
+        &change,
+        users::NewUser {
+            username: username.to_owned(),
+            display_name: display_name.unwrap_or(username).to_owned(),
+            password_hash: hash,
+            role: role.as_str().to_owned(),
+            cluster_id,
+            practice_id,
+        },
+    )?;
+    println!("created {} user {} ({})", user.role, user.username, user.id);
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! Signing in and token checks: every failure is a problem+json 401.
+
+use base64::Engine;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::both;
+use crate::helpers::{TestApp, JWT_SECRET, PASSWORD};
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+async fn good_login_gives_a_working_token(app: TestApp) {
+    let reply = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/token",
+            None,
+            Some(json!({"grant_type": "password", "username": "ROOT", "password": PASSWORD})),
+        )
+        .await;
+    let body = reply.ok(200);
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    assert_eq!(reply.headers["cache-control"], "no-store");
+    let token = body["access_token"].as_str().unwrap();
+    app.get("/api/v1/clusters", token).await.ok(200);
+
+    // The form encoding OAuth 2.0 clients use works too.
+    let form = app
+        .client
+        .post(format!("{}/api/v1/auth/token", app.base))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "root"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 200);
+}
+
+async fn wrong_password_and_unknown_user_are_refused_alike(app: TestApp) {
+    for (user, password) in [
+        ("root", "not-the-password"),
+        ("nobody", PASSWORD),
+        ("root", ""),
+    ] {
+        let reply = app
+            .call(
+                Method::POST,
+                "/api/v1/auth/token",
+                None,
+                Some(json!({"grant_type": "password", "username": user, "password": password})),
+            )
+            .await;
+        let problem = reply.problem(401, "invalid-credentials");
+        assert_eq!(problem["detail"], "the credentials are not valid");
+    }
+    let unknown_grant = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/token",
+            None,
+            Some(json!({"grant_type": "implicit"})),
+        )
+        .await;
+    unknown_grant.problem(422, "invalid-body");
+}
+
+async fn disabled_users_and_revoked_clients_cannot_sign_in(app: TestApp) {
+    let c = app.cluster("U10001").await;
+    let users = app
+        .get(&format!("/api/v1/clusters/{}/users", c.code), &c.manager)
+        .await;
+    let hub = users.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["role"] == "hub_staff")
+        .unwrap()
+        .clone();
+    app.patch(
+        &format!(
+            "/api/v1/clusters/{}/users/{}",
+            c.code,
+            hub["id"].as_str().unwrap()
+        ),
+        &c.manager,
+        json!({"active": false}),
+    )
+    .await
+    .ok(200);
+    let reply = app.call(Method::POST, "/api/v1/auth/token", None, Some(json!({"grant_type": "password", "username": hub["username"], "password": PASSWORD}))).await;
+    reply.problem(401, "invalid-credentials");
+
+    let created = app
+        .post(
+            "/api/v1/integrations",
+            &app.admin,
+            json!({"name": "Other 111", "clusters": ["U10001"]}),
+        )
+        .await;
+    let body = created.ok(201).clone();
+    let (client_id, secret) = (
+        body["client_id"].as_str().unwrap(),
+        body["client_secret"].as_str().unwrap(),
+    );
+    app.client_token(client_id, secret).await.ok(200);
+    app.client_token(client_id, "wrong-secret")
+        .await
+        .problem(401, "invalid-credentials");
+    app.patch(
+        &format!("/api/v1/integrations/{}", body["id"].as_str().unwrap()),
+        &app.admin,
+        json!({"active": false}),
+    )
+    .await
+    .ok(200);
+    app.client_token(client_id, secret)
+        .await
+        .problem(401, "invalid-credentials");
+}
+
+async fn bad_tokens_are_refused(app: TestApp) {
+    let now = chrono::Utc::now().timestamp();
+    let claims = |exp: i64| json!({"sub": "x", "kind": "user", "role": "admin", "scope": {}, "iat": now - 10, "exp": exp});
+    let sign = |claims: &serde_json::Value, secret: &str| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    };
+    let expired = sign(&claims(now - 60), JWT_SECRET);
+    let wrong_key = sign(&claims(now + 600), "another-secret-that-is-long-enough-000");
+    let good = sign(&claims(now + 600), JWT_SECRET);
+    let (head, rest) = good.split_once('.').unwrap();
+    let (_, signature) = rest.split_once('.').unwrap();
+    let tampered_claims = json!({"sub": "x", "kind": "user", "role": "admin", "scope": {}, "iat": now, "exp": now + 9_999_999});
+    let tampered = format!(
+        "{head}.{}.{signature}",
+        b64(tampered_claims.to_string().as_bytes())
+    );
+    let alg_none = format!(
+        "{}.{}.",
+        b64(br#"{"alg":"none","typ":"JWT"}"#),
+        b64(claims(now + 600).to_string().as_bytes())
+    );
+    let hs512 = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
+        &claims(now + 600),
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+
+    app.get("/api/v1/clusters", &good).await.ok(200);
+    for token in [
+        expired.as_str(),
+        wrong_key.as_str(),
+        tampered.as_str(),
+        alg_none.as_str(),
+        hs512.as_str(),
+        "garbage",
+    ] {
+        let reply = app.get("/api/v1/clusters", token).await;
+        reply.problem(401, "invalid-token");
+        assert_eq!(reply.headers["www-authenticate"], "Bearer");
+    }
+    let expired_reply = app.get("/api/v1/clusters", &expired).await;
+    assert!(expired_reply.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("expired"));
+    app.call(Method::GET, "/api/v1/clusters", None, None)
+        .await
+        .problem(401, "invalid-token");
+    let basic = app
+        .send(
+            Method::GET,
+            "/api/v1/clusters",
+            None,
+            None,
+            &[("Authorization", "Basic cm9vdDp4")],
+        )
+        .await;
+    basic.problem(401, "invalid-token");
+}
+
+both!(
+    good_login_gives_a_working_token,
+    wrong_password_and_unknown_user_are_refused_alike,
+    disabled_users_and_revoked_clients_cannot_sign_in,
+    bad_tokens_are_refused,
+);

@@ -1,0 +1,375 @@
+//! The test application: a real hubbook server on port 0 over a throw-away database, and a
+//! client that speaks to it as an integrator would.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use hubbook::{Application, Settings};
+use hubbook_api::auth::hash_secret;
+use hubbook_core::ManualClock;
+use hubbook_store::repo::{users, Change};
+use hubbook_store::test_db::TestDb;
+use hubbook_store::{Backend, DbPool};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// The JWT secret of every test server.
+pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-0123456789";
+/// The password of every user the tests create.
+pub const PASSWORD: &str = "a-long-test-password";
+
+/// Runs each named `async fn(TestApp)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::helpers::TestApp::spawn(hubbook_store::Backend::Sqlite).await).await }
+            )*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::helpers::TestApp::spawn(hubbook_store::Backend::Postgres).await).await }
+            )*
+        }
+    };
+}
+
+/// A running server and what a test needs to drive it.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The HTTP client.
+    pub client: reqwest::Client,
+    /// A pool on the server's database, for checking what was stored.
+    pub pool: DbPool,
+    /// The server's clock, for tests of time-dependent rules.
+    #[allow(dead_code)]
+    pub clock: Arc<ManualClock>,
+    /// A token of the installation's admin.
+    pub admin: String,
+    /// The database; held so that it is dropped (and removed) with the app.
+    #[allow(dead_code)]
+    pub db: TestDb,
+}
+
+/// A response: status, headers and body as JSON (or `Null`).
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Parsed body.
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts the reply is an RFC 9457 problem of this status and type, and returns its body.
+    #[track_caller]
+    pub fn problem(&self, status: u16, kind: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "status of {:?}", self.body);
+        let content_type = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert_eq!(
+            content_type, "application/problem+json",
+            "content type of {:?}",
+            self.body
+        );
+        assert_eq!(self.body["type"], kind, "problem type of {:?}", self.body);
+        assert_eq!(
+            self.body["status"], status,
+            "problem status of {:?}",
+            self.body
+        );
+        assert!(
+            self.body["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "title of {:?}",
+            self.body
+        );
+        assert!(
+            self.body["detail"].as_str().is_some_and(|t| !t.is_empty()),
+            "detail of {:?}",
+            self.body
+        );
+        &self.body
+    }
+
+    /// Asserts the status and returns the body.
+    #[track_caller]
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "status of {:?}", self.body);
+        &self.body
+    }
+
+    /// The ETag header.
+    pub fn etag(&self) -> String {
+        self.headers
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// A seeded cluster: its code and tokens of each role.
+pub struct Cluster {
+    /// Cluster code.
+    pub code: String,
+    /// Its manager's token.
+    pub manager: String,
+    /// A hub staff member's token.
+    pub hub_staff: String,
+    /// A receptionist's token (of `practice_id`).
+    pub receptionist: String,
+    /// The receptionist's practice.
+    pub practice_id: String,
+    /// A site of the cluster.
+    pub site_id: String,
+    /// A service of the cluster.
+    pub service_id: String,
+    /// A triage client's token scoped to this cluster.
+    pub triage: String,
+}
+
+impl TestApp {
+    /// Starts a server on a fresh database of the backend, with one admin user.
+    pub async fn spawn(backend: Backend) -> Self {
+        let db = TestDb::new(backend);
+        let settings = Settings {
+            database_url: db.url.clone(),
+            bind: "127.0.0.1:0".into(),
+            jwt_secret: JWT_SECRET.into(),
+            token_ttl_seconds: 900,
+            pool_size: 8,
+            workers: Some(2),
+        };
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let app = Application::build(&settings, clock.clone()).expect("the application builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let pool = db.pool().expect("pool");
+        {
+            let mut conn = pool.get().expect("connection");
+            let change = Change {
+                actor: "system:test".into(),
+                at: Utc::now().naive_utc(),
+            };
+            users::create_user(
+                &mut conn,
+                &change,
+                users::NewUser {
+                    username: "root".into(),
+                    display_name: "Test Admin".into(),
+                    password_hash: hash_secret(PASSWORD).expect("hash"),
+                    role: "admin".into(),
+                    cluster_id: None,
+                    practice_id: None,
+                },
+            )
+            .expect("admin user");
+        }
+        let mut app = Self {
+            base,
+            client: reqwest::Client::new(),
+            pool,
+            clock,
+            admin: String::new(),
+            db,
+        };
+        app.admin = app.login("root", PASSWORD).await;
+        app
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        self.send(method, path, token, body, &[]).await
+    }
+
+    /// Sends a request with extra headers.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Self::reply(request.send().await.expect("the server answers")).await
+    }
+
+    /// Reads a response into a [`Reply`].
+    pub async fn reply(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// GET with a token.
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    /// POST JSON with a token.
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// PATCH JSON with a token.
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    /// Signs in with a password and returns the access token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let reply = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/token",
+                None,
+                Some(json!({"grant_type": "password", "username": username, "password": password})),
+            )
+            .await;
+        reply.ok(200)["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    }
+
+    /// Creates a cluster with a site, a service, a practice and one user of each role.
+    pub async fn cluster(&self, code: &str) -> Cluster {
+        self.post(
+            "/api/v1/clusters",
+            &self.admin,
+            json!({"code": code, "name": format!("Cluster {code}")}),
+        )
+        .await
+        .ok(201);
+        let lower = code.to_lowercase();
+        self.post(&format!("/api/v1/clusters/{code}/users"), &self.admin, json!({
+            "username": format!("manager-{lower}"), "display_name": "Manager", "password": PASSWORD, "role": "cluster_manager"
+        })).await.ok(201);
+        let manager = self.login(&format!("manager-{lower}"), PASSWORD).await;
+        let site = self.post(&format!("/api/v1/clusters/{code}/sites"), &manager, json!({
+            "name": "Hub North", "kind": "hub", "address": "1 Test Street", "postcode": "LS1 4AP", "latitude": 53.8, "longitude": -1.55
+        })).await;
+        let site_id = site.ok(201)["id"].as_str().expect("site id").to_owned();
+        let service = self
+            .post(
+                &format!("/api/v1/clusters/{code}/services"),
+                &manager,
+                json!({"code": "gp", "name": "GP", "clinical_role": "gp"}),
+            )
+            .await;
+        let service_id = service.ok(201)["id"]
+            .as_str()
+            .expect("service id")
+            .to_owned();
+        let practice = self.post(&format!("/api/v1/clusters/{code}/practices"), &manager, json!({
+            "ods_code": "B82001", "name": "Test Surgery", "list_size": 9000, "data_sharing_from": "2026-01-01"
+        })).await;
+        let practice_id = practice.ok(201)["id"]
+            .as_str()
+            .expect("practice id")
+            .to_owned();
+        for (username, role, practice) in [
+            (format!("hub-{lower}"), "hub_staff", None),
+            (
+                format!("rec-{lower}"),
+                "receptionist",
+                Some(practice_id.clone()),
+            ),
+        ] {
+            self.post(&format!("/api/v1/clusters/{code}/users"), &manager, json!({
+                "username": username, "display_name": "Staff", "password": PASSWORD, "role": role, "practice_id": practice
+            })).await.ok(201);
+        }
+        let hub_staff = self.login(&format!("hub-{lower}"), PASSWORD).await;
+        let receptionist = self.login(&format!("rec-{lower}"), PASSWORD).await;
+        let created = self
+            .post(
+                "/api/v1/integrations",
+                &self.admin,
+                json!({"name": "111", "clusters": [code], "client_id": format!("nhs111-{lower}")}),
+            )
+            .await;
+        let secret = created.ok(201)["client_secret"]
+            .as_str()
+            .expect("secret")
+            .to_owned();
+        let triage = self
+            .client_token(&format!("nhs111-{lower}"), &secret)
+            .await
+            .ok(200)["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        Cluster {
+            code: code.into(),
+            manager,
+            hub_staff,
+            receptionist,
+            practice_id,
+            site_id,
+            service_id,
+            triage,
+        }
+    }
+
+    /// Requests a client-credentials token as a form, as OAuth 2.0 clients do.
+    pub async fn client_token(&self, client_id: &str, secret: &str) -> Reply {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/auth/token", self.base))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", secret),
+            ])
+            .send()
+            .await
+            .expect("answer");
+        Self::reply(response).await
+    }
+
+    /// Counts the rows of a table in the server's database.
+    pub fn count(&self, table: &str) -> i64 {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.pool.get().expect("connection");
+        let rows: Vec<Count> = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .load(&mut *conn)
+            .expect("count");
+        rows[0].n
+    }
+}

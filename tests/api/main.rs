@@ -1,0 +1,11 @@
+//! End-to-end tests: the real server on port 0, driven over HTTP, on SQLite and on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod ops;
+mod reference;
+mod scope;

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod demo;
 mod errors;
 mod ops;
 mod reference;

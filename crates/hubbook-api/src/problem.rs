@@ -156,19 +156,21 @@ fn friendly_constraint(what: &str) -> &'static str {
     }
 }
 
-/// A title for a problem type: its words, capitalised.
+/// A title for a problem type: its words, the first capitalised, acronyms in capitals.
 fn title(kind: &str) -> String {
-    let words = kind.replace('-', " ");
-    let mut chars = words.chars();
-    match chars.next() {
-        Some(first) => first
-            .to_uppercase()
-            .chain(chars)
-            .collect::<String>()
-            .replace("Nhs", "NHS")
-            .replace(" ods ", " ODS "),
-        None => String::new(),
-    }
+    let words: Vec<String> = kind
+        .split('-')
+        .enumerate()
+        .map(|(i, word)| match word {
+            "nhs" | "ods" | "json" | "id" => word.to_uppercase(),
+            _ if i == 0 => {
+                let mut chars = word.chars();
+                chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+            }
+            _ => word.to_owned(),
+        })
+        .collect();
+    words.join(" ")
 }
 
 impl ResponseError for ApiError {
@@ -202,6 +204,8 @@ mod tests {
     fn titles_read_well() {
         assert_eq!(title("invalid-nhs-number"), "Invalid NHS number");
         assert_eq!(title("not-found"), "Not found");
+        assert_eq!(title("invalid-ods-code"), "Invalid ODS code");
+        assert_eq!(title("malformed-json"), "Malformed JSON");
     }
 
     #[test]

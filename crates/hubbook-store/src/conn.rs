@@ -290,3 +290,27 @@ mod tests {
         assert!(DatabaseUrl::parse("").is_err());
     }
 }
+
+#[cfg(test)]
+mod migration_tests {
+    use std::path::Path;
+
+    fn folders(backend: &str) -> Vec<String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../migrations")
+            .join(backend);
+        let mut names: Vec<String> = std::fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let sqlite = folders("sqlite");
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, folders("postgres"));
+    }
+}

@@ -345,7 +345,42 @@ async fn integrations_show_their_secret_once(app: TestApp) {
     assert!(!listed.body.to_string().contains("secret_hash"));
 }
 
+async fn concurrent_writes_never_fail_busy(app: TestApp) {
+    let c = app.cluster("U20009").await;
+    let path = "/api/v1/clusters/U20009/services";
+    let replies = futures_util::future::join_all((0..40).map(|i| {
+        app.post(
+            path,
+            &c.manager,
+            json!({"code": format!("race-{i}"), "name": "Race", "clinical_role": "nurse"}),
+        )
+    }))
+    .await;
+    for reply in &replies {
+        reply.ok(201);
+    }
+    // Racing updates of one row: each either wins or gets a clean 412, never a 5xx.
+    let site = format!("/api/v1/clusters/U20009/sites/{}", c.site_id);
+    let replies = futures_util::future::join_all((0..20).map(|i| {
+        app.send(
+            Method::PATCH,
+            &site,
+            Some(&c.manager),
+            Some(json!({"address": format!("{i} Race Road")})),
+            &[("If-Match", "\"1\"")],
+        )
+    }))
+    .await;
+    let won = replies.iter().filter(|r| r.status == 200).count();
+    assert_eq!(won, 1, "exactly one update of version 1 wins");
+    for reply in replies.iter().filter(|r| r.status != 200) {
+        reply.problem(412, "precondition-failed");
+    }
+    assert_eq!(app.count("services"), 41);
+}
+
 both!(
+    concurrent_writes_never_fail_busy,
     a_manager_sets_up_a_cluster,
     invalid_domain_values_get_their_own_problem_types,
     idempotency_keys_replay_the_first_response,

@@ -9,6 +9,7 @@ pub mod error;
 pub mod nhs_number;
 pub mod practice;
 pub mod role;
+pub mod rota;
 pub mod service;
 pub mod site;
 

@@ -40,6 +40,34 @@ async fn the_demo_seeds_once_and_every_user_can_sign_in(app: TestApp) {
     app.get("/api/v1/clusters/U00001/services", &triage)
         .await
         .ok(200);
+    // The rota is published four weeks ahead: evenings and Saturdays at both hubs, bloods with two chairs.
+    let hub = app.login("hubstaff", "demo-password").await;
+    let today = chrono::Utc::now().date_naive();
+    let horizon = today + chrono::Duration::days(27);
+    let sessions = app
+        .get(
+            &format!("/api/v1/clusters/U00001/sessions?limit=500&from={today}&to={horizon}"),
+            &hub,
+        )
+        .await;
+    let sessions = sessions.ok(200)["items"].as_array().unwrap().clone();
+    assert!(sessions.len() > 100, "{} sessions", sessions.len());
+    for key in [
+        "north-gp-evening",
+        "south-nurse-saturday",
+        "surgery-phlebotomy",
+        "south-physio-saturday",
+    ] {
+        assert!(sessions.iter().any(|s| s["template_key"] == key), "{key}");
+    }
+    assert!(sessions
+        .iter()
+        .all(|s| s["date"].as_str().unwrap() <= horizon.to_string().as_str()));
+    let bloods = sessions
+        .iter()
+        .find(|s| s["template_key"] == "surgery-phlebotomy")
+        .unwrap();
+    assert_eq!(bloods["capacity"], 2);
     // The receptionist may read but not change the cluster's set-up.
     app.post(
         "/api/v1/clusters/U00001/services",

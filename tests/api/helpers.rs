@@ -373,3 +373,83 @@ impl TestApp {
         rows[0].n
     }
 }
+
+impl TestApp {
+    /// The internal id of a cluster.
+    pub fn cluster_id(&self, code: &str) -> String {
+        let mut conn = self.pool.get().expect("connection");
+        hubbook_store::repo::clusters::get_cluster_by_code(&mut conn, code)
+            .expect("cluster")
+            .id
+    }
+
+    /// Books a slot straight in the store (the booking API is not under test here); returns the
+    /// appointment id.
+    pub fn book_directly(
+        &self,
+        code: &str,
+        slot_id: &str,
+        practice_id: &str,
+    ) -> Result<String, hubbook_store::StoreError> {
+        use hubbook_store::models::Appointment;
+        use hubbook_store::repo::{appointments, sessions};
+        let cluster_id = self.cluster_id(code);
+        let mut conn = self.pool.get().expect("connection");
+        let slot = sessions::get_slot(&mut conn, &cluster_id, slot_id)?;
+        let now = Utc::now().naive_utc();
+        let row = Appointment {
+            cluster_id: cluster_id.clone(),
+            id: hubbook_store::new_id(),
+            slot_id: slot.id.clone(),
+            session_id: slot.session_id.clone(),
+            status: "booked".into(),
+            nhs_number: Some("9990000018".into()),
+            patient_name: "Ada Testpatient".into(),
+            patient_birth_date: chrono::NaiveDate::from_ymd_opt(1950, 1, 1).expect("date"),
+            patient_phone: "01130000000".into(),
+            patient_email: None,
+            adjustments: None,
+            registered_practice_id: Some(practice_id.into()),
+            booking_practice_id: Some(practice_id.into()),
+            booked_by: "user:test".into(),
+            channel: "practice".into(),
+            reason: None,
+            requester_ods: None,
+            requester_reference: None,
+            starts_at: slot.starts_at,
+            ends_at: slot.ends_at,
+            site_id: slot.site_id.clone(),
+            service_id: slot.service_id.clone(),
+            clinical_role: "gp".into(),
+            delivery: slot.delivery.clone(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let change = Change {
+            actor: "user:test".into(),
+            at: now,
+        };
+        appointments::insert_appointment(&mut conn, &change, &row)?;
+        Ok(row.id)
+    }
+
+    /// Puts a live hold on a slot straight in the store, expiring at `expires_at`.
+    pub fn hold_directly(&self, code: &str, slot_id: &str, expires_at: chrono::DateTime<Utc>) {
+        use diesel::prelude::*;
+        use hubbook_store::schema::holds;
+        let cluster_id = self.cluster_id(code);
+        let mut conn = self.pool.get().expect("connection");
+        diesel::insert_into(holds::table)
+            .values((
+                holds::cluster_id.eq(cluster_id),
+                holds::slot_id.eq(slot_id),
+                holds::id.eq(hubbook_store::new_id()),
+                holds::holder.eq("user:test"),
+                holds::created_at.eq(Utc::now().naive_utc()),
+                holds::expires_at.eq(expires_at.naive_utc()),
+            ))
+            .execute(&mut *conn)
+            .expect("hold");
+    }
+}

@@ -9,4 +9,5 @@ mod demo;
 mod errors;
 mod ops;
 mod reference;
+mod rotas;
 mod scope;

@@ -19,6 +19,8 @@ pub enum Need {
     Manage,
     /// Manage the cluster's users: its cluster manager, or an admin.
     ManageUsers,
+    /// Read the cluster's sessions and day lists: its manager or hub staff, or an admin.
+    Operate,
 }
 
 /// Resolves a cluster by code and checks the caller may act in it as `need` says.
@@ -40,6 +42,10 @@ pub fn cluster_for(
         Need::Read => true,
         Need::Manage => who.role == Role::ClusterManager,
         Need::ManageUsers => matches!(who.role, Role::ClusterManager | Role::Admin),
+        Need::Operate => matches!(
+            who.role,
+            Role::ClusterManager | Role::HubStaff | Role::Admin
+        ),
     };
     if allowed {
         Ok(cluster)

@@ -30,6 +30,9 @@ pub enum ApiError {
     /// A domain value was refused by its validation rule.
     #[error(transparent)]
     Validation(#[from] ValidationError),
+    /// A rota or template was refused by the expansion rules.
+    #[error(transparent)]
+    Rota(#[from] hubbook_core::rota::RotaError),
     /// A store operation failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -76,6 +79,7 @@ impl ApiError {
     pub fn status_and_type(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Validation(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code()),
+            Self::Rota(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code()),
             Self::Store(StoreError::NotFound) => (StatusCode::NOT_FOUND, "not-found"),
             Self::Store(StoreError::Conflict(ConflictKind::Duplicate(_))) => {
                 (StatusCode::CONFLICT, "already-exists")
@@ -165,7 +169,10 @@ fn title(kind: &str) -> String {
             "nhs" | "ods" | "json" | "id" => word.to_uppercase(),
             _ if i == 0 => {
                 let mut chars = word.chars();
-                chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+                chars
+                    .next()
+                    .map(|c| c.to_uppercase().chain(chars).collect())
+                    .unwrap_or_default()
             }
             _ => word.to_owned(),
         })

@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod error;
 pub mod nhs_number;
 pub mod practice;
+pub mod publish;
 pub mod role;
 pub mod rota;
 pub mod service;

@@ -279,7 +279,7 @@ impl fmt::Display for Delivery {
 /// `{"kind":"every_nth_week","n":2,"anchor":"2026-01-05"}`, `{"kind":"nth_weekday_of_month","n":1}`
 /// or `{"kind":"last_weekday_of_month"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum WeekPattern {
     /// Every week.
     #[default]
@@ -330,6 +330,7 @@ fn monday_number(date: NaiveDate) -> i64 {
 
 /// A pause inside a session (lunch, admin time), in local wall time; no slot overlaps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Break {
     /// When the break starts (wall time).
     pub start: NaiveTime,
@@ -344,6 +345,7 @@ pub struct Break {
 /// `breaks`, `pattern` (every week), `valid_to` (open-ended) and `skip_dates` may be left out.
 /// Deserializing does not validate: call [`validate`](SessionTemplate::validate).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SessionTemplate {
     /// A stable name of the template within its rota, used in messages and to match sessions on
     /// republish.

@@ -277,3 +277,205 @@ pub struct AuditEvent {
     /// JSON of the entity after the change.
     pub after_json: Option<String>,
 }
+
+/// A rota row: a named draft of session templates, kept as JSON in the core's shape.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = rotas)]
+pub struct Rota {
+    /// Owning cluster.
+    pub cluster_id: String,
+    /// Id within the cluster.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The templates, as `hubbook_core::rota::SessionTemplate` JSON.
+    pub templates_json: String,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+    /// When created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When last changed (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// A session row: one sitting of a template on one local date.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = sessions, treat_none_as_default_value = false)]
+pub struct Session {
+    /// Owning cluster.
+    pub cluster_id: String,
+    /// Id within the cluster.
+    pub id: String,
+    /// The rota that published it.
+    pub rota_id: String,
+    /// The template it came from.
+    pub template_key: String,
+    /// Its local date.
+    pub local_date: NaiveDate,
+    /// Where it runs.
+    pub site_id: String,
+    /// What it offers.
+    pub service_id: String,
+    /// Start (UTC).
+    pub starts_at: NaiveDateTime,
+    /// End (UTC).
+    pub ends_at: NaiveDateTime,
+    /// Slot length in minutes.
+    pub slot_minutes: i32,
+    /// Patients in parallel per slot interval.
+    pub capacity: i32,
+    /// `face_to_face`, `telephone` or `video`.
+    pub delivery: String,
+    /// Site, service and delivery together; a change means a different session.
+    pub fingerprint: String,
+    /// Whether a wall time fell in an autumn fold.
+    pub ambiguous: bool,
+    /// `active`, `cancelled` or `withdrawn`.
+    pub status: String,
+    /// Why it was cancelled or withdrawn.
+    pub status_reason: Option<String>,
+    /// The clinician running it, if named.
+    pub clinician: Option<String>,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+    /// When created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When last changed (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// A slot row: one bookable interval of a session for one patient.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = slots, treat_none_as_default_value = false)]
+pub struct Slot {
+    /// Owning cluster.
+    pub cluster_id: String,
+    /// Id within the cluster.
+    pub id: String,
+    /// Its session.
+    pub session_id: String,
+    /// Its session's site (copied for search).
+    pub site_id: String,
+    /// Its session's service (copied for search).
+    pub service_id: String,
+    /// Start (UTC).
+    pub starts_at: NaiveDateTime,
+    /// End (UTC).
+    pub ends_at: NaiveDateTime,
+    /// Parallel place, from 0.
+    pub lane: i32,
+    /// Delivery channel (copied for search).
+    pub delivery: String,
+    /// Who may book it: `open`, `practice` or `111`.
+    pub channel: String,
+    /// The practice it is reserved for, when the channel is `practice`.
+    pub channel_practice_id: Option<String>,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+    /// When created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When a rota change removed it; removed slots are never offered.
+    pub removed_at: Option<NaiveDateTime>,
+}
+
+/// A hold row: one slot reserved for one caller until it expires.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = holds)]
+pub struct Hold {
+    /// Owning cluster.
+    pub cluster_id: String,
+    /// The held slot.
+    pub slot_id: String,
+    /// The hold's id.
+    pub id: String,
+    /// Who holds it (`user:<id>` or `client:<id>`).
+    pub holder: String,
+    /// When taken (UTC).
+    pub created_at: NaiveDateTime,
+    /// When it stops excluding others (UTC).
+    pub expires_at: NaiveDateTime,
+}
+
+/// An appointment row: one patient booked into one slot, with what was true at booking time.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = appointments)]
+pub struct Appointment {
+    /// Owning cluster.
+    pub cluster_id: String,
+    /// Id within the cluster.
+    pub id: String,
+    /// The booked slot.
+    pub slot_id: String,
+    /// The slot's session.
+    pub session_id: String,
+    /// `booked`, `cancelled`, `arrived`, `seen` or `did_not_attend`.
+    pub status: String,
+    /// The patient's NHS number (absent for some temporary residents).
+    pub nhs_number: Option<String>,
+    /// The patient's name.
+    pub patient_name: String,
+    /// The patient's date of birth.
+    pub patient_birth_date: NaiveDate,
+    /// A phone number for the patient.
+    pub patient_phone: String,
+    /// An email address for the patient.
+    pub patient_email: Option<String>,
+    /// Reasonable adjustments to make.
+    pub adjustments: Option<String>,
+    /// The patient's registered practice.
+    pub registered_practice_id: Option<String>,
+    /// The practice that booked.
+    pub booking_practice_id: Option<String>,
+    /// Who booked (`user:<id>` or `client:<id>`).
+    pub booked_by: String,
+    /// How it was booked: `practice`, `open` or `111`.
+    pub channel: String,
+    /// Reason for the appointment.
+    pub reason: Option<String>,
+    /// Requesting organisation's ODS code (e.g. a hospital asking for bloods).
+    pub requester_ods: Option<String>,
+    /// The requester's reference.
+    pub requester_reference: Option<String>,
+    /// Start at booking time (UTC).
+    pub starts_at: NaiveDateTime,
+    /// End at booking time (UTC).
+    pub ends_at: NaiveDateTime,
+    /// Site at booking time.
+    pub site_id: String,
+    /// Service at booking time.
+    pub service_id: String,
+    /// Clinical role at booking time.
+    pub clinical_role: String,
+    /// Delivery channel at booking time.
+    pub delivery: String,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+    /// When created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When last changed (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// A rebooking need: an appointment whose slot a rota change would have removed.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = rebookings)]
+pub struct Rebooking {
+    /// Owning cluster.
+    pub cluster_id: String,
+    /// Id within the cluster.
+    pub id: String,
+    /// The appointment to rebook or confirm.
+    pub appointment_id: String,
+    /// Why.
+    pub reason: String,
+    /// When flagged (UTC).
+    pub flagged_at: NaiveDateTime,
+    /// Who made the change that flagged it.
+    pub flagged_by: String,
+    /// `kept`, `cancelled` or `rebooked` once resolved.
+    pub resolution: Option<String>,
+    /// When resolved (UTC).
+    pub resolved_at: Option<NaiveDateTime>,
+    /// Who resolved it.
+    pub resolved_by: Option<String>,
+}

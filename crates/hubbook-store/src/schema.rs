@@ -120,6 +120,119 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rotas (cluster_id, id) {
+        cluster_id -> Text,
+        id -> Text,
+        name -> Text,
+        templates_json -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (cluster_id, id) {
+        cluster_id -> Text,
+        id -> Text,
+        rota_id -> Text,
+        template_key -> Text,
+        local_date -> Date,
+        site_id -> Text,
+        service_id -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        slot_minutes -> Integer,
+        capacity -> Integer,
+        delivery -> Text,
+        fingerprint -> Text,
+        ambiguous -> Bool,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        clinician -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    slots (cluster_id, id) {
+        cluster_id -> Text,
+        id -> Text,
+        session_id -> Text,
+        site_id -> Text,
+        service_id -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        lane -> Integer,
+        delivery -> Text,
+        channel -> Text,
+        channel_practice_id -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        removed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    holds (cluster_id, slot_id) {
+        cluster_id -> Text,
+        slot_id -> Text,
+        id -> Text,
+        holder -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    appointments (cluster_id, id) {
+        cluster_id -> Text,
+        id -> Text,
+        slot_id -> Text,
+        session_id -> Text,
+        status -> Text,
+        nhs_number -> Nullable<Text>,
+        patient_name -> Text,
+        patient_birth_date -> Date,
+        patient_phone -> Text,
+        patient_email -> Nullable<Text>,
+        adjustments -> Nullable<Text>,
+        registered_practice_id -> Nullable<Text>,
+        booking_practice_id -> Nullable<Text>,
+        booked_by -> Text,
+        channel -> Text,
+        reason -> Nullable<Text>,
+        requester_ods -> Nullable<Text>,
+        requester_reference -> Nullable<Text>,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        site_id -> Text,
+        service_id -> Text,
+        clinical_role -> Text,
+        delivery -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rebookings (cluster_id, id) {
+        cluster_id -> Text,
+        id -> Text,
+        appointment_id -> Text,
+        reason -> Text,
+        flagged_at -> Timestamp,
+        flagged_by -> Text,
+        resolution -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(integration_clusters -> integrations (integration_id));
 diesel::joinable!(integration_clusters -> clusters (cluster_id));
 
@@ -133,4 +246,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     integration_clusters,
     idempotency_keys,
     audit_events,
+    rotas,
+    sessions,
+    slots,
+    holds,
+    appointments,
+    rebookings,
 );

@@ -5,7 +5,10 @@ pub mod clusters;
 pub mod integrations;
 pub mod ops;
 pub mod practices;
+pub mod rebooking;
+pub mod rotas;
 pub mod services;
+pub mod sessions;
 pub mod sites;
 pub mod users;
 
@@ -37,7 +40,19 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(integrations::list_integrations)
         .service(integrations::create_integration)
         .service(integrations::get_integration)
-        .service(integrations::update_integration);
+        .service(integrations::update_integration)
+        .service(rotas::list_rotas)
+        .service(rotas::create_rota)
+        .service(rotas::get_rota)
+        .service(rotas::replace_rota)
+        .service(rotas::publish_rota)
+        .service(rotas::withdraw_rota)
+        .service(sessions::list_sessions)
+        .service(sessions::get_session)
+        .service(sessions::cancel_session)
+        .service(sessions::update_session)
+        .service(rebooking::list_rebooking)
+        .service(rebooking::resolve_rebooking);
 }
 
 /// Registers the unauthenticated operations routes at the root.

@@ -3,12 +3,15 @@
 //! Every write records an audit event in the same transaction (DESIGN invariant 5), through
 //! [`insert_audited`] and [`update_audited`], so no write path can forget it.
 
+pub mod appointments;
 pub mod audit;
 pub mod clusters;
 pub mod idempotency;
 pub mod integrations;
 pub mod practices;
+pub mod rotas;
 pub mod services;
+pub mod sessions;
 pub mod sites;
 pub mod users;
 

@@ -1,0 +1,530 @@
+//! Rotas: a manager drafts session templates, then publishes them over a date range to create
+//! sessions and slots, or withdraws a range; neither ever drops a booked patient silently.
+
+use std::collections::{BTreeSet, HashMap};
+
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use hubbook_core::rota::{expand, Rota as CoreRota, SessionTemplate};
+use hubbook_core::{validate_name, ClusterTimeZone};
+use hubbook_store::models::Rota;
+use hubbook_store::repo::sessions::{self, ChangeReport, PublishTarget};
+use hubbook_store::repo::{rotas, services, sites, Change};
+use hubbook_store::{DbConn, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::access::{cluster_for, found, Need};
+use crate::extract::{etag, idempotency_key, if_match, PageOf, PageQuery};
+use crate::idempotency::{self, Replay};
+use crate::{auth::Principal, ApiError, AppState};
+
+/// The longest range one publish or withdrawal may cover, in days (two years).
+pub const MAX_RANGE_DAYS: i64 = 731;
+
+/// A session template as documented for clients (the server reads it into the core's template).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionTemplateDoc {
+    /// A stable name of the template within its rota (1 to 64 characters); republishing matches
+    /// sessions by this key and the date.
+    pub key: String,
+    /// The site the session runs at (a site id of this cluster).
+    pub site_id: String,
+    /// The service it offers (a service id of this cluster); the service gives the clinical role.
+    pub service_id: String,
+    /// Start in the cluster's local wall time, `HH:MM`.
+    #[schema(value_type = String, example = "18:30")]
+    pub start: NaiveTime,
+    /// End in local wall time, after the start on the same day, `HH:MM`.
+    #[schema(value_type = String, example = "20:00")]
+    pub end: NaiveTime,
+    /// Slot length, 5 to 240 minutes; a tail shorter than a slot is not offered.
+    pub slot_minutes: u32,
+    /// Patients seen in parallel per slot interval (two phlebotomy chairs = 2), 1 to 20.
+    pub capacity: u32,
+    /// `face_to_face`, `telephone` or `video`.
+    pub delivery: String,
+    /// Pauses inside the session in local wall time, e.g. `[{"start": "12:30", "end": "13:30"}]`.
+    #[serde(default)]
+    pub breaks: Vec<BreakDoc>,
+    /// Weekdays it runs on: `mon` to `sun`.
+    pub weekdays: Vec<String>,
+    /// Which weeks: `{"kind": "every_week"}` (default), `{"kind": "every_nth_week", "n": 2,
+    /// "anchor": "2026-01-05"}`, `{"kind": "nth_weekday_of_month", "n": 1}` or
+    /// `{"kind": "last_weekday_of_month"}`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub pattern: Option<serde_json::Value>,
+    /// First date it applies to.
+    pub valid_from: NaiveDate,
+    /// Last date it applies to; open-ended when absent.
+    #[serde(default)]
+    pub valid_to: Option<NaiveDate>,
+    /// Dates it does not run on, such as bank holidays.
+    #[serde(default)]
+    pub skip_dates: Vec<NaiveDate>,
+}
+
+/// A pause inside a session.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakDoc {
+    /// Start, `HH:MM`.
+    #[schema(value_type = String, example = "12:30")]
+    pub start: NaiveTime,
+    /// End, `HH:MM`.
+    #[schema(value_type = String, example = "13:30")]
+    pub end: NaiveTime,
+}
+
+/// A rota as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RotaView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Its session templates.
+    #[schema(value_type = Vec<SessionTemplateDoc>)]
+    pub templates: Vec<SessionTemplate>,
+    /// Current version; also the ETag.
+    pub version: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+fn view(r: Rota) -> Result<RotaView, ApiError> {
+    let templates = serde_json::from_str(&r.templates_json)
+        .map_err(|e| ApiError::Internal(format!("stored rota {} does not parse: {e}", r.id)))?;
+    Ok(RotaView {
+        id: r.id,
+        name: r.name,
+        templates,
+        version: r.version,
+        created_at: r.created_at.and_utc(),
+        updated_at: r.updated_at.and_utc(),
+    })
+}
+
+/// A rota to create or replace.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotaBody {
+    /// Name, e.g. `Winter 2026 extended access`.
+    pub name: String,
+    /// Session templates; each key unique within the rota.
+    #[schema(value_type = Vec<SessionTemplateDoc>)]
+    pub templates: Vec<SessionTemplate>,
+}
+
+/// A date range to publish or withdraw.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RangeBody {
+    /// First local date.
+    pub from: NaiveDate,
+    /// Last local date (inclusive); at most two years after `from`.
+    pub to: NaiveDate,
+    /// Report what would change without writing anything.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Why (for a withdrawal), shown on the sessions and the rebooking list.
+    pub reason: Option<String>,
+}
+
+/// An appointment left needing rebooking by a change.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RebookingNeedView {
+    /// The appointment, kept and still valid until resolved.
+    pub appointment_id: String,
+    /// Its slot, kept.
+    pub slot_id: String,
+    /// Its session.
+    pub session_id: String,
+}
+
+/// What a publish, withdrawal or cancellation did (or would do, in a dry run).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChangeReportView {
+    /// Whether nothing was written.
+    pub dry_run: bool,
+    /// Sessions created.
+    pub sessions_created: usize,
+    /// Slots created.
+    pub slots_created: usize,
+    /// Sessions left as they were.
+    pub sessions_unchanged: usize,
+    /// Slots left as they were.
+    pub slots_unchanged: usize,
+    /// Sessions whose times or capacity changed in place.
+    pub sessions_updated: usize,
+    /// Sessions withdrawn or cancelled.
+    pub sessions_removed: usize,
+    /// Free slots removed.
+    pub slots_removed: usize,
+    /// Slots kept because a live hold is on them (a later publish removes them once it expires).
+    pub held_slots_kept: usize,
+    /// Booked appointments whose slot would have gone: kept, and listed at `GET .../rebooking`.
+    pub needs_rebooking: Vec<RebookingNeedView>,
+    /// Ambiguous wall times resolved by rule, sessions with no slot, and the like.
+    pub warnings: Vec<String>,
+}
+
+impl From<ChangeReport> for ChangeReportView {
+    fn from(r: ChangeReport) -> Self {
+        Self {
+            dry_run: r.dry_run,
+            sessions_created: r.sessions_created,
+            slots_created: r.slots_created,
+            sessions_unchanged: r.sessions_unchanged,
+            slots_unchanged: r.slots_unchanged,
+            sessions_updated: r.sessions_updated,
+            sessions_removed: r.sessions_removed,
+            slots_removed: r.slots_removed,
+            held_slots_kept: r.held_slots_kept,
+            needs_rebooking: r
+                .needs_rebooking
+                .into_iter()
+                .map(|n| RebookingNeedView {
+                    appointment_id: n.appointment_id,
+                    slot_id: n.slot_id,
+                    session_id: n.session_id,
+                })
+                .collect(),
+            warnings: r.warnings,
+        }
+    }
+}
+
+/// Validates a rota against the rules and against the cluster's sites and services.
+fn check(conn: &mut DbConn, cluster_id: &str, rota: &CoreRota) -> Result<(), ApiError> {
+    rota.validate()?;
+    let site_ids: BTreeSet<&str> = rota.templates.iter().map(|t| t.site_id.as_str()).collect();
+    let service_ids: BTreeSet<&str> = rota
+        .templates
+        .iter()
+        .map(|t| t.service_id.as_str())
+        .collect();
+    for id in site_ids {
+        if let Err(StoreError::NotFound) = sites::get_site(conn, cluster_id, id) {
+            return Err(ApiError::Unprocessable(
+                "unknown-reference",
+                format!("site {id} is not a site of this cluster"),
+            ));
+        }
+    }
+    for id in service_ids {
+        if let Err(StoreError::NotFound) = services::get_service(conn, cluster_id, id) {
+            return Err(ApiError::Unprocessable(
+                "unknown-reference",
+                format!("service {id} is not a service of this cluster"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn templates_json(templates: &[SessionTemplate]) -> Result<String, ApiError> {
+    serde_json::to_string(templates).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// List the cluster's rotas (its manager).
+#[utoipa::path(tag = "rotas", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<RotaView>)), security(("bearer" = [])))]
+#[get("/clusters/{code}/rotas")]
+pub async fn list_rotas(
+    state: web::Data<AppState>,
+    who: Principal,
+    code: web::Path<String>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<PageOf<RotaView>>, ApiError> {
+    let (after, limit) = page.decode()?;
+    let page = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
+            Ok(rotas::list_rotas(c, &cluster.id, after.as_deref(), limit)?)
+        })
+        .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(view)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(web::Json(PageOf::from_page(
+        hubbook_store::Page {
+            items,
+            next_after: page.next_after,
+        },
+        |v| v,
+    )))
+}
+
+/// Draft a rota of session templates (its manager). Nothing is bookable until it is published.
+#[utoipa::path(
+    tag = "rotas",
+    params(("code" = String, Path, description = "Cluster code"), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    request_body = RotaBody,
+    responses(
+        (status = 201, body = RotaView),
+        (status = 422, description = "A template breaks a rule (its key is named) or names an unknown site or service", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/clusters/{code}/rotas")]
+pub async fn create_rota(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    code: web::Path<String>,
+    body: web::Json<RotaBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let replay = idempotency_key(&req)?
+        .map(|k| Replay::new(&who, k, &format!("POST /clusters/{code}/rotas"), &body));
+    let rota = CoreRota {
+        name: validate_name("name", &body.name, 100)?,
+        templates: body.templates,
+    };
+    let json = templates_json(&rota.templates)?;
+    let change = Change {
+        actor: who.actor(),
+        at: state.now(),
+    };
+    idempotency::create(&state, replay, move |c| {
+        let cluster = cluster_for(c, &who, &code, Need::Manage)?;
+        check(c, &cluster.id, &rota)?;
+        let created = rotas::create_rota(c, &change, &cluster.id, rota.name, json)?;
+        let version = created.version;
+        Ok((view(created)?, Some(version)))
+    })
+    .await
+}
+
+/// Read one rota.
+#[utoipa::path(tag = "rotas", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Rota id")), responses((status = 200, body = RotaView, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[get("/clusters/{code}/rotas/{id}")]
+pub async fn get_rota(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (code, id) = path.into_inner();
+    let rota = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
+            found(rotas::get_rota(c, &cluster.id, &id), "rota")
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(rota.version))
+        .json(view(rota)?))
+}
+
+/// Replace a rota's name and templates. Send `If-Match` with the ETag read. Published sessions
+/// change only when the rota is published again.
+#[utoipa::path(
+    tag = "rotas",
+    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Rota id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    request_body = RotaBody,
+    responses((status = 200, body = RotaView), (status = 412, body = crate::Problem, content_type = "application/problem+json"), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[put("/clusters/{code}/rotas/{id}")]
+pub async fn replace_rota(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<RotaBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (code, id) = path.into_inner();
+    let body = body.into_inner();
+    let rota = CoreRota {
+        name: validate_name("name", &body.name, 100)?,
+        templates: body.templates,
+    };
+    let json = templates_json(&rota.templates)?;
+    let expected = if_match(&req);
+    let change = Change {
+        actor: who.actor(),
+        at: state.now(),
+    };
+    let updated = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
+            check(c, &cluster.id, &rota)?;
+            let changes = rotas::RotaChanges {
+                name: Some(rota.name),
+                templates_json: Some(json),
+            };
+            found(
+                rotas::update_rota(c, &change, &cluster.id, &id, expected, changes),
+                "rota",
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(updated.version))
+        .json(view(updated)?))
+}
+
+fn check_range(body: &RangeBody) -> Result<(), ApiError> {
+    let days = (body.to - body.from).num_days();
+    if days < 0 {
+        return Err(ApiError::Unprocessable(
+            "invalid-date-range",
+            "`to` is before `from`".into(),
+        ));
+    }
+    if days >= MAX_RANGE_DAYS {
+        return Err(ApiError::Unprocessable(
+            "invalid-date-range",
+            format!("a range covers at most {MAX_RANGE_DAYS} days"),
+        ));
+    }
+    Ok(())
+}
+
+/// Publish a rota over a date range: creates its sessions and slots in one transaction and
+/// reports what was created, unchanged and removed, and which appointments need rebooking.
+///
+/// Publishing the same rota and range twice changes nothing. After an edit, new slots are added
+/// and free slots that no longer belong are removed; a slot with a live appointment is never
+/// removed: the appointment stays valid and is listed at `GET .../rebooking`. Slots under a live
+/// hold are kept until it expires. With `dry_run`, nothing is written.
+#[utoipa::path(
+    tag = "rotas",
+    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Rota id")),
+    request_body = RangeBody,
+    responses(
+        (status = 200, body = ChangeReportView),
+        (status = 422, description = "A wall time that does not exist (the template and date are named), a bad range, or an unknown site or service", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/clusters/{code}/rotas/{id}/publish")]
+pub async fn publish_rota(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(String, String)>,
+    body: web::Json<RangeBody>,
+) -> Result<web::Json<ChangeReportView>, ApiError> {
+    let (code, id) = path.into_inner();
+    let body = body.into_inner();
+    check_range(&body)?;
+    let change = Change {
+        actor: who.actor(),
+        at: state.now(),
+    };
+    let report = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
+            let stored = found(rotas::get_rota(c, &cluster.id, &id), "rota")?;
+            let view = view(stored)?;
+            let rota = CoreRota {
+                name: view.name,
+                templates: view.templates,
+            };
+            check(c, &cluster.id, &rota)?;
+            let zone = ClusterTimeZone::parse(&cluster.time_zone)?;
+            let expansion = expand(&rota, body.from, body.to, zone.0)?;
+            let slot_minutes: HashMap<String, u32> = rota
+                .templates
+                .iter()
+                .map(|t| (t.key.clone(), t.slot_minutes))
+                .collect();
+            let target = PublishTarget {
+                cluster_id: &cluster.id,
+                rota_id: &id,
+                from: body.from,
+                to: body.to,
+                slot_minutes,
+            };
+            Ok(sessions::publish(
+                c,
+                &change,
+                &target,
+                &expansion,
+                body.dry_run,
+            )?)
+        })
+        .await?;
+    Ok(web::Json(report.into()))
+}
+
+/// Withdraw what a rota published over a date range (a hub closed for a day): free slots are
+/// removed, booked ones are kept and listed for rebooking, never dropped silently.
+#[utoipa::path(
+    tag = "rotas",
+    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Rota id")),
+    request_body = RangeBody,
+    responses((status = 200, body = ChangeReportView), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/clusters/{code}/rotas/{id}/withdraw")]
+pub async fn withdraw_rota(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(String, String)>,
+    body: web::Json<RangeBody>,
+) -> Result<web::Json<ChangeReportView>, ApiError> {
+    let (code, id) = path.into_inner();
+    let body = body.into_inner();
+    check_range(&body)?;
+    let reason = match &body.reason {
+        Some(r) => validate_name("reason", r, 500)?,
+        None => "the session was withdrawn".to_owned(),
+    };
+    let change = Change {
+        actor: who.actor(),
+        at: state.now(),
+    };
+    let report = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
+            found(rotas::get_rota(c, &cluster.id, &id), "rota")?;
+            let range = sessions::Selection::Rota {
+                rota_id: &id,
+                from: body.from,
+                to: body.to,
+            };
+            Ok(sessions::withdraw(
+                c,
+                &change,
+                &cluster.id,
+                range,
+                &reason,
+                body.dry_run,
+            )?)
+        })
+        .await?;
+    Ok(web::Json(report.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_template_is_the_core_template() {
+        let example = serde_json::json!({
+            "key": "gp-eve", "site_id": "s", "service_id": "v", "start": "18:30", "end": "20:00",
+            "slot_minutes": 10, "capacity": 1, "delivery": "face_to_face",
+            "breaks": [{"start": "19:00", "end": "19:10"}], "weekdays": ["mon", "fri"],
+            "pattern": {"kind": "every_nth_week", "n": 2, "anchor": "2026-01-05"},
+            "valid_from": "2026-01-01", "valid_to": "2026-12-31", "skip_dates": ["2026-12-25"]
+        });
+        let core: SessionTemplate = serde_json::from_value(example.clone()).unwrap();
+        let doc: SessionTemplateDoc =
+            serde_json::from_value(serde_json::to_value(&core).unwrap()).unwrap();
+        assert_eq!(doc.key, "gp-eve");
+        let _: SessionTemplateDoc = serde_json::from_value(example).unwrap();
+        let typo = serde_json::json!({"key": "k", "site_id": "s", "service_id": "v", "start": "18:30", "end": "20:00", "slot_minutes": 10, "capacity": 1, "delivery": "video", "weekdays": ["mon"], "valid_from": "2026-01-01", "skip_date": []});
+        assert!(
+            serde_json::from_value::<SessionTemplate>(typo).is_err(),
+            "an unknown field is refused, not ignored"
+        );
+    }
+}

@@ -1,0 +1,299 @@
+//! Sessions and their slots: read by managers and hub staff per site and date; a manager can
+//! cancel one session or name its clinician without editing the rota.
+
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use hubbook_core::publish::Occupancy;
+use hubbook_core::validate_name;
+use hubbook_store::models::Session;
+use hubbook_store::repo::sessions::{self, SessionFilter};
+use hubbook_store::repo::Change;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::access::{cluster_for, found, Need};
+use crate::extract::{etag, if_match, PageOf, PageQuery};
+use crate::routes::rotas::ChangeReportView;
+use crate::{auth::Principal, ApiError, AppState};
+
+/// A session as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionView {
+    /// Id.
+    pub id: String,
+    /// The rota that published it.
+    pub rota_id: String,
+    /// The template it came from.
+    pub template_key: String,
+    /// Its local date in the cluster's time zone.
+    pub date: NaiveDate,
+    /// Where it runs.
+    pub site_id: String,
+    /// What it offers.
+    pub service_id: String,
+    /// Start.
+    pub starts_at: DateTime<Utc>,
+    /// End.
+    pub ends_at: DateTime<Utc>,
+    /// Slot length in minutes.
+    pub slot_minutes: i32,
+    /// Patients in parallel per slot interval.
+    pub capacity: i32,
+    /// `face_to_face`, `telephone` or `video`.
+    pub delivery: String,
+    /// `active`, `cancelled` or `withdrawn`.
+    pub status: String,
+    /// Why it was cancelled or withdrawn.
+    pub status_reason: Option<String>,
+    /// The clinician running it, if named.
+    pub clinician: Option<String>,
+    /// Whether a wall time fell in an autumn clock change and was resolved by rule.
+    pub ambiguous: bool,
+    /// Current version; also the ETag.
+    pub version: i64,
+}
+
+impl From<Session> for SessionView {
+    fn from(s: Session) -> Self {
+        Self {
+            id: s.id,
+            rota_id: s.rota_id,
+            template_key: s.template_key,
+            date: s.local_date,
+            site_id: s.site_id,
+            service_id: s.service_id,
+            starts_at: s.starts_at.and_utc(),
+            ends_at: s.ends_at.and_utc(),
+            slot_minutes: s.slot_minutes,
+            capacity: s.capacity,
+            delivery: s.delivery,
+            status: s.status,
+            status_reason: s.status_reason,
+            clinician: s.clinician,
+            ambiguous: s.ambiguous,
+            version: s.version,
+        }
+    }
+}
+
+/// A slot of a session and what occupies it now.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SlotView {
+    /// Id.
+    pub id: String,
+    /// Start.
+    pub starts_at: DateTime<Utc>,
+    /// End.
+    pub ends_at: DateTime<Utc>,
+    /// Parallel place, from 0.
+    pub lane: i32,
+    /// Who may book it: `open`, `practice` or `111`.
+    pub channel: String,
+    /// `free`, `held` or `booked`.
+    pub state: String,
+    /// The live appointment in it, when booked.
+    pub appointment_id: Option<String>,
+}
+
+/// A session with its slots.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionDetail {
+    /// The session.
+    #[serde(flatten)]
+    pub session: SessionView,
+    /// Its slots in time then lane order.
+    pub slots: Vec<SlotView>,
+}
+
+/// Filters for listing sessions.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SessionQuery {
+    /// Only this site.
+    pub site: Option<String>,
+    /// First local date.
+    pub from: Option<NaiveDate>,
+    /// Last local date (inclusive).
+    pub to: Option<NaiveDate>,
+    /// `active`, `cancelled` or `withdrawn`.
+    pub status: Option<String>,
+    /// Page size (1 to 500, default 50).
+    pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// A cancellation.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelSessionBody {
+    /// Why, shown to whoever rebooks its patients.
+    pub reason: String,
+}
+
+/// Changes to a session.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionPatch {
+    /// The clinician running it (`null` clears it).
+    pub clinician: Option<String>,
+}
+
+/// List sessions by site and local date (a manager or hub staff of the cluster).
+#[utoipa::path(tag = "sessions", params(("code" = String, Path, description = "Cluster code"), SessionQuery), responses((status = 200, body = PageOf<SessionView>)), security(("bearer" = [])))]
+#[get("/clusters/{code}/sessions")]
+pub async fn list_sessions(
+    state: web::Data<AppState>,
+    who: Principal,
+    code: web::Path<String>,
+    query: web::Query<SessionQuery>,
+) -> Result<web::Json<PageOf<SessionView>>, ApiError> {
+    let q = query.into_inner();
+    let (after, limit) = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .decode()?;
+    let filter = SessionFilter {
+        site_id: q.site,
+        from: q.from,
+        to: q.to,
+        status: q.status,
+    };
+    let page = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Operate)?;
+            Ok(sessions::list_sessions(
+                c,
+                &cluster.id,
+                &filter,
+                after.as_deref(),
+                limit,
+            )?)
+        })
+        .await?;
+    Ok(web::Json(PageOf::from_page(page, SessionView::from)))
+}
+
+/// Read a session with its slots and whether each is free, held or booked.
+#[utoipa::path(tag = "sessions", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Session id")), responses((status = 200, body = SessionDetail, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[get("/clusters/{code}/sessions/{id}")]
+pub async fn get_session(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (code, id) = path.into_inner();
+    let now = state.now();
+    let (session, slots) = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Operate)?;
+            let session = found(sessions::get_session(c, &cluster.id, &id), "session")?;
+            let slots = sessions::session_slots(c, &cluster.id, &id, now)?;
+            Ok((session, slots))
+        })
+        .await?;
+    let slots = slots
+        .into_iter()
+        .map(|s| {
+            let (state, appointment_id) = match s.occupancy {
+                Occupancy::Free => ("free", None),
+                Occupancy::Held => ("held", None),
+                Occupancy::Booked { appointment_id } => ("booked", Some(appointment_id)),
+            };
+            SlotView {
+                id: s.slot.id,
+                starts_at: s.slot.starts_at.and_utc(),
+                ends_at: s.slot.ends_at.and_utc(),
+                lane: s.slot.lane,
+                channel: s.slot.channel,
+                state: state.into(),
+                appointment_id,
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(session.version))
+        .json(SessionDetail {
+            session: session.into(),
+            slots,
+        }))
+}
+
+/// Cancel one session (its cluster's manager), by the same rules as a withdrawal: free slots go,
+/// booked patients are kept and listed for rebooking. Republishing leaves it cancelled.
+#[utoipa::path(
+    tag = "sessions",
+    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Session id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    request_body = CancelSessionBody,
+    responses((status = 200, body = ChangeReportView), (status = 409, description = "Already cancelled or withdrawn", body = crate::Problem, content_type = "application/problem+json"), (status = 412, body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/clusters/{code}/sessions/{id}/cancel")]
+pub async fn cancel_session(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<CancelSessionBody>,
+) -> Result<web::Json<ChangeReportView>, ApiError> {
+    let (code, id) = path.into_inner();
+    let reason = validate_name("reason", &body.reason, 500)?;
+    let expected = if_match(&req);
+    let change = Change {
+        actor: who.actor(),
+        at: state.now(),
+    };
+    let report = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
+            found(
+                sessions::cancel_session(c, &change, &cluster.id, &id, expected, &reason),
+                "session",
+            )
+        })
+        .await?;
+    Ok(web::Json(report.into()))
+}
+
+/// Name or clear the clinician of one session (its cluster's manager). Send `If-Match`.
+#[utoipa::path(
+    tag = "sessions",
+    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Session id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    request_body = SessionPatch,
+    responses((status = 200, body = SessionView), (status = 412, body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[patch("/clusters/{code}/sessions/{id}")]
+pub async fn update_session(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<SessionPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let (code, id) = path.into_inner();
+    let clinician = body
+        .into_inner()
+        .clinician
+        .map(|n| validate_name("clinician", &n, 200))
+        .transpose()?;
+    let expected = if_match(&req);
+    let change = Change {
+        actor: who.actor(),
+        at: state.now(),
+    };
+    let session = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
+            found(
+                sessions::set_clinician(c, &change, &cluster.id, &id, expected, clinician),
+                "session",
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(session.version))
+        .json(SessionView::from(session)))
+}

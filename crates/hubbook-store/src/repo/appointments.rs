@@ -1,0 +1,264 @@
+//! Appointments: the one-live-appointment-per-slot rule lives in the database (a partial unique
+//! index); this module writes and reads them, and works the rebooking list.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::prelude::*;
+
+use super::{audit, Change};
+use crate::models::{Appointment, AuditEvent, Rebooking};
+use crate::schema::{appointments, rebookings};
+use crate::{new_id, write_tx, ConflictKind, DbConn, Page, StoreError};
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn record<T: serde::Serialize>(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    appointment_id: &str,
+    action: &str,
+    before: Option<&T>,
+    after: Option<&T>,
+) -> Result<(), StoreError> {
+    audit::record(
+        conn,
+        AuditEvent {
+            id: new_id(),
+            cluster_id: Some(cluster_id.to_owned()),
+            at: change.at,
+            actor: change.actor.clone(),
+            action: action.to_owned(),
+            entity: "appointment".into(),
+            entity_id: appointment_id.to_owned(),
+            before_json: before.map(json).transpose()?,
+            after_json: after.map(json).transpose()?,
+        },
+    )
+}
+
+/// Inserts an appointment and audits it. A second live appointment for the slot is refused by
+/// the database with a `Duplicate` conflict, whatever the concurrency.
+pub fn insert_appointment(
+    conn: &mut DbConn,
+    change: &Change,
+    row: &Appointment,
+) -> Result<(), StoreError> {
+    write_tx(conn, |c| {
+        diesel::insert_into(appointments::table)
+            .values(row)
+            .execute(c)?;
+        record(
+            c,
+            change,
+            &row.cluster_id,
+            &row.id,
+            "appointment.book",
+            None,
+            Some(row),
+        )
+    })
+}
+
+fn load(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Appointment> {
+    appointments::table
+        .find((cluster_id, id))
+        .select(Appointment::as_select())
+        .first(conn)
+}
+
+/// Reads one appointment.
+pub fn get_appointment(
+    conn: &mut DbConn,
+    cluster_id: &str,
+    id: &str,
+) -> Result<Appointment, StoreError> {
+    Ok(load(conn, cluster_id, id)?)
+}
+
+/// Opens a rebooking need for each appointment that has none open, and audits each.
+pub fn flag_for_rebooking(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    appointment_ids: &[&str],
+    reason: &str,
+) -> Result<usize, StoreError> {
+    let mut flagged = 0;
+    for ids in appointment_ids.chunks(500) {
+        let open: HashSet<String> = rebookings::table
+            .filter(rebookings::cluster_id.eq(cluster_id))
+            .filter(rebookings::appointment_id.eq_any(ids))
+            .filter(rebookings::resolved_at.is_null())
+            .select(rebookings::appointment_id)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect();
+        for id in ids.iter().filter(|id| !open.contains(**id)) {
+            let row = Rebooking {
+                cluster_id: cluster_id.to_owned(),
+                id: new_id(),
+                appointment_id: (*id).to_owned(),
+                reason: reason.to_owned(),
+                flagged_at: change.at,
+                flagged_by: change.actor.clone(),
+                resolution: None,
+                resolved_at: None,
+                resolved_by: None,
+            };
+            diesel::insert_into(rebookings::table)
+                .values(&row)
+                .execute(conn)?;
+            record(
+                conn,
+                change,
+                cluster_id,
+                id,
+                "appointment.needs_rebooking",
+                None,
+                Some(&row),
+            )?;
+            flagged += 1;
+        }
+    }
+    Ok(flagged)
+}
+
+/// The open rebooking needs of a cluster with their appointments, oldest need first; only
+/// appointments booked by `practice_id` when given.
+pub fn list_rebooking(
+    conn: &mut DbConn,
+    cluster_id: &str,
+    practice_id: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page<(Rebooking, Appointment)>, StoreError> {
+    let mut query = rebookings::table
+        .filter(rebookings::cluster_id.eq(cluster_id))
+        .filter(rebookings::resolved_at.is_null())
+        .select(Rebooking::as_select())
+        .order(rebookings::id.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(practice) = practice_id {
+        let own = appointments::table
+            .filter(appointments::cluster_id.eq(cluster_id.to_owned()))
+            .filter(appointments::booking_practice_id.eq(practice.to_owned()))
+            .select(appointments::id);
+        query = query.filter(rebookings::appointment_id.eq_any(own));
+    }
+    if let Some(after) = after {
+        query = query.filter(rebookings::id.gt(after.to_owned()));
+    }
+    let needs: Vec<Rebooking> = query.load(conn)?;
+    let ids: Vec<&str> = needs.iter().map(|r| r.appointment_id.as_str()).collect();
+    let mut by_id: HashMap<String, Appointment> = appointments::table
+        .filter(appointments::cluster_id.eq(cluster_id))
+        .filter(appointments::id.eq_any(&ids))
+        .select(Appointment::as_select())
+        .load::<Appointment>(conn)?
+        .into_iter()
+        .map(|a| (a.id.clone(), a))
+        .collect();
+    let rows = needs
+        .into_iter()
+        .filter_map(|r| by_id.remove(&r.appointment_id).map(|a| (r, a)))
+        .collect();
+    Ok(Page::from_rows(rows, limit, |(r, _)| &r.id))
+}
+
+/// The open rebooking need of one appointment, if any.
+pub fn open_rebooking(
+    conn: &mut DbConn,
+    cluster_id: &str,
+    appointment_id: &str,
+) -> Result<Option<Rebooking>, StoreError> {
+    Ok(rebookings::table
+        .filter(rebookings::cluster_id.eq(cluster_id))
+        .filter(rebookings::appointment_id.eq(appointment_id))
+        .filter(rebookings::resolved_at.is_null())
+        .select(Rebooking::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// How a rebooking need was resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// The patient keeps the old time (the appointment stays valid).
+    Kept,
+    /// The appointment is cancelled.
+    Cancelled,
+    /// The patient was rebooked elsewhere (set by a reschedule).
+    Rebooked,
+}
+
+impl Resolution {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Kept => "kept",
+            Self::Cancelled => "cancelled",
+            Self::Rebooked => "rebooked",
+        }
+    }
+}
+
+/// Resolves an appointment's open rebooking need; resolving by cancelling also cancels the
+/// appointment (guarded by its version). Returns the resolved need and the appointment.
+pub fn resolve_rebooking(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    appointment_id: &str,
+    expected: Option<i64>,
+    resolution: Resolution,
+) -> Result<(Rebooking, Appointment), StoreError> {
+    write_tx(conn, |c| {
+        let appointment = load(c, cluster_id, appointment_id)?;
+        if expected.is_some_and(|v| v != appointment.version) {
+            return Err(StoreError::Conflict(ConflictKind::StaleVersion));
+        }
+        let need = open_rebooking(c, cluster_id, appointment_id)?.ok_or(StoreError::NotFound)?;
+        diesel::update(rebookings::table.find((cluster_id, &need.id)))
+            .set((
+                rebookings::resolution.eq(resolution.as_str()),
+                rebookings::resolved_at.eq(change.at),
+                rebookings::resolved_by.eq(&change.actor),
+            ))
+            .execute(c)?;
+        if resolution == Resolution::Cancelled {
+            let changed = diesel::update(
+                appointments::table
+                    .find((cluster_id, appointment_id))
+                    .filter(appointments::version.eq(appointment.version)),
+            )
+            .set((
+                appointments::status.eq("cancelled"),
+                appointments::version.eq(appointment.version + 1),
+                appointments::updated_at.eq(change.at),
+            ))
+            .execute(c)?;
+            if changed == 0 {
+                return Err(StoreError::Conflict(ConflictKind::StaleVersion));
+            }
+        }
+        let resolved = rebookings::table
+            .find((cluster_id, &need.id))
+            .select(Rebooking::as_select())
+            .first(c)?;
+        let after = load(c, cluster_id, appointment_id)?;
+        record(
+            c,
+            change,
+            cluster_id,
+            appointment_id,
+            "appointment.rebooking_resolved",
+            Some(&appointment),
+            Some(&after),
+        )?;
+        Ok((resolved, after))
+    })
+}

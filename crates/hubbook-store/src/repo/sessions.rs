@@ -1,0 +1,701 @@
+//! Sessions and slots: published from rotas, withdrawn by range, cancelled one by one, read by
+//! site and date. Every change here goes through one plan from `hubbook_core::publish` and is
+//! applied in one transaction, so a booked patient is never dropped and a failure leaves nothing.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use hubbook_core::publish::{
+    plan_publish, plan_withdraw, Occupancy, Plan, StoredSession, StoredSlot, StoredStatus,
+};
+use hubbook_core::rota::{ExpandedSession, Expansion};
+use serde::Serialize;
+
+use super::{audit, Change};
+use crate::models::{AuditEvent, Session, Slot};
+use crate::schema::{appointments, holds, sessions, slots};
+use crate::{new_id, write_tx, DbConn, Page, StoreError};
+
+/// Appointment states that occupy a slot.
+pub const LIVE_STATUSES: [&str; 3] = ["booked", "arrived", "seen"];
+
+/// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bound-parameter limits.
+const INSERT_CHUNK: usize = 500;
+/// Ids per `IN (...)` list.
+const ID_CHUNK: usize = 500;
+
+/// An appointment that a change left needing rebooking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RebookingNeed {
+    /// The appointment.
+    pub appointment_id: String,
+    /// Its slot (kept).
+    pub slot_id: String,
+    /// Its session.
+    pub session_id: String,
+}
+
+/// What a publish, withdrawal or cancellation did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChangeReport {
+    /// Whether nothing was written.
+    pub dry_run: bool,
+    /// Sessions created.
+    pub sessions_created: usize,
+    /// Slots created (in new and in existing sessions).
+    pub slots_created: usize,
+    /// Sessions left as they were.
+    pub sessions_unchanged: usize,
+    /// Slots left as they were.
+    pub slots_unchanged: usize,
+    /// Sessions whose times or capacity changed in place.
+    pub sessions_updated: usize,
+    /// Sessions withdrawn or cancelled.
+    pub sessions_removed: usize,
+    /// Free slots removed.
+    pub slots_removed: usize,
+    /// Slots kept only because a live hold is on them.
+    pub held_slots_kept: usize,
+    /// Appointments in slots the change would otherwise have removed: kept, and listed for rebooking.
+    pub needs_rebooking: Vec<RebookingNeed>,
+    /// Expansion warnings (ambiguous wall times, sessions without slots), for the manager to read.
+    pub warnings: Vec<String>,
+}
+
+fn report(plan: &Plan, expansion: Option<&Expansion>, dry_run: bool) -> ChangeReport {
+    ChangeReport {
+        dry_run,
+        sessions_created: plan.create_sessions.len(),
+        slots_created: expansion.map_or(0, |e| plan.created_slots(e)),
+        sessions_unchanged: plan.unchanged_sessions,
+        slots_unchanged: plan.unchanged_slots,
+        sessions_updated: plan.update_sessions.len(),
+        sessions_removed: plan.retire_sessions.len(),
+        slots_removed: plan.remove_slots.len(),
+        held_slots_kept: plan
+            .kept_slots
+            .iter()
+            .filter(|k| k.occupancy == Occupancy::Held)
+            .count(),
+        needs_rebooking: plan
+            .kept_slots
+            .iter()
+            .filter_map(|k| match &k.occupancy {
+                Occupancy::Booked { appointment_id } => Some(RebookingNeed {
+                    appointment_id: appointment_id.clone(),
+                    slot_id: k.slot_id.clone(),
+                    session_id: k.session_id.clone(),
+                }),
+                _ => None,
+            })
+            .collect(),
+        warnings: expansion
+            .map(|e| e.warnings.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// Which stored sessions a change looks at.
+#[derive(Debug, Clone, Copy)]
+pub enum Selection<'a> {
+    /// The sessions one rota published for local dates in a range.
+    Rota {
+        /// The rota.
+        rota_id: &'a str,
+        /// First local date.
+        from: NaiveDate,
+        /// Last local date (inclusive).
+        to: NaiveDate,
+    },
+    /// One session.
+    Session(&'a str),
+}
+
+/// Loads the current (not withdrawn) sessions of a selection with their live slots and what
+/// occupies each slot at `now` (live appointments; holds that have not expired).
+pub fn load_stored(
+    conn: &mut DbConn,
+    cluster_id: &str,
+    selection: Selection<'_>,
+    now: NaiveDateTime,
+) -> Result<Vec<StoredSession>, StoreError> {
+    let mut query = sessions::table
+        .filter(sessions::cluster_id.eq(cluster_id))
+        .filter(sessions::status.ne("withdrawn"))
+        .select(Session::as_select())
+        .into_boxed();
+    query = match selection {
+        Selection::Rota { rota_id, from, to } => query
+            .filter(sessions::rota_id.eq(rota_id.to_owned()))
+            .filter(sessions::local_date.between(from, to)),
+        Selection::Session(id) => query.filter(sessions::id.eq(id.to_owned())),
+    };
+    let rows: Vec<Session> = query.load(conn)?;
+    let session_ids: Vec<String> = rows.iter().map(|s| s.id.clone()).collect();
+    let mut slots_by_session: HashMap<String, Vec<Slot>> = HashMap::new();
+    let mut booked: HashMap<String, String> = HashMap::new();
+    let mut held: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for chunk in session_ids.chunks(ID_CHUNK) {
+        let slot_rows: Vec<Slot> = slots::table
+            .filter(slots::cluster_id.eq(cluster_id))
+            .filter(slots::session_id.eq_any(chunk))
+            .filter(slots::removed_at.is_null())
+            .select(Slot::as_select())
+            .load(conn)?;
+        let live: Vec<(String, String)> = appointments::table
+            .filter(appointments::cluster_id.eq(cluster_id))
+            .filter(appointments::session_id.eq_any(chunk))
+            .filter(appointments::status.eq_any(LIVE_STATUSES))
+            .select((appointments::slot_id, appointments::id))
+            .load(conn)?;
+        booked.extend(live);
+        let slot_ids: Vec<&String> = slot_rows.iter().map(|s| &s.id).collect();
+        for ids in slot_ids.chunks(ID_CHUNK) {
+            let live_holds: Vec<String> = holds::table
+                .filter(holds::cluster_id.eq(cluster_id))
+                .filter(holds::slot_id.eq_any(ids))
+                .filter(holds::expires_at.gt(now))
+                .select(holds::slot_id)
+                .load(conn)?;
+            held.extend(live_holds);
+        }
+        for slot in slot_rows {
+            slots_by_session
+                .entry(slot.session_id.clone())
+                .or_default()
+                .push(slot);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|s| {
+            let slots = slots_by_session.remove(&s.id).unwrap_or_default();
+            StoredSession {
+                slots: slots
+                    .into_iter()
+                    .map(|slot| StoredSlot {
+                        occupancy: match booked.get(&slot.id) {
+                            Some(appointment_id) => Occupancy::Booked {
+                                appointment_id: appointment_id.clone(),
+                            },
+                            None if held.contains(&slot.id) => Occupancy::Held,
+                            None => Occupancy::Free,
+                        },
+                        start: slot.starts_at.and_utc(),
+                        end: slot.ends_at.and_utc(),
+                        lane: u32::try_from(slot.lane).unwrap_or(0),
+                        id: slot.id,
+                    })
+                    .collect(),
+                id: s.id,
+                template_key: s.template_key,
+                date: s.local_date,
+                site_id: s.site_id,
+                service_id: s.service_id,
+                delivery: s.delivery,
+                start: s.starts_at.and_utc(),
+                end: s.ends_at.and_utc(),
+                capacity: u32::try_from(s.capacity).unwrap_or(0),
+                status: if s.status == "cancelled" {
+                    StoredStatus::Cancelled
+                } else {
+                    StoredStatus::Active
+                },
+            }
+        })
+        .collect())
+}
+
+/// What a publish needs besides the expansion: the rota and each template's slot length.
+#[derive(Debug, Clone)]
+pub struct PublishTarget<'a> {
+    /// The cluster.
+    pub cluster_id: &'a str,
+    /// The rota being published.
+    pub rota_id: &'a str,
+    /// First local date of the range.
+    pub from: NaiveDate,
+    /// Last local date of the range (inclusive).
+    pub to: NaiveDate,
+    /// Slot length in minutes of each template, by key.
+    pub slot_minutes: HashMap<String, u32>,
+}
+
+/// Publishes a rota's expansion over a range: plans against what is stored and, unless
+/// `dry_run`, applies the plan in one transaction.
+pub fn publish(
+    conn: &mut DbConn,
+    change: &Change,
+    target: &PublishTarget<'_>,
+    expansion: &Expansion,
+    dry_run: bool,
+) -> Result<ChangeReport, StoreError> {
+    write_tx(conn, |c| {
+        let stored = load_stored(
+            c,
+            target.cluster_id,
+            Selection::Rota {
+                rota_id: target.rota_id,
+                from: target.from,
+                to: target.to,
+            },
+            change.at,
+        )?;
+        let plan = plan_publish(expansion, &stored);
+        let report = report(&plan, Some(expansion), dry_run);
+        if !dry_run && !plan.is_empty() {
+            let reason = "the rota changed: this session or slot is no longer in it";
+            apply(
+                c,
+                change,
+                target.cluster_id,
+                &plan,
+                Some((target, expansion)),
+                "withdrawn",
+                reason,
+            )?;
+            record(
+                c,
+                change,
+                target.cluster_id,
+                "rota",
+                target.rota_id,
+                "rota.publish",
+                &report,
+            )?;
+        }
+        Ok(report)
+    })
+}
+
+/// Withdraws the sessions a rota published for a range (a hub closed for a day): free slots go,
+/// booked ones stay and are listed for rebooking.
+pub fn withdraw(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    selection: Selection<'_>,
+    reason: &str,
+    dry_run: bool,
+) -> Result<ChangeReport, StoreError> {
+    write_tx(conn, |c| {
+        let stored = load_stored(c, cluster_id, selection, change.at)?;
+        let plan = plan_withdraw(&stored);
+        let report = report(&plan, None, dry_run);
+        if !dry_run && !plan.is_empty() {
+            let (entity, id) = match selection {
+                Selection::Rota { rota_id, .. } => ("rota", rota_id),
+                Selection::Session(id) => ("session", id),
+            };
+            apply(c, change, cluster_id, &plan, None, "withdrawn", reason)?;
+            record(
+                c,
+                change,
+                cluster_id,
+                entity,
+                id,
+                &format!("{entity}.withdraw"),
+                &report,
+            )?;
+        }
+        Ok(report)
+    })
+}
+
+/// Cancels one session by the same rules as a withdrawal; a later publish leaves it cancelled.
+pub fn cancel_session(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    session_id: &str,
+    expected: Option<i64>,
+    reason: &str,
+) -> Result<ChangeReport, StoreError> {
+    write_tx(conn, |c| {
+        let session = get_session(c, cluster_id, session_id)?;
+        if expected.is_some_and(|v| v != session.version) {
+            return Err(StoreError::Conflict(crate::ConflictKind::StaleVersion));
+        }
+        if session.status != "active" {
+            return Err(StoreError::Conflict(crate::ConflictKind::Duplicate(
+                "the session is already cancelled or withdrawn".into(),
+            )));
+        }
+        let stored = load_stored(c, cluster_id, Selection::Session(session_id), change.at)?;
+        let plan = plan_withdraw(&stored);
+        let report = report(&plan, None, false);
+        apply(c, change, cluster_id, &plan, None, "cancelled", reason)?;
+        record(
+            c,
+            change,
+            cluster_id,
+            "session",
+            session_id,
+            "session.cancel",
+            &report,
+        )?;
+        Ok(report)
+    })
+}
+
+/// Names (or clears) the clinician of one session, guarded by its version.
+pub fn set_clinician(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    session_id: &str,
+    expected: Option<i64>,
+    clinician: Option<String>,
+) -> Result<Session, StoreError> {
+    super::update_audited(
+        conn,
+        change,
+        expected,
+        |c| load_session(c, cluster_id, session_id),
+        |c, version| {
+            diesel::update(
+                sessions::table
+                    .find((cluster_id, session_id))
+                    .filter(sessions::version.eq(version)),
+            )
+            .set((
+                sessions::clinician.eq(&clinician),
+                sessions::version.eq(version + 1),
+                sessions::updated_at.eq(change.at),
+            ))
+            .execute(c)
+        },
+    )
+}
+
+super::audited!(Session, "session", |s| Some(&s.cluster_id));
+
+fn load_session(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Session> {
+    sessions::table
+        .find((cluster_id, id))
+        .select(Session::as_select())
+        .first(conn)
+}
+
+/// Reads one session.
+pub fn get_session(conn: &mut DbConn, cluster_id: &str, id: &str) -> Result<Session, StoreError> {
+    Ok(load_session(conn, cluster_id, id)?)
+}
+
+/// A slot with what occupies it now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotState {
+    /// The slot.
+    pub slot: Slot,
+    /// Free, held or booked (with the appointment).
+    pub occupancy: Occupancy,
+}
+
+/// The live slots of one session with what occupies each at `now`, in time then lane order.
+pub fn session_slots(
+    conn: &mut DbConn,
+    cluster_id: &str,
+    session_id: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<SlotState>, StoreError> {
+    let rows: Vec<Slot> = slots::table
+        .filter(slots::cluster_id.eq(cluster_id))
+        .filter(slots::session_id.eq(session_id))
+        .filter(slots::removed_at.is_null())
+        .order((slots::starts_at.asc(), slots::lane.asc()))
+        .select(Slot::as_select())
+        .load(conn)?;
+    let booked: HashMap<String, String> = appointments::table
+        .filter(appointments::cluster_id.eq(cluster_id))
+        .filter(appointments::session_id.eq(session_id))
+        .filter(appointments::status.eq_any(LIVE_STATUSES))
+        .select((appointments::slot_id, appointments::id))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let ids: Vec<&String> = rows.iter().map(|s| &s.id).collect();
+    let mut held = std::collections::HashSet::new();
+    for chunk in ids.chunks(ID_CHUNK) {
+        let live: Vec<String> = holds::table
+            .filter(holds::cluster_id.eq(cluster_id))
+            .filter(holds::slot_id.eq_any(chunk))
+            .filter(holds::expires_at.gt(now))
+            .select(holds::slot_id)
+            .load(conn)?;
+        held.extend(live);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|slot| {
+            let occupancy = match booked.get(&slot.id) {
+                Some(a) => Occupancy::Booked {
+                    appointment_id: a.clone(),
+                },
+                None if held.contains(&slot.id) => Occupancy::Held,
+                None => Occupancy::Free,
+            };
+            SlotState { slot, occupancy }
+        })
+        .collect())
+}
+
+/// Filters for listing sessions.
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    /// Only this site.
+    pub site_id: Option<String>,
+    /// Only sessions on or after this local date.
+    pub from: Option<NaiveDate>,
+    /// Only sessions on or before this local date.
+    pub to: Option<NaiveDate>,
+    /// Only sessions in this status.
+    pub status: Option<String>,
+}
+
+/// Lists a cluster's sessions by start time, then id, after a cursor of `"<start>|<id>"`.
+pub fn list_sessions(
+    conn: &mut DbConn,
+    cluster_id: &str,
+    filter: &SessionFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page<Session>, StoreError> {
+    let mut query = sessions::table
+        .filter(sessions::cluster_id.eq(cluster_id))
+        .select(Session::as_select())
+        .order((sessions::starts_at.asc(), sessions::id.asc()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(site) = &filter.site_id {
+        query = query.filter(sessions::site_id.eq(site.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(sessions::local_date.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(sessions::local_date.le(to));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(sessions::status.eq(status.clone()));
+    }
+    if let Some((start, id)) = after.and_then(|a| a.split_once('|')) {
+        let start = NaiveDateTime::parse_from_str(start, "%Y-%m-%dT%H:%M:%S%.f")
+            .map_err(|_| StoreError::NotFound)?;
+        query = query.filter(
+            sessions::starts_at.gt(start).or(sessions::starts_at
+                .eq(start)
+                .and(sessions::id.gt(id.to_owned()))),
+        );
+    }
+    let rows = query.load(conn)?;
+    let mut page = Page::from_rows(rows, limit, |s| &s.id);
+    if page.next_after.is_some() {
+        page.next_after = page
+            .items
+            .last()
+            .map(|s| format!("{}|{}", s.starts_at.format("%Y-%m-%dT%H:%M:%S%.f"), s.id));
+    }
+    Ok(page)
+}
+
+fn record(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    entity: &str,
+    entity_id: &str,
+    action: &str,
+    report: &ChangeReport,
+) -> Result<(), StoreError> {
+    audit::record(
+        conn,
+        AuditEvent {
+            id: new_id(),
+            cluster_id: Some(cluster_id.to_owned()),
+            at: change.at,
+            actor: change.actor.clone(),
+            action: action.to_owned(),
+            entity: entity.to_owned(),
+            entity_id: entity_id.to_owned(),
+            before_json: None,
+            after_json: Some(
+                serde_json::to_string(report).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            ),
+        },
+    )
+}
+
+fn naive(t: DateTime<Utc>) -> NaiveDateTime {
+    t.naive_utc()
+}
+
+fn session_row(
+    cluster_id: &str,
+    rota_id: &str,
+    s: &ExpandedSession,
+    slot_minutes: u32,
+    at: NaiveDateTime,
+) -> Session {
+    Session {
+        cluster_id: cluster_id.to_owned(),
+        id: new_id(),
+        rota_id: rota_id.to_owned(),
+        template_key: s.template_key.clone(),
+        local_date: s.date,
+        site_id: s.site_id.clone(),
+        service_id: s.service_id.clone(),
+        starts_at: naive(s.start),
+        ends_at: naive(s.end),
+        slot_minutes: i32::try_from(slot_minutes).unwrap_or(i32::MAX),
+        capacity: i32::try_from(s.capacity).unwrap_or(i32::MAX),
+        delivery: s.delivery.as_str().to_owned(),
+        fingerprint: format!("{}|{}|{}", s.site_id, s.service_id, s.delivery.as_str()),
+        ambiguous: s.ambiguous,
+        status: "active".into(),
+        status_reason: None,
+        clinician: None,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+fn slot_row(
+    cluster_id: &str,
+    session_id: &str,
+    s: &ExpandedSession,
+    slot: usize,
+    at: NaiveDateTime,
+) -> Option<Slot> {
+    let x = s.slots.get(slot)?;
+    Some(Slot {
+        cluster_id: cluster_id.to_owned(),
+        id: new_id(),
+        session_id: session_id.to_owned(),
+        site_id: s.site_id.clone(),
+        service_id: s.service_id.clone(),
+        starts_at: naive(x.start),
+        ends_at: naive(x.end),
+        lane: i32::try_from(x.lane).unwrap_or(0),
+        delivery: s.delivery.as_str().to_owned(),
+        channel: "open".into(),
+        channel_practice_id: None,
+        version: 1,
+        created_at: at,
+        removed_at: None,
+    })
+}
+
+/// Inserts rows as multi-row INSERTs in chunks. Diesel's multi-backend connection has no batch
+/// insert, so this is written once per backend.
+macro_rules! insert_chunked {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let conn: &mut DbConn = $conn;
+        for chunk in $rows.chunks(INSERT_CHUNK) {
+            match conn {
+                DbConn::Pg(pg) => diesel::insert_into($table).values(chunk).execute(pg)?,
+                DbConn::Sqlite(lite) => diesel::insert_into($table).values(chunk).execute(lite)?,
+            };
+        }
+    }};
+}
+
+/// Applies a plan: retire sessions, remove free slots, update and create sessions and slots,
+/// flag appointments for rebooking (each audited).
+fn apply(
+    c: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    plan: &Plan,
+    publish: Option<(&PublishTarget<'_>, &Expansion)>,
+    retire_status: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let at = change.at;
+    // Retire first: a replacement session may take the same template and day.
+    for ids in plan.retire_sessions.chunks(ID_CHUNK) {
+        diesel::update(
+            sessions::table
+                .filter(sessions::cluster_id.eq(cluster_id))
+                .filter(sessions::id.eq_any(ids)),
+        )
+        .set((
+            sessions::status.eq(retire_status),
+            sessions::status_reason.eq(reason),
+            sessions::version.eq(sessions::version + 1),
+            sessions::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    }
+    for ids in plan.remove_slots.chunks(ID_CHUNK) {
+        diesel::update(
+            slots::table
+                .filter(slots::cluster_id.eq(cluster_id))
+                .filter(slots::id.eq_any(ids)),
+        )
+        .set((
+            slots::removed_at.eq(Some(at)),
+            slots::version.eq(slots::version + 1),
+        ))
+        .execute(c)?;
+    }
+    if let Some((target, expansion)) = publish {
+        let minutes = |s: &ExpandedSession| {
+            target
+                .slot_minutes
+                .get(&s.template_key)
+                .copied()
+                .unwrap_or(0)
+        };
+        for (id, index) in &plan.update_sessions {
+            let s = &expansion.sessions[*index];
+            diesel::update(sessions::table.find((cluster_id, id)))
+                .set((
+                    sessions::starts_at.eq(naive(s.start)),
+                    sessions::ends_at.eq(naive(s.end)),
+                    sessions::capacity.eq(i32::try_from(s.capacity).unwrap_or(i32::MAX)),
+                    sessions::slot_minutes.eq(i32::try_from(minutes(s)).unwrap_or(i32::MAX)),
+                    sessions::ambiguous.eq(s.ambiguous),
+                    sessions::version.eq(sessions::version + 1),
+                    sessions::updated_at.eq(at),
+                ))
+                .execute(c)?;
+        }
+        let mut new_sessions = Vec::with_capacity(plan.create_sessions.len());
+        let mut new_slots = Vec::new();
+        for &index in &plan.create_sessions {
+            let s = &expansion.sessions[index];
+            let row = session_row(cluster_id, target.rota_id, s, minutes(s), at);
+            new_slots
+                .extend((0..s.slots.len()).filter_map(|i| slot_row(cluster_id, &row.id, s, i, at)));
+            new_sessions.push(row);
+        }
+        new_slots.extend(
+            plan.add_slots
+                .iter()
+                .filter_map(|(session_id, index, slot)| {
+                    slot_row(
+                        cluster_id,
+                        session_id,
+                        &expansion.sessions[*index],
+                        *slot,
+                        at,
+                    )
+                }),
+        );
+        insert_chunked!(c, sessions::table, new_sessions);
+        insert_chunked!(c, slots::table, new_slots);
+    }
+    let rebook: Vec<&str> = plan.rebooking().collect();
+    super::appointments::flag_for_rebooking(c, change, cluster_id, &rebook, reason)?;
+    Ok(())
+}
+
+/// Reads one slot (removed ones included) of a cluster.
+pub fn get_slot(conn: &mut DbConn, cluster_id: &str, id: &str) -> Result<Slot, StoreError> {
+    Ok(slots::table
+        .find((cluster_id, id))
+        .select(Slot::as_select())
+        .first(conn)?)
+}

@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpServer};
 use anyhow::Context;
-use hubbook_api::{auth::TokenService, metrics::Metrics, AppState};
+use hubbook_api::AppState;
 use hubbook_core::Clock;
 use hubbook_store::{connect, DbPool, PoolOptions};
 
-/// Everything needed to run the server.
-#[derive(Debug, Clone)]
+/// Everything needed to run the server. Its `Debug` output hides the JWT secret.
+#[derive(Clone)]
 pub struct Settings {
     /// `sqlite://path` or `postgres://...`.
     pub database_url: String,
@@ -30,6 +30,37 @@ pub struct Settings {
     /// HTTP worker threads; the number of cores when `None`.
     pub workers: Option<usize>,
 }
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("jwt_secret", &"<redacted>")
+            .field("token_ttl_seconds", &self.token_ttl_seconds)
+            .field("pool_size", &self.pool_size)
+            .field("workers", &self.workers)
+            .finish()
+    }
+}
+
+/// A database URL without its password, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:<redacted>{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The range of access-token lifetimes accepted, in seconds: revoking a user or client takes
+/// effect when its current token expires, so tokens are kept short.
+pub const TOKEN_TTL_SECONDS: std::ops::RangeInclusive<i64> = 60..=3600;
 
 /// The shortest JWT secret accepted.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -48,13 +79,20 @@ impl Application {
             settings.jwt_secret.len() >= MIN_JWT_SECRET_BYTES,
             "the JWT secret (HUBBOOK_JWT_SECRET) must be at least {MIN_JWT_SECRET_BYTES} bytes"
         );
+        anyhow::ensure!(
+            TOKEN_TTL_SECONDS.contains(&settings.token_ttl_seconds),
+            "the token lifetime (HUBBOOK_TOKEN_TTL) must be 60 to 3600 seconds"
+        );
         let pool = open_database(&settings.database_url, settings.pool_size)?;
-        let state = web::Data::new(AppState {
-            pool,
-            tokens: TokenService::new(settings.jwt_secret.as_bytes(), settings.token_ttl_seconds),
-            clock,
-            metrics: Metrics::new().context("creating metrics")?,
-        });
+        let state = web::Data::new(
+            AppState::new(
+                pool,
+                settings.jwt_secret.as_bytes(),
+                settings.token_ttl_seconds,
+                clock,
+            )
+            .context("creating metrics")?,
+        );
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();

@@ -10,7 +10,7 @@ use hubbook_api::auth::{hash_secret, Principal, Scope, SubjectKind};
 use hubbook_core::{Clock, Role, SystemClock};
 use hubbook_store::repo::{clusters, practices, users, Change};
 
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(
     name = "hubbook",
     version,
@@ -30,7 +30,7 @@ enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum Command {
     /// Serve the API (migrating the database first).
     Serve(ServeArgs),
@@ -49,7 +49,7 @@ enum Command {
     },
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 struct DbArgs {
     /// Database URL: `sqlite://path/to/file.db` or `postgres://user@host/db`.
     #[arg(
@@ -60,7 +60,7 @@ struct DbArgs {
     database_url: String,
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 struct ServeArgs {
     #[command(flatten)]
     db: DbArgs,
@@ -81,7 +81,7 @@ struct ServeArgs {
     workers: Option<usize>,
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 struct DemoArgs {
     /// Address to listen on.
     #[arg(long, env = "HUBBOOK_BIND", default_value = "127.0.0.1:8080")]
@@ -103,7 +103,7 @@ struct DemoArgs {
     password: String,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum UserCommand {
     /// Create a staff user; the password is read from HUBBOOK_USER_PASSWORD or standard input.
     Add {
@@ -223,7 +223,9 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let token = state.tokens.issue_for(&manager, clock.now(), 12 * 3600).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let shown_password = if std::env::var_os("HUBBOOK_DEMO_PASSWORD").is_some() { "the value of HUBBOOK_DEMO_PASSWORD" } else { "demo-password" };
+        let custom = std::env::var_os("HUBBOOK_DEMO_PASSWORD").is_some();
+        let shown_password = if custom { "the value of HUBBOOK_DEMO_PASSWORD" } else { "demo-password" };
+        let password_arg = if custom { "'\"$HUBBOOK_DEMO_PASSWORD\"'" } else { "demo-password" };
         let mut out = std::io::stdout().lock();
         writeln!(out, "hubbook demo ({}) on {}", match seeded { demo::Seeded::Created => "freshly seeded", demo::Seeded::Reused => "reusing the existing demo data" }, args.database_url)?;
         writeln!(out, "  API:     {url}/api/v1   docs: {url}/docs/   health: {url}/health/ready")?;
@@ -232,7 +234,7 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         writeln!(out, "List the demo cluster's practices as its manager (token valid 12 hours):")?;
         writeln!(out, "  curl -s {url}/api/v1/clusters/{}/practices -H 'Authorization: Bearer {token}'", demo::DEMO_CLUSTER)?;
         writeln!(out, "Get a token of your own:")?;
-        writeln!(out, "  curl -s -X POST {url}/api/v1/auth/token -H 'Content-Type: application/json' -d '{{\"grant_type\":\"password\",\"username\":\"manager\",\"password\":\"demo-password\"}}'")?;
+        writeln!(out, "  curl -s -X POST {url}/api/v1/auth/token -H 'Content-Type: application/json' -d '{{\"grant_type\":\"password\",\"username\":\"manager\",\"password\":\"{password_arg}\"}}'")?;
         drop(out);
         app.run_until_stopped().await?;
         Ok(())

@@ -89,6 +89,17 @@ async fn malformed_bodies_get_clear_problems(app: TestApp) {
     TestApp::reply(token_garbage)
         .await
         .problem(400, "malformed-json");
+    let huge_token = app
+        .client
+        .post(format!("{}/api/v1/auth/token", app.base))
+        .header("content-type", "application/json")
+        .body("x".repeat(64 * 1024))
+        .send()
+        .await
+        .unwrap();
+    TestApp::reply(huge_token)
+        .await
+        .problem(413, "payload-too-large");
     assert_eq!(app.count("practices"), 1, "no bad request stored anything");
 }
 

@@ -204,7 +204,9 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -213,6 +215,15 @@ impl TestApp {
         }
         for (name, value) in headers {
             request = request.header(*name, *value);
+        }
+        // Updates need If-Match; tests that are not about it update whatever is current.
+        let updates = matches!(method, Method::PATCH | Method::PUT);
+        if updates
+            && !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("if-match"))
+        {
+            request = request.header("If-Match", "*");
         }
         Self::reply(request.send().await.expect("the server answers")).await
     }

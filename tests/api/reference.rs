@@ -250,6 +250,28 @@ async fn updates_honour_if_match(app: TestApp) {
         )
         .await;
     nonsense.problem(412, "precondition-failed");
+    // Without If-Match an update is refused; a weak tag never matches.
+    let blind = app
+        .client
+        .patch(format!("{}{path}", app.base))
+        .bearer_auth(&c.manager)
+        .json(&json!({"list_size": 1}))
+        .send()
+        .await
+        .unwrap();
+    TestApp::reply(blind)
+        .await
+        .problem(428, "precondition-required");
+    let weak = app
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&c.manager),
+            Some(json!({"list_size": 1})),
+            &[("If-Match", "W/\"2\"")],
+        )
+        .await;
+    weak.problem(412, "precondition-failed");
     let after = app.get(&path, &c.manager).await;
     assert_eq!(after.ok(200)["list_size"], 9100);
     assert_eq!(after.body["site_id"], c.site_id.as_str());
@@ -343,6 +365,35 @@ async fn integrations_show_their_secret_once(app: TestApp) {
     let listed = app.get("/api/v1/integrations", &c.manager).await;
     assert_eq!(listed.ok(200)["items"].as_array().unwrap().len(), 2);
     assert!(!listed.body.to_string().contains("secret_hash"));
+    // A create retried with its Idempotency-Key returns the same client, without the secret: it
+    // is shown once, and the stored copy of the answer never held it.
+    let key = [("Idempotency-Key", "client-create-1")];
+    let body = json!({"name": "Retry 111", "clusters": ["U20007"]});
+    let first = app
+        .send(
+            Method::POST,
+            "/api/v1/integrations",
+            Some(&c.manager),
+            Some(body.clone()),
+            &key,
+        )
+        .await;
+    let secret = first.ok(201)["client_secret"].as_str().unwrap().to_owned();
+    let again = app
+        .send(
+            Method::POST,
+            "/api/v1/integrations",
+            Some(&c.manager),
+            Some(body),
+            &key,
+        )
+        .await;
+    assert_eq!(again.ok(201)["id"], first.body["id"]);
+    assert!(again.body.get("client_secret").is_none());
+    assert_eq!(
+        app.count(&format!("idempotency_keys WHERE body LIKE '%{secret}%'")),
+        0
+    );
 }
 
 async fn concurrent_writes_never_fail_busy(app: TestApp) {

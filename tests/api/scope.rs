@@ -213,6 +213,82 @@ async fn every_route_checks_role_and_scope(app: TestApp) {
         .unwrap()
         .iter()
         .all(|i| i["clusters"] == json!(["U40002"])));
+    // Items of users and integrations, per role.
+    let users_a = app.get("/api/v1/clusters/U40001/users", &a.manager).await;
+    let hub_id = users_a.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["role"] == "hub_staff")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let user_path = format!("/api/v1/clusters/U40001/users/{hub_id}");
+    let integrations_a = app.get("/api/v1/integrations", &a.manager).await;
+    let client_id = integrations_a.ok(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client_path = format!("/api/v1/integrations/{client_id}");
+    for (i, token) in callers.tokens.iter().enumerate() {
+        let got = [
+            app.get(&user_path, token).await.status.as_u16(),
+            app.patch(&user_path, token, json!({"display_name": "Renamed"}))
+                .await
+                .status
+                .as_u16(),
+            app.get(&client_path, token).await.status.as_u16(),
+            app.patch(&client_path, token, json!({"name": "Renamed 111"}))
+                .await
+                .status
+                .as_u16(),
+        ];
+        let want = match callers.names[i] {
+            "admin" | "manager" => [200, 200, 200, 200],
+            "other manager" => [404, 404, 404, 404],
+            "other triage" => [404, 404, 403, 403],
+            _ => [403, 403, 403, 403],
+        };
+        assert_eq!(
+            got, want,
+            "{} on a user and an integration",
+            callers.names[i]
+        );
+    }
+    // A client shared by two clusters is the admin's: neither manager may see or change it.
+    let shared = app
+        .post(
+            "/api/v1/integrations",
+            &app.admin,
+            json!({"name": "Regional 111", "clusters": ["U40001", "U40002"]}),
+        )
+        .await;
+    let shared_id = shared.ok(201)["id"].as_str().unwrap().to_owned();
+    for manager in [&a.manager, &b.manager] {
+        app.get(&format!("/api/v1/integrations/{shared_id}"), manager)
+            .await
+            .problem(404, "not-found");
+        app.patch(
+            &format!("/api/v1/integrations/{shared_id}"),
+            manager,
+            json!({"active": false}),
+        )
+        .await
+        .problem(404, "not-found");
+        let listed = app.get("/api/v1/integrations?limit=500", manager).await;
+        assert!(listed.ok(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["id"] != shared_id.as_str()));
+    }
+    assert_eq!(
+        app.get(&format!("/api/v1/integrations/{shared_id}"), &app.admin)
+            .await
+            .ok(200)["active"],
+        true
+    );
     // A manager cannot read another cluster's user by id through its own cluster.
     let users_b = app.get("/api/v1/clusters/U40002/users", &b.manager).await;
     let id_b = users_b.ok(200)["items"][0]["id"]

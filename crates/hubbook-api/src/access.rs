@@ -19,6 +19,8 @@ pub enum Need {
     Manage,
     /// Manage the cluster's users: its cluster manager, or an admin.
     ManageUsers,
+    /// Change the cluster itself (name, time zone): its cluster manager, or an admin.
+    ManageCluster,
     /// Read the cluster's sessions and day lists: its manager or hub staff, or an admin.
     Operate,
 }
@@ -41,7 +43,9 @@ pub fn cluster_for(
     let allowed = match need {
         Need::Read => true,
         Need::Manage => who.role == Role::ClusterManager,
-        Need::ManageUsers => matches!(who.role, Role::ClusterManager | Role::Admin),
+        Need::ManageUsers | Need::ManageCluster => {
+            matches!(who.role, Role::ClusterManager | Role::Admin)
+        }
         Need::Operate => matches!(
             who.role,
             Role::ClusterManager | Role::HubStaff | Role::Admin

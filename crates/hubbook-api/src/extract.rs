@@ -68,11 +68,12 @@ impl<T> PageOf<T> {
     }
 }
 
-/// The version a client says it last saw, from `If-Match: "<version>"`; `None` when absent.
+/// The version a client says it last saw, from an optional `If-Match: "<version>"`.
 ///
-/// A value that is not one of this API's ETags can never match, so it yields version 0, which
-/// no row has, and the update fails with `precondition-failed`.
-pub fn if_match(req: &HttpRequest) -> Option<i64> {
+/// `None` when the header is absent or `*`. A value that is not one of this API's strong ETags
+/// (a weak `W/` tag included, which RFC 9110 says never matches) yields version 0, which no row
+/// has, so the change fails with `precondition-failed`.
+pub fn if_match_optional(req: &HttpRequest) -> Option<i64> {
     let raw = req
         .headers()
         .get(header::IF_MATCH)?
@@ -82,8 +83,22 @@ pub fn if_match(req: &HttpRequest) -> Option<i64> {
     if raw == "*" {
         return None;
     }
-    let tag = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
-    Some(tag.parse::<i64>().unwrap_or(0))
+    Some(
+        raw.strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .and_then(|t| t.parse::<i64>().ok())
+            .unwrap_or(0),
+    )
+}
+
+/// The version an update must find, from a required `If-Match`: without the header an update
+/// could silently overwrite someone else's change, so it is refused (`precondition-required`).
+/// `If-Match: *` updates whatever is current, for a caller that means to.
+pub fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    if !req.headers().contains_key(header::IF_MATCH) {
+        return Err(ApiError::PreconditionRequired);
+    }
+    Ok(if_match_optional(req))
 }
 
 /// The ETag header value for a row version.

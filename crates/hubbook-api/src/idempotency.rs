@@ -2,12 +2,13 @@
 //! transaction, and a retry with the same key and body gets it again without a second create.
 
 use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
+use actix_web::{HttpRequest, HttpResponse};
+use hmac::{Hmac, Mac};
 use hubbook_store::models::IdempotencyRecord;
 use hubbook_store::repo::idempotency::{claim_key, complete_key, find_key};
 use hubbook_store::{write_tx, ConflictKind, DbConn, StoreError};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::{auth::Principal, ApiError, AppState};
 
@@ -20,22 +21,34 @@ pub struct Replay {
 }
 
 impl Replay {
-    /// Describes a request; the hash covers the route and the canonical JSON of the body.
-    pub fn new<B: Serialize>(who: &Principal, key: String, route: &str, body: &B) -> Self {
-        let mut hasher = Sha256::new();
-        hasher.update(route.as_bytes());
-        hasher.update([0]);
-        hasher.update(serde_json::to_vec(body).unwrap_or_default());
-        let request_hash = hasher
+    /// Describes a request from its `Idempotency-Key` header, if it has one. The request hash is
+    /// an HMAC of the route and the body's JSON under the server's key: bodies may hold passwords.
+    pub fn from_request<B: Serialize>(
+        state: &AppState,
+        req: &HttpRequest,
+        who: &Principal,
+        route: &str,
+        body: &B,
+    ) -> Result<Option<Self>, ApiError> {
+        let Some(key) = crate::extract::idempotency_key(req)? else {
+            return Ok(None);
+        };
+        let mut mac = Hmac::<Sha256>::new_from_slice(&state.request_key[..])
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        mac.update(route.as_bytes());
+        mac.update(&[0]);
+        mac.update(&serde_json::to_vec(body).map_err(|e| ApiError::Internal(e.to_string()))?);
+        let request_hash = mac
             .finalize()
+            .into_bytes()
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        Self {
+        Ok(Some(Self {
             owner: who.actor(),
             key,
             request_hash,
-        }
+        }))
     }
 }
 
@@ -53,6 +66,21 @@ pub struct Created {
 pub async fn create<T, F>(
     state: &AppState,
     replay: Option<Replay>,
+    create: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<(T, Option<i64>), ApiError> + Send + 'static,
+{
+    create_redacted(state, replay, |_| {}, create).await
+}
+
+/// Like [`create`], but `redact` removes from the stored copy what must be shown only once
+/// (a client secret), so a replay answers without it.
+pub async fn create_redacted<T, F>(
+    state: &AppState,
+    replay: Option<Replay>,
+    redact: fn(&mut serde_json::Value),
     create: F,
 ) -> Result<HttpResponse, ApiError>
 where
@@ -86,8 +114,11 @@ where
                 )?;
                 let (value, version) = create(c)?;
                 let body = to_body(&value)?;
+                let mut kept =
+                    serde_json::to_value(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
+                redact(&mut kept);
                 let stored_body =
-                    serde_json::json!({ "version": version, "body": body }).to_string();
+                    serde_json::json!({ "version": version, "body": kept.to_string() }).to_string();
                 complete_key(c, &replay.owner, &replay.key, 201, &stored_body)?;
                 Ok::<_, ApiError>(Created { body, version })
             });

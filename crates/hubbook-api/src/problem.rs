@@ -69,6 +69,9 @@ pub enum ApiError {
     /// A request that is well-formed but breaks a rule; the first field is the problem type.
     #[error("{1}")]
     Unprocessable(&'static str, String),
+    /// An update came without `If-Match`.
+    #[error("send If-Match with the ETag you last read (or * to update whatever is current)")]
+    PreconditionRequired,
     /// Something unexpected; the detail stays in the log.
     #[error("{0}")]
     Internal(String),
@@ -94,6 +97,9 @@ impl ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused")
             }
             Self::Store(StoreError::Busy) => (StatusCode::SERVICE_UNAVAILABLE, "service-busy"),
+            Self::Store(StoreError::Invalid(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid-value")
+            }
             Self::Store(_) | Self::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal-error")
             }
@@ -110,6 +116,9 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type")
             }
             Self::Unprocessable(kind, _) => (StatusCode::UNPROCESSABLE_ENTITY, kind),
+            Self::PreconditionRequired => {
+                (StatusCode::PRECONDITION_REQUIRED, "precondition-required")
+            }
         }
     }
 
@@ -131,6 +140,7 @@ impl ApiError {
                 "this Idempotency-Key was already used for a different request".to_owned()
             }
             Self::Store(StoreError::Busy) => "the service is busy; retry shortly".to_owned(),
+            Self::Store(StoreError::Invalid(_)) => "a value breaks a rule of the stored data".to_owned(),
             Self::Store(_) | Self::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
             other => other.to_string(),
         };

@@ -20,9 +20,42 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Request and pool metrics.
     pub metrics: Metrics,
+    /// The key that idempotency request hashes are made with, derived from the server secret so
+    /// that a copy of the database alone cannot test guesses against them.
+    pub request_key: Arc<[u8; 32]>,
 }
 
 impl AppState {
+    /// The state of a server signing tokens with `secret`, valid `token_ttl_seconds`.
+    pub fn new(
+        pool: DbPool,
+        secret: &[u8],
+        token_ttl_seconds: i64,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, prometheus::Error> {
+        use sha2::{Digest, Sha256};
+        let request_key: [u8; 32] = Sha256::new()
+            .chain_update(b"hubbook idempotency key\0")
+            .chain_update(secret)
+            .finalize()
+            .into();
+        Ok(Self {
+            pool,
+            tokens: TokenService::new(secret, token_ttl_seconds),
+            clock,
+            metrics: Metrics::new()?,
+            request_key: Arc::new(request_key),
+        })
+    }
+
+    /// Who is acting and when, for the rows and the audit trail a change writes.
+    pub fn change(&self, who: &crate::auth::Principal) -> hubbook_store::repo::Change {
+        hubbook_store::repo::Change {
+            actor: who.actor(),
+            at: self.now(),
+        }
+    }
+
     /// Runs blocking database work on actix's blocking pool with a pooled connection.
     pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
     where

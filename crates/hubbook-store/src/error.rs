@@ -25,6 +25,9 @@ pub enum StoreError {
     /// The write conflicts with what is stored.
     #[error("conflict: {0:?}")]
     Conflict(ConflictKind),
+    /// A value breaks a rule the database itself enforces (a CHECK or NOT NULL constraint).
+    #[error("invalid value: {0}")]
+    Invalid(String),
     /// The database is momentarily too busy (lock timeout, serialization failure, pool exhausted).
     #[error("the database is busy")]
     Busy,
@@ -60,6 +63,9 @@ impl From<DieselError> for StoreError {
                         Self::Conflict(ConflictKind::MissingReference(named))
                     }
                     DatabaseErrorKind::SerializationFailure => Self::Busy,
+                    DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => {
+                        Self::Invalid(named)
+                    }
                     _ if is_busy_message(&message) => Self::Busy,
                     _ => Self::Db(DieselError::DatabaseError(kind, info)),
                 }

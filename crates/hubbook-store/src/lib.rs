@@ -9,6 +9,7 @@ pub mod error;
 pub mod models;
 pub mod repo;
 pub mod schema;
+#[cfg(feature = "test-db")]
 pub mod test_db;
 
 pub use conn::{connect, write_tx, Backend, DatabaseUrl, DbConn, DbPool, PoolOptions};

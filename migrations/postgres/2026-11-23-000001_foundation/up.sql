@@ -41,6 +41,7 @@ CREATE TABLE practices (
     updated_at  TIMESTAMP NOT NULL,
     PRIMARY KEY (cluster_id, id),
     CONSTRAINT practices_ods_code_unique UNIQUE (cluster_id, ods_code),
+    CONSTRAINT practices_agreement_dates CHECK (dsa_to IS NULL OR (dsa_from IS NOT NULL AND dsa_to >= dsa_from)),
     FOREIGN KEY (cluster_id, site_id) REFERENCES sites (cluster_id, id)
 );
 

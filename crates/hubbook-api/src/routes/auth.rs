@@ -65,10 +65,12 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 pub async fn issue_token(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let body = read_body(payload, MAX_TOKEN_BODY).await?;
     let request = parse_request(&req, &body)?;
-    let principal = state
+    // Look the caller up, then let the connection go before the deliberately slow hash check.
+    let (candidate, secret, hash) = state
         .db(move |c| match request {
             TokenRequest::Password { username, password } => {
                 let user = match users::find_user_by_username(c, &username) {
@@ -77,10 +79,9 @@ pub async fn issue_token(
                 };
                 let hash = user
                     .as_ref()
-                    .map_or(DUMMY_HASH, |u| u.password_hash.as_str());
-                let ok = verify_secret(&password, hash);
-                match user {
-                    Some(u) if ok && u.active => Ok(Principal {
+                    .map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
+                let candidate = match user {
+                    Some(u) if u.active => Some(Principal {
                         id: u.id,
                         kind: SubjectKind::User,
                         role: u
@@ -93,8 +94,9 @@ pub async fn issue_token(
                             clusters: Vec::new(),
                         },
                     }),
-                    _ => Err(ApiError::InvalidCredentials),
-                }
+                    _ => None,
+                };
+                Ok((candidate, password, hash))
             }
             TokenRequest::ClientCredentials {
                 client_id,
@@ -106,12 +108,11 @@ pub async fn issue_token(
                 };
                 let hash = client
                     .as_ref()
-                    .map_or(DUMMY_HASH, |i| i.secret_hash.as_str());
-                let ok = verify_secret(&client_secret, hash);
-                match client {
-                    Some(i) if ok && i.active => {
+                    .map_or(DUMMY_HASH.to_owned(), |i| i.secret_hash.clone());
+                let candidate = match client {
+                    Some(i) if i.active => {
                         let clusters = integrations::integration_cluster_ids(c, &i.id)?;
-                        Ok(Principal {
+                        Some(Principal {
                             id: i.id,
                             kind: SubjectKind::Client,
                             role: Role::Triage,
@@ -121,11 +122,20 @@ pub async fn issue_token(
                             },
                         })
                     }
-                    _ => Err(ApiError::InvalidCredentials),
-                }
+                    _ => None,
+                };
+                Ok((candidate, client_secret, hash))
             }
         })
         .await?;
+    // An unknown or disabled caller is checked against a hash too, so it takes as long.
+    let ok = web::block(move || verify_secret(&secret, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let principal = match candidate {
+        Some(p) if ok => p,
+        _ => return Err(ApiError::InvalidCredentials),
+    };
     let token = state.tokens.issue(&principal, state.clock.now())?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -134,6 +144,26 @@ pub async fn issue_token(
             token_type: "Bearer".into(),
             expires_in: state.tokens.ttl_seconds(),
         }))
+}
+
+/// The largest token request read.
+const MAX_TOKEN_BODY: usize = 16 * 1024;
+
+/// Reads a request body up to `limit` bytes; a larger one is a `payload-too-large` problem.
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|e| ApiError::MalformedJson(format!("the body could not be read: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "a token request is at most {limit} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn parse_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, ApiError> {

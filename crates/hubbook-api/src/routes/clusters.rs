@@ -4,12 +4,12 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use hubbook_core::{validate_name, ClusterCode, ClusterTimeZone, Role};
 use hubbook_store::models::{Cluster, ClusterChanges};
-use hubbook_store::repo::{clusters, Change};
+use hubbook_store::repo::clusters;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::{cluster_for, require_admin, Need};
-use crate::extract::{etag, idempotency_key, if_match, PageOf, PageQuery};
+use crate::extract::{etag, if_match, PageOf, PageQuery};
 use crate::idempotency::{self, Replay};
 use crate::{auth::Principal, ApiError, AppState};
 
@@ -86,7 +86,7 @@ pub async fn create_cluster(
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&who)?;
     let body = body.into_inner();
-    let replay = idempotency_key(&req)?.map(|k| Replay::new(&who, k, "POST /clusters", &body));
+    let replay = Replay::from_request(&state, &req, &who, "POST /clusters", &body)?;
     let new = clusters::NewCluster {
         code: ClusterCode::parse(&body.code)?.as_str().to_owned(),
         name: validate_name("name", &body.name, 200)?,
@@ -99,10 +99,7 @@ pub async fn create_cluster(
             .name()
             .to_owned(),
     };
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let change = state.change(&who);
     idempotency::create(&state, replay, move |c| {
         let created = clusters::create_cluster(c, &change, new)?;
         let version = created.version;
@@ -168,7 +165,7 @@ pub async fn get_cluster(
 /// Change a cluster's name or time zone: an admin or its manager. Send `If-Match` with the ETag read.
 #[utoipa::path(
     tag = "clusters",
-    params(("code" = String, Path, description = "Cluster code"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    params(("code" = String, Path, description = "Cluster code"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = ClusterPatch,
     responses((status = 200, body = ClusterView), (status = 412, description = "Changed since read", body = crate::Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -194,14 +191,11 @@ pub async fn update_cluster(
             .map(|z| ClusterTimeZone::parse(z).map(|t| t.name().to_owned()))
             .transpose()?,
     };
-    let expected = if_match(&req);
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let expected = if_match(&req)?;
+    let change = state.change(&who);
     let updated = state
         .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::ManageUsers)?;
+            let cluster = cluster_for(c, &who, &code, Need::ManageCluster)?;
             Ok(clusters::update_cluster(
                 c,
                 &change,

@@ -5,14 +5,14 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use hubbook_core::{validate_name, Role};
 use hubbook_store::models::{Integration, IntegrationChanges};
-use hubbook_store::repo::{clusters, integrations, Change};
+use hubbook_store::repo::{clusters, integrations};
 use hubbook_store::{DbConn, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::found;
 use crate::auth::{generate_secret, hash_secret};
-use crate::extract::{etag, idempotency_key, if_match, PageOf, PageQuery};
+use crate::extract::{etag, if_match, PageOf, PageQuery};
 use crate::idempotency::{self, Replay};
 use crate::{auth::Principal, ApiError, AppState};
 
@@ -41,8 +41,10 @@ pub struct CreatedIntegration {
     /// The integration.
     #[serde(flatten)]
     pub integration: IntegrationView,
-    /// The client secret. Store it now: it is kept only as a hash.
-    pub client_secret: String,
+    /// The client secret. Store it now: it is kept only as a hash. Absent when this answer is a
+    /// replay of an earlier create with the same `Idempotency-Key`: a secret is shown only once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
 }
 
 /// An integration client to create.
@@ -99,8 +101,10 @@ fn visible(c: &mut DbConn, who: &Principal, id: &str) -> Result<Integration, Api
     let scope = manager_scope(who)?;
     let integration = found(integrations::get_integration(c, id), "integration")?;
     if let Some(cluster_id) = scope {
+        // A manager manages only clients of its cluster alone; one shared with other clusters
+        // is the admin's, so that no manager can rename or revoke it for another cluster.
         let ids = integrations::integration_cluster_ids(c, &integration.id)?;
-        if !ids.contains(&cluster_id) {
+        if ids != [cluster_id] {
             return Err(ApiError::NotFound(
                 "no integration here that you may see".into(),
             ));
@@ -157,7 +161,7 @@ pub async fn create_integration(
 ) -> Result<HttpResponse, ApiError> {
     let scope = manager_scope(&who)?;
     let body = body.into_inner();
-    let replay = idempotency_key(&req)?.map(|k| Replay::new(&who, k, "POST /integrations", &body));
+    let replay = Replay::from_request(&state, &req, &who, "POST /integrations", &body)?;
     let name = validate_name("name", &body.name, 200)?;
     if body.clusters.is_empty() {
         return Err(ApiError::Unprocessable(
@@ -187,12 +191,14 @@ pub async fn create_integration(
     let secret_hash = web::block(move || hash_secret(&secret_for_hash))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let change = state.change(&who);
     let codes = body.clusters;
-    idempotency::create(&state, replay, move |c| {
+    let forget_secret: fn(&mut serde_json::Value) = |v| {
+        if let Some(map) = v.as_object_mut() {
+            map.remove("client_secret");
+        }
+    };
+    idempotency::create_redacted(&state, replay, forget_secret, move |c| {
         let mut cluster_ids = Vec::new();
         for code in &codes {
             let cluster = match clusters::get_cluster_by_code(c, &code.to_ascii_uppercase()) {
@@ -223,7 +229,7 @@ pub async fn create_integration(
         Ok((
             CreatedIntegration {
                 integration: view(c, created)?,
-                client_secret: secret,
+                client_secret: Some(secret),
             },
             Some(version),
         ))
@@ -253,7 +259,7 @@ pub async fn get_integration(
 /// Rename or revoke an integration. Send `If-Match` with the ETag read.
 #[utoipa::path(
     tag = "integrations",
-    params(("id" = String, Path, description = "Integration id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    params(("id" = String, Path, description = "Integration id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = IntegrationPatch,
     responses((status = 200, body = IntegrationView), (status = 412, body = crate::Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -272,11 +278,8 @@ pub async fn update_integration(
         .as_deref()
         .map(|n| validate_name("name", n, 200))
         .transpose()?;
-    let expected = if_match(&req);
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let expected = if_match(&req)?;
+    let change = state.change(&who);
     let view = state
         .db(move |c| {
             visible(c, &who, &id)?;

@@ -4,12 +4,12 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::{validate_name, DataSharingAgreement, ListSize, OdsCode};
 use hubbook_store::models::{Practice, PracticeChanges};
-use hubbook_store::repo::{practices, Change};
+use hubbook_store::repo::practices;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::{cluster_for, found, Need};
-use crate::extract::{double_option, etag, idempotency_key, if_match, PageOf, PageQuery};
+use crate::extract::{double_option, etag, if_match, PageOf, PageQuery};
 use crate::idempotency::{self, Replay};
 use crate::{auth::Principal, ApiError, AppState};
 
@@ -140,8 +140,13 @@ pub async fn create_practice(
     body: web::Json<NewPracticeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let replay = idempotency_key(&req)?
-        .map(|k| Replay::new(&who, k, &format!("POST /clusters/{code}/practices"), &body));
+    let replay = Replay::from_request(
+        &state,
+        &req,
+        &who,
+        &format!("POST /clusters/{code}/practices"),
+        &body,
+    )?;
     let agreement = DataSharingAgreement::new(body.data_sharing_from, body.data_sharing_to)?;
     let new = practices::NewPractice {
         ods_code: OdsCode::parse(&body.ods_code)?.as_str().to_owned(),
@@ -151,10 +156,7 @@ pub async fn create_practice(
         dsa_from: agreement.from,
         dsa_to: agreement.to,
     };
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let change = state.change(&who);
     idempotency::create(&state, replay, move |c| {
         let cluster = cluster_for(c, &who, &code, Need::Manage)?;
         let created = practices::create_practice(c, &change, &cluster.id, new)?;
@@ -187,7 +189,7 @@ pub async fn get_practice(
 /// Change a practice (its cluster's manager). Send `If-Match` with the ETag read.
 #[utoipa::path(
     tag = "practices",
-    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Practice id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Practice id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = PracticePatch,
     responses((status = 200, body = PracticeView), (status = 412, body = crate::Problem, content_type = "application/problem+json"), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -211,11 +213,8 @@ pub async fn update_practice(
         .list_size
         .map(|l| ListSize::new(l).map(i64::from))
         .transpose()?;
-    let expected = if_match(&req);
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let expected = if_match(&req)?;
+    let change = state.change(&who);
     let updated = state
         .db(move |c| {
             let cluster = cluster_for(c, &who, &code, Need::Manage)?;

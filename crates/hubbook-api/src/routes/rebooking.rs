@@ -6,12 +6,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::Role;
 use hubbook_store::models::{Appointment, Rebooking};
 use hubbook_store::repo::appointments::{self, Resolution};
-use hubbook_store::repo::Change;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::{cluster_for, found, Need};
-use crate::extract::{if_match, PageOf, PageQuery};
+use crate::extract::{if_match_optional, PageOf, PageQuery};
 use crate::{auth::Principal, ApiError, AppState};
 
 /// One appointment to rebook or confirm.
@@ -140,11 +139,8 @@ pub async fn resolve_rebooking(
         ResolutionBody::Keep => Resolution::Kept,
         ResolutionBody::Cancel => Resolution::Cancelled,
     };
-    let expected = if_match(&req);
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let expected = if_match_optional(&req);
+    let change = state.change(&who);
     let resolved = state
         .db(move |c| {
             let cluster = cluster_for(c, &who, &code, Need::Read)?;

@@ -9,13 +9,13 @@ use hubbook_core::rota::{expand, Rota as CoreRota, SessionTemplate};
 use hubbook_core::{validate_name, ClusterTimeZone};
 use hubbook_store::models::Rota;
 use hubbook_store::repo::sessions::{self, ChangeReport, PublishTarget};
-use hubbook_store::repo::{rotas, services, sites, Change};
+use hubbook_store::repo::{rotas, services, sites};
 use hubbook_store::{DbConn, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::{cluster_for, found, Need};
-use crate::extract::{etag, idempotency_key, if_match, PageOf, PageQuery};
+use crate::extract::{etag, if_match, PageOf, PageQuery};
 use crate::idempotency::{self, Replay};
 use crate::{auth::Principal, ApiError, AppState};
 
@@ -281,17 +281,19 @@ pub async fn create_rota(
     body: web::Json<RotaBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let replay = idempotency_key(&req)?
-        .map(|k| Replay::new(&who, k, &format!("POST /clusters/{code}/rotas"), &body));
+    let replay = Replay::from_request(
+        &state,
+        &req,
+        &who,
+        &format!("POST /clusters/{code}/rotas"),
+        &body,
+    )?;
     let rota = CoreRota {
         name: validate_name("name", &body.name, 100)?,
         templates: body.templates,
     };
     let json = templates_json(&rota.templates)?;
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let change = state.change(&who);
     idempotency::create(&state, replay, move |c| {
         let cluster = cluster_for(c, &who, &code, Need::Manage)?;
         check(c, &cluster.id, &rota)?;
@@ -326,7 +328,7 @@ pub async fn get_rota(
 /// change only when the rota is published again.
 #[utoipa::path(
     tag = "rotas",
-    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Rota id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Rota id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = RotaBody,
     responses((status = 200, body = RotaView), (status = 412, body = crate::Problem, content_type = "application/problem+json"), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -346,11 +348,8 @@ pub async fn replace_rota(
         templates: body.templates,
     };
     let json = templates_json(&rota.templates)?;
-    let expected = if_match(&req);
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let expected = if_match(&req)?;
+    let change = state.change(&who);
     let updated = state
         .db(move |c| {
             let cluster = cluster_for(c, &who, &code, Need::Manage)?;
@@ -414,10 +413,7 @@ pub async fn publish_rota(
     let (code, id) = path.into_inner();
     let body = body.into_inner();
     check_range(&body)?;
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let change = state.change(&who);
     let report = state
         .db(move |c| {
             let cluster = cluster_for(c, &who, &code, Need::Manage)?;
@@ -477,10 +473,7 @@ pub async fn withdraw_rota(
         Some(r) => validate_name("reason", r, 500)?,
         None => "the session was withdrawn".to_owned(),
     };
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let change = state.change(&who);
     let report = state
         .db(move |c| {
             let cluster = cluster_for(c, &who, &code, Need::Manage)?;

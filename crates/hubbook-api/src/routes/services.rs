@@ -4,12 +4,12 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use hubbook_core::{validate_name, ClinicalRole, ServiceCode};
 use hubbook_store::models::{Service, ServiceChanges};
-use hubbook_store::repo::{services, Change};
+use hubbook_store::repo::services;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::{cluster_for, found, Need};
-use crate::extract::{etag, idempotency_key, if_match, PageOf, PageQuery};
+use crate::extract::{etag, if_match, PageOf, PageQuery};
 use crate::idempotency::{self, Replay};
 use crate::{auth::Principal, ApiError, AppState};
 
@@ -115,8 +115,13 @@ pub async fn create_service(
     body: web::Json<NewServiceBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let replay = idempotency_key(&req)?
-        .map(|k| Replay::new(&who, k, &format!("POST /clusters/{code}/services"), &body));
+    let replay = Replay::from_request(
+        &state,
+        &req,
+        &who,
+        &format!("POST /clusters/{code}/services"),
+        &body,
+    )?;
     let new = services::NewService {
         code: ServiceCode::parse(&body.code)?.as_str().to_owned(),
         name: validate_name("name", &body.name, 200)?,
@@ -126,10 +131,7 @@ pub async fn create_service(
             .as_str()
             .to_owned(),
     };
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let change = state.change(&who);
     idempotency::create(&state, replay, move |c| {
         let cluster = cluster_for(c, &who, &code, Need::Manage)?;
         let created = services::create_service(c, &change, &cluster.id, new)?;
@@ -162,7 +164,7 @@ pub async fn get_service(
 /// Change a service (its cluster's manager). Send `If-Match` with the ETag read.
 #[utoipa::path(
     tag = "services",
-    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Service id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Service id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = ServicePatch,
     responses((status = 200, body = ServiceView), (status = 412, body = crate::Problem, content_type = "application/problem+json"), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -189,11 +191,8 @@ pub async fn update_service(
             .map(|r| r.parse::<ClinicalRole>().map(|r| r.as_str().to_owned()))
             .transpose()?,
     };
-    let expected = if_match(&req);
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let expected = if_match(&req)?;
+    let change = state.change(&who);
     let updated = state
         .db(move |c| {
             let cluster = cluster_for(c, &who, &code, Need::Manage)?;

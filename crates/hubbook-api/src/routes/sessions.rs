@@ -7,12 +7,11 @@ use hubbook_core::publish::Occupancy;
 use hubbook_core::validate_name;
 use hubbook_store::models::Session;
 use hubbook_store::repo::sessions::{self, SessionFilter};
-use hubbook_store::repo::Change;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{cluster_for, found, Need};
-use crate::extract::{etag, if_match, PageOf, PageQuery};
+use crate::extract::{etag, if_match, if_match_optional, PageOf, PageQuery};
 use crate::routes::rotas::ChangeReportView;
 use crate::{auth::Principal, ApiError, AppState};
 
@@ -240,11 +239,8 @@ pub async fn cancel_session(
 ) -> Result<web::Json<ChangeReportView>, ApiError> {
     let (code, id) = path.into_inner();
     let reason = validate_name("reason", &body.reason, 500)?;
-    let expected = if_match(&req);
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let expected = if_match_optional(&req);
+    let change = state.change(&who);
     let report = state
         .db(move |c| {
             let cluster = cluster_for(c, &who, &code, Need::Manage)?;
@@ -260,7 +256,7 @@ pub async fn cancel_session(
 /// Name or clear the clinician of one session (its cluster's manager). Send `If-Match`.
 #[utoipa::path(
     tag = "sessions",
-    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Session id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Session id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = SessionPatch,
     responses((status = 200, body = SessionView), (status = 412, body = crate::Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -279,11 +275,8 @@ pub async fn update_session(
         .clinician
         .map(|n| validate_name("clinician", &n, 200))
         .transpose()?;
-    let expected = if_match(&req);
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let expected = if_match(&req)?;
+    let change = state.change(&who);
     let session = state
         .db(move |c| {
             let cluster = cluster_for(c, &who, &code, Need::Manage)?;

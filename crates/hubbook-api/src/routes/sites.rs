@@ -4,12 +4,12 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use hubbook_core::{validate_name, Coordinates, Postcode, SiteKind};
 use hubbook_store::models::{Site, SiteChanges};
-use hubbook_store::repo::{sites, Change};
+use hubbook_store::repo::sites;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::{cluster_for, found, Need};
-use crate::extract::{etag, idempotency_key, if_match, PageOf, PageQuery};
+use crate::extract::{etag, if_match, PageOf, PageQuery};
 use crate::idempotency::{self, Replay};
 use crate::{auth::Principal, ApiError, AppState};
 
@@ -150,8 +150,13 @@ pub async fn create_site(
     body: web::Json<NewSiteBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let replay = idempotency_key(&req)?
-        .map(|k| Replay::new(&who, k, &format!("POST /clusters/{code}/sites"), &body));
+    let replay = Replay::from_request(
+        &state,
+        &req,
+        &who,
+        &format!("POST /clusters/{code}/sites"),
+        &body,
+    )?;
     let point = Coordinates::new(body.latitude, body.longitude)?;
     let new = sites::NewSite {
         name: validate_name("name", &body.name, 200)?,
@@ -161,10 +166,7 @@ pub async fn create_site(
         latitude: point.latitude,
         longitude: point.longitude,
     };
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let change = state.change(&who);
     idempotency::create(&state, replay, move |c| {
         let cluster = cluster_for(c, &who, &code, Need::Manage)?;
         let created = sites::create_site(c, &change, &cluster.id, new)?;
@@ -197,7 +199,7 @@ pub async fn get_site(
 /// Change a site (its cluster's manager). Send `If-Match` with the ETag read.
 #[utoipa::path(
     tag = "sites",
-    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Site id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Site id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = SitePatch,
     responses((status = 200, body = SiteView), (status = 412, body = crate::Problem, content_type = "application/problem+json"), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -242,11 +244,8 @@ pub async fn update_site(
         latitude: point.map(|p| p.latitude),
         longitude: point.map(|p| p.longitude),
     };
-    let expected = if_match(&req);
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let expected = if_match(&req)?;
+    let change = state.change(&who);
     let updated = state
         .db(move |c| {
             let cluster = cluster_for(c, &who, &code, Need::Manage)?;

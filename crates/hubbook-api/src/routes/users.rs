@@ -4,13 +4,13 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use hubbook_core::{validate_name, Role};
 use hubbook_store::models::{User, UserChanges};
-use hubbook_store::repo::{practices, users, Change};
+use hubbook_store::repo::{practices, users};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::{cluster_for, found, Need};
 use crate::auth::hash_secret;
-use crate::extract::{etag, idempotency_key, if_match, PageOf, PageQuery};
+use crate::extract::{etag, if_match, PageOf, PageQuery};
 use crate::idempotency::{self, Replay};
 use crate::{auth::Principal, ApiError, AppState};
 
@@ -91,6 +91,14 @@ fn check_password(password: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Checks the caller may manage the cluster's users before any slow password hashing is done.
+async fn authorise(state: &AppState, who: &Principal, code: &str) -> Result<(), ApiError> {
+    let (who, code) = (who.clone(), code.to_owned());
+    state
+        .db(move |c| cluster_for(c, &who, &code, Need::ManageUsers).map(|_| ()))
+        .await
+}
+
 async fn hash(password: String) -> Result<String, ApiError> {
     web::block(move || hash_secret(&password))
         .await
@@ -137,8 +145,13 @@ pub async fn create_user(
     body: web::Json<NewUserBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let replay = idempotency_key(&req)?
-        .map(|k| Replay::new(&who, k, &format!("POST /clusters/{code}/users"), &body));
+    let replay = Replay::from_request(
+        &state,
+        &req,
+        &who,
+        &format!("POST /clusters/{code}/users"),
+        &body,
+    )?;
     let role: Role = body.role.parse()?;
     if !role.needs_cluster() {
         return Err(ApiError::Unprocessable(
@@ -165,11 +178,9 @@ pub async fn create_user(
     }
     let display_name = validate_name("display_name", &body.display_name, 200)?;
     check_password(&body.password)?;
+    authorise(&state, &who, &code).await?;
     let password_hash = hash(body.password.clone()).await?;
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let change = state.change(&who);
     idempotency::create(&state, replay, move |c| {
         let cluster = cluster_for(c, &who, &code, Need::ManageUsers)?;
         if let Some(practice_id) = &body.practice_id {
@@ -225,7 +236,7 @@ fn user_in(c: &mut hubbook_store::DbConn, cluster_id: &str, id: &str) -> Result<
 /// Change a user's name or password, or stop them signing in. Send `If-Match` with the ETag read.
 #[utoipa::path(
     tag = "users",
-    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "User id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "User id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = UserPatch,
     responses((status = 200, body = UserView), (status = 412, body = crate::Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
@@ -245,6 +256,7 @@ pub async fn update_user(
         .as_deref()
         .map(|n| validate_name("display_name", n, 200))
         .transpose()?;
+    authorise(&state, &who, &code).await?;
     let password_hash = match body.password {
         Some(p) => {
             check_password(&p)?;
@@ -252,11 +264,8 @@ pub async fn update_user(
         }
         None => None,
     };
-    let expected = if_match(&req);
-    let change = Change {
-        actor: who.actor(),
-        at: state.now(),
-    };
+    let expected = if_match(&req)?;
+    let change = state.change(&who);
     let updated = state
         .db(move |c| {
             let cluster = cluster_for(c, &who, &code, Need::ManageUsers)?;

@@ -97,7 +97,7 @@ pub fn integration_cluster_ids(
         .load(conn)?)
 }
 
-/// Lists integrations in id order after a cursor, optionally only those scoped to one cluster.
+/// Lists integrations in id order after a cursor, optionally only those scoped to one cluster alone.
 pub fn list_integrations(
     conn: &mut DbConn,
     cluster_id: Option<&str>,
@@ -116,7 +116,12 @@ pub fn list_integrations(
         let scoped = integration_clusters::table
             .filter(integration_clusters::cluster_id.eq(cluster_id.to_owned()))
             .select(integration_clusters::integration_id);
-        query = query.filter(integrations::id.eq_any(scoped));
+        let elsewhere = integration_clusters::table
+            .filter(integration_clusters::cluster_id.ne(cluster_id.to_owned()))
+            .select(integration_clusters::integration_id);
+        query = query
+            .filter(integrations::id.eq_any(scoped))
+            .filter(integrations::id.ne_all(elsewhere));
     }
     Ok(Page::from_rows(query.load(conn)?, limit, |i| &i.id))
 }

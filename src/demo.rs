@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
+use chrono::Datelike;
 use hubbook_api::auth::hash_secret;
-use hubbook_core::rota::{expand, Break, Delivery, Rota, SessionTemplate, WeekPattern};
+use hubbook_core::rota::expand;
+use hubbook_core::rota::sample::{enhanced_access, SampleSites};
 use hubbook_store::repo::sessions::{self, PublishTarget};
 use hubbook_store::repo::{
     clusters, integrations, practices, rotas, services, sites, users, Change,
@@ -53,138 +54,6 @@ pub fn demo_usernames() -> Vec<String> {
 
 /// How many weeks ahead the demo publishes its rota.
 pub const DEMO_WEEKS_AHEAD: i64 = 4;
-
-fn time(hour: u32, minute: u32) -> NaiveTime {
-    NaiveTime::from_hms_opt(hour, minute, 0).unwrap_or(NaiveTime::MIN)
-}
-
-/// The demo rota: the network standard hours (weekday evenings 18:30-20:00, Saturdays
-/// 09:00-17:00) at both hubs with a GP and a nurse each, phlebotomy mornings with two chairs at
-/// the surgery, and a Saturday physiotherapy clinic; 10- and 15-minute slots; bank holidays skipped.
-pub fn demo_rota(
-    hub_north: &str,
-    hub_south: &str,
-    surgery: &str,
-    service: &HashMap<&str, String>,
-    valid_from: NaiveDate,
-) -> Rota {
-    let weekdays = vec![
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-    ];
-    let bank_holidays: Vec<NaiveDate> = [
-        "2026-12-25",
-        "2026-12-28",
-        "2027-01-01",
-        "2027-03-26",
-        "2027-03-29",
-        "2027-05-03",
-        "2027-05-31",
-        "2027-08-30",
-    ]
-    .iter()
-    .filter_map(|d| d.parse().ok())
-    .collect();
-    let template = |key: String,
-                    site: &str,
-                    svc: &str,
-                    (start, end): (NaiveTime, NaiveTime),
-                    slot_minutes: u32,
-                    capacity: u32,
-                    days: Vec<Weekday>,
-                    breaks: Vec<Break>| SessionTemplate {
-        key,
-        site_id: site.to_owned(),
-        service_id: service.get(svc).cloned().unwrap_or_default(),
-        start,
-        end,
-        slot_minutes,
-        capacity,
-        delivery: Delivery::FaceToFace,
-        breaks,
-        weekdays: days,
-        pattern: WeekPattern::EveryWeek,
-        valid_from,
-        valid_to: None,
-        skip_dates: bank_holidays.clone(),
-    };
-    let evening = (time(18, 30), time(20, 0));
-    let saturday = (time(9, 0), time(17, 0));
-    let lunch = vec![Break {
-        start: time(13, 0),
-        end: time(13, 30),
-    }];
-    let mut templates = Vec::new();
-    for (name, site) in [("north", hub_north), ("south", hub_south)] {
-        templates.push(template(
-            format!("{name}-gp-evening"),
-            site,
-            "gp",
-            evening,
-            10,
-            1,
-            weekdays.clone(),
-            vec![],
-        ));
-        templates.push(template(
-            format!("{name}-nurse-evening"),
-            site,
-            "nurse",
-            evening,
-            15,
-            1,
-            weekdays.clone(),
-            vec![],
-        ));
-        templates.push(template(
-            format!("{name}-gp-saturday"),
-            site,
-            "gp",
-            saturday,
-            10,
-            1,
-            vec![Weekday::Sat],
-            lunch.clone(),
-        ));
-        templates.push(template(
-            format!("{name}-nurse-saturday"),
-            site,
-            "nurse",
-            saturday,
-            15,
-            1,
-            vec![Weekday::Sat],
-            lunch.clone(),
-        ));
-    }
-    templates.push(template(
-        "surgery-phlebotomy".into(),
-        surgery,
-        "phlebotomy",
-        (time(7, 30), time(10, 0)),
-        10,
-        2,
-        weekdays,
-        vec![],
-    ));
-    templates.push(template(
-        "south-physio-saturday".into(),
-        hub_south,
-        "physio",
-        (time(9, 0), time(12, 0)),
-        15,
-        1,
-        vec![Weekday::Sat],
-        vec![],
-    ));
-    Rota {
-        name: "Extended access".into(),
-        templates,
-    }
-}
 
 /// Seeds the demo data set unless the demo cluster already exists; all of it in one transaction.
 pub fn seed_demo(
@@ -359,13 +228,23 @@ pub fn seed_demo(
         let today = now.date();
         let week_start =
             today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday()));
-        let rota = demo_rota(
-            &north.id,
-            &south.id,
-            &riverside.id,
-            &service_ids,
-            week_start,
+        let service = |code: &str| service_ids.get(code).cloned().unwrap_or_default();
+        let (gp, nurse, phlebotomy, physio) = (
+            service("gp"),
+            service("nurse"),
+            service("phlebotomy"),
+            service("physio"),
         );
+        let at = SampleSites {
+            hub_north: &north.id,
+            hub_south: &south.id,
+            surgery: &riverside.id,
+            gp: &gp,
+            nurse: &nurse,
+            phlebotomy: &phlebotomy,
+            physio: &physio,
+        };
+        let rota = enhanced_access(&at, week_start);
         let stored = rotas::create_rota(
             c,
             &change,

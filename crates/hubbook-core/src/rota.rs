@@ -34,6 +34,8 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub mod sample;
+
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]

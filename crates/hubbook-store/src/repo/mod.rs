@@ -116,6 +116,27 @@ fn event<T: Audited>(
     })
 }
 
+/// Lists the rows of one cluster's table in id order after a cursor, as one page.
+macro_rules! cluster_page {
+    ($conn:expr, $table:ident, $row:ty, $cluster_id:expr, $after:expr, $limit:expr) => {{
+        let mut query = $table::table
+            .filter($table::cluster_id.eq($cluster_id))
+            .select(<$row>::as_select())
+            .order($table::id.asc())
+            .limit($limit + 1)
+            .into_boxed();
+        if let Some(after) = $after {
+            query = query.filter($table::id.gt(after.to_owned()));
+        }
+        Ok($crate::Page::from_rows(
+            query.load($conn)?,
+            $limit,
+            |r: &$row| &r.id,
+        ))
+    }};
+}
+pub(crate) use cluster_page;
+
 /// Implements [`Audited`] for a row type with `id`, `version` and a cluster field.
 macro_rules! audited {
     ($ty:ty, $entity:literal, |$s:ident| $cluster:expr) => {

@@ -93,16 +93,7 @@ pub fn list_practices(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Practice>, StoreError> {
-    let mut query = practices::table
-        .filter(practices::cluster_id.eq(cluster_id))
-        .select(Practice::as_select())
-        .order(practices::id.asc())
-        .limit(limit + 1)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(practices::id.gt(after.to_owned()));
-    }
-    Ok(Page::from_rows(query.load(conn)?, limit, |p| &p.id))
+    super::cluster_page!(conn, practices, Practice, cluster_id, after, limit)
 }
 
 /// Changes a practice, guarded by its version.

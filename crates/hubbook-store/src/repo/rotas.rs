@@ -64,16 +64,7 @@ pub fn list_rotas(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Rota>, StoreError> {
-    let mut query = rotas::table
-        .filter(rotas::cluster_id.eq(cluster_id))
-        .select(Rota::as_select())
-        .order(rotas::id.asc())
-        .limit(limit + 1)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(rotas::id.gt(after.to_owned()));
-    }
-    Ok(Page::from_rows(query.load(conn)?, limit, |r| &r.id))
+    super::cluster_page!(conn, rotas, Rota, cluster_id, after, limit)
 }
 
 /// Changes a rota's name or templates, guarded by its version. Published sessions change only

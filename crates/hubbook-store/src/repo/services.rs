@@ -65,16 +65,7 @@ pub fn list_services(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Service>, StoreError> {
-    let mut query = services::table
-        .filter(services::cluster_id.eq(cluster_id))
-        .select(Service::as_select())
-        .order(services::id.asc())
-        .limit(limit + 1)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(services::id.gt(after.to_owned()));
-    }
-    Ok(Page::from_rows(query.load(conn)?, limit, |s| &s.id))
+    super::cluster_page!(conn, services, Service, cluster_id, after, limit)
 }
 
 /// Changes a service, guarded by its version.

@@ -74,16 +74,7 @@ pub fn list_sites(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Site>, StoreError> {
-    let mut query = sites::table
-        .filter(sites::cluster_id.eq(cluster_id))
-        .select(Site::as_select())
-        .order(sites::id.asc())
-        .limit(limit + 1)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(sites::id.gt(after.to_owned()));
-    }
-    Ok(Page::from_rows(query.load(conn)?, limit, |s| &s.id))
+    super::cluster_page!(conn, sites, Site, cluster_id, after, limit)
 }
 
 /// Changes a site, guarded by its version.

@@ -75,16 +75,7 @@ pub fn list_users(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<User>, StoreError> {
-    let mut query = users::table
-        .filter(users::cluster_id.eq(cluster_id))
-        .select(User::as_select())
-        .order(users::id.asc())
-        .limit(limit + 1)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(users::id.gt(after.to_owned()));
-    }
-    Ok(Page::from_rows(query.load(conn)?, limit, |u| &u.id))
+    super::cluster_page!(conn, users, User, cluster_id, after, limit)
 }
 
 /// Changes a user's name, password or whether it may sign in, guarded by its version.

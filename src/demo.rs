@@ -264,6 +264,7 @@ pub fn seed_demo(
                 .iter()
                 .map(|t| (t.key.clone(), t.slot_minutes))
                 .collect(),
+            sharing: Some(hubbook_store::repo::sharing::current(c, &cluster.id)?),
         };
         sessions::publish(c, &change, &target, &expansion, false)?;
         Ok(Seeded::Created)

@@ -36,7 +36,18 @@ fn an_operator_migrates_adds_an_admin_serves_and_stops() {
         "{}",
         String::from_utf8_lossy(&migrate.stderr)
     );
-    assert!(String::from_utf8_lossy(&migrate.stdout).contains("2 migration(s) applied"));
+    assert!(
+        !String::from_utf8_lossy(&migrate.stdout).starts_with("0 "),
+        "the first run applies every migration"
+    );
+    let again = hubbook()
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&again.stdout).starts_with("0 migration(s) applied"),
+        "a second run applies none"
+    );
 
     let short = hubbook()
         .args([

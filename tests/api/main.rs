@@ -11,3 +11,4 @@ mod ops;
 mod reference;
 mod rotas;
 mod scope;
+mod sharing;

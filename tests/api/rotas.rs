@@ -531,6 +531,7 @@ async fn a_publish_that_fails_half_way_leaves_nothing(app: TestApp) {
         from: day,
         to: day,
         slot_minutes,
+        sharing: None,
     };
     let mut conn = app.pool.get().unwrap();
     let change = Change {

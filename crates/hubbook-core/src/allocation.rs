@@ -120,6 +120,9 @@ pub enum AllocationError {
         /// The kind refused.
         kind: String,
     },
+    /// A release lead time longer than allowed (the bound, in hours).
+    #[error("a release lead time is at most {0} hours")]
+    InvalidLeadTime(u32),
 }
 
 impl AllocationError {
@@ -129,6 +132,7 @@ impl AllocationError {
             Self::DuplicatePractice { .. } => "duplicate-practice",
             Self::InvalidPercentage { .. } => "invalid-triage-percentage",
             Self::InvalidChannel { .. } => "invalid-channel",
+            Self::InvalidLeadTime(_) => "invalid-lead-time",
         }
     }
 }

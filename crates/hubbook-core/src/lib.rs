@@ -13,6 +13,7 @@ pub mod publish;
 pub mod role;
 pub mod rota;
 pub mod service;
+pub mod sharing;
 pub mod site;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -132,6 +132,7 @@ fn publish_year(year: &Year) -> usize {
         from: from(),
         to,
         slot_minutes,
+        sharing: None,
     };
     let change = Change {
         actor: "system:bench".into(),

@@ -376,6 +376,10 @@ pub struct Slot {
     pub created_at: NaiveDateTime,
     /// When a rota change removed it; removed slots are never offered.
     pub removed_at: Option<NaiveDateTime>,
+    /// When its reservation opens to every practice; `None` for an open slot.
+    pub released_at: Option<NaiveDateTime>,
+    /// The version of the sharing rules that gave it its channel (0: the defaults).
+    pub sharing_version: i64,
 }
 
 /// A hold row: one slot reserved for one caller until it expires.

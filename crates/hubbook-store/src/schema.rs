@@ -173,6 +173,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         removed_at -> Nullable<Timestamp>,
+        released_at -> Nullable<Timestamp>,
+        sharing_version -> BigInt,
     }
 }
 
@@ -233,6 +235,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sharing_rules (cluster_id, version) {
+        cluster_id -> Text,
+        version -> BigInt,
+        rules_json -> Text,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
 diesel::joinable!(integration_clusters -> integrations (integration_id));
 diesel::joinable!(integration_clusters -> clusters (cluster_id));
 
@@ -252,4 +264,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     holds,
     appointments,
     rebookings,
+    sharing_rules,
 );

@@ -9,7 +9,9 @@ pub mod rebooking;
 pub mod rotas;
 pub mod services;
 pub mod sessions;
+pub mod sharing;
 pub mod sites;
+pub mod slots;
 pub mod users;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -52,7 +54,13 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(sessions::cancel_session)
         .service(sessions::update_session)
         .service(rebooking::list_rebooking)
-        .service(rebooking::resolve_rebooking);
+        .service(rebooking::resolve_rebooking)
+        .service(sharing::get_sharing)
+        .service(sharing::set_sharing)
+        .service(sharing::fair_share)
+        .service(slots::search_slots)
+        .service(slots::slot_visibility)
+        .service(slots::set_slot_channel);
 }
 
 /// Registers the unauthenticated operations routes at the root.

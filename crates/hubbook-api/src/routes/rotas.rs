@@ -9,7 +9,7 @@ use hubbook_core::rota::{expand, Rota as CoreRota, SessionTemplate};
 use hubbook_core::{validate_name, ClusterTimeZone};
 use hubbook_store::models::Rota;
 use hubbook_store::repo::sessions::{self, ChangeReport, PublishTarget};
-use hubbook_store::repo::{rotas, services, sites};
+use hubbook_store::repo::{rotas, services, sharing, sites};
 use hubbook_store::{DbConn, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -437,6 +437,7 @@ pub async fn publish_rota(
                 from: body.from,
                 to: body.to,
                 slot_minutes,
+                sharing: Some(sharing::current(c, &cluster.id)?),
             };
             Ok(sessions::publish(
                 c,

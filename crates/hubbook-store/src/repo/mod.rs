@@ -12,6 +12,7 @@ pub mod practices;
 pub mod rotas;
 pub mod services;
 pub mod sessions;
+pub mod sharing;
 pub mod sites;
 pub mod users;
 

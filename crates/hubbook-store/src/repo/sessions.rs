@@ -2,14 +2,16 @@
 //! site and date. Every change here goes through one plan from `hubbook_core::publish` and is
 //! applied in one transaction, so a booked patient is never dropped and a failure leaves nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use hubbook_core::allocation::Channel;
 use hubbook_core::publish::{
     plan_publish, plan_withdraw, Occupancy, Plan, StoredSession, StoredSlot, StoredStatus,
 };
 use hubbook_core::rota::{ExpandedSession, Expansion};
+use hubbook_core::sharing::{assign_channels, NewSlots, SlotChannel};
 use serde::Serialize;
 
 use super::{audit, Change};
@@ -220,6 +222,8 @@ pub struct PublishTarget<'a> {
     pub to: NaiveDate,
     /// Slot length in minutes of each template, by key.
     pub slot_minutes: HashMap<String, u32>,
+    /// How new slots are shared; all open when `None`.
+    pub sharing: Option<super::sharing::Sharing>,
 }
 
 /// Publishes a rota's expansion over a range: plans against what is stored and, unless
@@ -584,6 +588,8 @@ fn slot_row(
         version: 1,
         created_at: at,
         removed_at: None,
+        released_at: None,
+        sharing_version: 0,
     })
 }
 
@@ -662,28 +668,65 @@ fn apply(
                 ))
                 .execute(c)?;
         }
+        // The sessions that get new slots, by expansion index, which is time order.
         let mut new_sessions = Vec::with_capacity(plan.create_sessions.len());
-        let mut new_slots = Vec::new();
+        let mut groups: BTreeMap<usize, (String, Vec<usize>, bool)> = BTreeMap::new();
         for &index in &plan.create_sessions {
             let s = &expansion.sessions[index];
             let row = session_row(cluster_id, target.rota_id, s, minutes(s), at);
-            new_slots
-                .extend((0..s.slots.len()).filter_map(|i| slot_row(cluster_id, &row.id, s, i, at)));
+            groups.insert(index, (row.id.clone(), (0..s.slots.len()).collect(), true));
             new_sessions.push(row);
         }
-        new_slots.extend(
-            plan.add_slots
+        for (session_id, index, slot) in &plan.add_slots {
+            groups
+                .entry(*index)
+                .or_insert_with(|| (session_id.clone(), Vec::new(), false))
+                .1
+                .push(*slot);
+        }
+        let shares: Vec<NewSlots<'_>> = groups
+            .iter()
+            .map(|(index, (_, slots, whole))| NewSlots {
+                session: &expansion.sessions[*index],
+                count: slots.len(),
+                new_session: *whole,
+            })
+            .collect();
+        let channels = match &target.sharing {
+            Some(sharing) => assign_channels(&sharing.rules, &sharing.practices, &shares)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+            None => shares
                 .iter()
-                .filter_map(|(session_id, index, slot)| {
-                    slot_row(
-                        cluster_id,
-                        session_id,
-                        &expansion.sessions[*index],
-                        *slot,
-                        at,
-                    )
-                }),
-        );
+                .map(|s| {
+                    vec![
+                        SlotChannel {
+                            channel: Channel::Open,
+                            released_at: None
+                        };
+                        s.count
+                    ]
+                })
+                .collect(),
+        };
+        let version = target.sharing.as_ref().map_or(0, |s| s.version);
+        let mut new_slots = Vec::with_capacity(plan.created_slots(expansion));
+        for ((index, (session_id, slots, _)), channels) in groups.iter().zip(channels) {
+            for (&slot, assigned) in slots.iter().zip(channels) {
+                if let Some(mut row) = slot_row(
+                    cluster_id,
+                    session_id,
+                    &expansion.sessions[*index],
+                    slot,
+                    at,
+                ) {
+                    row.channel = assigned.channel.as_str().to_owned();
+                    row.channel_practice_id = assigned.channel.practice_id().map(str::to_owned);
+                    row.released_at = assigned.released_at.map(naive);
+                    row.sharing_version = version;
+                    new_slots.push(row);
+                }
+            }
+        }
         insert_chunked!(c, sessions::table, new_sessions);
         insert_chunked!(c, slots::table, new_slots);
     }

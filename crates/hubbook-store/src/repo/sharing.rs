@@ -1,0 +1,492 @@
+//! Sharing rules per cluster (versioned, audited), slot channels set by hand, search for the
+//! slots a caller may book now, and the fair-share report.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use hubbook_core::allocation::Channel;
+use hubbook_core::sharing::{PracticeShare, SharingRules};
+use hubbook_core::DataSharingAgreement;
+use serde::Serialize;
+
+use super::{audit, audited, update_audited, Change};
+use crate::models::{AuditEvent, Practice, Slot};
+use crate::schema::{appointments, holds, practices, services, sessions, sharing_rules, slots};
+use crate::{new_id, write_tx, ConflictKind, DbConn, Page, StoreError};
+
+audited!(Slot, "slot", |s| Some(&s.cluster_id));
+
+/// A cluster's sharing rules in force and their version (0: the defaults, never set).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RulesVersion {
+    /// The version; each change adds one.
+    pub version: i64,
+    /// The rules.
+    pub rules: SharingRules,
+    /// When they were set.
+    pub set_at: Option<NaiveDateTime>,
+    /// Who set them.
+    pub set_by: Option<String>,
+}
+
+/// What a publish needs to share new slots: the rules in force and the member practices.
+#[derive(Debug, Clone)]
+pub struct Sharing {
+    /// The rules' version, recorded on each slot.
+    pub version: i64,
+    /// The rules.
+    pub rules: SharingRules,
+    /// The cluster's practices with their list sizes and agreements.
+    pub practices: Vec<PracticeShare>,
+}
+
+/// The sharing rules in force for a cluster.
+pub fn current_rules(conn: &mut DbConn, cluster_id: &str) -> Result<RulesVersion, StoreError> {
+    let latest: Option<(i64, String, NaiveDateTime, String)> = sharing_rules::table
+        .filter(sharing_rules::cluster_id.eq(cluster_id))
+        .order(sharing_rules::version.desc())
+        .select((
+            sharing_rules::version,
+            sharing_rules::rules_json,
+            sharing_rules::created_at,
+            sharing_rules::created_by,
+        ))
+        .first(conn)
+        .optional()?;
+    match latest {
+        None => Ok(RulesVersion {
+            version: 0,
+            rules: SharingRules::default(),
+            set_at: None,
+            set_by: None,
+        }),
+        Some((version, json, at, by)) => Ok(RulesVersion {
+            version,
+            rules: serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("sharing rules v{version}: {e}")))?,
+            set_at: Some(at),
+            set_by: Some(by),
+        }),
+    }
+}
+
+/// Sets a cluster's sharing rules as a new version, guarded by the version last read; audited.
+/// They apply to slots published from now on.
+pub fn set_rules(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    expected: Option<i64>,
+    rules: &SharingRules,
+) -> Result<RulesVersion, StoreError> {
+    write_tx(conn, |c| {
+        let before = current_rules(c, cluster_id)?;
+        if expected.is_some_and(|v| v != before.version) {
+            return Err(StoreError::Conflict(ConflictKind::StaleVersion));
+        }
+        let json = serde_json::to_string(rules).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        diesel::insert_into(sharing_rules::table)
+            .values((
+                sharing_rules::cluster_id.eq(cluster_id),
+                sharing_rules::version.eq(before.version + 1),
+                sharing_rules::rules_json.eq(&json),
+                sharing_rules::created_at.eq(change.at),
+                sharing_rules::created_by.eq(&change.actor),
+            ))
+            .execute(c)?;
+        let after = current_rules(c, cluster_id)?;
+        audit::record(
+            c,
+            AuditEvent {
+                id: new_id(),
+                cluster_id: Some(cluster_id.to_owned()),
+                at: change.at,
+                actor: change.actor.clone(),
+                action: "sharing.update".into(),
+                entity: "sharing".into(),
+                entity_id: cluster_id.to_owned(),
+                before_json: Some(
+                    serde_json::to_string(&before)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                ),
+                after_json: Some(
+                    serde_json::to_string(&after)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                ),
+            },
+        )?;
+        Ok(after)
+    })
+}
+
+/// The cluster's practices as sharing sees them.
+pub fn practice_shares(
+    conn: &mut DbConn,
+    cluster_id: &str,
+) -> Result<Vec<PracticeShare>, StoreError> {
+    let rows: Vec<Practice> = practices::table
+        .filter(practices::cluster_id.eq(cluster_id))
+        .order(practices::id.asc())
+        .select(Practice::as_select())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|p| {
+            let agreement = DataSharingAgreement::new(p.dsa_from, p.dsa_to)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok(PracticeShare {
+                practice_id: p.id,
+                list_size: u32::try_from(p.list_size).unwrap_or(0),
+                agreement,
+            })
+        })
+        .collect()
+}
+
+/// The rules in force and the member practices, for a publish.
+pub fn current(conn: &mut DbConn, cluster_id: &str) -> Result<Sharing, StoreError> {
+    let rules = current_rules(conn, cluster_id)?;
+    Ok(Sharing {
+        version: rules.version,
+        rules: rules.rules,
+        practices: practice_shares(conn, cluster_id)?,
+    })
+}
+
+/// Sets one slot's channel by hand (a hub keeps a slot for a housebound patient's practice),
+/// with its new release instant; guarded by the slot's version and audited.
+pub fn set_slot_channel(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    slot_id: &str,
+    expected: Option<i64>,
+    channel: &Channel,
+    released_at: Option<NaiveDateTime>,
+) -> Result<Slot, StoreError> {
+    let load = |c: &mut DbConn| {
+        slots::table
+            .find((cluster_id, slot_id))
+            .filter(slots::removed_at.is_null())
+            .select(Slot::as_select())
+            .first(c)
+    };
+    update_audited(conn, change, expected, load, |c, version| {
+        diesel::update(
+            slots::table
+                .find((cluster_id, slot_id))
+                .filter(slots::version.eq(version)),
+        )
+        .set((
+            slots::channel.eq(channel.as_str()),
+            slots::channel_practice_id.eq(channel.practice_id()),
+            slots::released_at.eq(released_at),
+            slots::version.eq(version + 1),
+        ))
+        .execute(c)
+    })
+}
+
+/// Who is searching, as the search query needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Searcher {
+    /// A practice's receptionist.
+    Practice {
+        /// The practice.
+        practice_id: String,
+        /// Whether its agreement is in force today; without one it sees only its own site.
+        agreement_in_force: bool,
+        /// Its own site, if any.
+        own_site: Option<String>,
+    },
+    /// A 111 service.
+    Triage {
+        /// The clusters (of those searched) whose rules let 111 book open and released slots.
+        open_clusters: Vec<String>,
+    },
+}
+
+/// A search for bookable slots.
+#[derive(Debug, Clone)]
+pub struct SlotSearch {
+    /// The clusters searched.
+    pub cluster_ids: Vec<String>,
+    /// Who is searching.
+    pub searcher: Searcher,
+    /// The caller (`user:<id>` or `client:<id>`): its own live holds do not hide a slot from it.
+    pub holder: String,
+    /// Now: release and hold expiry are judged at this instant, and past slots are not offered.
+    pub now: NaiveDateTime,
+    /// Slots starting at or after this instant.
+    pub from: NaiveDateTime,
+    /// Slots starting before this instant.
+    pub to: NaiveDateTime,
+    /// Only this service.
+    pub service_id: Option<String>,
+    /// Only services of this clinical role.
+    pub clinical_role: Option<String>,
+    /// Only this site.
+    pub site_id: Option<String>,
+    /// Only this delivery channel.
+    pub delivery: Option<String>,
+}
+
+/// The free slots a caller may book now, by start time then id, after a cursor `"<start>|<id>"`.
+///
+/// Free: in an active session, not removed, no live appointment, no live hold of someone else.
+/// Offered: by the channel and release rules of `hubbook_core::sharing::visibility`.
+pub fn search_slots(
+    conn: &mut DbConn,
+    search: &SlotSearch,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page<Slot>, StoreError> {
+    let live = appointments::table
+        .filter(appointments::cluster_id.eq_any(search.cluster_ids.clone()))
+        .filter(appointments::status.eq_any(super::sessions::LIVE_STATUSES))
+        .select(appointments::slot_id);
+    let held = holds::table
+        .filter(holds::cluster_id.eq_any(search.cluster_ids.clone()))
+        .filter(holds::expires_at.gt(search.now))
+        .filter(holds::holder.ne(search.holder.clone()))
+        .select(holds::slot_id);
+    let active = sessions::table
+        .filter(sessions::cluster_id.eq_any(search.cluster_ids.clone()))
+        .filter(sessions::status.eq("active"))
+        .select(sessions::id);
+    let start = if search.from > search.now {
+        search.from
+    } else {
+        search.now
+    };
+    let mut query = slots::table
+        .filter(slots::cluster_id.eq_any(search.cluster_ids.clone()))
+        .filter(slots::removed_at.is_null())
+        .filter(slots::starts_at.ge(start))
+        .filter(slots::starts_at.lt(search.to))
+        .filter(slots::session_id.eq_any(active))
+        .filter(slots::id.ne_all(live))
+        .filter(slots::id.ne_all(held))
+        .select(Slot::as_select())
+        .order((slots::starts_at.asc(), slots::id.asc()))
+        .limit(limit + 1)
+        .into_boxed();
+    let released = slots::released_at
+        .is_not_null()
+        .and(slots::released_at.le(search.now).assume_not_null());
+    match &search.searcher {
+        Searcher::Practice {
+            practice_id,
+            agreement_in_force,
+            own_site,
+        } => {
+            let offered = slots::channel
+                .eq("open")
+                .or(slots::channel.eq("practice").and(
+                    slots::channel_practice_id
+                        .eq(practice_id.clone())
+                        .assume_not_null(),
+                ))
+                .or(released);
+            query = query.filter(offered);
+            if !agreement_in_force {
+                match own_site {
+                    Some(site) => query = query.filter(slots::site_id.eq(site.clone())),
+                    None => {
+                        return Ok(Page {
+                            items: Vec::new(),
+                            next_after: None,
+                        })
+                    }
+                }
+            }
+        }
+        Searcher::Triage { open_clusters } => {
+            let open_here = slots::cluster_id
+                .eq_any(open_clusters.clone())
+                .and(slots::channel.eq("open").or(released));
+            query = query.filter(slots::channel.eq("111").or(open_here));
+        }
+    }
+    if let Some(service) = &search.service_id {
+        query = query.filter(slots::service_id.eq(service.clone()));
+    }
+    if let Some(role) = &search.clinical_role {
+        let of_role = services::table
+            .filter(services::cluster_id.eq_any(search.cluster_ids.clone()))
+            .filter(services::clinical_role.eq(role.clone()))
+            .select(services::id);
+        query = query.filter(slots::service_id.eq_any(of_role));
+    }
+    if let Some(site) = &search.site_id {
+        query = query.filter(slots::site_id.eq(site.clone()));
+    }
+    if let Some(delivery) = &search.delivery {
+        query = query.filter(slots::delivery.eq(delivery.clone()));
+    }
+    if let Some((at, id)) = after.and_then(|a| a.split_once('|')) {
+        let at = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f")
+            .map_err(|_| StoreError::NotFound)?;
+        query = query.filter(
+            slots::starts_at
+                .gt(at)
+                .or(slots::starts_at.eq(at).and(slots::id.gt(id.to_owned()))),
+        );
+    }
+    let mut page = Page::from_rows(query.load(conn)?, limit, |s| &s.id);
+    if page.next_after.is_some() {
+        page.next_after = page
+            .items
+            .last()
+            .map(|s| format!("{}|{}", s.starts_at.format("%Y-%m-%dT%H:%M:%S%.f"), s.id));
+    }
+    Ok(page)
+}
+
+/// Reads one live (not removed) slot.
+pub fn get_live_slot(
+    conn: &mut DbConn,
+    cluster_id: &str,
+    slot_id: &str,
+) -> Result<Slot, StoreError> {
+    Ok(slots::table
+        .find((cluster_id, slot_id))
+        .filter(slots::removed_at.is_null())
+        .select(Slot::as_select())
+        .first(conn)?)
+}
+
+/// Finds a live slot by id in any of the given clusters.
+pub fn find_slot(
+    conn: &mut DbConn,
+    cluster_ids: &[String],
+    slot_id: &str,
+) -> Result<Slot, StoreError> {
+    Ok(slots::table
+        .filter(slots::cluster_id.eq_any(cluster_ids.to_vec()))
+        .filter(slots::id.eq(slot_id))
+        .filter(slots::removed_at.is_null())
+        .select(Slot::as_select())
+        .first(conn)?)
+}
+
+/// Per practice: what was reserved for it in a period and what became of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, QueryableByName)]
+pub struct ReservationUse {
+    /// The practice.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub practice_id: String,
+    /// Slots reserved for it.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub reserved: i64,
+    /// Of those, booked by the practice itself.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub booked_from_reservation: i64,
+    /// Of those, released to every practice without the practice booking them.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub released_unused: i64,
+}
+
+/// Per practice: appointments it booked in slots not reserved for it (open, released, 111).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, QueryableByName)]
+pub struct OpenBookings {
+    /// The practice.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub practice_id: String,
+    /// How many.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub booked_from_open: i64,
+}
+
+/// Rewrites `?` placeholders as PostgreSQL's `$1, $2, ...` when the connection needs it.
+fn placeholders(conn: &DbConn, sql: &str) -> String {
+    match conn {
+        DbConn::Sqlite(_) => sql.to_owned(),
+        DbConn::Pg(_) => {
+            let mut out = String::with_capacity(sql.len() + 8);
+            let mut n = 0;
+            for ch in sql.chars() {
+                if ch == '?' {
+                    n += 1;
+                    out.push_str(&format!("${n}"));
+                } else {
+                    out.push(ch);
+                }
+            }
+            out
+        }
+    }
+}
+
+/// The fair-share figures of a cluster for slots starting in `[from, to)`, aggregated by the
+/// database: reservations per practice and their use, and bookings made from open capacity.
+pub fn fair_share(
+    conn: &mut DbConn,
+    cluster_id: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<(Vec<ReservationUse>, Vec<OpenBookings>), StoreError> {
+    use diesel::sql_types::{Text, Timestamp};
+    let reserved_sql = placeholders(
+        conn,
+        "SELECT s.channel_practice_id AS practice_id, \
+                COUNT(*) AS reserved, \
+                SUM(CASE WHEN a.id IS NOT NULL THEN 1 ELSE 0 END) AS booked_from_reservation, \
+                SUM(CASE WHEN a.id IS NULL AND s.released_at <= ? THEN 1 ELSE 0 END) AS released_unused \
+         FROM slots s \
+         LEFT JOIN appointments a ON a.cluster_id = s.cluster_id AND a.slot_id = s.id \
+              AND a.status <> 'cancelled' AND a.booking_practice_id = s.channel_practice_id \
+         WHERE s.cluster_id = ? AND s.removed_at IS NULL AND s.channel = 'practice' \
+           AND s.starts_at >= ? AND s.starts_at < ? \
+         GROUP BY s.channel_practice_id",
+    );
+    let reserved = diesel::sql_query(reserved_sql)
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(cluster_id)
+        .bind::<Timestamp, _>(from)
+        .bind::<Timestamp, _>(to)
+        .load::<ReservationUse>(conn)?;
+    let open_sql = placeholders(
+        conn,
+        "SELECT a.booking_practice_id AS practice_id, COUNT(*) AS booked_from_open \
+         FROM appointments a \
+         JOIN slots s ON s.cluster_id = a.cluster_id AND s.id = a.slot_id \
+         WHERE a.cluster_id = ? AND a.status <> 'cancelled' AND a.booking_practice_id IS NOT NULL \
+           AND a.starts_at >= ? AND a.starts_at < ? \
+           AND NOT (s.channel = 'practice' AND s.channel_practice_id = a.booking_practice_id) \
+         GROUP BY a.booking_practice_id",
+    );
+    let open = diesel::sql_query(open_sql)
+        .bind::<Text, _>(cluster_id)
+        .bind::<Timestamp, _>(from)
+        .bind::<Timestamp, _>(to)
+        .load::<OpenBookings>(conn)?;
+    Ok((reserved, open))
+}
+
+/// Whether a slot is free at `now`: its session active, no live appointment, no live hold.
+pub fn slot_is_free(
+    conn: &mut DbConn,
+    cluster_id: &str,
+    slot: &Slot,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let active: i64 = sessions::table
+        .filter(sessions::cluster_id.eq(cluster_id))
+        .filter(sessions::id.eq(&slot.session_id))
+        .filter(sessions::status.eq("active"))
+        .count()
+        .get_result(conn)?;
+    let booked: i64 = appointments::table
+        .filter(appointments::cluster_id.eq(cluster_id))
+        .filter(appointments::slot_id.eq(&slot.id))
+        .filter(appointments::status.eq_any(super::sessions::LIVE_STATUSES))
+        .count()
+        .get_result(conn)?;
+    let held: i64 = holds::table
+        .filter(holds::cluster_id.eq(cluster_id))
+        .filter(holds::slot_id.eq(&slot.id))
+        .filter(holds::expires_at.gt(now))
+        .count()
+        .get_result(conn)?;
+    Ok(active == 1 && booked == 0 && held == 0)
+}

@@ -436,6 +436,10 @@ impl TestApp {
             version: 1,
             created_at: now,
             updated_at: now,
+            cancel_reason: None,
+            cancelled_at: None,
+            outcome_at: None,
+            notes: None,
         };
         let change = Change {
             actor: "user:test".into(),

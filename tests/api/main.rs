@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod booking;
 mod demo;
 mod errors;
 mod ops;

@@ -96,6 +96,24 @@ impl ApiError {
             Self::Store(StoreError::Conflict(ConflictKind::IdempotencyKeyReused)) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused")
             }
+            Self::Store(StoreError::Conflict(ConflictKind::SlotUnavailable)) => {
+                (StatusCode::CONFLICT, "slot-unavailable")
+            }
+            Self::Store(StoreError::Conflict(ConflictKind::HoldExpired)) => {
+                (StatusCode::CONFLICT, "hold-expired")
+            }
+            Self::Store(StoreError::Conflict(ConflictKind::DuplicateBooking)) => {
+                (StatusCode::CONFLICT, "duplicate-booking")
+            }
+            Self::Store(StoreError::Conflict(ConflictKind::SlotInPast)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "slot-in-past")
+            }
+            Self::Store(StoreError::Conflict(ConflictKind::NotOffered(_))) => {
+                (StatusCode::CONFLICT, "slot-not-offered")
+            }
+            Self::Store(StoreError::Conflict(ConflictKind::InvalidTransition(_))) => {
+                (StatusCode::CONFLICT, "invalid-transition")
+            }
             Self::Store(StoreError::Busy) => (StatusCode::SERVICE_UNAVAILABLE, "service-busy"),
             Self::Store(StoreError::Invalid(_)) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid-value")
@@ -139,6 +157,20 @@ impl ApiError {
             Self::Store(StoreError::Conflict(ConflictKind::IdempotencyKeyReused)) => {
                 "this Idempotency-Key was already used for a different request".to_owned()
             }
+            Self::Store(StoreError::Conflict(ConflictKind::SlotUnavailable)) => {
+                "the slot has just been booked or is held by someone else; search again".to_owned()
+            }
+            Self::Store(StoreError::Conflict(ConflictKind::HoldExpired)) => {
+                "the hold named is not yours or has expired; hold the slot again or book without a hold".to_owned()
+            }
+            Self::Store(StoreError::Conflict(ConflictKind::DuplicateBooking)) => {
+                "the patient already has an appointment for this service that day".to_owned()
+            }
+            Self::Store(StoreError::Conflict(ConflictKind::SlotInPast)) => "the slot has already started".to_owned(),
+            Self::Store(StoreError::Conflict(ConflictKind::NotOffered(reason))) => {
+                format!("the slot is not offered to you now ({reason}); GET /api/v1/slots lists those that are")
+            }
+            Self::Store(StoreError::Conflict(ConflictKind::InvalidTransition(why))) => why.clone(),
             Self::Store(StoreError::Busy) => "the service is busy; retry shortly".to_owned(),
             Self::Store(StoreError::Invalid(_)) => "a value breaks a rule of the stored data".to_owned(),
             Self::Store(_) | Self::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),

@@ -9,6 +9,9 @@ use hubbook_store::{DbConn, DbPool, StoreError};
 use crate::metrics::Metrics;
 use crate::{auth::TokenService, ApiError};
 
+/// How long a hold lasts unless configured otherwise: two minutes.
+pub const DEFAULT_HOLD_SECONDS: i64 = 120;
+
 /// The application state handed to every handler.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -20,6 +23,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Request and pool metrics.
     pub metrics: Metrics,
+    /// How long a hold keeps a slot for its holder.
+    pub hold_ttl: chrono::Duration,
     /// The key that idempotency request hashes are made with, derived from the server secret so
     /// that a copy of the database alone cannot test guesses against them.
     pub request_key: Arc<[u8; 32]>,
@@ -45,6 +50,7 @@ impl AppState {
             clock,
             metrics: Metrics::new()?,
             request_key: Arc::new(request_key),
+            hold_ttl: chrono::Duration::seconds(DEFAULT_HOLD_SECONDS),
         })
     }
 

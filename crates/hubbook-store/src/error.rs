@@ -14,6 +14,18 @@ pub enum ConflictKind {
     MissingReference(String),
     /// The same idempotency key was used before with a different request.
     IdempotencyKeyReused,
+    /// The slot is booked, held by someone else, or no longer offered.
+    SlotUnavailable,
+    /// The hold named does not exist, is someone else's, or has expired.
+    HoldExpired,
+    /// The patient already has a live appointment for the same service that day.
+    DuplicateBooking,
+    /// The slot has already started.
+    SlotInPast,
+    /// The slot is not offered to the caller now; the text says why.
+    NotOffered(String),
+    /// The appointment's status does not allow the change; the text says why.
+    InvalidTransition(String),
 }
 
 /// Everything a repository function can fail with.

@@ -458,6 +458,14 @@ pub struct Appointment {
     pub created_at: NaiveDateTime,
     /// When last changed (UTC).
     pub updated_at: NaiveDateTime,
+    /// Why it was cancelled.
+    pub cancel_reason: Option<String>,
+    /// When it was cancelled (UTC).
+    pub cancelled_at: Option<NaiveDateTime>,
+    /// When its outcome (arrived, seen, did not attend) was recorded (UTC).
+    pub outcome_at: Option<NaiveDateTime>,
+    /// Notes for the clinician, amendable without touching the booking.
+    pub notes: Option<String>,
 }
 
 /// A rebooking need: an appointment whose slot a rota change would have removed.

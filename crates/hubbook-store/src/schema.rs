@@ -218,6 +218,10 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        cancel_reason -> Nullable<Text>,
+        cancelled_at -> Nullable<Timestamp>,
+        outcome_at -> Nullable<Timestamp>,
+        notes -> Nullable<Text>,
     }
 }
 

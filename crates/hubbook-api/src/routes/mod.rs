@@ -1,5 +1,6 @@
 //! HTTP routes, one module per area; [`api_v1`] registers those under `/api/v1`.
 
+pub mod appointments;
 pub mod auth;
 pub mod clusters;
 pub mod integrations;
@@ -60,7 +61,12 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(sharing::fair_share)
         .service(slots::search_slots)
         .service(slots::slot_visibility)
-        .service(slots::set_slot_channel);
+        .service(slots::set_slot_channel)
+        .service(appointments::hold_slot)
+        .service(appointments::release_hold)
+        .service(appointments::book)
+        .service(appointments::get_appointment)
+        .service(appointments::cancel);
 }
 
 /// Registers the unauthenticated operations routes at the root.

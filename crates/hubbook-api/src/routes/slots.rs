@@ -158,6 +158,66 @@ fn offers(c: &mut DbConn, slots: Vec<Slot>) -> Result<Vec<SlotOffer>, ApiError> 
     Ok(out)
 }
 
+/// The clusters a caller books in and how sharing sees it: a receptionist is its practice (with
+/// its agreement judged today in the cluster's zone); a triage service is 111 in its clusters
+/// (optionally one of them, by code). Other roles do not book.
+pub fn searcher_for(
+    c: &mut DbConn,
+    who: &Principal,
+    now: DateTime<Utc>,
+    only_cluster: Option<&str>,
+) -> Result<(Vec<String>, Searcher), ApiError> {
+    match who.role {
+        Role::Receptionist => {
+            let (cluster_id, practice_id) = match (&who.scope.cluster, &who.scope.practice) {
+                (Some(c), Some(p)) => (c.clone(), p.clone()),
+                _ => {
+                    return Err(ApiError::Forbidden(
+                        "a receptionist needs a practice".into(),
+                    ))
+                }
+            };
+            let cluster = clusters::get_cluster(c, &cluster_id)?;
+            let practice = practices::get_practice(c, &cluster_id, &practice_id)?;
+            let today = today_in(&cluster, now)?;
+            let in_force = DataSharingAgreement::new(practice.dsa_from, practice.dsa_to)
+                .is_ok_and(|a| a.in_force_on(today));
+            Ok((
+                vec![cluster_id],
+                Searcher::Practice {
+                    practice_id,
+                    agreement_in_force: in_force,
+                    own_site: practice.site_id,
+                },
+            ))
+        }
+        Role::Triage => {
+            let mut ids = who.scope.clusters.clone();
+            if let Some(code) = only_cluster {
+                let wanted = clusters::get_cluster_by_code(c, &code.to_ascii_uppercase())
+                    .ok()
+                    .map(|cl| cl.id);
+                ids.retain(|id| Some(id) == wanted.as_ref());
+                if ids.is_empty() {
+                    return Err(ApiError::NotFound(format!(
+                        "no cluster {code} that you may book in"
+                    )));
+                }
+            }
+            let mut open_clusters = Vec::new();
+            for id in &ids {
+                if sharing::current_rules(c, id)?.rules.triage_may_book_open {
+                    open_clusters.push(id.clone());
+                }
+            }
+            Ok((ids, Searcher::Triage { open_clusters }))
+        }
+        _ => Err(ApiError::Forbidden(
+            "searching and booking slots is for receptionists and triage services".into(),
+        )),
+    }
+}
+
 /// Free slots the caller may book now, by start time: a receptionist sees its cluster's open
 /// slots, its practice's reserved ones and released ones; a 111 service sees 111 slots (and open
 /// ones where its clusters allow). A slot under someone else's live hold is not offered.
@@ -186,57 +246,7 @@ pub async fn search_slots(
     let holder = who.actor();
     let page = state
         .db(move |c| {
-            let (cluster_ids, searcher) = match who.role {
-                Role::Receptionist => {
-                    let (cluster_id, practice_id) = match (&who.scope.cluster, &who.scope.practice)
-                    {
-                        (Some(c), Some(p)) => (c.clone(), p.clone()),
-                        _ => {
-                            return Err(ApiError::Forbidden(
-                                "a receptionist needs a practice".into(),
-                            ))
-                        }
-                    };
-                    let cluster = clusters::get_cluster(c, &cluster_id)?;
-                    let practice = practices::get_practice(c, &cluster_id, &practice_id)?;
-                    let in_force = DataSharingAgreement::new(practice.dsa_from, practice.dsa_to)
-                        .is_ok_and(|a| a.in_force_on(today_in(&cluster, now).unwrap_or_default()));
-                    (
-                        vec![cluster_id],
-                        Searcher::Practice {
-                            practice_id,
-                            agreement_in_force: in_force,
-                            own_site: practice.site_id,
-                        },
-                    )
-                }
-                Role::Triage => {
-                    let mut ids = who.scope.clusters.clone();
-                    if let Some(code) = &q.cluster {
-                        let wanted = clusters::get_cluster_by_code(c, &code.to_ascii_uppercase())
-                            .ok()
-                            .map(|cl| cl.id);
-                        ids.retain(|id| Some(id) == wanted.as_ref());
-                        if ids.is_empty() {
-                            return Err(ApiError::NotFound(format!(
-                                "no cluster {code} that you may book in"
-                            )));
-                        }
-                    }
-                    let mut open_clusters = Vec::new();
-                    for id in &ids {
-                        if sharing::current_rules(c, id)?.rules.triage_may_book_open {
-                            open_clusters.push(id.clone());
-                        }
-                    }
-                    (ids, Searcher::Triage { open_clusters })
-                }
-                _ => {
-                    return Err(ApiError::Forbidden(
-                        "slot search is for receptionists and triage services".into(),
-                    ))
-                }
-            };
+            let (cluster_ids, searcher) = searcher_for(c, &who, now, q.cluster.as_deref())?;
             let search = SlotSearch {
                 cluster_ids,
                 searcher,

@@ -262,3 +262,22 @@ pub fn resolve_rebooking(
         Ok((resolved, after))
     })
 }
+
+/// Records a change of an appointment in the audit trail, with its state before and after.
+pub fn audit_change(
+    conn: &mut DbConn,
+    change: &Change,
+    action: &str,
+    before: &Appointment,
+    after: &Appointment,
+) -> Result<(), StoreError> {
+    record(
+        conn,
+        change,
+        &after.cluster_id,
+        &after.id,
+        action,
+        Some(before),
+        Some(after),
+    )
+}

@@ -27,3 +27,43 @@ pub fn list_for_entity(
         .select(AuditEvent::as_select())
         .load(conn)?)
 }
+
+/// One change to record: the entity, the action, and its state before and after.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a, T> {
+    /// The cluster the entity belongs to.
+    pub cluster_id: &'a str,
+    /// The kind of entity, e.g. `hold`.
+    pub entity: &'a str,
+    /// The entity's id.
+    pub entity_id: &'a str,
+    /// What was done, e.g. `hold.create`.
+    pub action: &'a str,
+    /// The state before, if it existed.
+    pub before: Option<&'a T>,
+    /// The state after, if it still exists.
+    pub after: Option<&'a T>,
+}
+
+/// Writes the audit event of one change, serialising its before and after states.
+pub fn write<T: serde::Serialize>(
+    conn: &mut DbConn,
+    change: &super::Change,
+    entry: Entry<'_, T>,
+) -> Result<(), StoreError> {
+    let json = |v: &T| serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()));
+    record(
+        conn,
+        AuditEvent {
+            id: crate::new_id(),
+            cluster_id: Some(entry.cluster_id.to_owned()),
+            at: change.at,
+            actor: change.actor.clone(),
+            action: entry.action.to_owned(),
+            entity: entry.entity.to_owned(),
+            entity_id: entry.entity_id.to_owned(),
+            before_json: entry.before.map(json).transpose()?,
+            after_json: entry.after.map(json).transpose()?,
+        },
+    )
+}

@@ -5,6 +5,7 @@
 
 pub mod appointments;
 pub mod audit;
+pub mod booking;
 pub mod clusters;
 pub mod idempotency;
 pub mod integrations;

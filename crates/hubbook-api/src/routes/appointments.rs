@@ -1,0 +1,511 @@
+//! Holds and appointments for receptionists: hold a slot while the patient confirms, book it
+//! (idempotently), read and cancel. Booking checks the slot is still offered, free and in the
+//! future; the database refuses a second live appointment in a slot whatever the concurrency.
+
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use hubbook_core::{validate_name, ClusterTimeZone, NhsNumber, OdsCode, Role};
+use hubbook_store::models::Appointment;
+use hubbook_store::repo::booking::{self, NewBooking};
+use hubbook_store::repo::{appointments, clusters, practices, sharing};
+use hubbook_store::{DbConn, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::access::found;
+use crate::extract::{idempotency_key, if_match_optional};
+use crate::idempotency::{self, Replay};
+use crate::routes::slots::searcher_for;
+use crate::{auth::Principal, ApiError, AppState};
+
+/// A hold on a slot.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HoldView {
+    /// The hold, to book with or to let go.
+    pub hold_id: String,
+    /// The held slot.
+    pub slot_id: String,
+    /// When it stops keeping the slot for you.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Hold a slot while the patient confirms (two minutes unless configured). A live hold keeps
+/// every other booker out; an expired one keeps nobody out. Holding again extends your hold.
+#[utoipa::path(
+    tag = "booking",
+    params(("id" = String, Path, description = "Slot id")),
+    responses(
+        (status = 201, body = HoldView),
+        (status = 404, description = "No such slot that you may book in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`slot-unavailable` (booked or held by someone else) or `slot-not-offered`", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`slot-in-past`", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/slots/{id}/hold")]
+pub async fn hold_slot(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let change = state.change(&who);
+    let ttl = state.hold_ttl;
+    let hold = state
+        .db(move |c| {
+            let (cluster_ids, searcher) = searcher_for(c, &who, now, None)?;
+            let slot = found(sharing::find_slot(c, &cluster_ids, &id), "slot")?;
+            Ok(booking::hold_slot(
+                c,
+                &change,
+                &slot.cluster_id,
+                &slot.id,
+                &searcher,
+                ttl,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(HoldView {
+        hold_id: hold.id,
+        slot_id: hold.slot_id,
+        expires_at: hold.expires_at.and_utc(),
+    }))
+}
+
+/// Let a hold go (only its holder may).
+#[utoipa::path(tag = "booking", params(("id" = String, Path, description = "Hold id")), responses((status = 204, description = "Released"), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[delete("/holds/{id}")]
+pub async fn release_hold(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let change = state.change(&who);
+    state
+        .db(move |c| found(booking::release_hold(c, &change, &id), "hold"))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The patient being booked.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatientBody {
+    /// NHS number: ten digits, spaces allowed (`943 476 5919`); checked by its modulus-11 digit.
+    pub nhs_number: Option<String>,
+    /// Full name.
+    pub name: String,
+    /// Date of birth.
+    pub birth_date: NaiveDate,
+    /// A phone number to reach the patient.
+    pub phone: String,
+    /// An email address.
+    pub email: Option<String>,
+    /// Reasonable adjustments (access needs, interpreter...).
+    pub adjustments: Option<String>,
+}
+
+/// Who asked for the appointment, when it is not the patient's practice (e.g. a hospital asking
+/// for bloods); returned in every read and report.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequesterBody {
+    /// The requesting organisation's ODS code (3 to 10 letters and digits).
+    pub ods: String,
+    /// Its reference for the request.
+    pub reference: Option<String>,
+}
+
+/// A booking. Send an `Idempotency-Key` (required): a retry returns the same appointment.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookingBody {
+    /// The slot (from `GET /api/v1/slots`).
+    pub slot_id: String,
+    /// Your hold on it, if you took one.
+    pub hold_id: Option<String>,
+    /// The patient.
+    pub patient: PatientBody,
+    /// The patient's registered practice (ODS code); yours when absent.
+    pub registered_practice: Option<String>,
+    /// Why the patient is being seen.
+    pub reason: Option<String>,
+    /// A requesting organisation and its reference.
+    pub requester: Option<RequesterBody>,
+    /// A cluster manager may book a second appointment for the same service on the same day.
+    #[serde(default)]
+    pub allow_same_day: bool,
+}
+
+/// An appointment, with what was true when it was booked.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AppointmentView {
+    /// Id.
+    pub id: String,
+    /// `booked`, `cancelled`, `arrived`, `seen` or `did_not_attend`.
+    pub status: String,
+    /// The slot.
+    pub slot_id: String,
+    /// Its session.
+    pub session_id: String,
+    /// Start.
+    pub starts_at: DateTime<Utc>,
+    /// End.
+    pub ends_at: DateTime<Utc>,
+    /// Site at booking time.
+    pub site_id: String,
+    /// Service at booking time.
+    pub service_id: String,
+    /// Clinical role at booking time.
+    pub clinical_role: String,
+    /// Delivery channel at booking time.
+    pub delivery: String,
+    /// How it was booked: `practice` (from the practice's reservation), `open` or `111`.
+    pub channel: String,
+    /// Who booked it (`user:<id>` or `client:<id>`).
+    pub booked_by: String,
+    /// The practice that booked it.
+    pub booking_practice_id: Option<String>,
+    /// The patient's registered practice.
+    pub registered_practice_id: Option<String>,
+    /// The patient.
+    pub patient: PatientBody,
+    /// Why the patient is being seen.
+    pub reason: Option<String>,
+    /// The requesting organisation, if any.
+    pub requester: Option<RequesterBody>,
+    /// Why it was cancelled.
+    pub cancel_reason: Option<String>,
+    /// When it was cancelled.
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// Current version; also the ETag.
+    pub version: i64,
+    /// When it was booked.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Appointment> for AppointmentView {
+    fn from(a: Appointment) -> Self {
+        Self {
+            requester: a.requester_ods.map(|ods| RequesterBody {
+                ods,
+                reference: a.requester_reference,
+            }),
+            patient: PatientBody {
+                nhs_number: a.nhs_number,
+                name: a.patient_name,
+                birth_date: a.patient_birth_date,
+                phone: a.patient_phone,
+                email: a.patient_email,
+                adjustments: a.adjustments,
+            },
+            id: a.id,
+            status: a.status,
+            slot_id: a.slot_id,
+            session_id: a.session_id,
+            starts_at: a.starts_at.and_utc(),
+            ends_at: a.ends_at.and_utc(),
+            site_id: a.site_id,
+            service_id: a.service_id,
+            clinical_role: a.clinical_role,
+            delivery: a.delivery,
+            channel: a.channel,
+            booked_by: a.booked_by,
+            booking_practice_id: a.booking_practice_id,
+            registered_practice_id: a.registered_practice_id,
+            reason: a.reason,
+            cancel_reason: a.cancel_reason,
+            cancelled_at: a.cancelled_at.map(|t| t.and_utc()),
+            version: a.version,
+            created_at: a.created_at.and_utc(),
+        }
+    }
+}
+
+fn optional_text(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
+    value
+        .map(|v| validate_name(field, v, max))
+        .transpose()
+        .map_err(ApiError::from)
+}
+
+/// Checks the patient's details: NHS number, name, a plausible birth date, phone and email.
+fn check_patient(p: &PatientBody, today: NaiveDate) -> Result<PatientBody, ApiError> {
+    let nhs_number = p
+        .nhs_number
+        .as_deref()
+        .map(NhsNumber::parse)
+        .transpose()?
+        .map(|n| n.as_str().to_owned());
+    if p.birth_date > today || today.years_since(p.birth_date).is_none_or(|y| y > 130) {
+        return Err(ApiError::Unprocessable(
+            "invalid-birth-date",
+            "the date of birth is in the future or over 130 years ago".into(),
+        ));
+    }
+    let phone = p.phone.trim();
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    if !(7..=15).contains(&digits)
+        || !phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +()-".contains(c))
+    {
+        return Err(ApiError::Unprocessable(
+            "invalid-phone",
+            "a phone number is 7 to 15 digits, with spaces, +, ( ) or - between them".into(),
+        ));
+    }
+    let email = optional_text("email", p.email.as_deref(), 254)?;
+    if email
+        .as_deref()
+        .is_some_and(|e| !e.contains('@') || e.contains(char::is_whitespace))
+    {
+        return Err(ApiError::Unprocessable(
+            "invalid-email",
+            "an email address has one @ and no spaces".into(),
+        ));
+    }
+    Ok(PatientBody {
+        nhs_number,
+        name: validate_name("patient.name", &p.name, 200)?,
+        birth_date: p.birth_date,
+        phone: phone.to_owned(),
+        email,
+        adjustments: optional_text("patient.adjustments", p.adjustments.as_deref(), 1000)?,
+    })
+}
+
+/// Book a slot for a patient (a receptionist). The slot must be offered to your practice now,
+/// free (or held by you) and in the future. `Idempotency-Key` is required: a retry with the same
+/// key and body returns the same appointment; the same key with another body is refused.
+#[utoipa::path(
+    tag = "booking",
+    params(("Idempotency-Key" = String, Header, description = "Required; retry-safe key, e.g. a UUID")),
+    request_body = BookingBody,
+    responses(
+        (status = 201, body = AppointmentView),
+        (status = 400, description = "`idempotency-key-required`", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such slot that you may book in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`slot-unavailable`, `slot-not-offered`, `hold-expired` or `duplicate-booking`", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid-nhs-number`, `invalid-phone`, `slot-in-past`, `practice-not-in-cluster`...", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/appointments")]
+pub async fn book(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    body: web::Json<BookingBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    if idempotency_key(&req)?.is_none() {
+        return Err(ApiError::InvalidHeader(
+            "idempotency-key-required",
+            "a booking needs an Idempotency-Key header, e.g. a UUID".into(),
+        ));
+    }
+    if who.role != Role::Receptionist {
+        return Err(ApiError::Forbidden(
+            "receptionists book here; triage services use /api/v1/triage/bookings".into(),
+        ));
+    }
+    if body.allow_same_day {
+        return Err(ApiError::Forbidden(
+            "only a cluster manager may book a second same-day appointment for a service".into(),
+        ));
+    }
+    let replay = Replay::from_request(&state, &req, &who, "POST /appointments", &body)?;
+    let now = state.clock.now();
+    let patient = check_patient(&body.patient, now.date_naive())?;
+    let requester = body
+        .requester
+        .as_ref()
+        .map(|r| {
+            let ods = r.ods.trim().to_ascii_uppercase();
+            if !(3..=10).contains(&ods.len()) || !ods.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(ApiError::Unprocessable(
+                    "invalid-requester",
+                    "a requesting organisation's ODS code is 3 to 10 letters and digits".into(),
+                ));
+            }
+            Ok((
+                ods,
+                optional_text("requester.reference", r.reference.as_deref(), 100)?,
+            ))
+        })
+        .transpose()?;
+    let reason = optional_text("reason", body.reason.as_deref(), 500)?;
+    let change = state.change(&who);
+    idempotency::create(&state, replay, move |c| {
+        let (cluster_ids, searcher) = searcher_for(c, &who, now, None)?;
+        let slot = found(sharing::find_slot(c, &cluster_ids, &body.slot_id), "slot")?;
+        let cluster = clusters::get_cluster(c, &slot.cluster_id)?;
+        let registered = match &body.registered_practice {
+            None => who.scope.practice.clone(),
+            Some(ods) => Some(registered_practice(c, &cluster.id, ods)?),
+        };
+        let new = NewBooking {
+            slot_id: slot.id.clone(),
+            hold_id: body.hold_id.clone(),
+            nhs_number: patient.nhs_number.clone(),
+            patient_name: patient.name.clone(),
+            patient_birth_date: patient.birth_date,
+            patient_phone: patient.phone.clone(),
+            patient_email: patient.email.clone(),
+            adjustments: patient.adjustments.clone(),
+            registered_practice_id: registered,
+            booking_practice_id: who.scope.practice.clone(),
+            reason,
+            requester_ods: requester.as_ref().map(|r| r.0.clone()),
+            requester_reference: requester.and_then(|r| r.1),
+            allow_same_day: false,
+        };
+        let day = local_day(&cluster, slot.starts_at.and_utc())?;
+        let appointment = booking::book(c, &change, &cluster.id, &searcher, &new, day)?;
+        let version = appointment.version;
+        Ok((AppointmentView::from(appointment), Some(version)))
+    })
+    .await
+}
+
+fn registered_practice(c: &mut DbConn, cluster_id: &str, ods: &str) -> Result<String, ApiError> {
+    let code = OdsCode::parse(ods)?;
+    match practices::get_practice_by_ods(c, cluster_id, code.as_str()) {
+        Ok(p) => Ok(p.id),
+        Err(StoreError::NotFound) => Err(ApiError::Unprocessable(
+            "practice-not-in-cluster",
+            format!("practice {code} is not a member of this cluster"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The instants bounding the local day of `at` in the cluster's zone.
+fn local_day(
+    cluster: &hubbook_store::models::Cluster,
+    at: DateTime<Utc>,
+) -> Result<(chrono::NaiveDateTime, chrono::NaiveDateTime), ApiError> {
+    let zone = ClusterTimeZone::parse(&cluster.time_zone)?.0;
+    let date = at.with_timezone(&zone).date_naive();
+    let start = |d: NaiveDate| {
+        zone.from_local_datetime(&d.and_time(NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.naive_utc())
+    };
+    match (start(date), start(date + chrono::Duration::days(1))) {
+        (Some(a), Some(b)) => Ok((a, b)),
+        _ => Err(ApiError::Internal(format!("no midnight on {date}"))),
+    }
+}
+
+/// Loads an appointment the caller may see: a receptionist its practice's (booked by it or
+/// registered with it), hub staff and managers their cluster's, a triage service what it booked.
+fn visible_appointment(c: &mut DbConn, who: &Principal, id: &str) -> Result<Appointment, ApiError> {
+    let not_found = || ApiError::NotFound("no appointment here that you may see".into());
+    let cluster_ids: Vec<String> = match who.role {
+        Role::Triage => who.scope.clusters.clone(),
+        Role::Admin => {
+            return Err(ApiError::Forbidden(
+                "patient appointments are not an admin's to read".into(),
+            ))
+        }
+        _ => who.scope.cluster.iter().cloned().collect(),
+    };
+    let mut found_one = None;
+    for cluster_id in &cluster_ids {
+        match appointments::get_appointment(c, cluster_id, id) {
+            Ok(a) => {
+                found_one = Some(a);
+                break;
+            }
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let a = found_one.ok_or_else(not_found)?;
+    let allowed = match who.role {
+        Role::Receptionist => {
+            let mine = who.scope.practice.as_ref();
+            a.booking_practice_id.as_ref() == mine || a.registered_practice_id.as_ref() == mine
+        }
+        Role::HubStaff | Role::ClusterManager => true,
+        Role::Triage => a.booked_by == who.actor(),
+        Role::Admin => false,
+    };
+    if allowed {
+        Ok(a)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// Read one appointment: a receptionist its practice's patients', hub staff and managers their
+/// cluster's, a triage service what it booked; otherwise `not-found`.
+#[utoipa::path(tag = "booking", params(("id" = String, Path, description = "Appointment id")), responses((status = 200, body = AppointmentView, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[get("/appointments/{id}")]
+pub async fn get_appointment(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let a = state.db(move |c| visible_appointment(c, &who, &id)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(crate::extract::etag(a.version))
+        .json(AppointmentView::from(a)))
+}
+
+/// A cancellation.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    /// Why (shown in reads and reports).
+    pub reason: String,
+}
+
+/// Cancel a booked appointment (its practice's receptionist, the triage service that booked it,
+/// or the cluster's manager). The slot is free again at once. Send `If-Match` with the ETag read.
+#[utoipa::path(
+    tag = "booking",
+    params(("id" = String, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    request_body = CancelBody,
+    responses((status = 200, body = AppointmentView), (status = 404, body = crate::Problem, content_type = "application/problem+json"), (status = 409, description = "`invalid-transition`: not a booked appointment", body = crate::Problem, content_type = "application/problem+json"), (status = 412, body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/appointments/{id}/cancel")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<CancelBody>,
+) -> Result<HttpResponse, ApiError> {
+    let reason = validate_name("reason", &body.reason, 500)?;
+    let expected = if_match_optional(&req);
+    let change = state.change(&who);
+    let a = state
+        .db(move |c| {
+            if who.role == Role::HubStaff {
+                return Err(ApiError::Forbidden(
+                    "hub staff record outcomes; they do not cancel".into(),
+                ));
+            }
+            let a = visible_appointment(c, &who, &id)?;
+            Ok(booking::cancel(
+                c,
+                &change,
+                &a.cluster_id,
+                &a.id,
+                expected,
+                &reason,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(crate::extract::etag(a.version))
+        .json(AppointmentView::from(a)))
+}

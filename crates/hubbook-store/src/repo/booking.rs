@@ -1,0 +1,375 @@
+//! Holds and bookings. Every write here first claims the slot's row (`UPDATE slots SET version =
+//! version + 1`), which takes PostgreSQL's row lock and SQLite's write lock, so concurrent
+//! bookers of one slot queue rather than race; the partial unique index on appointments is the
+//! last word whatever happens.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use hubbook_core::allocation::Channel;
+use hubbook_core::sharing::{visibility, Viewer};
+
+use super::audit::Entry;
+use super::sessions::LIVE_STATUSES;
+use super::sharing::Searcher;
+use super::{appointments as appointment_repo, Change};
+use crate::models::{Appointment, Hold, Session, Slot};
+use crate::schema::{appointments, holds, rebookings, services, sessions, slots};
+use crate::{new_id, write_tx, ConflictKind, DbConn, StoreError};
+
+fn conflict(kind: ConflictKind) -> StoreError {
+    StoreError::Conflict(kind)
+}
+
+/// Claims a live slot's row for this transaction and returns it with its session.
+fn claim_slot(
+    c: &mut DbConn,
+    cluster_id: &str,
+    slot_id: &str,
+) -> Result<(Slot, Session), StoreError> {
+    let claimed = diesel::update(
+        slots::table
+            .find((cluster_id, slot_id))
+            .filter(slots::removed_at.is_null()),
+    )
+    .set(slots::version.eq(slots::version + 1))
+    .execute(c)?;
+    if claimed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let slot: Slot = slots::table
+        .find((cluster_id, slot_id))
+        .select(Slot::as_select())
+        .first(c)?;
+    let session: Session = sessions::table
+        .find((cluster_id, &slot.session_id))
+        .select(Session::as_select())
+        .first(c)?;
+    Ok((slot, session))
+}
+
+/// Whether the slot is offered to the searcher at `now`, by the sharing rule.
+fn offered(slot: &Slot, searcher: &Searcher, now: NaiveDateTime) -> Result<(), StoreError> {
+    let channel = Channel::from_stored(&slot.channel, slot.channel_practice_id.as_deref())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let viewer = match searcher {
+        Searcher::Practice {
+            practice_id,
+            agreement_in_force,
+            own_site,
+        } => Viewer::Practice {
+            practice_id,
+            agreement_in_force: *agreement_in_force,
+            own_site: own_site.as_deref(),
+        },
+        Searcher::Triage { open_clusters } => Viewer::Triage {
+            may_book_open: open_clusters.contains(&slot.cluster_id),
+        },
+    };
+    let seen = visibility(
+        &channel,
+        slot.released_at.map(|t| t.and_utc()),
+        &slot.site_id,
+        &viewer,
+        now.and_utc(),
+    );
+    if seen.visible() {
+        Ok(())
+    } else {
+        Err(conflict(ConflictKind::NotOffered(
+            serde_json::to_value(&seen)
+                .ok()
+                .and_then(|v| v["reason"].as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        )))
+    }
+}
+
+/// How a booking was made, from the slot's channel and the caller: `practice` from its own
+/// reservation, `111` by a triage service, `open` otherwise.
+pub fn booking_channel(slot: &Slot, searcher: &Searcher) -> &'static str {
+    match searcher {
+        Searcher::Triage { .. } => "111",
+        Searcher::Practice { practice_id, .. }
+            if slot.channel == "practice"
+                && slot.channel_practice_id.as_deref() == Some(practice_id.as_str()) =>
+        {
+            "practice"
+        }
+        Searcher::Practice { .. } => "open",
+    }
+}
+
+fn check_bookable(
+    c: &mut DbConn,
+    cluster_id: &str,
+    slot: &Slot,
+    session: &Session,
+    holder: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    if session.status != "active" {
+        return Err(conflict(ConflictKind::SlotUnavailable));
+    }
+    if slot.starts_at <= now {
+        return Err(conflict(ConflictKind::SlotInPast));
+    }
+    let booked: i64 = appointments::table
+        .filter(appointments::cluster_id.eq(cluster_id))
+        .filter(appointments::slot_id.eq(&slot.id))
+        .filter(appointments::status.eq_any(LIVE_STATUSES))
+        .count()
+        .get_result(c)?;
+    let held_by_other: i64 = holds::table
+        .filter(holds::cluster_id.eq(cluster_id))
+        .filter(holds::slot_id.eq(&slot.id))
+        .filter(holds::expires_at.gt(now))
+        .filter(holds::holder.ne(holder))
+        .count()
+        .get_result(c)?;
+    if booked > 0 || held_by_other > 0 {
+        return Err(conflict(ConflictKind::SlotUnavailable));
+    }
+    Ok(())
+}
+
+/// Holds a slot for `holder` until `now + ttl`: refused if it is booked or someone else holds
+/// it; an expired hold is replaced; the holder's own live hold is extended. Audited.
+pub fn hold_slot(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    slot_id: &str,
+    searcher: &Searcher,
+    ttl: Duration,
+) -> Result<Hold, StoreError> {
+    write_tx(conn, |c| {
+        let now = change.at;
+        let (slot, session) = claim_slot(c, cluster_id, slot_id)?;
+        offered(&slot, searcher, now)?;
+        check_bookable(c, cluster_id, &slot, &session, &change.actor, now)?;
+        diesel::delete(holds::table.find((cluster_id, slot_id))).execute(c)?;
+        let hold = Hold {
+            cluster_id: cluster_id.to_owned(),
+            slot_id: slot_id.to_owned(),
+            id: new_id(),
+            holder: change.actor.clone(),
+            created_at: now,
+            expires_at: now + ttl,
+        };
+        diesel::insert_into(holds::table).values(&hold).execute(c)?;
+        let entry = Entry {
+            cluster_id,
+            entity: "hold",
+            entity_id: &hold.id,
+            action: "hold.create",
+            before: None,
+            after: Some(&hold),
+        };
+        super::audit::write(c, change, entry)?;
+        Ok(hold)
+    })
+}
+
+/// Lets a hold go; only its holder may. Audited.
+pub fn release_hold(conn: &mut DbConn, change: &Change, hold_id: &str) -> Result<Hold, StoreError> {
+    write_tx(conn, |c| {
+        let hold: Hold = holds::table
+            .filter(holds::id.eq(hold_id))
+            .filter(holds::holder.eq(&change.actor))
+            .select(Hold::as_select())
+            .first(c)?;
+        diesel::delete(holds::table.find((&hold.cluster_id, &hold.slot_id))).execute(c)?;
+        let entry = Entry {
+            cluster_id: &hold.cluster_id,
+            entity: "hold",
+            entity_id: &hold.id,
+            action: "hold.release",
+            before: Some(&hold),
+            after: None,
+        };
+        super::audit::write(c, change, entry)?;
+        Ok(hold)
+    })
+}
+
+/// The patient and the booking's details; the caller has validated them.
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    /// The slot to book.
+    pub slot_id: String,
+    /// The caller's hold on it, if it took one.
+    pub hold_id: Option<String>,
+    /// NHS number (ten checked digits), when known.
+    pub nhs_number: Option<String>,
+    /// Patient's name.
+    pub patient_name: String,
+    /// Date of birth.
+    pub patient_birth_date: chrono::NaiveDate,
+    /// Phone.
+    pub patient_phone: String,
+    /// Email.
+    pub patient_email: Option<String>,
+    /// Reasonable adjustments.
+    pub adjustments: Option<String>,
+    /// The patient's registered practice (id).
+    pub registered_practice_id: Option<String>,
+    /// The practice booking (id), for a receptionist.
+    pub booking_practice_id: Option<String>,
+    /// Reason.
+    pub reason: Option<String>,
+    /// Requesting organisation (ODS).
+    pub requester_ods: Option<String>,
+    /// Requester's reference.
+    pub requester_reference: Option<String>,
+    /// Book even if the patient has a live appointment for the same service that day.
+    pub allow_same_day: bool,
+}
+
+/// Books a slot: claims it, checks it is offered to the caller, free (or held by the caller, when
+/// a hold is named it must be the caller's and live), in the future, and that the patient has no
+/// other live appointment for the service that day; records what was true at booking time, uses
+/// up the hold, and audits. A racing second booker gets `SlotUnavailable`.
+pub fn book(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    searcher: &Searcher,
+    new: &NewBooking,
+    day: (NaiveDateTime, NaiveDateTime),
+) -> Result<Appointment, StoreError> {
+    write_tx(conn, |c| {
+        let now = change.at;
+        let (slot, session) = claim_slot(c, cluster_id, &new.slot_id)?;
+        if let Some(hold_id) = &new.hold_id {
+            let live: i64 = holds::table
+                .filter(holds::cluster_id.eq(cluster_id))
+                .filter(holds::slot_id.eq(&slot.id))
+                .filter(holds::id.eq(hold_id))
+                .filter(holds::holder.eq(&change.actor))
+                .filter(holds::expires_at.gt(now))
+                .count()
+                .get_result(c)?;
+            if live == 0 {
+                return Err(conflict(ConflictKind::HoldExpired));
+            }
+        }
+        offered(&slot, searcher, now)?;
+        check_bookable(c, cluster_id, &slot, &session, &change.actor, now)?;
+        if let (Some(nhs), false) = (&new.nhs_number, new.allow_same_day) {
+            let same_day: i64 = appointments::table
+                .filter(appointments::cluster_id.eq(cluster_id))
+                .filter(appointments::nhs_number.eq(nhs))
+                .filter(appointments::service_id.eq(&slot.service_id))
+                .filter(appointments::status.eq_any(LIVE_STATUSES))
+                .filter(appointments::starts_at.ge(day.0))
+                .filter(appointments::starts_at.lt(day.1))
+                .count()
+                .get_result(c)?;
+            if same_day > 0 {
+                return Err(conflict(ConflictKind::DuplicateBooking));
+            }
+        }
+        let role: String = services::table
+            .find((cluster_id, &slot.service_id))
+            .select(services::clinical_role)
+            .first(c)?;
+        let row = Appointment {
+            cluster_id: cluster_id.to_owned(),
+            id: new_id(),
+            slot_id: slot.id.clone(),
+            session_id: slot.session_id.clone(),
+            status: "booked".into(),
+            nhs_number: new.nhs_number.clone(),
+            patient_name: new.patient_name.clone(),
+            patient_birth_date: new.patient_birth_date,
+            patient_phone: new.patient_phone.clone(),
+            patient_email: new.patient_email.clone(),
+            adjustments: new.adjustments.clone(),
+            registered_practice_id: new.registered_practice_id.clone(),
+            booking_practice_id: new.booking_practice_id.clone(),
+            booked_by: change.actor.clone(),
+            channel: booking_channel(&slot, searcher).to_owned(),
+            reason: new.reason.clone(),
+            requester_ods: new.requester_ods.clone(),
+            requester_reference: new.requester_reference.clone(),
+            starts_at: slot.starts_at,
+            ends_at: slot.ends_at,
+            site_id: slot.site_id.clone(),
+            service_id: slot.service_id.clone(),
+            clinical_role: role,
+            delivery: slot.delivery.clone(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            cancel_reason: None,
+            cancelled_at: None,
+            outcome_at: None,
+            notes: None,
+        };
+        match appointment_repo::insert_appointment(c, change, &row) {
+            Err(StoreError::Conflict(ConflictKind::Duplicate(_))) => {
+                return Err(conflict(ConflictKind::SlotUnavailable))
+            }
+            other => other?,
+        }
+        diesel::delete(holds::table.find((cluster_id, &slot.id)))
+            .filter(holds::holder.eq(&change.actor))
+            .execute(c)?;
+        Ok(row)
+    })
+}
+
+/// Cancels a booked appointment with a reason, guarded by its version; the slot is free again at
+/// once (keeping its channel), and an open rebooking need is resolved as cancelled. Audited.
+pub fn cancel(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    appointment_id: &str,
+    expected: Option<i64>,
+    reason: &str,
+) -> Result<Appointment, StoreError> {
+    write_tx(conn, |c| {
+        let before = appointment_repo::get_appointment(c, cluster_id, appointment_id)?;
+        if expected.is_some_and(|v| v != before.version) {
+            return Err(conflict(ConflictKind::StaleVersion));
+        }
+        if before.status != "booked" {
+            return Err(conflict(ConflictKind::InvalidTransition(format!(
+                "a {} appointment cannot be cancelled",
+                before.status
+            ))));
+        }
+        let changed = diesel::update(
+            appointments::table
+                .find((cluster_id, appointment_id))
+                .filter(appointments::version.eq(before.version)),
+        )
+        .set((
+            appointments::status.eq("cancelled"),
+            appointments::cancel_reason.eq(reason),
+            appointments::cancelled_at.eq(change.at),
+            appointments::version.eq(before.version + 1),
+            appointments::updated_at.eq(change.at),
+        ))
+        .execute(c)?;
+        if changed == 0 {
+            return Err(conflict(ConflictKind::StaleVersion));
+        }
+        diesel::update(
+            rebookings::table
+                .filter(rebookings::cluster_id.eq(cluster_id))
+                .filter(rebookings::appointment_id.eq(appointment_id))
+                .filter(rebookings::resolved_at.is_null()),
+        )
+        .set((
+            rebookings::resolution.eq("cancelled"),
+            rebookings::resolved_at.eq(change.at),
+            rebookings::resolved_by.eq(&change.actor),
+        ))
+        .execute(c)?;
+        let after = appointment_repo::get_appointment(c, cluster_id, appointment_id)?;
+        appointment_repo::audit_change(c, change, "appointment.cancel", &before, &after)?;
+        Ok(after)
+    })
+}

@@ -1,0 +1,438 @@
+//! Holding and booking: the happy path, every refusal, and the races (200 bookers on 10 slots,
+//! racing holds, 50 retries of one key), with the one-live-appointment rule checked in SQL.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::{Cluster, TestApp, PASSWORD};
+
+fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    s.parse().unwrap()
+}
+
+/// A valid test NHS number in the 999 range, different for each `n`.
+fn nhs(n: u32) -> String {
+    (0..)
+        .map(|k| format!("999{:06}", n * 10 + k))
+        .find_map(|nine| {
+            let digits: Vec<u32> = nine.bytes().map(|b| u32::from(b - b'0')).collect();
+            hubbook_core::nhs_number::check_digit(&digits).map(|c| format!("{nine}{c}"))
+        })
+        .unwrap()
+}
+
+fn patient(n: u32) -> Value {
+    json!({"nhs_number": nhs(n), "name": format!("Test Patient {n}"), "birth_date": "1960-05-01", "phone": "0113 496 0000"})
+}
+
+/// A cluster whose slots are all open, a week of GP mornings published, the clock before it.
+async fn open_week(app: &TestApp, code: &str) -> (Cluster, Vec<String>) {
+    let c = app.cluster(code).await;
+    app.send(
+        Method::PUT,
+        &format!("/api/v1/clusters/{code}/sharing"),
+        Some(&c.manager),
+        Some(json!({"triage": {"kind": "per_day", "slots": 0}, "apportionment": false})),
+        &[("If-Match", "*")],
+    )
+    .await
+    .ok(200);
+    app.clock.set(at("2026-12-01T08:00:00Z"));
+    let template = json!({"key": "gp", "site_id": c.site_id, "service_id": c.service_id, "start": "09:00", "end": "12:00",
+        "slot_minutes": 10, "capacity": 1, "delivery": "face_to_face", "weekdays": ["mon", "tue", "wed", "thu", "fri"], "valid_from": "2026-01-01"});
+    let rota = app
+        .post(
+            &format!("/api/v1/clusters/{code}/rotas"),
+            &c.manager,
+            json!({"name": "R", "templates": [template]}),
+        )
+        .await;
+    let rota = rota.ok(201)["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/clusters/{code}/rotas/{rota}/publish"),
+        &c.manager,
+        json!({"from": "2026-12-07", "to": "2026-12-11"}),
+    )
+    .await
+    .ok(200);
+    let offers = app
+        .get(
+            "/api/v1/slots?from=2026-12-07T00:00:00Z&to=2026-12-12T00:00:00Z&limit=500",
+            &c.receptionist,
+        )
+        .await;
+    let ids = offers.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["slot_id"].as_str().unwrap().to_owned())
+        .collect();
+    (c, ids)
+}
+
+async fn book(app: &TestApp, token: &str, key: &str, body: Value) -> crate::helpers::Reply {
+    app.send(
+        Method::POST,
+        "/api/v1/appointments",
+        Some(token),
+        Some(body),
+        &[("Idempotency-Key", key)],
+    )
+    .await
+}
+
+async fn hold_then_book_records_what_was_true(app: TestApp) {
+    let (c, slots) = open_week(&app, "U80001").await;
+    assert_eq!(slots.len(), 90);
+    let hold = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/slots/{}/hold", slots[0]),
+            Some(&c.receptionist),
+            None,
+        )
+        .await;
+    let hold = hold.ok(201).clone();
+    assert_eq!(hold["expires_at"], "2026-12-01T08:02:00Z");
+    let body = json!({"slot_id": slots[0], "hold_id": hold["hold_id"], "patient": patient(1), "reason": "Chest pain review",
+        "requester": {"ods": "RR8", "reference": "BLOODS-0001"}});
+    let booked = book(&app, &c.receptionist, "k-1", body.clone()).await;
+    let a = booked.ok(201).clone();
+    assert_eq!(
+        (
+            a["status"].as_str(),
+            a["channel"].as_str(),
+            a["clinical_role"].as_str()
+        ),
+        (Some("booked"), Some("open"), Some("gp"))
+    );
+    assert_eq!(a["starts_at"], "2026-12-07T09:00:00Z");
+    assert_eq!(
+        a["requester"],
+        json!({"ods": "RR8", "reference": "BLOODS-0001"})
+    );
+    assert_eq!(a["registered_practice_id"], c.practice_id.as_str());
+    assert_eq!(booked.etag(), "\"1\"");
+    // A retry returns the same appointment; the same key with another body is refused.
+    assert_eq!(
+        book(&app, &c.receptionist, "k-1", body).await.ok(201)["id"],
+        a["id"]
+    );
+    book(
+        &app,
+        &c.receptionist,
+        "k-1",
+        json!({"slot_id": slots[1], "patient": patient(2)}),
+    )
+    .await
+    .problem(422, "idempotency-key-reused");
+    let read = app
+        .get(
+            &format!("/api/v1/appointments/{}", a["id"].as_str().unwrap()),
+            &c.hub_staff,
+        )
+        .await;
+    assert_eq!(read.ok(200)["patient"]["nhs_number"], nhs(1).as_str());
+    // The hold was used up; the slot is no longer offered; the audit trail tells the story.
+    let offers = app
+        .get(
+            "/api/v1/slots?from=2026-12-07T00:00:00Z&to=2026-12-08T00:00:00Z&limit=500",
+            &c.receptionist,
+        )
+        .await;
+    assert!(offers.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["slot_id"] != slots[0].as_str()));
+    assert_eq!(app.count("holds"), 0);
+    let actions = app.count(&format!(
+        "audit_events WHERE entity_id IN ('{}', '{}')",
+        a["id"].as_str().unwrap(),
+        hold["hold_id"].as_str().unwrap()
+    ));
+    assert_eq!(actions, 2, "hold.create and appointment.book");
+    assert_eq!(app.count("appointments"), 1);
+}
+
+async fn bookings_are_refused_clearly(app: TestApp) {
+    let (c, slots) = open_week(&app, "U80002").await;
+    let plain = |slot: &str, n: u32| json!({"slot_id": slot, "patient": patient(n)});
+    let no_key = app
+        .call(
+            Method::POST,
+            "/api/v1/appointments",
+            Some(&c.receptionist),
+            Some(plain(&slots[0], 1)),
+        )
+        .await;
+    no_key.problem(400, "idempotency-key-required");
+    let mut bad = plain(&slots[0], 1);
+    bad["patient"]["nhs_number"] = json!("9434765918");
+    book(&app, &c.receptionist, "k-bad", bad)
+        .await
+        .problem(422, "invalid-nhs-number");
+    let mut phone = plain(&slots[0], 1);
+    phone["patient"]["phone"] = json!("call me");
+    book(&app, &c.receptionist, "k-phone", phone)
+        .await
+        .problem(422, "invalid-phone");
+    let mut born = plain(&slots[0], 1);
+    born["patient"]["birth_date"] = json!("2030-01-01");
+    book(&app, &c.receptionist, "k-born", born)
+        .await
+        .problem(422, "invalid-birth-date");
+    let mut elsewhere = plain(&slots[0], 1);
+    elsewhere["registered_practice"] = json!("Z99999");
+    book(&app, &c.receptionist, "k-else", elsewhere)
+        .await
+        .problem(422, "practice-not-in-cluster");
+    book(&app, &c.receptionist, "k-none", plain("no-such-slot", 1))
+        .await
+        .problem(404, "not-found");
+    book(&app, &c.hub_staff, "k-hub", plain(&slots[0], 1))
+        .await
+        .problem(403, "forbidden");
+    let (other, other_slots) = open_week(&app, "U80003").await;
+    book(&app, &c.receptionist, "k-other", plain(&other_slots[0], 1))
+        .await
+        .problem(404, "not-found");
+    // A slot held by someone else; an expired hold keeps nobody out.
+    app.call(
+        Method::POST,
+        &format!("/api/v1/slots/{}/hold", slots[0]),
+        Some(&c.manager),
+        None,
+    )
+    .await
+    .problem(403, "forbidden");
+    app.post(&format!("/api/v1/clusters/{}/users", c.code), &c.manager, json!({"username": "rec2-u80002", "display_name": "R2", "password": PASSWORD, "role": "receptionist", "practice_id": c.practice_id})).await.ok(201);
+    let colleague = app.login("rec2-u80002", PASSWORD).await;
+    let hold = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/slots/{}/hold", slots[0]),
+            Some(&colleague),
+            None,
+        )
+        .await;
+    let hold_id = hold.ok(201)["hold_id"].as_str().unwrap().to_owned();
+    app.call(
+        Method::POST,
+        &format!("/api/v1/slots/{}/hold", slots[0]),
+        Some(&c.receptionist),
+        None,
+    )
+    .await
+    .problem(409, "slot-unavailable");
+    book(&app, &c.receptionist, "k-held", plain(&slots[0], 1))
+        .await
+        .problem(409, "slot-unavailable");
+    book(
+        &app,
+        &c.receptionist,
+        "k-theirs",
+        json!({"slot_id": slots[0], "hold_id": hold_id, "patient": patient(1)}),
+    )
+    .await
+    .problem(409, "hold-expired");
+    app.call(
+        Method::DELETE,
+        &format!("/api/v1/holds/{hold_id}"),
+        Some(&c.receptionist),
+        None,
+    )
+    .await
+    .problem(404, "not-found");
+    app.clock.set(at("2026-12-01T08:03:00Z"));
+    book(
+        &app,
+        &colleague,
+        "k-late",
+        json!({"slot_id": slots[0], "hold_id": hold_id, "patient": patient(1)}),
+    )
+    .await
+    .problem(409, "hold-expired");
+    let a = book(&app, &c.receptionist, "k-free", plain(&slots[0], 1)).await;
+    a.ok(201);
+    // The same patient, service and day again; a slot in the past.
+    book(&app, &c.receptionist, "k-twice", plain(&slots[1], 1))
+        .await
+        .problem(409, "duplicate-booking");
+    app.clock.set(at("2026-12-07T09:05:00Z"));
+    book(&app, &c.receptionist, "k-past", plain(&slots[0], 7))
+        .await
+        .problem(422, "slot-in-past");
+    assert_eq!(app.count("appointments"), 1, "no refusal stored anything");
+    let _ = other;
+}
+
+async fn cancelling_frees_the_slot_and_reads_are_scoped(app: TestApp) {
+    let (c, slots) = open_week(&app, "U80004").await;
+    let a = book(
+        &app,
+        &c.receptionist,
+        "k-1",
+        json!({"slot_id": slots[3], "patient": patient(3)}),
+    )
+    .await;
+    let id = a.ok(201)["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/appointments/{id}");
+    // Another practice's receptionist, 111 and an admin do not see it.
+    app.post(&format!("/api/v1/clusters/{}/practices", c.code), &c.manager, json!({"ods_code": "B82009", "name": "Other", "list_size": 100, "data_sharing_from": "2026-01-01"})).await.ok(201);
+    let practices = app
+        .get(
+            &format!("/api/v1/clusters/{}/practices", c.code),
+            &c.manager,
+        )
+        .await;
+    let other_id = practices.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["ods_code"] == "B82009")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(&format!("/api/v1/clusters/{}/users", c.code), &c.manager, json!({"username": "rec-other", "display_name": "O", "password": PASSWORD, "role": "receptionist", "practice_id": other_id})).await.ok(201);
+    let stranger = app.login("rec-other", PASSWORD).await;
+    app.get(&path, &stranger).await.problem(404, "not-found");
+    app.get(&path, &c.triage).await.problem(404, "not-found");
+    app.get(&path, &app.admin).await.problem(403, "forbidden");
+    app.get(&path, &c.manager).await.ok(200);
+    let cancel = format!("{path}/cancel");
+    app.post(&cancel, &stranger, json!({"reason": "x"}))
+        .await
+        .problem(404, "not-found");
+    app.post(&cancel, &c.hub_staff, json!({"reason": "x"}))
+        .await
+        .problem(403, "forbidden");
+    app.send(
+        Method::POST,
+        &cancel,
+        Some(&c.receptionist),
+        Some(json!({"reason": "Patient better"})),
+        &[("If-Match", "\"7\"")],
+    )
+    .await
+    .problem(412, "precondition-failed");
+    let done = app
+        .send(
+            Method::POST,
+            &cancel,
+            Some(&c.receptionist),
+            Some(json!({"reason": "Patient better"})),
+            &[("If-Match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(
+        (
+            done.ok(200)["status"].as_str(),
+            done.body["cancel_reason"].as_str()
+        ),
+        (Some("cancelled"), Some("Patient better"))
+    );
+    app.post(&cancel, &c.receptionist, json!({"reason": "again"}))
+        .await
+        .problem(409, "invalid-transition");
+    // The slot is free again at once.
+    let again = book(
+        &app,
+        &c.receptionist,
+        "k-2",
+        json!({"slot_id": slots[3], "patient": patient(4)}),
+    )
+    .await;
+    again.ok(201);
+    assert_eq!(
+        app.count(&format!("audit_events WHERE entity_id = '{id}'")),
+        2
+    );
+}
+
+async fn two_hundred_bookers_on_ten_slots(app: TestApp) {
+    let (c, slots) = open_week(&app, "U80005").await;
+    let replies = futures_util::future::join_all((0..200u32).map(|i| {
+        let body = json!({"slot_id": slots[(i % 10) as usize], "patient": patient(100 + i)});
+        let key = format!("race-{i}");
+        let token = c.receptionist.clone();
+        let app = &app;
+        async move { book(app, &token, &key, body).await }
+    }))
+    .await;
+    let won = replies.iter().filter(|r| r.status == 201).count();
+    for r in replies.iter().filter(|r| r.status != 201) {
+        r.problem(409, "slot-unavailable");
+    }
+    assert_eq!(won, 10);
+    assert_eq!(
+        app.count("appointments WHERE status IN ('booked', 'arrived', 'seen')"),
+        10
+    );
+    let doubled = app.count("(SELECT slot_id FROM appointments WHERE status IN ('booked', 'arrived', 'seen') GROUP BY slot_id HAVING COUNT(*) > 1) AS d");
+    assert_eq!(doubled, 0);
+}
+
+async fn racing_holds_and_retries(app: TestApp) {
+    let (c, slots) = open_week(&app, "U80006").await;
+    let mut tokens = Vec::new();
+    for i in 0..10 {
+        app.post(&format!("/api/v1/clusters/{}/users", c.code), &c.manager, json!({"username": format!("desk-{i}"), "display_name": "D", "password": PASSWORD, "role": "receptionist", "practice_id": c.practice_id})).await.ok(201);
+        tokens.push(app.login(&format!("desk-{i}"), PASSWORD).await);
+    }
+    let hold_path = format!("/api/v1/slots/{}/hold", slots[0]);
+    let holds = futures_util::future::join_all(
+        tokens
+            .iter()
+            .map(|t| app.call(Method::POST, &hold_path, Some(t), None)),
+    )
+    .await;
+    assert_eq!(
+        holds.iter().filter(|r| r.status == 201).count(),
+        1,
+        "exactly one desk holds the slot"
+    );
+    for r in holds.iter().filter(|r| r.status != 201) {
+        r.problem(409, "slot-unavailable");
+    }
+    // Fifty retries of one key: one appointment, the same answer every time.
+    let body = json!({"slot_id": slots[5], "patient": patient(50)});
+    let retries = futures_util::future::join_all(
+        (0..50).map(|_| book(&app, &tokens[3], "one-key", body.clone())),
+    )
+    .await;
+    let ids: std::collections::BTreeSet<String> = retries
+        .iter()
+        .map(|r| r.ok(201)["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(app.count("appointments"), 1);
+}
+
+async fn the_database_itself_refuses_a_second_live_appointment(app: TestApp) {
+    let (c, slots) = open_week(&app, "U80007").await;
+    app.book_directly(&c.code, &slots[0], &c.practice_id)
+        .unwrap();
+    let second = app.book_directly(&c.code, &slots[0], &c.practice_id);
+    assert!(
+        matches!(
+            second,
+            Err(hubbook_store::StoreError::Conflict(
+                hubbook_store::ConflictKind::Duplicate(_)
+            ))
+        ),
+        "{second:?}"
+    );
+    assert_eq!(app.count("appointments"), 1);
+}
+
+both!(
+    hold_then_book_records_what_was_true,
+    bookings_are_refused_clearly,
+    cancelling_frees_the_slot_and_reads_are_scoped,
+    two_hundred_bookers_on_ten_slots,
+    racing_holds_and_retries,
+    the_database_itself_refuses_a_second_live_appointment,
+);

@@ -202,7 +202,7 @@ pub fn seed_demo(
                 None,
             ),
         )?;
-        for (ods, practice_id) in practice_ids {
+        for (ods, practice_id) in &practice_ids {
             users::create_user(
                 c,
                 &change,
@@ -211,7 +211,7 @@ pub fn seed_demo(
                     &format!("Reception {}", ods.to_uppercase()),
                     "receptionist",
                     Some(cluster.id.clone()),
-                    Some(practice_id),
+                    Some(practice_id.clone()),
                 ),
             )?;
         }
@@ -267,6 +267,85 @@ pub fn seed_demo(
             sharing: Some(hubbook_store::repo::sharing::current(c, &cluster.id)?),
         };
         sessions::publish(c, &change, &target, &expansion, false)?;
+        book_a_few(c, &change, &cluster.id, &practice_ids)?;
         Ok(Seeded::Created)
     })
+}
+
+/// Invented patients for the demo's first bookings (NHS numbers from the 999 test range).
+const DEMO_PATIENTS: [(&str, &str, &str); 6] = [
+    ("9990000018", "Ada Example", "1951-03-14"),
+    ("9990000026", "Ben Sample", "1987-11-02"),
+    ("9990000034", "Cara Testing", "1969-07-21"),
+    ("9990000042", "Dev Placeholder", "2001-01-30"),
+    ("9990000050", "Edie Specimen", "1944-09-09"),
+    ("9990000069", "Finn Fictional", "2015-05-05"),
+];
+
+/// Books the first slots offered to the first three practices, two each, so that the demo shows
+/// appointments, day lists and fair-share figures on day one.
+fn book_a_few(
+    c: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    practice_ids: &[(String, String)],
+) -> anyhow::Result<()> {
+    use hubbook_store::repo::booking::{book, NewBooking};
+    use hubbook_store::repo::sharing::{search_slots, Searcher, SlotSearch};
+    let now = change.at;
+    let mut patients = DEMO_PATIENTS.iter();
+    for (_, practice_id) in practice_ids.iter().take(3) {
+        let searcher = Searcher::Practice {
+            practice_id: practice_id.clone(),
+            agreement_in_force: true,
+            own_site: None,
+        };
+        let search = SlotSearch {
+            cluster_ids: vec![cluster_id.to_owned()],
+            searcher: searcher.clone(),
+            holder: change.actor.clone(),
+            now,
+            from: now,
+            to: now + chrono::Duration::days(14),
+            service_id: None,
+            clinical_role: None,
+            site_id: None,
+            delivery: None,
+        };
+        for slot in search_slots(c, &search, None, 2)?.items {
+            let Some((nhs, name, born)) = patients.next() else {
+                return Ok(());
+            };
+            let day_start = slot
+                .starts_at
+                .date()
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or(slot.starts_at);
+            let new = NewBooking {
+                slot_id: slot.id.clone(),
+                hold_id: None,
+                nhs_number: Some((*nhs).to_owned()),
+                patient_name: (*name).to_owned(),
+                patient_birth_date: born.parse()?,
+                patient_phone: "0113 496 0000".into(),
+                patient_email: None,
+                adjustments: None,
+                registered_practice_id: Some(practice_id.clone()),
+                booking_practice_id: Some(practice_id.clone()),
+                reason: Some("Demo booking".into()),
+                requester_ods: None,
+                requester_reference: None,
+                allow_same_day: true,
+            };
+            book(
+                c,
+                change,
+                cluster_id,
+                &searcher,
+                &new,
+                (day_start, day_start + chrono::Duration::days(1)),
+            )?;
+        }
+    }
+    Ok(())
 }

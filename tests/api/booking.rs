@@ -436,3 +436,385 @@ both!(
     racing_holds_and_retries,
     the_database_itself_refuses_a_second_live_appointment,
 );
+
+mod more {
+    use super::*;
+
+    async fn reschedule_outcomes_notes_and_lists(app: TestApp) {
+        let (c, slots) = open_week(&app, "U80008").await;
+        let first = book(
+            &app,
+            &c.receptionist,
+            "k-1",
+            json!({"slot_id": slots[0], "patient": patient(8)}),
+        )
+        .await;
+        let old = first.ok(201)["id"].as_str().unwrap().to_owned();
+        // Reschedule to a slot someone else holds: refused, and the patient keeps the old one.
+        app.post(&format!("/api/v1/clusters/{}/users", c.code), &c.manager, json!({"username": "desk-x", "display_name": "D", "password": PASSWORD, "role": "receptionist", "practice_id": c.practice_id})).await.ok(201);
+        let desk = app.login("desk-x", PASSWORD).await;
+        app.call(
+            Method::POST,
+            &format!("/api/v1/slots/{}/hold", slots[2]),
+            Some(&desk),
+            None,
+        )
+        .await
+        .ok(201);
+        let path = format!("/api/v1/appointments/{old}/reschedule");
+        app.post(&path, &c.receptionist, json!({"slot_id": slots[2]}))
+            .await
+            .problem(409, "slot-unavailable");
+        assert_eq!(
+            app.get(&format!("/api/v1/appointments/{old}"), &c.receptionist)
+                .await
+                .ok(200)["status"],
+            "booked"
+        );
+        app.post(&path, &c.receptionist, json!({"slot_id": slots[0]}))
+            .await
+            .problem(409, "invalid-transition");
+        // The same day and service is allowed for the patient's own move.
+        let moved = app
+            .post(&path, &c.receptionist, json!({"slot_id": slots[1]}))
+            .await;
+        let new = moved.ok(200)["id"].as_str().unwrap().to_owned();
+        assert_eq!(moved.body["starts_at"], "2026-12-07T09:10:00Z");
+        let was = app
+            .get(&format!("/api/v1/appointments/{old}"), &c.receptionist)
+            .await;
+        assert_eq!(was.ok(200)["status"], "cancelled");
+        assert!(was.body["cancel_reason"].as_str().unwrap().contains(&new));
+        // Notes need If-Match and leave the booking alone.
+        let notes = app
+            .send(
+                Method::PATCH,
+                &format!("/api/v1/appointments/{new}"),
+                Some(&c.receptionist),
+                Some(json!({"notes": "Wheelchair user"})),
+                &[("If-Match", "\"1\"")],
+            )
+            .await;
+        assert_eq!(
+            (notes.ok(200)["status"].as_str(), notes.etag().as_str()),
+            (Some("booked"), "\"2\"")
+        );
+        // Outcomes: not before their time; arrived then seen; a DNA corrected only by the manager.
+        let outcome = format!("/api/v1/appointments/{new}/outcome");
+        app.post(&outcome, &c.hub_staff, json!({"outcome": "seen"}))
+            .await
+            .problem(409, "invalid-transition");
+        app.clock.set(at("2026-12-07T09:05:00Z"));
+        assert_eq!(
+            app.post(&outcome, &c.hub_staff, json!({"outcome": "arrived"}))
+                .await
+                .ok(200)["status"],
+            "arrived"
+        );
+        app.clock.set(at("2026-12-07T09:12:00Z"));
+        assert_eq!(
+            app.post(&outcome, &c.hub_staff, json!({"outcome": "seen"}))
+                .await
+                .ok(200)["status"],
+            "seen"
+        );
+        app.post(&outcome, &c.hub_staff, json!({"outcome": "did_not_attend"}))
+            .await
+            .problem(409, "invalid-transition");
+        app.post(&outcome, &c.triage, json!({"outcome": "arrived"}))
+            .await
+            .problem(403, "forbidden");
+        let dna = book(
+            &app,
+            &c.receptionist,
+            "k-dna",
+            json!({"slot_id": slots[4], "patient": patient(9)}),
+        )
+        .await;
+        let dna = dna.ok(201)["id"].as_str().unwrap().to_owned();
+        app.clock.set(at("2026-12-07T09:50:00Z"));
+        let dna_path = format!("/api/v1/appointments/{dna}/outcome");
+        app.post(
+            &dna_path,
+            &c.hub_staff,
+            json!({"outcome": "did_not_attend"}),
+        )
+        .await
+        .ok(200);
+        app.post(&dna_path, &c.hub_staff, json!({"outcome": "seen"}))
+            .await
+            .problem(409, "invalid-transition");
+        assert_eq!(
+            app.post(&dna_path, &c.manager, json!({"outcome": "seen"}))
+                .await
+                .ok(200)["status"],
+            "seen"
+        );
+        // Lists, the day list, and the audit trail of the moved appointment.
+        let mine = app
+            .get(
+                "/api/v1/appointments?from=2026-12-07T00:00:00Z&limit=10",
+                &c.receptionist,
+            )
+            .await;
+        assert_eq!(mine.ok(200)["items"].as_array().unwrap().len(), 3);
+        let by_patient = app
+            .get(
+                &format!("/api/v1/appointments?nhs_number={}", nhs(8)),
+                &c.manager,
+            )
+            .await;
+        let statuses: Vec<&str> = by_patient.ok(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, vec!["cancelled", "seen"]);
+        app.get("/api/v1/appointments?nhs_number=123", &c.manager)
+            .await
+            .problem(422, "invalid-nhs-number");
+        let day = app
+            .get(
+                &format!("/api/v1/sites/{}/day-list?date=2026-12-07", c.site_id),
+                &c.hub_staff,
+            )
+            .await;
+        assert_eq!(day.ok(200).as_array().unwrap().len(), 3);
+        app.get(
+            &format!("/api/v1/sites/{}/day-list?date=2026-12-07", c.site_id),
+            &c.receptionist,
+        )
+        .await
+        .problem(403, "forbidden");
+        let trail = app
+            .get(
+                &format!("/api/v1/audit?entity=appointment&entity_id={old}"),
+                &c.manager,
+            )
+            .await;
+        let actions: Vec<&str> = trail.ok(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, vec!["appointment.book", "appointment.reschedule"]);
+        let other = app.cluster("U80009").await;
+        let theirs = app
+            .get(&format!("/api/v1/audit?entity_id={old}"), &other.manager)
+            .await;
+        assert!(
+            theirs.ok(200)["items"].as_array().unwrap().is_empty(),
+            "another cluster's manager sees none of it"
+        );
+        app.get("/api/v1/audit", &c.receptionist)
+            .await
+            .problem(403, "forbidden");
+    }
+
+    async fn reschedules_racing_bookings_never_lose_a_patient(app: TestApp) {
+        let (c, slots) = open_week(&app, "U80010").await;
+        let mut moving = Vec::new();
+        for i in 0..10u32 {
+            let a = book(
+                &app,
+                &c.receptionist,
+                &format!("m-{i}"),
+                json!({"slot_id": slots[20 + i as usize], "patient": patient(300 + i)}),
+            )
+            .await;
+            moving.push(a.ok(201)["id"].as_str().unwrap().to_owned());
+        }
+        // Ten patients move to slots 0..9 while forty new bookings race for the same slots.
+        let moves = moving.iter().enumerate().map(|(i, id)| {
+            let path = format!("/api/v1/appointments/{id}/reschedule");
+            let body = json!({"slot_id": slots[i]});
+            let token = c.receptionist.clone();
+            let app = &app;
+            async move { app.post(&path, &token, body).await }
+        });
+        let books = (0..40u32).map(|i| {
+            let body = json!({"slot_id": slots[(i % 10) as usize], "patient": patient(400 + i)});
+            let key = format!("b-{i}");
+            let token = c.receptionist.clone();
+            let app = &app;
+            async move { book(app, &token, &key, body).await }
+        });
+        let (moves, books) = futures_util::future::join(
+            futures_util::future::join_all(moves),
+            futures_util::future::join_all(books),
+        )
+        .await;
+        for r in moves.iter().chain(books.iter()) {
+            assert!(
+                r.status == 200 || r.status == 201 || r.status == 409,
+                "{:?}",
+                r.body
+            );
+        }
+        // Every moving patient has exactly one live appointment; no slot has two.
+        for i in 0..10u32 {
+            let live = app.count(&format!(
+                "appointments WHERE nhs_number = '{}' AND status = 'booked'",
+                nhs(300 + i)
+            ));
+            assert_eq!(live, 1, "patient {i}");
+        }
+        assert_eq!(app.count("(SELECT slot_id FROM appointments WHERE status = 'booked' GROUP BY slot_id HAVING COUNT(*) > 1) AS d"), 0);
+        let moved = moves.iter().filter(|r| r.status == 200).count() as i64;
+        let booked = books.iter().filter(|r| r.status == 201).count() as i64;
+        assert_eq!(
+            moved + booked,
+            10,
+            "each of the ten slots went to exactly one of them"
+        );
+    }
+
+    async fn a_manager_may_book_a_second_same_day_appointment(app: TestApp) {
+        let (c, slots) = open_week(&app, "U80012").await;
+        book(
+            &app,
+            &c.receptionist,
+            "s-1",
+            json!({"slot_id": slots[0], "patient": patient(60)}),
+        )
+        .await
+        .ok(201);
+        book(
+            &app,
+            &c.receptionist,
+            "s-2",
+            json!({"slot_id": slots[1], "patient": patient(60)}),
+        )
+        .await
+        .problem(409, "duplicate-booking");
+        book(
+            &app,
+            &c.receptionist,
+            "s-3",
+            json!({"slot_id": slots[1], "patient": patient(60), "allow_same_day": true}),
+        )
+        .await
+        .problem(403, "forbidden");
+        book(
+            &app,
+            &c.manager,
+            "s-4",
+            json!({"slot_id": slots[1], "patient": patient(60), "allow_same_day": true}),
+        )
+        .await
+        .problem(422, "invalid-body");
+        let second = book(&app, &c.manager, "s-5", json!({"slot_id": slots[1], "patient": patient(60), "allow_same_day": true, "on_behalf_of": "B82001"})).await;
+        let body = second.ok(201).clone();
+        assert_eq!(body["booking_practice_id"], c.practice_id.as_str());
+        assert!(body["booked_by"].as_str().unwrap().starts_with("user:"));
+        assert_eq!(app.count("appointments WHERE status = 'booked'"), 2);
+    }
+
+    both!(
+        reschedule_outcomes_notes_and_lists,
+        reschedules_racing_bookings_never_lose_a_patient,
+        a_manager_may_book_a_second_same_day_appointment
+    );
+}
+
+mod ranking {
+    use super::*;
+
+    async fn search_ranks_by_time_and_distance(app: TestApp) {
+        let (c, _) = open_week(&app, "U80011").await;
+        let code = &c.code;
+        // A far hub (about 14 km west) running earlier, and the practice's own surgery nearby later.
+        let far = app.post(&format!("/api/v1/clusters/{code}/sites"), &c.manager, json!({"name": "Far Hub", "kind": "hub", "address": "West", "postcode": "BD1 1AA", "latitude": 53.7938, "longitude": -1.7564})).await;
+        let far = far.ok(201)["id"].as_str().unwrap().to_owned();
+        let near = app.post(&format!("/api/v1/clusters/{code}/sites"), &c.manager, json!({"name": "Home Surgery", "kind": "surgery", "address": "Here", "postcode": "LS2 9AA", "latitude": 53.80, "longitude": -1.55})).await;
+        let near = near.ok(201)["id"].as_str().unwrap().to_owned();
+        app.patch(
+            &format!("/api/v1/clusters/{code}/practices/{}", c.practice_id),
+            &c.manager,
+            json!({"site_id": near}),
+        )
+        .await
+        .ok(200);
+        let tpl = |key: &str, site: &str, start: &str, end: &str| {
+            json!({"key": key, "site_id": site, "service_id": c.service_id, "start": start, "end": end,
+            "slot_minutes": 30, "capacity": 1, "delivery": "face_to_face", "weekdays": ["sat"], "valid_from": "2026-01-01"})
+        };
+        let rota = app.post(&format!("/api/v1/clusters/{code}/rotas"), &c.manager, json!({"name": "Sat", "templates": [tpl("far", &far, "09:00", "09:30"), tpl("near", &near, "10:00", "10:30")]})).await;
+        let rota = rota.ok(201)["id"].as_str().unwrap().to_owned();
+        app.post(
+            &format!("/api/v1/clusters/{code}/rotas/{rota}/publish"),
+            &c.manager,
+            json!({"from": "2026-12-12", "to": "2026-12-12"}),
+        )
+        .await
+        .ok(200);
+        let window = "from=2026-12-12T00:00:00Z&to=2026-12-13T00:00:00Z";
+        let names = |reply: &crate::helpers::Reply| {
+            reply.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["site"]["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        // 60 minutes earlier against ~14 km further: at 10 min/km the nearer, later slot wins.
+        let ranked = app
+            .get(&format!("/api/v1/slots?{window}"), &c.receptionist)
+            .await;
+        ranked.ok(200);
+        assert_eq!(names(&ranked), vec!["Home Surgery", "Far Hub"]);
+        let km = ranked.body["items"][1]["distance_km"].as_f64().unwrap();
+        assert!((13.0..15.0).contains(&km), "{km}");
+        let by_time = app
+            .get(
+                &format!("/api/v1/slots?{window}&minutes_per_km=0"),
+                &c.receptionist,
+            )
+            .await;
+        by_time.ok(200);
+        assert_eq!(names(&by_time), vec!["Far Hub", "Home Surgery"]);
+        // From the far hub's postcode the far slot is both nearer and earlier.
+        let from_far = app
+            .get(
+                &format!("/api/v1/slots?{window}&postcode=bd11aa"),
+                &c.receptionist,
+            )
+            .await;
+        from_far.ok(200);
+        assert_eq!(names(&from_far), vec!["Far Hub", "Home Surgery"]);
+        let paged = app
+            .get(&format!("/api/v1/slots?{window}&limit=1"), &c.receptionist)
+            .await;
+        let next = paged.ok(200)["next_cursor"].as_str().unwrap().to_owned();
+        let second = app
+            .get(
+                &format!("/api/v1/slots?{window}&limit=1&cursor={next}"),
+                &c.receptionist,
+            )
+            .await;
+        second.ok(200);
+        assert_eq!(names(&second), vec!["Far Hub"]);
+        app.get(
+            &format!("/api/v1/slots?{window}&minutes_per_km=-1"),
+            &c.receptionist,
+        )
+        .await
+        .problem(422, "invalid-weighting");
+        app.get(
+            &format!("/api/v1/slots?{window}&postcode=EC1A1BB"),
+            &c.receptionist,
+        )
+        .await
+        .problem(422, "unknown-postcode");
+        app.get(
+            &format!("/api/v1/slots?{window}&latitude=53.8"),
+            &c.receptionist,
+        )
+        .await
+        .problem(400, "invalid-query");
+    }
+
+    both!(search_ranks_by_time_and_distance);
+}

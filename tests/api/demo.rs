@@ -68,6 +68,11 @@ async fn the_demo_seeds_once_and_every_user_can_sign_in(app: TestApp) {
         .find(|s| s["template_key"] == "surgery-phlebotomy")
         .unwrap();
     assert_eq!(bloods["capacity"], 2);
+    // A handful of appointments exist on day one, each visible to its own practice.
+    assert_eq!(app.count("appointments WHERE status = 'booked'"), 6);
+    let reception1 = app.login("reception-x00001", "demo-password").await;
+    let theirs = app.get("/api/v1/appointments", &reception1).await;
+    assert_eq!(theirs.ok(200)["items"].as_array().unwrap().len(), 2);
     // The receptionist may read but not change the cluster's set-up.
     app.post(
         "/api/v1/clusters/U00001/services",

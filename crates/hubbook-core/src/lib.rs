@@ -10,6 +10,7 @@ pub mod error;
 pub mod nhs_number;
 pub mod practice;
 pub mod publish;
+pub mod ranking;
 pub mod role;
 pub mod rota;
 pub mod service;

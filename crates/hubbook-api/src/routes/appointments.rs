@@ -2,18 +2,19 @@
 //! (idempotently), read and cancel. Booking checks the slot is still offered, free and in the
 //! future; the database refuses a second live appointment in a slot whatever the concurrency.
 
-use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use hubbook_core::{validate_name, ClusterTimeZone, NhsNumber, OdsCode, Role};
 use hubbook_store::models::Appointment;
+use hubbook_store::repo::appointments::AppointmentFilter;
 use hubbook_store::repo::booking::{self, NewBooking};
 use hubbook_store::repo::{appointments, clusters, practices, sharing};
 use hubbook_store::{DbConn, StoreError};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::access::found;
-use crate::extract::{idempotency_key, if_match_optional};
+use crate::extract::{idempotency_key, if_match_optional, PageOf, PageQuery};
 use crate::idempotency::{self, Replay};
 use crate::routes::slots::searcher_for;
 use crate::{auth::Principal, ApiError, AppState};
@@ -135,6 +136,8 @@ pub struct BookingBody {
     /// A cluster manager may book a second appointment for the same service on the same day.
     #[serde(default)]
     pub allow_same_day: bool,
+    /// A cluster manager books on behalf of this practice (ODS code); receptionists leave it out.
+    pub on_behalf_of: Option<String>,
 }
 
 /// An appointment, with what was true when it was booked.
@@ -309,15 +312,16 @@ pub async fn book(
             "a booking needs an Idempotency-Key header, e.g. a UUID".into(),
         ));
     }
-    if who.role != Role::Receptionist {
-        return Err(ApiError::Forbidden(
-            "receptionists book here; triage services use /api/v1/triage/bookings".into(),
-        ));
-    }
-    if body.allow_same_day {
-        return Err(ApiError::Forbidden(
-            "only a cluster manager may book a second same-day appointment for a service".into(),
-        ));
+    match (who.role, &body.on_behalf_of) {
+        (Role::Receptionist, None) if !body.allow_same_day => {}
+        (Role::Receptionist, _) => {
+            return Err(ApiError::Forbidden("only a cluster manager may book on behalf of a practice or a second same-day appointment".into()));
+        }
+        (Role::ClusterManager, Some(_)) => {}
+        (Role::ClusterManager, None) => {
+            return Err(ApiError::Unprocessable("invalid-body", "a cluster manager books on behalf of a practice: give on_behalf_of".into()));
+        }
+        _ => return Err(ApiError::Forbidden("receptionists and cluster managers book here; triage services use /api/v1/triage/bookings".into())),
     }
     let replay = Replay::from_request(&state, &req, &who, "POST /appointments", &body)?;
     let now = state.clock.now();
@@ -342,11 +346,23 @@ pub async fn book(
     let reason = optional_text("reason", body.reason.as_deref(), 500)?;
     let change = state.change(&who);
     idempotency::create(&state, replay, move |c| {
-        let (cluster_ids, searcher) = searcher_for(c, &who, now, None)?;
+        let acting = match &body.on_behalf_of {
+            Some(ods) => {
+                let cluster_id = who
+                    .scope
+                    .cluster
+                    .clone()
+                    .ok_or_else(|| ApiError::Forbidden("no cluster in scope".into()))?;
+                let practice = registered_practice(c, &cluster_id, ods)?;
+                as_practice(&who, &cluster_id, &practice)
+            }
+            None => who.clone(),
+        };
+        let (cluster_ids, searcher) = searcher_for(c, &acting, now, None)?;
         let slot = found(sharing::find_slot(c, &cluster_ids, &body.slot_id), "slot")?;
         let cluster = clusters::get_cluster(c, &slot.cluster_id)?;
         let registered = match &body.registered_practice {
-            None => who.scope.practice.clone(),
+            None => acting.scope.practice.clone(),
             Some(ods) => Some(registered_practice(c, &cluster.id, ods)?),
         };
         let new = NewBooking {
@@ -359,11 +375,11 @@ pub async fn book(
             patient_email: patient.email.clone(),
             adjustments: patient.adjustments.clone(),
             registered_practice_id: registered,
-            booking_practice_id: who.scope.practice.clone(),
+            booking_practice_id: acting.scope.practice.clone(),
             reason,
             requester_ods: requester.as_ref().map(|r| r.0.clone()),
             requester_reference: requester.and_then(|r| r.1),
-            allow_same_day: false,
+            allow_same_day: body.allow_same_day,
         };
         let day = local_day(&cluster, slot.starts_at.and_utc())?;
         let appointment = booking::book(c, &change, &cluster.id, &searcher, &new, day)?;
@@ -371,6 +387,20 @@ pub async fn book(
         Ok((AppointmentView::from(appointment), Some(version)))
     })
     .await
+}
+
+/// The caller acting as a receptionist of `practice_id` (a manager booking or moving a patient
+/// on a practice's behalf sees the slots that practice sees); audit still names the caller.
+fn as_practice(who: &Principal, cluster_id: &str, practice_id: &str) -> Principal {
+    Principal {
+        role: Role::Receptionist,
+        scope: crate::auth::Scope {
+            cluster: Some(cluster_id.to_owned()),
+            practice: Some(practice_id.to_owned()),
+            clusters: Vec::new(),
+        },
+        ..who.clone()
+    }
 }
 
 fn registered_practice(c: &mut DbConn, cluster_id: &str, ods: &str) -> Result<String, ApiError> {
@@ -508,4 +538,352 @@ pub async fn cancel(
     Ok(HttpResponse::Ok()
         .insert_header(crate::extract::etag(a.version))
         .json(AppointmentView::from(a)))
+}
+
+/// Where to move an appointment.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RescheduleBody {
+    /// The new slot.
+    pub slot_id: String,
+    /// Your hold on it, if you took one.
+    pub hold_id: Option<String>,
+}
+
+/// Move a booked appointment to another slot, atomically: on any failure the patient keeps the
+/// old one; on success the old one is cancelled and the new one returned (and an open rebooking
+/// need is resolved). A receptionist of the booking practice, or the cluster's manager.
+#[utoipa::path(
+    tag = "booking",
+    params(("id" = String, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    request_body = RescheduleBody,
+    responses((status = 200, body = AppointmentView), (status = 404, body = crate::Problem, content_type = "application/problem+json"), (status = 409, description = "`slot-unavailable`, `slot-not-offered`, `hold-expired`, `invalid-transition`", body = crate::Problem, content_type = "application/problem+json"), (status = 412, body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/appointments/{id}/reschedule")]
+pub async fn reschedule(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<RescheduleBody>,
+) -> Result<HttpResponse, ApiError> {
+    let expected = if_match_optional(&req);
+    let now = state.clock.now();
+    let change = state.change(&who);
+    let body = body.into_inner();
+    let placed = state
+        .db(move |c| {
+            if !matches!(who.role, Role::Receptionist | Role::ClusterManager) {
+                return Err(ApiError::Forbidden(
+                    "a receptionist or a cluster manager reschedules".into(),
+                ));
+            }
+            let old = visible_appointment(c, &who, &id)?;
+            let searcher = match who.role {
+                Role::ClusterManager => {
+                    // A manager moves the patient as its booking practice would see the slots.
+                    let practice = old.booking_practice_id.clone().unwrap_or_default();
+                    searcher_for(c, &as_practice(&who, &old.cluster_id, &practice), now, None)?.1
+                }
+                _ => searcher_for(c, &who, now, None)?.1,
+            };
+            let slot = found(
+                sharing::find_slot(c, std::slice::from_ref(&old.cluster_id), &body.slot_id),
+                "slot",
+            )?;
+            let cluster = clusters::get_cluster(c, &old.cluster_id)?;
+            let day = local_day(&cluster, slot.starts_at.and_utc())?;
+            let to = booking::Reschedule {
+                cluster_id: &old.cluster_id,
+                slot_id: &slot.id,
+                hold_id: body.hold_id.as_deref(),
+                searcher: &searcher,
+                day,
+            };
+            Ok(booking::reschedule(c, &change, &old.id, expected, &to)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(crate::extract::etag(placed.version))
+        .json(AppointmentView::from(placed)))
+}
+
+/// An attendance outcome to record.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeBody {
+    /// The patient has arrived (from an hour before the start).
+    Arrived,
+    /// The patient has been seen (from the start).
+    Seen,
+    /// The patient did not attend (from the start); a manager may correct it.
+    DidNotAttend,
+}
+
+/// An outcome.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeRequest {
+    /// `arrived`, `seen` or `did_not_attend`.
+    pub outcome: OutcomeBody,
+}
+
+/// Record arrived, seen or did-not-attend, with the time (hub staff of the cluster, the booking
+/// practice's receptionist, or the manager, who alone may correct a did-not-attend).
+#[utoipa::path(
+    tag = "booking",
+    params(("id" = String, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    request_body = OutcomeRequest,
+    responses((status = 200, body = AppointmentView), (status = 409, description = "`invalid-transition`", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/appointments/{id}/outcome")]
+pub async fn record_outcome(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<OutcomeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let expected = if_match_optional(&req);
+    let change = state.change(&who);
+    let outcome = match body.outcome {
+        OutcomeBody::Arrived => booking::Outcome::Arrived,
+        OutcomeBody::Seen => booking::Outcome::Seen,
+        OutcomeBody::DidNotAttend => booking::Outcome::DidNotAttend,
+    };
+    let a = state
+        .db(move |c| {
+            if who.role == Role::Triage {
+                return Err(ApiError::Forbidden(
+                    "outcomes are recorded by the hub or the practice".into(),
+                ));
+            }
+            let a = visible_appointment(c, &who, &id)?;
+            Ok(booking::record_outcome(
+                c,
+                &change,
+                &a.cluster_id,
+                &a.id,
+                expected,
+                outcome,
+                who.role == Role::ClusterManager,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(crate::extract::etag(a.version))
+        .json(AppointmentView::from(a)))
+}
+
+/// New notes for the clinician.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotesBody {
+    /// The notes (`null` clears them).
+    pub notes: Option<String>,
+}
+
+/// Amend an appointment's notes without touching the booking. Send `If-Match`.
+#[utoipa::path(
+    tag = "booking",
+    params(("id" = String, Path, description = "Appointment id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` for whatever is current)")),
+    request_body = NotesBody,
+    responses((status = 200, body = AppointmentView), (status = 412, body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[patch("/appointments/{id}")]
+pub async fn amend_notes(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<NotesBody>,
+) -> Result<HttpResponse, ApiError> {
+    let expected = crate::extract::if_match(&req)?;
+    let notes = optional_text("notes", body.into_inner().notes.as_deref(), 2000)?;
+    let change = state.change(&who);
+    let a = state
+        .db(move |c| {
+            let a = visible_appointment(c, &who, &id)?;
+            Ok(booking::amend_notes(
+                c,
+                &change,
+                &a.cluster_id,
+                &a.id,
+                expected,
+                notes,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(crate::extract::etag(a.version))
+        .json(AppointmentView::from(a)))
+}
+
+/// Filters for listing appointments.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AppointmentQuery {
+    /// Starting at or after (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Starting before (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// Only at this site (id).
+    pub site: Option<String>,
+    /// Only this practice's (ODS code; managers and hub staff).
+    pub practice: Option<String>,
+    /// `booked`, `cancelled`, `arrived`, `seen` or `did_not_attend`.
+    pub status: Option<String>,
+    /// Only this patient.
+    pub nhs_number: Option<String>,
+    /// Page size (1 to 500, default 50).
+    pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// List appointments by start time: a receptionist its practice's, hub staff and managers their
+/// cluster's, a triage service what it booked.
+#[utoipa::path(tag = "booking", params(AppointmentQuery), responses((status = 200, body = PageOf<AppointmentView>), (status = 422, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[get("/appointments")]
+pub async fn list_appointments(
+    state: web::Data<AppState>,
+    who: Principal,
+    query: web::Query<AppointmentQuery>,
+) -> Result<web::Json<PageOf<AppointmentView>>, ApiError> {
+    let q = query.into_inner();
+    let (after, limit) = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    }
+    .decode()?;
+    let nhs_number = q
+        .nhs_number
+        .as_deref()
+        .map(NhsNumber::parse)
+        .transpose()?
+        .map(|n| n.as_str().to_owned());
+    let page = state
+        .db(move |c| {
+            let (cluster_id, mut filter) = match who.role {
+                Role::Receptionist => (
+                    who.scope.cluster.clone(),
+                    AppointmentFilter {
+                        practice_id: who.scope.practice.clone(),
+                        ..AppointmentFilter::default()
+                    },
+                ),
+                Role::HubStaff | Role::ClusterManager => {
+                    (who.scope.cluster.clone(), AppointmentFilter::default())
+                }
+                Role::Triage => {
+                    // A triage service's own bookings, in each of its clusters in turn (first one here).
+                    (
+                        who.scope.clusters.first().cloned(),
+                        AppointmentFilter {
+                            booked_by: Some(who.actor()),
+                            ..AppointmentFilter::default()
+                        },
+                    )
+                }
+                Role::Admin => {
+                    return Err(ApiError::Forbidden(
+                        "patient appointments are not an admin's to read".into(),
+                    ))
+                }
+            };
+            let cluster_id =
+                cluster_id.ok_or_else(|| ApiError::Forbidden("no cluster in scope".into()))?;
+            if let Some(ods) = &q.practice {
+                if who.role == Role::Receptionist {
+                    return Err(ApiError::Forbidden(
+                        "a receptionist lists its own practice's appointments".into(),
+                    ));
+                }
+                filter.practice_id = Some(registered_practice(c, &cluster_id, ods)?);
+            }
+            filter.site_id = q.site;
+            filter.status = q.status;
+            filter.nhs_number = nhs_number;
+            filter.from = q.from.map(|t| t.naive_utc());
+            filter.to = q.to.map(|t| t.naive_utc());
+            Ok(appointments::list_appointments(
+                c,
+                &cluster_id,
+                &filter,
+                after.as_deref(),
+                limit,
+            )?)
+        })
+        .await?;
+    Ok(web::Json(PageOf::from_page(page, AppointmentView::from)))
+}
+
+/// The day list's date.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DayQuery {
+    /// The local date.
+    pub date: NaiveDate,
+}
+
+/// One site's appointments on a local date, in time order, every status included (hub staff and
+/// the manager of its cluster).
+#[utoipa::path(tag = "booking", params(("id" = String, Path, description = "Site id"), DayQuery), responses((status = 200, body = Vec<AppointmentView>), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[get("/sites/{id}/day-list")]
+pub async fn day_list(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+    query: web::Query<DayQuery>,
+) -> Result<web::Json<Vec<AppointmentView>>, ApiError> {
+    let date = query.date;
+    let list = state
+        .db(move |c| {
+            if !matches!(who.role, Role::HubStaff | Role::ClusterManager) {
+                return Err(ApiError::Forbidden(
+                    "day lists are for hub staff and managers".into(),
+                ));
+            }
+            let cluster_id = who
+                .scope
+                .cluster
+                .clone()
+                .ok_or_else(|| ApiError::Forbidden("no cluster in scope".into()))?;
+            found(
+                hubbook_store::repo::sites::get_site(c, &cluster_id, &id),
+                "site",
+            )?;
+            let cluster = clusters::get_cluster(c, &cluster_id)?;
+            let zone = ClusterTimeZone::parse(&cluster.time_zone)?.0;
+            let noon = zone
+                .from_local_datetime(
+                    &date.and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN)),
+                )
+                .earliest()
+                .ok_or_else(|| ApiError::Internal("no noon".into()))?;
+            let (from, to) = local_day(&cluster, noon.with_timezone(&Utc))?;
+            let filter = AppointmentFilter {
+                site_id: Some(id.into_inner()),
+                from: Some(from),
+                to: Some(to),
+                ..AppointmentFilter::default()
+            };
+            Ok(appointments::list_appointments(
+                c,
+                &cluster_id,
+                &filter,
+                None,
+                hubbook_store::repo::MAX_PAGE * 4,
+            )?
+            .items)
+        })
+        .await?;
+    Ok(web::Json(
+        list.into_iter().map(AppointmentView::from).collect(),
+    ))
 }

@@ -1,6 +1,7 @@
 //! HTTP routes, one module per area; [`api_v1`] registers those under `/api/v1`.
 
 pub mod appointments;
+pub mod audit;
 pub mod auth;
 pub mod clusters;
 pub mod integrations;
@@ -66,7 +67,13 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(appointments::release_hold)
         .service(appointments::book)
         .service(appointments::get_appointment)
-        .service(appointments::cancel);
+        .service(appointments::cancel)
+        .service(appointments::reschedule)
+        .service(appointments::record_outcome)
+        .service(appointments::amend_notes)
+        .service(appointments::list_appointments)
+        .service(appointments::day_list)
+        .service(audit::list_audit);
 }
 
 /// Registers the unauthenticated operations routes at the root.

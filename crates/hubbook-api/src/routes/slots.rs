@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use hubbook_core::allocation::Channel;
+use hubbook_core::ranking::{rank, round_km, Candidate, Weighting, DEFAULT_MINUTES_PER_KM};
 use hubbook_core::sharing::{visibility, Viewer, Visibility};
+use hubbook_core::Coordinates;
 use hubbook_core::{ClusterTimeZone, DataSharingAgreement, Role};
 use hubbook_store::models::{Cluster, Practice, Slot};
 use hubbook_store::repo::sharing::{self, Searcher, SlotSearch};
@@ -41,6 +43,15 @@ pub struct SlotQuery {
     pub delivery: Option<String>,
     /// For a triage service scoped to several clusters: only this cluster (code).
     pub cluster: Option<String>,
+    /// Rank by distance from the site with this postcode (a site of the cluster).
+    pub postcode: Option<String>,
+    /// Rank by distance from these coordinates (with `longitude`).
+    pub latitude: Option<f64>,
+    /// Rank by distance from these coordinates (with `latitude`).
+    pub longitude: Option<f64>,
+    /// How many minutes of waiting one kilometre of travel is worth in the ranking (0 to 1,440;
+    /// default 10). Results are ranked by minutes until the start plus this times the distance.
+    pub minutes_per_km: Option<f64>,
     /// Page size (1 to 500, default 50).
     pub limit: Option<i64>,
     /// The previous page's `next_cursor`.
@@ -60,6 +71,10 @@ pub struct OfferSite {
     pub address: String,
     /// Postcode.
     pub postcode: String,
+    /// Latitude.
+    pub latitude: f64,
+    /// Longitude.
+    pub longitude: f64,
 }
 
 /// A service, as a slot offer shows it.
@@ -96,6 +111,9 @@ pub struct SlotOffer {
     pub channel: String,
     /// When a reserved slot was, or will be, released to every practice.
     pub released_at: Option<DateTime<Utc>>,
+    /// Kilometres from the search's origin (the caller's practice, or the postcode or
+    /// coordinates given), when there is one.
+    pub distance_km: Option<f64>,
 }
 
 fn today_in(cluster: &Cluster, now: DateTime<Utc>) -> Result<chrono::NaiveDate, ApiError> {
@@ -140,6 +158,8 @@ fn offers(c: &mut DbConn, slots: Vec<Slot>) -> Result<Vec<SlotOffer>, ApiError> 
                 kind: site.kind.clone(),
                 address: site.address.clone(),
                 postcode: site.postcode.clone(),
+                latitude: site.latitude,
+                longitude: site.longitude,
             },
             service: OfferService {
                 id: service.id.clone(),
@@ -152,6 +172,7 @@ fn offers(c: &mut DbConn, slots: Vec<Slot>) -> Result<Vec<SlotOffer>, ApiError> 
             ends_at: slot.ends_at.and_utc(),
             channel: slot.channel,
             released_at: slot.released_at.map(|t| t.and_utc()),
+            distance_km: None,
             slot_id: slot.id,
         });
     }
@@ -244,6 +265,17 @@ pub async fn search_slots(
         ));
     }
     let holder = who.actor();
+    let weighting = Weighting {
+        minutes_per_km: q.minutes_per_km.unwrap_or(DEFAULT_MINUTES_PER_KM),
+    };
+    weighting
+        .validate()
+        .map_err(|e| ApiError::Unprocessable(e.code(), e.to_string()))?;
+    let origin_query = OriginQuery {
+        postcode: q.postcode.clone(),
+        latitude: q.latitude,
+        longitude: q.longitude,
+    };
     let page = state
         .db(move |c| {
             let (cluster_ids, searcher) = searcher_for(c, &who, now, q.cluster.as_deref())?;
@@ -259,14 +291,112 @@ pub async fn search_slots(
                 site_id: q.site,
                 delivery: q.delivery,
             };
-            let page = sharing::search_slots(c, &search, after.as_deref(), limit)?;
-            Ok(hubbook_store::Page {
-                items: offers(c, page.items)?,
-                next_after: page.next_after,
-            })
+            let origin = origin_of(c, &search, &origin_query)?;
+            let Some(origin) = origin else {
+                // No origin: time order, paginated by the database.
+                let page = sharing::search_slots(c, &search, after.as_deref(), limit)?;
+                return Ok(hubbook_store::Page {
+                    items: offers(c, page.items)?,
+                    next_after: page.next_after,
+                });
+            };
+            // With an origin: rank the window's first MAX_RANKED offers in core, page by position.
+            let offset: usize = match after.as_deref() {
+                None => 0,
+                Some(a) => a
+                    .strip_prefix("ranked:")
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| {
+                        ApiError::InvalidHeader(
+                            "invalid-cursor",
+                            "the cursor is not one this search returned".into(),
+                        )
+                    })?,
+            };
+            let window = sharing::search_slots(c, &search, None, MAX_RANKED)?.items;
+            let mut all = offers(c, window)?;
+            let candidates: Vec<Candidate<'_>> = all
+                .iter()
+                .map(|o| Candidate {
+                    slot_id: &o.slot_id,
+                    starts_at: o.starts_at,
+                    site: Coordinates::new(o.site.latitude, o.site.longitude).ok(),
+                })
+                .collect();
+            let ranked = rank(&candidates, Some(origin), now.max(from), &weighting);
+            let distances: Vec<(usize, Option<f64>)> =
+                ranked.iter().map(|r| (r.index, r.distance_km)).collect();
+            for (index, km) in &distances {
+                all[*index].distance_km = km.map(round_km);
+            }
+            let mut slots: Vec<Option<SlotOffer>> = all.into_iter().map(Some).collect();
+            let ordered: Vec<SlotOffer> = distances
+                .iter()
+                .filter_map(|(i, _)| slots[*i].take())
+                .collect();
+            let limit = usize::try_from(limit).unwrap_or(0);
+            let items: Vec<SlotOffer> = ordered.iter().skip(offset).take(limit).cloned().collect();
+            let next_after =
+                (offset + limit < ordered.len()).then(|| format!("ranked:{}", offset + limit));
+            Ok(hubbook_store::Page { items, next_after })
         })
         .await?;
     Ok(web::Json(PageOf::from_page(page, |o| o)))
+}
+
+/// The most offers one ranked search considers (the earliest in its window).
+pub const MAX_RANKED: i64 = 1_000;
+
+/// Where a search ranks distance from.
+#[derive(Debug, Clone, Default)]
+struct OriginQuery {
+    postcode: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+}
+
+/// The search's origin: given coordinates, a cluster site's postcode, or the caller's practice site.
+fn origin_of(
+    c: &mut DbConn,
+    search: &SlotSearch,
+    q: &OriginQuery,
+) -> Result<Option<Coordinates>, ApiError> {
+    match (q.latitude, q.longitude, &q.postcode) {
+        (Some(lat), Some(lon), None) => return Ok(Some(Coordinates::new(lat, lon)?)),
+        (None, None, None) => {}
+        (None, None, Some(postcode)) => {
+            let wanted = hubbook_core::Postcode::parse(postcode)?;
+            for cluster_id in &search.cluster_ids {
+                let sites = hubbook_store::repo::sites::list_sites(
+                    c,
+                    cluster_id,
+                    None,
+                    hubbook_store::repo::MAX_PAGE,
+                )?
+                .items;
+                if let Some(site) = sites.iter().find(|s| s.postcode == wanted.as_str()) {
+                    return Ok(Some(Coordinates::new(site.latitude, site.longitude)?));
+                }
+            }
+            return Err(ApiError::Unprocessable("unknown-postcode", format!("{wanted} is not the postcode of a site of this cluster; give latitude and longitude instead")));
+        }
+        _ => {
+            return Err(ApiError::InvalidQuery(
+                "give a postcode, or latitude and longitude together, not both".into(),
+            ))
+        }
+    }
+    if let Searcher::Practice {
+        own_site: Some(site_id),
+        ..
+    } = &search.searcher
+    {
+        if let Some(cluster_id) = search.cluster_ids.first() {
+            let site = sites::get_site(c, cluster_id, site_id)?;
+            return Ok(Coordinates::new(site.latitude, site.longitude).ok());
+        }
+    }
+    Ok(None)
 }
 
 /// Whom to explain a slot's visibility for.

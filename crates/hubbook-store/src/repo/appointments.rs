@@ -281,3 +281,80 @@ pub fn audit_change(
         Some(after),
     )
 }
+
+/// Filters for listing appointments; all given ones must hold.
+#[derive(Debug, Clone, Default)]
+pub struct AppointmentFilter {
+    /// Only appointments booked by, or registered with, this practice.
+    pub practice_id: Option<String>,
+    /// Only appointments booked by this caller (`client:<id>` for a triage service).
+    pub booked_by: Option<String>,
+    /// Only at this site.
+    pub site_id: Option<String>,
+    /// Only in this status.
+    pub status: Option<String>,
+    /// Only this patient.
+    pub nhs_number: Option<String>,
+    /// Only starting at or after this instant.
+    pub from: Option<chrono::NaiveDateTime>,
+    /// Only starting before this instant.
+    pub to: Option<chrono::NaiveDateTime>,
+}
+
+/// A cluster's appointments by start time, then id, after a cursor `"<start>|<id>"`.
+pub fn list_appointments(
+    conn: &mut DbConn,
+    cluster_id: &str,
+    filter: &AppointmentFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page<Appointment>, StoreError> {
+    let mut query = appointments::table
+        .filter(appointments::cluster_id.eq(cluster_id))
+        .select(Appointment::as_select())
+        .order((appointments::starts_at.asc(), appointments::id.asc()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(p) = &filter.practice_id {
+        query = query.filter(
+            appointments::booking_practice_id
+                .eq(p.clone())
+                .or(appointments::registered_practice_id.eq(p.clone())),
+        );
+    }
+    if let Some(by) = &filter.booked_by {
+        query = query.filter(appointments::booked_by.eq(by.clone()));
+    }
+    if let Some(site) = &filter.site_id {
+        query = query.filter(appointments::site_id.eq(site.clone()));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(appointments::status.eq(status.clone()));
+    }
+    if let Some(nhs) = &filter.nhs_number {
+        query = query.filter(appointments::nhs_number.eq(nhs.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(appointments::starts_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(appointments::starts_at.lt(to));
+    }
+    if let Some((at, id)) = after.and_then(|a| a.split_once('|')) {
+        let at = chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f")
+            .map_err(|_| StoreError::NotFound)?;
+        query = query.filter(
+            appointments::starts_at.gt(at).or(appointments::starts_at
+                .eq(at)
+                .and(appointments::id.gt(id.to_owned()))),
+        );
+    }
+    let mut page = Page::from_rows(query.load(conn)?, limit, |a| &a.id);
+    if page.next_after.is_some() {
+        page.next_after = page
+            .items
+            .last()
+            .map(|a| format!("{}|{}", a.starts_at.format("%Y-%m-%dT%H:%M:%S%.f"), a.id));
+    }
+    Ok(page)
+}

@@ -67,3 +67,56 @@ pub fn write<T: serde::Serialize>(
         },
     )
 }
+
+/// Filters for reading the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only this cluster's events (a manager's view); every cluster's when `None` (an admin's).
+    pub cluster_id: Option<String>,
+    /// Only this kind of entity.
+    pub entity: Option<String>,
+    /// Only this entity.
+    pub entity_id: Option<String>,
+    /// Only this actor.
+    pub actor: Option<String>,
+    /// Only at or after this instant.
+    pub from: Option<chrono::NaiveDateTime>,
+    /// Only before this instant.
+    pub to: Option<chrono::NaiveDateTime>,
+}
+
+/// Audit events, oldest first (ids are time-ordered), after a cursor.
+pub fn list_audit(
+    conn: &mut DbConn,
+    filter: &AuditFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<crate::Page<AuditEvent>, StoreError> {
+    let mut query = audit_events::table
+        .select(AuditEvent::as_select())
+        .order(audit_events::id.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(c) = &filter.cluster_id {
+        query = query.filter(audit_events::cluster_id.eq(c.clone()));
+    }
+    if let Some(e) = &filter.entity {
+        query = query.filter(audit_events::entity.eq(e.clone()));
+    }
+    if let Some(e) = &filter.entity_id {
+        query = query.filter(audit_events::entity_id.eq(e.clone()));
+    }
+    if let Some(a) = &filter.actor {
+        query = query.filter(audit_events::actor.eq(a.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_events::at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit_events::at.lt(to));
+    }
+    if let Some(after) = after {
+        query = query.filter(audit_events::id.gt(after.to_owned()));
+    }
+    Ok(crate::Page::from_rows(query.load(conn)?, limit, |e| &e.id))
+}

@@ -238,6 +238,22 @@ pub fn book(
     day: (NaiveDateTime, NaiveDateTime),
 ) -> Result<Appointment, StoreError> {
     write_tx(conn, |c| {
+        place(c, change, cluster_id, searcher, new, day, None)
+    })
+}
+
+/// Places a booking in its slot inside the caller's transaction; `replacing` is an appointment
+/// of the same patient that this one replaces (a reschedule), left out of the same-day rule.
+fn place(
+    c: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    searcher: &Searcher,
+    new: &NewBooking,
+    day: (NaiveDateTime, NaiveDateTime),
+    replacing: Option<&str>,
+) -> Result<Appointment, StoreError> {
+    {
         let now = change.at;
         let (slot, session) = claim_slot(c, cluster_id, &new.slot_id)?;
         if let Some(hold_id) = &new.hold_id {
@@ -263,6 +279,7 @@ pub fn book(
                 .filter(appointments::status.eq_any(LIVE_STATUSES))
                 .filter(appointments::starts_at.ge(day.0))
                 .filter(appointments::starts_at.lt(day.1))
+                .filter(appointments::id.ne(replacing.unwrap_or("")))
                 .count()
                 .get_result(c)?;
             if same_day > 0 {
@@ -316,7 +333,7 @@ pub fn book(
             .filter(holds::holder.eq(&change.actor))
             .execute(c)?;
         Ok(row)
-    })
+    }
 }
 
 /// Cancels a booked appointment with a reason, guarded by its version; the slot is free again at
@@ -372,4 +389,330 @@ pub fn cancel(
         appointment_repo::audit_change(c, change, "appointment.cancel", &before, &after)?;
         Ok(after)
     })
+}
+
+/// Where a reschedule goes, and as whom.
+#[derive(Debug, Clone, Copy)]
+pub struct Reschedule<'a> {
+    /// The cluster.
+    pub cluster_id: &'a str,
+    /// The new slot.
+    pub slot_id: &'a str,
+    /// The caller's hold on it, if any.
+    pub hold_id: Option<&'a str>,
+    /// The caller, as sharing sees it.
+    pub searcher: &'a Searcher,
+    /// The local day of the new slot (for the same-day rule).
+    pub day: (NaiveDateTime, NaiveDateTime),
+}
+
+/// Moves a booked appointment to another slot atomically: the new appointment is placed (by the
+/// same checks as a booking) and the old one cancelled in one transaction, so on any failure the
+/// patient keeps the old one. An open rebooking need is resolved as rebooked. Returns the new one.
+pub fn reschedule(
+    conn: &mut DbConn,
+    change: &Change,
+    old_id: &str,
+    expected: Option<i64>,
+    to: &Reschedule<'_>,
+) -> Result<Appointment, StoreError> {
+    write_tx(conn, |c| {
+        let old = appointment_repo::get_appointment(c, to.cluster_id, old_id)?;
+        if expected.is_some_and(|v| v != old.version) {
+            return Err(conflict(ConflictKind::StaleVersion));
+        }
+        if old.status != "booked" {
+            return Err(conflict(ConflictKind::InvalidTransition(format!(
+                "a {} appointment cannot be rescheduled",
+                old.status
+            ))));
+        }
+        if old.slot_id == to.slot_id {
+            return Err(conflict(ConflictKind::InvalidTransition(
+                "the appointment is already in that slot".into(),
+            )));
+        }
+        let new = NewBooking {
+            slot_id: to.slot_id.to_owned(),
+            hold_id: to.hold_id.map(str::to_owned),
+            nhs_number: old.nhs_number.clone(),
+            patient_name: old.patient_name.clone(),
+            patient_birth_date: old.patient_birth_date,
+            patient_phone: old.patient_phone.clone(),
+            patient_email: old.patient_email.clone(),
+            adjustments: old.adjustments.clone(),
+            registered_practice_id: old.registered_practice_id.clone(),
+            booking_practice_id: old.booking_practice_id.clone(),
+            reason: old.reason.clone(),
+            requester_ods: old.requester_ods.clone(),
+            requester_reference: old.requester_reference.clone(),
+            allow_same_day: false,
+        };
+        let placed = place(
+            c,
+            change,
+            to.cluster_id,
+            to.searcher,
+            &new,
+            to.day,
+            Some(old_id),
+        )?;
+        let changed = diesel::update(
+            appointments::table
+                .find((to.cluster_id, old_id))
+                .filter(appointments::version.eq(old.version)),
+        )
+        .set((
+            appointments::status.eq("cancelled"),
+            appointments::cancel_reason.eq(format!("rescheduled to appointment {}", placed.id)),
+            appointments::cancelled_at.eq(change.at),
+            appointments::version.eq(old.version + 1),
+            appointments::updated_at.eq(change.at),
+        ))
+        .execute(c)?;
+        if changed == 0 {
+            return Err(conflict(ConflictKind::StaleVersion));
+        }
+        diesel::update(
+            rebookings::table
+                .filter(rebookings::cluster_id.eq(to.cluster_id))
+                .filter(rebookings::appointment_id.eq(old_id))
+                .filter(rebookings::resolved_at.is_null()),
+        )
+        .set((
+            rebookings::resolution.eq("rebooked"),
+            rebookings::resolved_at.eq(change.at),
+            rebookings::resolved_by.eq(&change.actor),
+        ))
+        .execute(c)?;
+        let after = appointment_repo::get_appointment(c, to.cluster_id, old_id)?;
+        appointment_repo::audit_change(c, change, "appointment.reschedule", &old, &after)?;
+        Ok(placed)
+    })
+}
+
+/// An attendance outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The patient has arrived.
+    Arrived,
+    /// The patient has been seen.
+    Seen,
+    /// The patient did not attend.
+    DidNotAttend,
+}
+
+impl Outcome {
+    /// The stored status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Arrived => "arrived",
+            Self::Seen => "seen",
+            Self::DidNotAttend => "did_not_attend",
+        }
+    }
+}
+
+/// Whether an appointment may move from `status` to `outcome` at `now`: booked to arrived (from
+/// an hour before the start), to seen or to did-not-attend (from the start); arrived to seen; a
+/// did-not-attend corrected to arrived or seen only when `correcting` (a manager).
+pub fn outcome_allowed(
+    status: &str,
+    outcome: Outcome,
+    starts_at: NaiveDateTime,
+    now: NaiveDateTime,
+    correcting: bool,
+) -> Result<(), String> {
+    let started = now >= starts_at;
+    match (status, outcome) {
+        ("booked", Outcome::Arrived) if now >= starts_at - Duration::hours(1) => Ok(()),
+        ("booked", Outcome::Arrived) => {
+            Err("a patient can be marked arrived from an hour before the appointment".into())
+        }
+        ("booked" | "arrived", Outcome::Seen) | ("booked", Outcome::DidNotAttend) if started => {
+            Ok(())
+        }
+        ("booked" | "arrived", Outcome::Seen) | ("booked", Outcome::DidNotAttend) => {
+            Err("the appointment has not started yet".into())
+        }
+        ("did_not_attend", Outcome::Arrived | Outcome::Seen) if correcting => Ok(()),
+        ("did_not_attend", _) => Err("only a cluster manager may correct a did-not-attend".into()),
+        (from, to) => Err(format!(
+            "an appointment cannot go from {from} to {}",
+            to.as_str()
+        )),
+    }
+}
+
+/// Records an attendance outcome with its time, if the transition is allowed; audited.
+pub fn record_outcome(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    id: &str,
+    expected: Option<i64>,
+    outcome: Outcome,
+    correcting: bool,
+) -> Result<Appointment, StoreError> {
+    write_tx(conn, |c| {
+        let before = appointment_repo::get_appointment(c, cluster_id, id)?;
+        if expected.is_some_and(|v| v != before.version) {
+            return Err(conflict(ConflictKind::StaleVersion));
+        }
+        outcome_allowed(
+            &before.status,
+            outcome,
+            before.starts_at,
+            change.at,
+            correcting,
+        )
+        .map_err(|why| conflict(ConflictKind::InvalidTransition(why)))?;
+        // A corrected did-not-attend becomes live again; if the slot was booked since, the
+        // partial unique index refuses it.
+        let changed = diesel::update(
+            appointments::table
+                .find((cluster_id, id))
+                .filter(appointments::version.eq(before.version)),
+        )
+        .set((
+            appointments::status.eq(outcome.as_str()),
+            appointments::outcome_at.eq(change.at),
+            appointments::version.eq(before.version + 1),
+            appointments::updated_at.eq(change.at),
+        ))
+        .execute(c)
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(ConflictKind::Duplicate(_)) => {
+                conflict(ConflictKind::SlotUnavailable)
+            }
+            other => other,
+        })?;
+        if changed == 0 {
+            return Err(conflict(ConflictKind::StaleVersion));
+        }
+        let after = appointment_repo::get_appointment(c, cluster_id, id)?;
+        appointment_repo::audit_change(
+            c,
+            change,
+            &format!("appointment.{}", outcome.as_str()),
+            &before,
+            &after,
+        )?;
+        Ok(after)
+    })
+}
+
+/// Replaces an appointment's notes without touching the booking, guarded by its version; audited.
+pub fn amend_notes(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    id: &str,
+    expected: Option<i64>,
+    notes: Option<String>,
+) -> Result<Appointment, StoreError> {
+    write_tx(conn, |c| {
+        let before = appointment_repo::get_appointment(c, cluster_id, id)?;
+        if expected.is_some_and(|v| v != before.version) {
+            return Err(conflict(ConflictKind::StaleVersion));
+        }
+        let changed = diesel::update(
+            appointments::table
+                .find((cluster_id, id))
+                .filter(appointments::version.eq(before.version)),
+        )
+        .set((
+            appointments::notes.eq(&notes),
+            appointments::version.eq(before.version + 1),
+            appointments::updated_at.eq(change.at),
+        ))
+        .execute(c)?;
+        if changed == 0 {
+            return Err(conflict(ConflictKind::StaleVersion));
+        }
+        let after = appointment_repo::get_appointment(c, cluster_id, id)?;
+        appointment_repo::audit_change(c, change, "appointment.notes", &before, &after)?;
+        Ok(after)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    #[test]
+    fn outcomes_follow_the_allowed_transitions() {
+        let start = t("2026-12-07 09:00");
+        assert!(outcome_allowed(
+            "booked",
+            Outcome::Arrived,
+            start,
+            t("2026-12-07 08:15"),
+            false
+        )
+        .is_ok());
+        assert!(outcome_allowed(
+            "booked",
+            Outcome::Arrived,
+            start,
+            t("2026-12-07 07:00"),
+            false
+        )
+        .is_err());
+        assert!(outcome_allowed(
+            "booked",
+            Outcome::DidNotAttend,
+            start,
+            t("2026-12-07 08:59"),
+            false
+        )
+        .is_err());
+        assert!(outcome_allowed(
+            "booked",
+            Outcome::DidNotAttend,
+            start,
+            t("2026-12-07 09:20"),
+            false
+        )
+        .is_ok());
+        assert!(outcome_allowed(
+            "arrived",
+            Outcome::Seen,
+            start,
+            t("2026-12-07 09:10"),
+            false
+        )
+        .is_ok());
+        assert!(
+            outcome_allowed("seen", Outcome::Arrived, start, t("2026-12-07 09:10"), true).is_err()
+        );
+        assert!(outcome_allowed(
+            "cancelled",
+            Outcome::Seen,
+            start,
+            t("2026-12-07 09:10"),
+            true
+        )
+        .is_err());
+        assert!(outcome_allowed(
+            "did_not_attend",
+            Outcome::Seen,
+            start,
+            t("2026-12-07 10:00"),
+            false
+        )
+        .is_err());
+        assert!(outcome_allowed(
+            "did_not_attend",
+            Outcome::Seen,
+            start,
+            t("2026-12-07 10:00"),
+            true
+        )
+        .is_ok());
+    }
 }

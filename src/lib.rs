@@ -29,6 +29,8 @@ pub struct Settings {
     pub pool_size: u32,
     /// HTTP worker threads; the number of cores when `None`.
     pub workers: Option<usize>,
+    /// How long a hold keeps a slot, in seconds.
+    pub hold_seconds: i64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -40,6 +42,7 @@ impl std::fmt::Debug for Settings {
             .field("token_ttl_seconds", &self.token_ttl_seconds)
             .field("pool_size", &self.pool_size)
             .field("workers", &self.workers)
+            .field("hold_seconds", &self.hold_seconds)
             .finish()
     }
 }
@@ -84,15 +87,19 @@ impl Application {
             "the token lifetime (HUBBOOK_TOKEN_TTL) must be 60 to 3600 seconds"
         );
         let pool = open_database(&settings.database_url, settings.pool_size)?;
-        let state = web::Data::new(
-            AppState::new(
-                pool,
-                settings.jwt_secret.as_bytes(),
-                settings.token_ttl_seconds,
-                clock,
-            )
-            .context("creating metrics")?,
+        anyhow::ensure!(
+            (10..=3600).contains(&settings.hold_seconds),
+            "a hold (HUBBOOK_HOLD_SECONDS) lasts 10 to 3600 seconds"
         );
+        let mut state = AppState::new(
+            pool,
+            settings.jwt_secret.as_bytes(),
+            settings.token_ttl_seconds,
+            clock,
+        )
+        .context("creating metrics")?;
+        state.hold_ttl = chrono::Duration::seconds(settings.hold_seconds);
+        let state = web::Data::new(state);
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();

@@ -79,6 +79,9 @@ struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "HUBBOOK_WORKERS")]
     workers: Option<usize>,
+    /// How long a hold keeps a slot for its holder, in seconds.
+    #[arg(long, env = "HUBBOOK_HOLD_SECONDS", default_value_t = 120)]
+    hold_seconds: i64,
 }
 
 #[derive(Clone, Args)]
@@ -187,6 +190,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         token_ttl_seconds: args.token_ttl,
         pool_size: args.pool_size,
         workers: args.workers,
+        hold_seconds: args.hold_seconds,
     };
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&settings, Arc::new(SystemClock))?;
@@ -210,6 +214,7 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         token_ttl_seconds: 900,
         pool_size: 8,
         workers: Some(2),
+        hold_seconds: 120,
     };
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&settings, clock.clone())?;

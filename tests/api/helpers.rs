@@ -146,6 +146,7 @@ impl TestApp {
             token_ttl_seconds: 900,
             pool_size: 8,
             workers: Some(2),
+            hold_seconds: 120,
         };
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let app = Application::build(&settings, clock.clone()).expect("the application builds");

@@ -240,7 +240,94 @@ async fn an_edit_never_drops_a_booked_patient(app: TestApp) {
     )
     .await
     .problem(404, "not-found");
+    // "Keep the old time" sticks: republishing changes nothing and lists nobody again.
+    let audit_before = app.count("audit_events");
+    let again = publish(&app, &c, &rota, "2026-12-21", "2026-12-21", false).await;
+    assert!(again["needs_rebooking"].as_array().unwrap().is_empty());
+    assert_eq!(
+        (
+            again["slots_removed"].as_u64(),
+            again["sessions_unchanged"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+    assert_eq!(
+        app.count("audit_events"),
+        audit_before,
+        "an unchanged publish writes nothing"
+    );
+    // The kept slot is never offered again: once its patient cancels, nobody can book it, and the
+    // next publish removes it.
+    let cancel = app
+        .post(
+            &format!("/api/v1/appointments/{appointment}/cancel"),
+            &c.receptionist,
+            json!({"reason": "Moved away"}),
+        )
+        .await;
+    cancel.ok(200);
+    let offers = app
+        .get(
+            "/api/v1/slots?from=2026-12-21T00:00:00Z&to=2026-12-22T00:00:00Z&limit=100",
+            &c.receptionist,
+        )
+        .await;
+    assert!(offers.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["slot_id"] != last.as_str()));
+    app.call(
+        Method::POST,
+        &format!("/api/v1/slots/{last}/hold"),
+        Some(&c.receptionist),
+        None,
+    )
+    .await
+    .problem(409, "slot-unavailable");
+    let tidy = publish(&app, &c, &rota, "2026-12-21", "2026-12-21", false).await;
+    assert_eq!(tidy["slots_removed"], 1);
     assert!(app.count("audit_events") > 0);
+}
+
+async fn a_new_slot_length_keeps_the_booked_patient_and_never_double_books(app: TestApp) {
+    let c = app.cluster("U60009").await;
+    let rota = new_rota(&app, &c, json!([gp_evening(&c, "20:00")])).await;
+    publish(&app, &c, &rota, "2026-12-21", "2026-12-21", false).await;
+    let s = sessions(&app, &c, "").await;
+    let detail = session(&app, &c, s[0]["id"].as_str().unwrap()).await;
+    let booked = detail["slots"][1]["id"].as_str().unwrap().to_owned(); // 18:40-18:50
+    let appointment = app.book_directly(&c.code, &booked, &c.practice_id).unwrap();
+    let mut longer = gp_evening(&c, "20:00");
+    longer["slot_minutes"] = json!(15);
+    let path = format!("/api/v1/clusters/{}/rotas/{rota}", c.code);
+    app.send(
+        Method::PUT,
+        &path,
+        Some(&c.manager),
+        Some(json!({"name": "Evenings", "templates": [longer]})),
+        &[("If-Match", "*")],
+    )
+    .await
+    .ok(200);
+    let report = publish(&app, &c, &rota, "2026-12-21", "2026-12-21", false).await;
+    assert_eq!(
+        report["needs_rebooking"][0]["appointment_id"],
+        appointment.as_str()
+    );
+    assert_eq!(
+        report["slots_created"], 4,
+        "19:00 onwards; 18:30 and 18:45 would overlap the kept slot"
+    );
+    let after = session(&app, &c, s[0]["id"].as_str().unwrap()).await;
+    let slots = after["slots"].as_array().unwrap();
+    for (i, a) in slots.iter().enumerate() {
+        for b in &slots[i + 1..] {
+            let overlap = a["starts_at"].as_str() < b["ends_at"].as_str()
+                && b["starts_at"].as_str() < a["ends_at"].as_str();
+            assert!(!overlap || a["lane"] != b["lane"], "{a} overlaps {b}");
+        }
+    }
 }
 
 async fn withdrawing_a_day_keeps_booked_patients(app: TestApp) {
@@ -553,6 +640,7 @@ async fn a_publish_that_fails_half_way_leaves_nothing(app: TestApp) {
 }
 
 both!(
+    a_new_slot_length_keeps_the_booked_patient_and_never_double_books,
     publish_is_idempotent_and_dry_runs_write_nothing,
     an_edit_never_drops_a_booked_patient,
     withdrawing_a_day_keeps_booked_patients,

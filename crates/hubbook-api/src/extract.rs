@@ -162,3 +162,20 @@ where
 {
     Option::<T>::deserialize(deserializer).map(Some)
 }
+
+/// The years a date or instant given to the API may fall in; outside them arithmetic on dates
+/// could overflow, and no appointment is booked there anyway.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// Refuses a date outside [`YEARS`] with `invalid-date-range`.
+pub fn check_date(field: &str, date: chrono::NaiveDate) -> Result<chrono::NaiveDate, ApiError> {
+    use chrono::Datelike;
+    if YEARS.contains(&date.year()) {
+        Ok(date)
+    } else {
+        Err(ApiError::Unprocessable(
+            "invalid-date-range",
+            format!("{field} must fall in the years 2000 to 2100"),
+        ))
+    }
+}

@@ -53,6 +53,8 @@ pub struct StoredSlot {
     pub lane: u32,
     /// What occupies it.
     pub occupancy: Occupancy,
+    /// Whether an earlier change already left it kept only for its patient (no longer offered).
+    pub orphaned: bool,
 }
 
 /// Whether a stored session is running or was cancelled by hand.
@@ -113,8 +115,10 @@ pub struct Plan {
     pub add_slots: Vec<(String, usize, usize)>,
     /// Free slots to delete.
     pub remove_slots: Vec<String>,
-    /// Slots kept though no longer wanted: booked or held.
+    /// Slots newly kept though no longer wanted (booked or held): they stop being offered.
     pub kept_slots: Vec<KeptSlot>,
+    /// Slots kept earlier for a patient that the rota wants again: offered again.
+    pub restore_slots: Vec<String>,
     /// Stored sessions to retire (withdraw), keeping their booked and held slots.
     pub retire_sessions: Vec<String>,
     /// Sessions left exactly as they are.
@@ -131,6 +135,7 @@ impl Plan {
             && self.add_slots.is_empty()
             && self.remove_slots.is_empty()
             && self.kept_slots.is_empty()
+            && self.restore_slots.is_empty()
             && self.retire_sessions.is_empty()
     }
 
@@ -151,22 +156,30 @@ impl Plan {
             + self.add_slots.len()
     }
 
-    /// Removes a stored slot that is no longer wanted, or keeps it if booked or held.
-    fn drop_slot(&mut self, session_id: &str, slot: &StoredSlot) {
+    /// Removes a stored slot that is no longer wanted, or keeps it if booked or held; a slot
+    /// kept by an earlier change stays as it is. Returns whether anything changes.
+    fn drop_slot(&mut self, session_id: &str, slot: &StoredSlot) -> bool {
         match &slot.occupancy {
-            Occupancy::Free => self.remove_slots.push(slot.id.clone()),
-            occupancy => self.kept_slots.push(KeptSlot {
-                slot_id: slot.id.clone(),
-                session_id: session_id.to_owned(),
-                occupancy: occupancy.clone(),
-            }),
+            Occupancy::Free => {
+                self.remove_slots.push(slot.id.clone());
+                true
+            }
+            _ if slot.orphaned => false,
+            occupancy => {
+                self.kept_slots.push(KeptSlot {
+                    slot_id: slot.id.clone(),
+                    session_id: session_id.to_owned(),
+                    occupancy: occupancy.clone(),
+                });
+                true
+            }
         }
     }
 
     /// Retires a stored session: its free slots go, its booked and held slots stay.
     fn retire(&mut self, session: &StoredSession) {
         for slot in &session.slots {
-            self.drop_slot(&session.id, slot);
+            let _ = self.drop_slot(&session.id, slot);
         }
         self.retire_sessions.push(session.id.clone());
     }
@@ -213,17 +226,35 @@ pub fn plan_publish(expansion: &Expansion, stored: &[StoredSession]) -> Plan {
             .iter()
             .map(|s| ((s.start, s.end, s.lane), s))
             .collect();
+        let mut missing = Vec::new();
         for (slot_index, slot) in wanted.slots.iter().enumerate() {
-            if have.remove(&(slot.start, slot.end, slot.lane)).is_some() {
-                plan.unchanged_slots += 1;
-            } else {
+            match have.remove(&(slot.start, slot.end, slot.lane)) {
+                Some(stored) if stored.orphaned => {
+                    plan.restore_slots.push(stored.id.clone());
+                    changed = true;
+                }
+                Some(_) => plan.unchanged_slots += 1,
+                None => missing.push(slot_index),
+            }
+        }
+        // A slot kept for a patient is never overlapped by a new slot in its lane.
+        let kept: Vec<&StoredSlot> = have
+            .values()
+            .copied()
+            .filter(|s| s.occupancy != Occupancy::Free)
+            .collect();
+        for slot_index in missing {
+            let slot = &wanted.slots[slot_index];
+            if !kept
+                .iter()
+                .any(|k| k.lane == slot.lane && k.start < slot.end && slot.start < k.end)
+            {
                 plan.add_slots.push((current.id.clone(), index, slot_index));
                 changed = true;
             }
         }
         for slot in have.into_values() {
-            plan.drop_slot(&current.id, slot);
-            changed = true;
+            changed |= plan.drop_slot(&current.id, slot);
         }
         if !changed {
             plan.unchanged_sessions += 1;
@@ -314,6 +345,7 @@ mod tests {
                         end: x.end,
                         lane: x.lane,
                         occupancy: Occupancy::Free,
+                        orphaned: false,
                     })
                     .collect(),
             })
@@ -371,6 +403,54 @@ mod tests {
         assert_eq!(plan.kept_slots.len(), 2, "the held slot is kept too");
         assert_eq!(plan.unchanged_slots, 6);
         assert!(plan.retire_sessions.is_empty());
+    }
+
+    #[test]
+    fn a_new_slot_length_never_overlaps_a_kept_patient_and_republishing_changes_nothing() {
+        let before = expand(
+            &rota(vec![template("gp-eve", "18:30", "20:00", 10, 1)]),
+            d("2026-03-02"),
+            d("2026-03-02"),
+            london(),
+        )
+        .unwrap();
+        let mut stored = store(&before);
+        stored[0].slots[1].occupancy = Occupancy::Booked {
+            appointment_id: "appt-1".into(),
+        }; // 18:40-18:50
+        let after = expand(
+            &rota(vec![template("gp-eve", "18:30", "20:00", 15, 1)]),
+            d("2026-03-02"),
+            d("2026-03-02"),
+            london(),
+        )
+        .unwrap();
+        let plan = plan_publish(&after, &stored);
+        assert_eq!(plan.rebooking().collect::<Vec<_>>(), vec!["appt-1"]);
+        // 18:30-18:45 and 18:45-19:00 both overlap the kept 18:40 slot: neither is added.
+        let added: Vec<_> = plan
+            .add_slots
+            .iter()
+            .map(|(_, _, i)| after.sessions[0].slots[*i].start)
+            .collect();
+        assert_eq!(added.len(), 4);
+        assert!(added
+            .iter()
+            .all(|t| t.format("%H:%M").to_string().as_str() >= "19:00"));
+        // Applied: the kept slot is orphaned; planning again changes nothing and lists nobody.
+        let mut applied = store(&after);
+        applied[0]
+            .slots
+            .retain(|s| s.start >= after.sessions[0].slots[2].start);
+        let mut kept = stored[0].slots[1].clone();
+        kept.orphaned = true;
+        applied[0].slots.push(kept);
+        let again = plan_publish(&after, &applied);
+        assert!(again.is_empty(), "{again:?}");
+        assert_eq!(again.rebooking().count(), 0);
+        // Once the kept slot is free again (the patient was rebooked), it goes.
+        applied[0].slots.last_mut().unwrap().occupancy = Occupancy::Free;
+        assert_eq!(plan_publish(&after, &applied).remove_slots.len(), 1);
     }
 
     #[test]

@@ -380,6 +380,8 @@ pub struct Slot {
     pub released_at: Option<NaiveDateTime>,
     /// The version of the sharing rules that gave it its channel (0: the defaults).
     pub sharing_version: i64,
+    /// When a rota change stopped wanting it while a patient (or holder) kept it; never offered since.
+    pub orphaned_at: Option<NaiveDateTime>,
 }
 
 /// A hold row: one slot reserved for one caller until it expires.

@@ -175,6 +175,7 @@ diesel::table! {
         removed_at -> Nullable<Timestamp>,
         released_at -> Nullable<Timestamp>,
         sharing_version -> BigInt,
+        orphaned_at -> Nullable<Timestamp>,
     }
 }
 

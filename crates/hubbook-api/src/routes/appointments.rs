@@ -181,6 +181,10 @@ pub struct AppointmentView {
     pub cancel_reason: Option<String>,
     /// When it was cancelled.
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// When its outcome (arrived, seen, did not attend) was recorded.
+    pub outcome_at: Option<DateTime<Utc>>,
+    /// Notes for the clinician.
+    pub notes: Option<String>,
     /// Current version; also the ETag.
     pub version: i64,
     /// When it was booked.
@@ -219,6 +223,8 @@ impl From<Appointment> for AppointmentView {
             reason: a.reason,
             cancel_reason: a.cancel_reason,
             cancelled_at: a.cancelled_at.map(|t| t.and_utc()),
+            outcome_at: a.outcome_at.map(|t| t.and_utc()),
+            notes: a.notes,
             version: a.version,
             created_at: a.created_at.and_utc(),
         }
@@ -459,11 +465,16 @@ fn visible_appointment(c: &mut DbConn, who: &Principal, id: &str) -> Result<Appo
     }
     let a = found_one.ok_or_else(not_found)?;
     let allowed = match who.role {
-        Role::Receptionist => {
-            let mine = who.scope.practice.as_ref();
-            a.booking_practice_id.as_ref() == mine || a.registered_practice_id.as_ref() == mine
-        }
-        Role::HubStaff | Role::ClusterManager => true,
+        Role::Receptionist => match who.scope.practice.as_deref() {
+            None => false,
+            Some(mine) => {
+                a.booking_practice_id.as_deref() == Some(mine)
+                    || (a.registered_practice_id.as_deref() == Some(mine)
+                        && shares_with(c, &a, mine)?)
+            }
+        },
+        Role::HubStaff => at_a_hub(c, &a)?,
+        Role::ClusterManager => true,
         Role::Triage => a.booked_by == who.actor(),
         Role::Admin => false,
     };
@@ -474,8 +485,36 @@ fn visible_appointment(c: &mut DbConn, who: &Principal, id: &str) -> Result<Appo
     }
 }
 
-/// Read one appointment: a receptionist its practice's patients', hub staff and managers their
-/// cluster's, a triage service what it booked; otherwise `not-found`.
+/// Whether the practice that booked an appointment and `practice_id` (the patient's registered
+/// practice) both have a data-sharing agreement in force today, so the registered practice may
+/// see it.
+fn shares_with(c: &mut DbConn, a: &Appointment, practice_id: &str) -> Result<bool, ApiError> {
+    let Some(booker) = a.booking_practice_id.as_deref() else {
+        return Ok(false);
+    };
+    let cluster = clusters::get_cluster(c, &a.cluster_id)?;
+    let today = chrono::Utc::now()
+        .with_timezone(&ClusterTimeZone::parse(&cluster.time_zone)?.0)
+        .date_naive();
+    for id in [booker, practice_id] {
+        let p = practices::get_practice(c, &a.cluster_id, id)?;
+        let in_force = hubbook_core::DataSharingAgreement::new(p.dsa_from, p.dsa_to)
+            .is_ok_and(|d| d.in_force_on(today));
+        if !in_force {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Whether an appointment is at one of the cluster's hubs (hub staff see hub sites only).
+fn at_a_hub(c: &mut DbConn, a: &Appointment) -> Result<bool, ApiError> {
+    Ok(hubbook_store::repo::sites::get_site(c, &a.cluster_id, &a.site_id)?.kind == "hub")
+}
+
+/// Read one appointment: a receptionist its practice's patients' (another practice's booking of
+/// them only under agreements in force), hub staff those at the hubs, managers their cluster's,
+/// a triage service what it booked; otherwise `not-found`.
 #[utoipa::path(tag = "booking", params(("id" = String, Path, description = "Appointment id")), responses((status = 200, body = AppointmentView, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 #[get("/appointments/{id}")]
 pub async fn get_appointment(
@@ -706,6 +745,11 @@ pub async fn amend_notes(
     let change = state.change(&who);
     let a = state
         .db(move |c| {
+            if !matches!(who.role, Role::Receptionist | Role::ClusterManager) {
+                return Err(ApiError::Forbidden(
+                    "notes are amended by the booking practice or the cluster manager".into(),
+                ));
+            }
             let a = visible_appointment(c, &who, &id)?;
             Ok(booking::amend_notes(
                 c,
@@ -810,13 +854,31 @@ pub async fn list_appointments(
             filter.nhs_number = nhs_number;
             filter.from = q.from.map(|t| t.naive_utc());
             filter.to = q.to.map(|t| t.naive_utc());
-            Ok(appointments::list_appointments(
-                c,
-                &cluster_id,
-                &filter,
-                after.as_deref(),
-                limit,
-            )?)
+            if who.role == Role::Receptionist && who.scope.practice.is_none() {
+                return Err(ApiError::Forbidden(
+                    "a receptionist needs a practice".into(),
+                ));
+            }
+            let mut page =
+                appointments::list_appointments(c, &cluster_id, &filter, after.as_deref(), limit)?;
+            // The same rules as reading one: another practice's bookings of a receptionist's
+            // patients only under agreements in force; hub staff the hubs only.
+            let mut kept = Vec::with_capacity(page.items.len());
+            for a in page.items {
+                let keep = match who.role {
+                    Role::Receptionist => {
+                        let mine = who.scope.practice.as_deref().unwrap_or_default();
+                        a.booking_practice_id.as_deref() == Some(mine) || shares_with(c, &a, mine)?
+                    }
+                    Role::HubStaff => at_a_hub(c, &a)?,
+                    _ => true,
+                };
+                if keep {
+                    kept.push(a);
+                }
+            }
+            page.items = kept;
+            Ok(page)
         })
         .await?;
     Ok(web::Json(PageOf::from_page(page, AppointmentView::from)))
@@ -841,7 +903,7 @@ pub async fn day_list(
     id: web::Path<String>,
     query: web::Query<DayQuery>,
 ) -> Result<web::Json<Vec<AppointmentView>>, ApiError> {
-    let date = query.date;
+    let date = crate::extract::check_date("date", query.date)?;
     let list = state
         .db(move |c| {
             if !matches!(who.role, Role::HubStaff | Role::ClusterManager) {
@@ -854,10 +916,13 @@ pub async fn day_list(
                 .cluster
                 .clone()
                 .ok_or_else(|| ApiError::Forbidden("no cluster in scope".into()))?;
-            found(
+            let site = found(
                 hubbook_store::repo::sites::get_site(c, &cluster_id, &id),
                 "site",
             )?;
+            if who.role == Role::HubStaff && site.kind != "hub" {
+                return Err(ApiError::NotFound("no hub here that you may see".into()));
+            }
             let cluster = clusters::get_cluster(c, &cluster_id)?;
             let zone = ClusterTimeZone::parse(&cluster.time_zone)?.0;
             let noon = zone

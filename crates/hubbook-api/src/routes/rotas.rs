@@ -370,6 +370,8 @@ pub async fn replace_rota(
 }
 
 fn check_range(body: &RangeBody) -> Result<(), ApiError> {
+    crate::extract::check_date("from", body.from)?;
+    crate::extract::check_date("to", body.to)?;
     let days = (body.to - body.from).num_days();
     if days < 0 {
         return Err(ApiError::Unprocessable(

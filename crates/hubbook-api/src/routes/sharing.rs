@@ -209,6 +209,8 @@ pub fn period_bounds(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    crate::extract::check_date("from", from)?;
+    crate::extract::check_date("to", to)?;
     if to < from {
         return Err(ApiError::Unprocessable(
             "invalid-date-range",

@@ -256,6 +256,11 @@ pub async fn search_slots(
     }
     .decode()?;
     let now = state.clock.now();
+    for (field, t) in [("from", q.from), ("to", q.to)] {
+        if let Some(t) = t {
+            crate::extract::check_date(field, t.date_naive())?;
+        }
+    }
     let from = q.from.unwrap_or(now);
     let to = q.to.unwrap_or(from + Duration::days(DEFAULT_SEARCH_DAYS));
     if to <= from {

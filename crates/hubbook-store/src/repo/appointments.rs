@@ -222,13 +222,22 @@ pub fn resolve_rebooking(
             return Err(StoreError::Conflict(ConflictKind::StaleVersion));
         }
         let need = open_rebooking(c, cluster_id, appointment_id)?.ok_or(StoreError::NotFound)?;
-        diesel::update(rebookings::table.find((cluster_id, &need.id)))
-            .set((
-                rebookings::resolution.eq(resolution.as_str()),
-                rebookings::resolved_at.eq(change.at),
-                rebookings::resolved_by.eq(&change.actor),
-            ))
-            .execute(c)?;
+        if resolution == Resolution::Cancelled && appointment.status != "booked" {
+            return Err(StoreError::Conflict(ConflictKind::InvalidTransition(
+                format!("a {} appointment cannot be cancelled", appointment.status),
+            )));
+        }
+        diesel::update(
+            rebookings::table
+                .find((cluster_id, &need.id))
+                .filter(rebookings::resolved_at.is_null()),
+        )
+        .set((
+            rebookings::resolution.eq(resolution.as_str()),
+            rebookings::resolved_at.eq(change.at),
+            rebookings::resolved_by.eq(&change.actor),
+        ))
+        .execute(c)?;
         if resolution == Resolution::Cancelled {
             let changed = diesel::update(
                 appointments::table
@@ -237,6 +246,8 @@ pub fn resolve_rebooking(
             )
             .set((
                 appointments::status.eq("cancelled"),
+                appointments::cancel_reason.eq("cancelled from the rebooking list"),
+                appointments::cancelled_at.eq(change.at),
                 appointments::version.eq(appointment.version + 1),
                 appointments::updated_at.eq(change.at),
             ))

@@ -145,6 +145,9 @@ pub fn hold_slot(
     write_tx(conn, |c| {
         let now = change.at;
         let (slot, session) = claim_slot(c, cluster_id, slot_id)?;
+        if slot.orphaned_at.is_some() {
+            return Err(conflict(ConflictKind::SlotUnavailable));
+        }
         offered(&slot, searcher, now)?;
         check_bookable(c, cluster_id, &slot, &session, &change.actor, now)?;
         diesel::delete(holds::table.find((cluster_id, slot_id))).execute(c)?;
@@ -269,8 +272,19 @@ fn place(
                 return Err(conflict(ConflictKind::HoldExpired));
             }
         }
+        // A slot the rota no longer wants is bookable only by whoever held it when it changed.
+        if slot.orphaned_at.is_some() && new.hold_id.is_none() {
+            return Err(conflict(ConflictKind::SlotUnavailable));
+        }
         offered(&slot, searcher, now)?;
         check_bookable(c, cluster_id, &slot, &session, &change.actor, now)?;
+        // Two bookings of one patient in different slots must not both pass the same-day rule:
+        // on PostgreSQL they queue on a lock per patient (SQLite's writer lock already does it).
+        if let (Some(nhs), DbConn::Pg(pg)) = (&new.nhs_number, &mut *c) {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind::<diesel::sql_types::Text, _>(format!("{cluster_id}:{nhs}"))
+                .execute(pg)?;
+        }
         if let (Some(nhs), false) = (&new.nhs_number, new.allow_same_day) {
             let same_day: i64 = appointments::table
                 .filter(appointments::cluster_id.eq(cluster_id))
@@ -332,6 +346,15 @@ fn place(
         diesel::delete(holds::table.find((cluster_id, &slot.id)))
             .filter(holds::holder.eq(&change.actor))
             .execute(c)?;
+        if slot.orphaned_at.is_some() {
+            appointment_repo::flag_for_rebooking(
+                c,
+                change,
+                cluster_id,
+                &[&row.id],
+                "booked into a slot the rota no longer has",
+            )?;
+        }
         Ok(row)
     }
 }

@@ -114,6 +114,40 @@ pub enum Selection<'a> {
     Session(&'a str),
 }
 
+/// Takes the row locks of a selection's live slots before their occupancy is read, so a booking
+/// or hold of one of them either committed before (and is seen) or waits until the change is
+/// done. A no-op UPDATE: PostgreSQL locks the rows; on SQLite the write transaction already
+/// excludes every other writer.
+fn lock_slots(
+    conn: &mut DbConn,
+    cluster_id: &str,
+    selection: Selection<'_>,
+) -> Result<(), StoreError> {
+    let live = slots::table
+        .filter(slots::cluster_id.eq(cluster_id))
+        .filter(slots::removed_at.is_null());
+    let current = sessions::table
+        .filter(sessions::cluster_id.eq(cluster_id))
+        .filter(sessions::status.ne("withdrawn"));
+    match selection {
+        Selection::Rota { rota_id, from, to } => {
+            let ids = current
+                .filter(sessions::rota_id.eq(rota_id))
+                .filter(sessions::local_date.between(from, to))
+                .select(sessions::id);
+            diesel::update(live.filter(slots::session_id.eq_any(ids)))
+                .set(slots::version.eq(slots::version))
+                .execute(conn)?;
+        }
+        Selection::Session(id) => {
+            diesel::update(live.filter(slots::session_id.eq(id)))
+                .set(slots::version.eq(slots::version))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
 /// Loads the current (not withdrawn) sessions of a selection with their live slots and what
 /// occupies each slot at `now` (live appointments; holds that have not expired).
 pub fn load_stored(
@@ -187,6 +221,7 @@ pub fn load_stored(
                         start: slot.starts_at.and_utc(),
                         end: slot.ends_at.and_utc(),
                         lane: u32::try_from(slot.lane).unwrap_or(0),
+                        orphaned: slot.orphaned_at.is_some(),
                         id: slot.id,
                     })
                     .collect(),
@@ -236,6 +271,15 @@ pub fn publish(
     dry_run: bool,
 ) -> Result<ChangeReport, StoreError> {
     write_tx(conn, |c| {
+        lock_slots(
+            c,
+            target.cluster_id,
+            Selection::Rota {
+                rota_id: target.rota_id,
+                from: target.from,
+                to: target.to,
+            },
+        )?;
         let stored = load_stored(
             c,
             target.cluster_id,
@@ -284,6 +328,7 @@ pub fn withdraw(
     dry_run: bool,
 ) -> Result<ChangeReport, StoreError> {
     write_tx(conn, |c| {
+        lock_slots(c, cluster_id, selection)?;
         let stored = load_stored(c, cluster_id, selection, change.at)?;
         let plan = plan_withdraw(&stored);
         let report = report(&plan, None, dry_run);
@@ -326,6 +371,7 @@ pub fn cancel_session(
                 "the session is already cancelled or withdrawn".into(),
             )));
         }
+        lock_slots(c, cluster_id, Selection::Session(session_id))?;
         let stored = load_stored(c, cluster_id, Selection::Session(session_id), change.at)?;
         let plan = plan_withdraw(&stored);
         let report = report(&plan, None, false);
@@ -590,6 +636,7 @@ fn slot_row(
         removed_at: None,
         released_at: None,
         sharing_version: 0,
+        orphaned_at: None,
     })
 }
 
@@ -729,6 +776,26 @@ fn apply(
         }
         insert_chunked!(c, sessions::table, new_sessions);
         insert_chunked!(c, slots::table, new_slots);
+    }
+    // Slots kept for a patient or holder stop being offered; slots wanted again are offered again.
+    let kept: Vec<&str> = plan.kept_slots.iter().map(|k| k.slot_id.as_str()).collect();
+    for ids in kept.chunks(ID_CHUNK) {
+        diesel::update(
+            slots::table
+                .filter(slots::cluster_id.eq(cluster_id))
+                .filter(slots::id.eq_any(ids)),
+        )
+        .set(slots::orphaned_at.eq(Some(at)))
+        .execute(c)?;
+    }
+    for ids in plan.restore_slots.chunks(ID_CHUNK) {
+        diesel::update(
+            slots::table
+                .filter(slots::cluster_id.eq(cluster_id))
+                .filter(slots::id.eq_any(ids)),
+        )
+        .set(slots::orphaned_at.eq(None::<NaiveDateTime>))
+        .execute(c)?;
     }
     let rebook: Vec<&str> = plan.rebooking().collect();
     super::appointments::flag_for_rebooking(c, change, cluster_id, &rebook, reason)?;

@@ -260,7 +260,8 @@ pub fn search_slots(
     let mut query = slots::table
         .filter(slots::cluster_id.eq_any(search.cluster_ids.clone()))
         .filter(slots::removed_at.is_null())
-        .filter(slots::starts_at.ge(start))
+        .filter(slots::orphaned_at.is_null())
+        .filter(slots::starts_at.gt(start))
         .filter(slots::starts_at.lt(search.to))
         .filter(slots::session_id.eq_any(active))
         .filter(slots::id.ne_all(live))

@@ -263,6 +263,65 @@ async fn each_practice_sees_its_own_and_released_slots(app: TestApp) {
     .problem(422, "invalid-date-range");
 }
 
+async fn release_follows_a_session_that_moves(app: TestApp) {
+    let c = app.cluster("U70006").await;
+    app.clock.set(at("2026-12-01T08:00:00Z"));
+    let template = |start: &str, end: &str| {
+        json!({"key": "gp-morning", "site_id": c.site_id, "service_id": c.service_id, "start": start, "end": end,
+        "slot_minutes": 10, "capacity": 1, "delivery": "face_to_face", "weekdays": ["mon"], "valid_from": "2026-01-01"})
+    };
+    let rota = app
+        .post(
+            &format!("/api/v1/clusters/{}/rotas", c.code),
+            &c.manager,
+            json!({"name": "M", "templates": [template("09:00", "10:00")]}),
+        )
+        .await;
+    let rota = rota.ok(201)["id"].as_str().unwrap().to_owned();
+    let publish = format!("/api/v1/clusters/{}/rotas/{rota}/publish", c.code);
+    app.post(
+        &publish,
+        &c.manager,
+        json!({"from": "2026-12-07", "to": "2026-12-07"}),
+    )
+    .await
+    .ok(200);
+    let live = |channel: &str| {
+        app.count(&format!(
+            "slots WHERE channel = '{channel}' AND removed_at IS NULL"
+        ))
+    };
+    assert!(live("practice") > 0 && live("111") > 0);
+    assert_eq!(
+        app.count("slots WHERE channel = 'practice' AND released_at = '2026-12-05 09:00:00'"),
+        live("practice")
+    );
+    assert_eq!(
+        app.count("slots WHERE channel = '111' AND released_at = '2026-12-07 05:00:00'"),
+        live("111")
+    );
+    // The session now starts at 08:00: every reserved slot is released 48 hours before that.
+    app.send(
+        Method::PUT,
+        &format!("/api/v1/clusters/{}/rotas/{rota}", c.code),
+        Some(&c.manager),
+        Some(json!({"name": "M", "templates": [template("08:00", "10:00")]})),
+        &[("If-Match", "*")],
+    )
+    .await
+    .ok(200);
+    let report = app
+        .post(
+            &publish,
+            &c.manager,
+            json!({"from": "2026-12-07", "to": "2026-12-07"}),
+        )
+        .await;
+    assert_eq!(report.ok(200)["sessions_updated"], 1);
+    assert_eq!(app.count("slots WHERE channel = 'practice' AND removed_at IS NULL AND released_at = '2026-12-05 08:00:00'"), live("practice"));
+    assert_eq!(app.count("slots WHERE channel = '111' AND removed_at IS NULL AND released_at = '2026-12-07 04:00:00'"), live("111"));
+}
+
 async fn a_manager_can_ask_why_and_set_a_channel(app: TestApp) {
     let c = app.cluster("U70003").await;
     let (b_id, rec_b, _) = members(&app, &c).await;
@@ -496,6 +555,7 @@ async fn the_fair_share_report_adds_up(app: TestApp) {
 }
 
 both!(
+    release_follows_a_session_that_moves,
     the_manager_sets_versioned_rules,
     each_practice_sees_its_own_and_released_slots,
     a_manager_can_ask_why_and_set_a_channel,

@@ -714,6 +714,20 @@ fn apply(
                     sessions::updated_at.eq(at),
                 ))
                 .execute(c)?;
+            // Release follows the session's start: recompute it for the session's reserved slots.
+            if let Some(sharing) = &target.sharing {
+                for channel in [Channel::Triage, Channel::Practice(String::new())] {
+                    let released = sharing.rules.release_time(&channel, s.start).map(naive);
+                    diesel::update(
+                        slots::table
+                            .filter(slots::cluster_id.eq(cluster_id))
+                            .filter(slots::session_id.eq(id))
+                            .filter(slots::channel.eq(channel.as_str())),
+                    )
+                    .set(slots::released_at.eq(released))
+                    .execute(c)?;
+                }
+            }
         }
         // The sessions that get new slots, by expansion index, which is time order.
         let mut new_sessions = Vec::with_capacity(plan.create_sessions.len());

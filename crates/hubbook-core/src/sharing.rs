@@ -271,6 +271,21 @@ pub enum Visibility {
 }
 
 impl Visibility {
+    /// The reason's stable name, as serialised (`open`, `reserved_for_you`, `released`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::ReservedForYou => "reserved_for_you",
+            Self::ReservedFor111 => "reserved_for111",
+            Self::Released { .. } => "released",
+            Self::ReservedForAnotherPractice { .. } => "reserved_for_another_practice",
+            Self::ReservedFor111Until { .. } => "reserved_for111_until",
+            Self::ReservedForPractices => "reserved_for_practices",
+            Self::OpenNotFor111 => "open_not_for111",
+            Self::NoDataSharingAgreement => "no_data_sharing_agreement",
+        }
+    }
+
     /// Whether the slot is offered.
     pub fn visible(&self) -> bool {
         matches!(
@@ -536,6 +551,24 @@ mod tests {
             now
         )
         .visible());
+    }
+
+    #[test]
+    fn codes_are_the_serialised_reasons() {
+        let at = t("2027-01-04T12:00:00Z");
+        for v in [
+            Visibility::Open,
+            Visibility::ReservedForYou,
+            Visibility::ReservedFor111,
+            Visibility::Released { at },
+            Visibility::ReservedForAnotherPractice { until: Some(at) },
+            Visibility::ReservedFor111Until { until: None },
+            Visibility::ReservedForPractices,
+            Visibility::OpenNotFor111,
+            Visibility::NoDataSharingAgreement,
+        ] {
+            assert_eq!(serde_json::to_value(&v).unwrap()["reason"], v.code());
+        }
     }
 
     #[test]

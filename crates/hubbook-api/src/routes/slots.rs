@@ -476,13 +476,6 @@ fn explain(v: &Visibility) -> String {
     }
 }
 
-fn reason(v: &Visibility) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|j| j["reason"].as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 fn manager_cluster(who: &Principal) -> Result<String, ApiError> {
     match (who.role, &who.scope.cluster) {
         (Role::ClusterManager, Some(cluster)) => Ok(cluster.clone()),
@@ -544,7 +537,7 @@ pub async fn slot_visibility(
                 lines.push(VisibilityLine {
                     viewer: p.ods_code.clone(),
                     visible: v.visible() && free,
-                    reason: reason(&v),
+                    reason: v.code().to_owned(),
                     explanation: explain(&v),
                 });
             }
@@ -561,7 +554,7 @@ pub async fn slot_visibility(
                 lines.push(VisibilityLine {
                     viewer: "111".into(),
                     visible: v.visible() && free,
-                    reason: reason(&v),
+                    reason: v.code().to_owned(),
                     explanation: explain(&v),
                 });
             }

@@ -5,7 +5,9 @@ use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 
-use super::{audit, Change};
+use super::{audit, audited, Change};
+
+audited!(Appointment, "appointment", |a| Some(&a.cluster_id));
 use crate::models::{Appointment, AuditEvent, Rebooking};
 use crate::schema::{appointments, rebookings};
 use crate::{new_id, write_tx, ConflictKind, DbConn, Page, StoreError};

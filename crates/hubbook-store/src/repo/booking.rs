@@ -11,7 +11,7 @@ use hubbook_core::sharing::{visibility, Viewer};
 use super::audit::Entry;
 use super::sessions::LIVE_STATUSES;
 use super::sharing::Searcher;
-use super::{appointments as appointment_repo, Change};
+use super::{appointments as appointment_repo, update_audited_as, Change};
 use crate::models::{Appointment, Hold, Session, Slot};
 use crate::schema::{appointments, holds, rebookings, services, sessions, slots};
 use crate::{new_id, write_tx, ConflictKind, DbConn, StoreError};
@@ -75,12 +75,7 @@ fn offered(slot: &Slot, searcher: &Searcher, now: NaiveDateTime) -> Result<(), S
     if seen.visible() {
         Ok(())
     } else {
-        Err(conflict(ConflictKind::NotOffered(
-            serde_json::to_value(&seen)
-                .ok()
-                .and_then(|v| v["reason"].as_str().map(str::to_owned))
-                .unwrap_or_default(),
-        )))
+        Err(conflict(ConflictKind::NotOffered(seen.code().to_owned())))
     }
 }
 
@@ -369,49 +364,63 @@ pub fn cancel(
     expected: Option<i64>,
     reason: &str,
 ) -> Result<Appointment, StoreError> {
-    write_tx(conn, |c| {
-        let before = appointment_repo::get_appointment(c, cluster_id, appointment_id)?;
-        if expected.is_some_and(|v| v != before.version) {
-            return Err(conflict(ConflictKind::StaleVersion));
-        }
-        if before.status != "booked" {
-            return Err(conflict(ConflictKind::InvalidTransition(format!(
-                "a {} appointment cannot be cancelled",
-                before.status
-            ))));
-        }
-        let changed = diesel::update(
-            appointments::table
-                .find((cluster_id, appointment_id))
-                .filter(appointments::version.eq(before.version)),
-        )
-        .set((
-            appointments::status.eq("cancelled"),
-            appointments::cancel_reason.eq(reason),
-            appointments::cancelled_at.eq(change.at),
-            appointments::version.eq(before.version + 1),
-            appointments::updated_at.eq(change.at),
-        ))
-        .execute(c)?;
-        if changed == 0 {
-            return Err(conflict(ConflictKind::StaleVersion));
-        }
-        diesel::update(
-            rebookings::table
-                .filter(rebookings::cluster_id.eq(cluster_id))
-                .filter(rebookings::appointment_id.eq(appointment_id))
-                .filter(rebookings::resolved_at.is_null()),
-        )
-        .set((
-            rebookings::resolution.eq("cancelled"),
-            rebookings::resolved_at.eq(change.at),
-            rebookings::resolved_by.eq(&change.actor),
-        ))
-        .execute(c)?;
-        let after = appointment_repo::get_appointment(c, cluster_id, appointment_id)?;
-        appointment_repo::audit_change(c, change, "appointment.cancel", &before, &after)?;
-        Ok(after)
-    })
+    update_audited_as(
+        conn,
+        change,
+        "cancel",
+        expected,
+        |c| load(c, cluster_id, appointment_id),
+        |c, before| {
+            if before.status != "booked" {
+                return Err(conflict(ConflictKind::InvalidTransition(format!(
+                    "a {} appointment cannot be cancelled",
+                    before.status
+                ))));
+            }
+            let changed = diesel::update(guarded(cluster_id, before))
+                .set((
+                    appointments::status.eq("cancelled"),
+                    appointments::cancel_reason.eq(reason),
+                    appointments::cancelled_at.eq(change.at),
+                    appointments::version.eq(before.version + 1),
+                    appointments::updated_at.eq(change.at),
+                ))
+                .execute(c)?;
+            diesel::update(
+                rebookings::table
+                    .filter(rebookings::cluster_id.eq(cluster_id))
+                    .filter(rebookings::appointment_id.eq(appointment_id))
+                    .filter(rebookings::resolved_at.is_null()),
+            )
+            .set((
+                rebookings::resolution.eq("cancelled"),
+                rebookings::resolved_at.eq(change.at),
+                rebookings::resolved_by.eq(&change.actor),
+            ))
+            .execute(c)?;
+            Ok(changed)
+        },
+    )
+}
+
+fn load(c: &mut DbConn, cluster_id: &str, id: &str) -> diesel::QueryResult<Appointment> {
+    appointments::table
+        .find((cluster_id, id))
+        .select(Appointment::as_select())
+        .first(c)
+}
+
+/// An appointment's row, filtered on the version it was read at.
+type GuardedAppointment<'a> = diesel::dsl::Filter<
+    diesel::dsl::Find<appointments::table, (&'a str, &'a str)>,
+    diesel::dsl::Eq<appointments::version, i64>,
+>;
+
+/// The appointment's row, only while it still has the version read.
+fn guarded<'a>(cluster_id: &'a str, before: &'a Appointment) -> GuardedAppointment<'a> {
+    appointments::table
+        .find((cluster_id, before.id.as_str()))
+        .filter(appointments::version.eq(before.version))
 }
 
 /// Where a reschedule goes, and as whom.
@@ -577,52 +586,39 @@ pub fn record_outcome(
     outcome: Outcome,
     correcting: bool,
 ) -> Result<Appointment, StoreError> {
-    write_tx(conn, |c| {
-        let before = appointment_repo::get_appointment(c, cluster_id, id)?;
-        if expected.is_some_and(|v| v != before.version) {
-            return Err(conflict(ConflictKind::StaleVersion));
-        }
-        outcome_allowed(
-            &before.status,
-            outcome,
-            before.starts_at,
-            change.at,
-            correcting,
-        )
-        .map_err(|why| conflict(ConflictKind::InvalidTransition(why)))?;
-        // A corrected did-not-attend becomes live again; if the slot was booked since, the
-        // partial unique index refuses it.
-        let changed = diesel::update(
-            appointments::table
-                .find((cluster_id, id))
-                .filter(appointments::version.eq(before.version)),
-        )
-        .set((
-            appointments::status.eq(outcome.as_str()),
-            appointments::outcome_at.eq(change.at),
-            appointments::version.eq(before.version + 1),
-            appointments::updated_at.eq(change.at),
-        ))
-        .execute(c)
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(ConflictKind::Duplicate(_)) => {
-                conflict(ConflictKind::SlotUnavailable)
-            }
-            other => other,
-        })?;
-        if changed == 0 {
-            return Err(conflict(ConflictKind::StaleVersion));
-        }
-        let after = appointment_repo::get_appointment(c, cluster_id, id)?;
-        appointment_repo::audit_change(
-            c,
-            change,
-            &format!("appointment.{}", outcome.as_str()),
-            &before,
-            &after,
-        )?;
-        Ok(after)
-    })
+    update_audited_as(
+        conn,
+        change,
+        outcome.as_str(),
+        expected,
+        |c| load(c, cluster_id, id),
+        |c, before| {
+            outcome_allowed(
+                &before.status,
+                outcome,
+                before.starts_at,
+                change.at,
+                correcting,
+            )
+            .map_err(|why| conflict(ConflictKind::InvalidTransition(why)))?;
+            // A corrected did-not-attend becomes live again; if the slot was booked since, the
+            // partial unique index refuses it.
+            diesel::update(guarded(cluster_id, before))
+                .set((
+                    appointments::status.eq(outcome.as_str()),
+                    appointments::outcome_at.eq(change.at),
+                    appointments::version.eq(before.version + 1),
+                    appointments::updated_at.eq(change.at),
+                ))
+                .execute(c)
+                .map_err(|e| match StoreError::from(e) {
+                    StoreError::Conflict(ConflictKind::Duplicate(_)) => {
+                        conflict(ConflictKind::SlotUnavailable)
+                    }
+                    other => other,
+                })
+        },
+    )
 }
 
 /// Replaces an appointment's notes without touching the booking, guarded by its version; audited.
@@ -634,29 +630,22 @@ pub fn amend_notes(
     expected: Option<i64>,
     notes: Option<String>,
 ) -> Result<Appointment, StoreError> {
-    write_tx(conn, |c| {
-        let before = appointment_repo::get_appointment(c, cluster_id, id)?;
-        if expected.is_some_and(|v| v != before.version) {
-            return Err(conflict(ConflictKind::StaleVersion));
-        }
-        let changed = diesel::update(
-            appointments::table
-                .find((cluster_id, id))
-                .filter(appointments::version.eq(before.version)),
-        )
-        .set((
-            appointments::notes.eq(&notes),
-            appointments::version.eq(before.version + 1),
-            appointments::updated_at.eq(change.at),
-        ))
-        .execute(c)?;
-        if changed == 0 {
-            return Err(conflict(ConflictKind::StaleVersion));
-        }
-        let after = appointment_repo::get_appointment(c, cluster_id, id)?;
-        appointment_repo::audit_change(c, change, "appointment.notes", &before, &after)?;
-        Ok(after)
-    })
+    update_audited_as(
+        conn,
+        change,
+        "notes",
+        expected,
+        |c| load(c, cluster_id, id),
+        |c, before| {
+            Ok(diesel::update(guarded(cluster_id, before))
+                .set((
+                    appointments::notes.eq(&notes),
+                    appointments::version.eq(before.version + 1),
+                    appointments::updated_at.eq(change.at),
+                ))
+                .execute(c)?)
+        },
+    )
 }
 
 #[cfg(test)]

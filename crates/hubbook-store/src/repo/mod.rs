@@ -84,16 +84,31 @@ pub(crate) fn update_audited<T: Audited>(
     load: impl Fn(&mut DbConn) -> QueryResult<T>,
     apply: impl FnOnce(&mut DbConn, i64) -> QueryResult<usize>,
 ) -> Result<T, StoreError> {
+    update_audited_as(conn, change, "update", expected, load, |c, before| {
+        Ok(apply(c, before.version())?)
+    })
+}
+
+/// Like [`update_audited`], naming the change in the audit (`<entity>.<verb>`) and handing
+/// `apply` the row as read, so it can refuse a change its state does not allow.
+pub(crate) fn update_audited_as<T: Audited>(
+    conn: &mut DbConn,
+    change: &Change,
+    verb: &str,
+    expected: Option<i64>,
+    load: impl Fn(&mut DbConn) -> QueryResult<T>,
+    apply: impl FnOnce(&mut DbConn, &T) -> Result<usize, StoreError>,
+) -> Result<T, StoreError> {
     write_tx(conn, |c| {
         let before = load(c)?;
         if expected.is_some_and(|v| v != before.version()) {
             return Err(StoreError::Conflict(ConflictKind::StaleVersion));
         }
-        if apply(c, before.version())? == 0 {
+        if apply(c, &before)? == 0 {
             return Err(StoreError::Conflict(ConflictKind::StaleVersion));
         }
         let after = load(c)?;
-        audit::record(c, event(change, "update", Some(&before), Some(&after))?)?;
+        audit::record(c, event(change, verb, Some(&before), Some(&after))?)?;
         Ok(after)
     })
 }

@@ -311,6 +311,8 @@ fn book_a_few(
             clinical_role: None,
             site_id: None,
             delivery: None,
+            service_codes: None,
+            deliveries: None,
         };
         for slot in search_slots(c, &search, None, 2)?.items {
             let Some((nhs, name, born)) = patients.next() else {

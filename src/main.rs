@@ -223,7 +223,7 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         let manager = state
             .db(|c| {
                 let m = users::find_user_by_username(c, "manager")?;
-                Ok(Principal { id: m.id, kind: SubjectKind::User, role: Role::ClusterManager, scope: Scope { cluster: m.cluster_id, ..Scope::default() } })
+                Ok(Principal { id: m.id, kind: SubjectKind::User, role: Role::ClusterManager, scope: Scope { cluster: m.cluster_id, ..Scope::default() }, credential: None })
             })
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;

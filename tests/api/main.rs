@@ -13,3 +13,4 @@ mod reference;
 mod rotas;
 mod scope;
 mod sharing;
+mod triage;

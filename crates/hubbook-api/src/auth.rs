@@ -3,7 +3,9 @@
 //! A token carries the caller's role and scope, so handlers authorise without a database read.
 //! Only HS256 is accepted: a token signed otherwise, or with `alg: none`, is refused.
 
-use std::future::{ready, Ready};
+use std::future::ready;
+
+use futures_util::future::LocalBoxFuture;
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -11,6 +13,7 @@ use argon2::Argon2;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use hubbook_core::Role;
+use hubbook_store::repo::integrations;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -52,6 +55,9 @@ pub struct Claims {
     pub role: Role,
     /// Where the role applies.
     pub scope: Scope,
+    /// For a client: the id of the secret the token was issued against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// Issued at (seconds since the epoch).
     pub iat: i64,
     /// Expires at (seconds since the epoch).
@@ -69,6 +75,8 @@ pub struct Principal {
     pub role: Role,
     /// Where the role applies.
     pub scope: Scope,
+    /// For a client: the secret its token was issued against; the token dies with it.
+    pub credential: Option<String>,
 }
 
 impl Principal {
@@ -141,6 +149,7 @@ impl TokenService {
             kind: who.kind,
             role: who.role,
             scope: who.scope.clone(),
+            sid: who.credential.clone(),
             iat: now.timestamp(),
             exp: now.timestamp() + ttl_seconds,
         };
@@ -169,23 +178,56 @@ impl TokenService {
             kind: c.kind,
             role: c.role,
             scope: c.scope,
+            credential: c.sid,
         })
     }
 }
 
 impl FromRequest for Principal {
     type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
+    /// A staff token is checked by its signature alone; a client's also against the store, so
+    /// that revoking its secret or the client stops its tokens at once.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(principal_of(req))
+        let state = match req.app_data::<web::Data<AppState>>() {
+            Some(state) => state.clone(),
+            None => {
+                return Box::pin(ready(Err(ApiError::Internal(
+                    "application state missing".into(),
+                ))))
+            }
+        };
+        let principal = match principal_of(req, &state) {
+            Ok(p) => p,
+            Err(e) => return Box::pin(ready(Err(e))),
+        };
+        if principal.kind != SubjectKind::Client {
+            return Box::pin(ready(Ok(principal)));
+        }
+        Box::pin(async move {
+            let Some(secret_id) = principal.credential.clone() else {
+                return Err(ApiError::InvalidToken(
+                    "the access token is not valid".into(),
+                ));
+            };
+            let id = principal.id.clone();
+            let now = state.now();
+            let live = state
+                .db(move |c| Ok(integrations::credential_live(c, &id, &secret_id, now)?))
+                .await?;
+            if live {
+                Ok(principal)
+            } else {
+                Err(ApiError::InvalidToken(
+                    "the client or the secret this token was issued against has been revoked; request a new token with a live secret".into(),
+                ))
+            }
+        })
     }
 }
 
-fn principal_of(req: &HttpRequest) -> Result<Principal, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+fn principal_of(req: &HttpRequest, state: &AppState) -> Result<Principal, ApiError> {
     let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
         ApiError::InvalidToken("this route needs an `Authorization: Bearer <token>` header".into())
     })?;
@@ -248,6 +290,7 @@ mod tests {
                 cluster: Some("c1".into()),
                 ..Scope::default()
             },
+            credential: None,
         }
     }
 

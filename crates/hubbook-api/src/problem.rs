@@ -72,6 +72,17 @@ pub enum ApiError {
     /// An update came without `If-Match`.
     #[error("send If-Match with the ETag you last read (or * to update whatever is current)")]
     PreconditionRequired,
+    /// A triage request refused by the triage rules (a passed timeframe, a bad code...).
+    #[error(transparent)]
+    Triage(#[from] hubbook_core::triage::TriageError),
+    /// No slot fits a triage request now; `next_slot` is the earliest later one that would.
+    #[error("{detail}")]
+    NoCapacity {
+        /// What was looked for, in words.
+        detail: String,
+        /// The earliest fitting slot after the timeframe, as JSON, or `None` if there is none soon.
+        next_slot: Option<serde_json::Value>,
+    },
     /// Something unexpected; the detail stays in the log.
     #[error("{0}")]
     Internal(String),
@@ -82,6 +93,11 @@ impl ApiError {
     pub fn status_and_type(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Validation(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code()),
+            Self::Triage(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code()),
+            Self::NoCapacity { .. } => (StatusCode::CONFLICT, "no-capacity"),
+            Self::Store(StoreError::Conflict(ConflictKind::SecretLimit)) => {
+                (StatusCode::CONFLICT, "secret-limit")
+            }
             Self::Rota(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code()),
             Self::Store(StoreError::NotFound) => (StatusCode::NOT_FOUND, "not-found"),
             Self::Store(StoreError::Conflict(ConflictKind::Duplicate(_))) => {
@@ -171,6 +187,7 @@ impl ApiError {
                 format!("the slot is not offered to you now ({reason}); GET /api/v1/slots lists those that are")
             }
             Self::Store(StoreError::Conflict(ConflictKind::InvalidTransition(why))) => why.clone(),
+            Self::Store(StoreError::Conflict(ConflictKind::SecretLimit)) => "two secrets are live already; revoke one before rotating again".to_owned(),
             Self::Store(StoreError::Busy) => "the service is busy; retry shortly".to_owned(),
             Self::Store(StoreError::Invalid(_)) => "a value breaks a rule of the stored data".to_owned(),
             Self::Store(_) | Self::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
@@ -235,6 +252,17 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let Self::NoCapacity { next_slot, .. } = self {
+            // RFC 9457 extension member: where the caller can send the patient instead.
+            let mut body = serde_json::to_value(&problem).unwrap_or_default();
+            if let Some(map) = body.as_object_mut() {
+                map.insert(
+                    "next_slot".into(),
+                    next_slot.clone().unwrap_or(serde_json::Value::Null),
+                );
+            }
+            return response.body(body.to_string());
+        }
         if matches!(self, Self::Store(StoreError::Busy)) {
             response.insert_header((header::RETRY_AFTER, "1"));
         }

@@ -16,6 +16,7 @@ pub mod rota;
 pub mod service;
 pub mod sharing;
 pub mod site;
+pub mod triage;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cluster::{ClusterCode, ClusterTimeZone};

@@ -26,6 +26,8 @@ pub enum ConflictKind {
     NotOffered(String),
     /// The appointment's status does not allow the change; the text says why.
     InvalidTransition(String),
+    /// An integration already has as many live secrets as it may.
+    SecretLimit,
 }
 
 /// Everything a repository function can fail with.

@@ -211,9 +211,6 @@ pub struct Integration {
     pub client_id: String,
     /// Display name.
     pub name: String,
-    /// argon2id PHC string of the secret.
-    #[serde(skip_serializing)]
-    pub secret_hash: String,
     /// Whether the client may obtain tokens.
     pub active: bool,
     /// Optimistic-concurrency version.
@@ -230,8 +227,6 @@ pub struct Integration {
 pub struct IntegrationChanges {
     /// New display name.
     pub name: Option<String>,
-    /// New secret hash.
-    pub secret_hash: Option<String>,
     /// Enable or revoke the client.
     pub active: Option<bool>,
 }
@@ -492,4 +487,84 @@ pub struct Rebooking {
     pub resolved_at: Option<NaiveDateTime>,
     /// Who resolved it.
     pub resolved_by: Option<String>,
+}
+
+/// A triage outcome code 111 books by: how soon the patient must be seen, and what fits.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = dispositions)]
+pub struct Disposition {
+    /// The code, e.g. `Dx05`.
+    pub code: String,
+    /// What it asks for, in words.
+    pub description: String,
+    /// Minutes from triage within which the patient must be seen or called.
+    pub timeframe_minutes: i32,
+    /// `face_to_face`, `telephone` or `either`.
+    pub delivery: String,
+    /// Whether 111 may book with it; a retired code stays for the bookings that name it.
+    pub active: bool,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+    /// When created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When last changed (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes to a disposition; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = dispositions)]
+pub struct DispositionChanges {
+    /// New description.
+    pub description: Option<String>,
+    /// New timeframe in minutes.
+    pub timeframe_minutes: Option<i32>,
+    /// New delivery fit.
+    pub delivery: Option<String>,
+    /// Retire or restore it.
+    pub active: Option<bool>,
+}
+
+/// One secret of an integration; live while neither revoked nor expired.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = integration_secrets)]
+pub struct IntegrationSecret {
+    /// Id; tokens name the secret they were issued against.
+    pub id: String,
+    /// The integration.
+    pub integration_id: String,
+    /// argon2id PHC string of the secret.
+    #[serde(skip_serializing)]
+    pub secret_hash: String,
+    /// When created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When it stops working by itself (a rotation's old secret), if ever.
+    pub expires_at: Option<NaiveDateTime>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl IntegrationSecret {
+    /// Whether the secret may be used at `now`.
+    pub fn live_at(&self, now: NaiveDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|t| t > now)
+    }
+}
+
+/// What a 111 booking was triaged for.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = triage_bookings)]
+pub struct TriageBooking {
+    /// The cluster.
+    pub cluster_id: String,
+    /// The appointment booked.
+    pub appointment_id: String,
+    /// The disposition code.
+    pub disposition_code: String,
+    /// When the patient was triaged (UTC).
+    pub triaged_at: NaiveDateTime,
+    /// When the disposition's timeframe ends (UTC).
+    pub due_by: NaiveDateTime,
+    /// The triage service's own case reference.
+    pub case_reference: Option<String>,
 }

@@ -80,7 +80,6 @@ diesel::table! {
         id -> Text,
         client_id -> Text,
         name -> Text,
-        secret_hash -> Text,
         active -> Bool,
         version -> BigInt,
         created_at -> Timestamp,
@@ -250,7 +249,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    dispositions (code) {
+        code -> Text,
+        description -> Text,
+        timeframe_minutes -> Integer,
+        delivery -> Text,
+        active -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    disposition_services (disposition_code, service_code) {
+        disposition_code -> Text,
+        service_code -> Text,
+    }
+}
+
+diesel::table! {
+    integration_secrets (id) {
+        id -> Text,
+        integration_id -> Text,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    triage_bookings (cluster_id, appointment_id) {
+        cluster_id -> Text,
+        appointment_id -> Text,
+        disposition_code -> Text,
+        triaged_at -> Timestamp,
+        due_by -> Timestamp,
+        case_reference -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(integration_clusters -> integrations (integration_id));
+diesel::joinable!(integration_secrets -> integrations (integration_id));
+diesel::joinable!(disposition_services -> dispositions (disposition_code));
 diesel::joinable!(integration_clusters -> clusters (cluster_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -270,4 +313,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     appointments,
     rebookings,
     sharing_rules,
+    dispositions,
+    disposition_services,
+    integration_secrets,
+    triage_bookings,
 );

@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::access::found;
 use crate::extract::{idempotency_key, if_match_optional, PageOf, PageQuery};
+use crate::fhir;
 use crate::idempotency::{self, Replay};
 use crate::routes::slots::searcher_for;
 use crate::{auth::Principal, ApiError, AppState};
@@ -185,6 +186,9 @@ pub struct AppointmentView {
     pub outcome_at: Option<DateTime<Utc>>,
     /// Notes for the clinician.
     pub notes: Option<String>,
+    /// For a 111 booking, what the patient was triaged for (in single reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triage: Option<crate::routes::triage::TriageView>,
     /// Current version; also the ETag.
     pub version: i64,
     /// When it was booked.
@@ -225,6 +229,7 @@ impl From<Appointment> for AppointmentView {
             cancelled_at: a.cancelled_at.map(|t| t.and_utc()),
             outcome_at: a.outcome_at.map(|t| t.and_utc()),
             notes: a.notes,
+            triage: None,
             version: a.version,
             created_at: a.created_at.and_utc(),
         }
@@ -243,7 +248,7 @@ fn optional_text(
 }
 
 /// Checks the patient's details: NHS number, name, a plausible birth date, phone and email.
-fn check_patient(p: &PatientBody, today: NaiveDate) -> Result<PatientBody, ApiError> {
+pub(crate) fn check_patient(p: &PatientBody, today: NaiveDate) -> Result<PatientBody, ApiError> {
     let nhs_number = p
         .nhs_number
         .as_deref()
@@ -405,6 +410,7 @@ fn as_practice(who: &Principal, cluster_id: &str, practice_id: &str) -> Principa
             practice: Some(practice_id.to_owned()),
             clusters: Vec::new(),
         },
+        credential: None,
         ..who.clone()
     }
 }
@@ -422,7 +428,7 @@ fn registered_practice(c: &mut DbConn, cluster_id: &str, ods: &str) -> Result<St
 }
 
 /// The instants bounding the local day of `at` in the cluster's zone.
-fn local_day(
+pub(crate) fn local_day(
     cluster: &hubbook_store::models::Cluster,
     at: DateTime<Utc>,
 ) -> Result<(chrono::NaiveDateTime, chrono::NaiveDateTime), ApiError> {
@@ -514,18 +520,84 @@ fn at_a_hub(c: &mut DbConn, a: &Appointment) -> Result<bool, ApiError> {
 
 /// Read one appointment: a receptionist its practice's patients' (another practice's booking of
 /// them only under agreements in force), hub staff those at the hubs, managers their cluster's,
-/// a triage service what it booked; otherwise `not-found`.
-#[utoipa::path(tag = "booking", params(("id" = String, Path, description = "Appointment id")), responses((status = 200, body = AppointmentView, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+/// a triage service what it booked; otherwise `not-found`. With `Accept: application/fhir+json`
+/// the answer is a FHIR R4 `Appointment` resource (patient by NHS number, location, practitioner
+/// role, slot reference, status mapped) for a 111 system's FHIR layer to read as is.
+#[utoipa::path(
+    tag = "booking",
+    params(("id" = String, Path, description = "Appointment id"), ("Accept" = Option<String>, Header, description = "`application/fhir+json` for a FHIR R4 Appointment")),
+    responses(
+        (status = 200, headers(("ETag" = String)), content(
+            (AppointmentView = "application/json"),
+            (serde_json::Value = "application/fhir+json"),
+        )),
+        (status = 404, body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 #[get("/appointments/{id}")]
 pub async fn get_appointment(
     state: web::Data<AppState>,
     who: Principal,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let a = state.db(move |c| visible_appointment(c, &who, &id)).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(crate::extract::etag(a.version))
-        .json(AppointmentView::from(a)))
+    let wants_fhir = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(fhir::FHIR_JSON));
+    let (a, triage, fhir_body) = state
+        .db(move |c| {
+            let a = visible_appointment(c, &who, &id)?;
+            let triage = booking::triage_of(c, &a.cluster_id, &a.id)?;
+            let fhir_body = if wants_fhir {
+                Some(fhir_resource(c, &a)?)
+            } else {
+                None
+            };
+            Ok((a, triage, fhir_body))
+        })
+        .await?;
+    let mut response = HttpResponse::Ok();
+    response.insert_header(crate::extract::etag(a.version));
+    if let Some(body) = fhir_body {
+        return Ok(response
+            .content_type(fhir::FHIR_JSON)
+            .body(body.to_string()));
+    }
+    let mut view = AppointmentView::from(a);
+    view.triage = triage.map(crate::routes::triage::TriageView::from);
+    Ok(response.json(view))
+}
+
+/// The FHIR R4 `Appointment` for an appointment, with its site, service and session read.
+fn fhir_resource(c: &mut DbConn, a: &Appointment) -> Result<serde_json::Value, ApiError> {
+    let site = hubbook_store::repo::sites::get_site(c, &a.cluster_id, &a.site_id)?;
+    let service = hubbook_store::repo::services::get_service(c, &a.cluster_id, &a.service_id)?;
+    let session = hubbook_store::repo::sessions::get_session(c, &a.cluster_id, &a.session_id)?;
+    Ok(fhir::appointment(&fhir::AppointmentFacts {
+        id: &a.id,
+        version: a.version,
+        status: &a.status,
+        starts_at: a.starts_at.and_utc(),
+        ends_at: a.ends_at.and_utc(),
+        created_at: a.created_at.and_utc(),
+        slot_id: &a.slot_id,
+        nhs_number: a.nhs_number.as_deref(),
+        patient_name: &a.patient_name,
+        site_id: &site.id,
+        site_name: &site.name,
+        service_code: &service.code,
+        service_name: &service.name,
+        clinical_role: &a.clinical_role,
+        session_id: &a.session_id,
+        clinician: session.clinician.as_deref(),
+        delivery: &a.delivery,
+        channel: &a.channel,
+        reason: a.reason.as_deref(),
+        cancel_reason: a.cancel_reason.as_deref(),
+    }))
 }
 
 /// A cancellation.
@@ -812,21 +884,22 @@ pub async fn list_appointments(
         .map(|n| n.as_str().to_owned());
     let page = state
         .db(move |c| {
-            let (cluster_id, mut filter) = match who.role {
+            let (cluster_ids, mut filter) = match who.role {
                 Role::Receptionist => (
-                    who.scope.cluster.clone(),
+                    who.scope.cluster.iter().cloned().collect::<Vec<_>>(),
                     AppointmentFilter {
                         practice_id: who.scope.practice.clone(),
                         ..AppointmentFilter::default()
                     },
                 ),
-                Role::HubStaff | Role::ClusterManager => {
-                    (who.scope.cluster.clone(), AppointmentFilter::default())
-                }
+                Role::HubStaff | Role::ClusterManager => (
+                    who.scope.cluster.iter().cloned().collect(),
+                    AppointmentFilter::default(),
+                ),
                 Role::Triage => {
-                    // A triage service's own bookings, in each of its clusters in turn (first one here).
+                    // A triage service's own bookings, in all of its clusters.
                     (
-                        who.scope.clusters.first().cloned(),
+                        who.scope.clusters.clone(),
                         AppointmentFilter {
                             booked_by: Some(who.actor()),
                             ..AppointmentFilter::default()
@@ -839,8 +912,9 @@ pub async fn list_appointments(
                     ))
                 }
             };
-            let cluster_id =
-                cluster_id.ok_or_else(|| ApiError::Forbidden("no cluster in scope".into()))?;
+            let Some(cluster_id) = cluster_ids.first().cloned() else {
+                return Err(ApiError::Forbidden("no cluster in scope".into()));
+            };
             if let Some(ods) = &q.practice {
                 if who.role == Role::Receptionist {
                     return Err(ApiError::Forbidden(
@@ -860,7 +934,7 @@ pub async fn list_appointments(
                 ));
             }
             let mut page =
-                appointments::list_appointments(c, &cluster_id, &filter, after.as_deref(), limit)?;
+                appointments::list_appointments(c, &cluster_ids, &filter, after.as_deref(), limit)?;
             // The same rules as reading one: another practice's bookings of a receptionist's
             // patients only under agreements in force; hub staff the hubs only.
             let mut kept = Vec::with_capacity(page.items.len());
@@ -940,7 +1014,7 @@ pub async fn day_list(
             };
             Ok(appointments::list_appointments(
                 c,
-                &cluster_id,
+                std::slice::from_ref(&cluster_id),
                 &filter,
                 None,
                 hubbook_store::repo::MAX_PAGE * 4,

@@ -70,7 +70,8 @@ pub async fn issue_token(
     let body = read_body(payload, MAX_TOKEN_BODY).await?;
     let request = parse_request(&req, &body)?;
     // Look the caller up, then let the connection go before the deliberately slow hash check.
-    let (candidate, secret, hash) = state
+    let now = state.now();
+    let (candidate, secret, hashes) = state
         .db(move |c| match request {
             TokenRequest::Password { username, password } => {
                 let user = match users::find_user_by_username(c, &username) {
@@ -93,10 +94,11 @@ pub async fn issue_token(
                             practice: u.practice_id,
                             clusters: Vec::new(),
                         },
+                        credential: None,
                     }),
                     _ => None,
                 };
-                Ok((candidate, password, hash))
+                Ok((candidate, password, vec![(None, hash)]))
             }
             TokenRequest::ClientCredentials {
                 client_id,
@@ -106,9 +108,18 @@ pub async fn issue_token(
                     Err(StoreError::NotFound) => None,
                     other => Some(other?),
                 };
-                let hash = client
-                    .as_ref()
-                    .map_or(DUMMY_HASH.to_owned(), |i| i.secret_hash.clone());
+                // An active client's live secrets (one, or two during a rotation).
+                let mut hashes: Vec<(Option<String>, String)> = match &client {
+                    Some(i) if i.active => integrations::list_secrets(c, &i.id)?
+                        .into_iter()
+                        .filter(|s| s.live_at(now))
+                        .map(|s| (Some(s.id), s.secret_hash))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                if hashes.is_empty() {
+                    hashes.push((None, DUMMY_HASH.to_owned()));
+                }
                 let candidate = match client {
                     Some(i) if i.active => {
                         let clusters = integrations::integration_cluster_ids(c, &i.id)?;
@@ -120,20 +131,29 @@ pub async fn issue_token(
                                 clusters,
                                 ..Scope::default()
                             },
+                            credential: None,
                         })
                     }
                     _ => None,
                 };
-                Ok((candidate, client_secret, hash))
+                Ok((candidate, client_secret, hashes))
             }
         })
         .await?;
     // An unknown or disabled caller is checked against a hash too, so it takes as long.
-    let ok = web::block(move || verify_secret(&secret, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let principal = match candidate {
-        Some(p) if ok => p,
+    let matched = web::block(move || {
+        hashes
+            .into_iter()
+            .find(|(_, hash)| verify_secret(&secret, hash))
+            .map(|(id, _)| id)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let principal = match (candidate, matched) {
+        (Some(p), Some(credential)) if p.kind == SubjectKind::Client && credential.is_some() => {
+            Principal { credential, ..p }
+        }
+        (Some(p), Some(_)) if p.kind == SubjectKind::User => p,
         _ => return Err(ApiError::InvalidCredentials),
     };
     let token = state.tokens.issue(&principal, state.clock.now())?;

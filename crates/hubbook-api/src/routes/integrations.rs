@@ -1,7 +1,7 @@
 //! Integration clients (triage services such as NHS 111): an admin creates them for any
 //! clusters, a cluster manager for its own; the secret is shown once, at creation.
 
-use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use hubbook_core::{validate_name, Role};
 use hubbook_store::models::{Integration, IntegrationChanges};
@@ -290,7 +290,6 @@ pub async fn update_integration(
                 expected,
                 IntegrationChanges {
                     name,
-                    secret_hash: None,
                     active: body.active,
                 },
             )?;
@@ -300,4 +299,159 @@ pub async fn update_integration(
     Ok(HttpResponse::Ok()
         .insert_header(etag(view.version))
         .json(view))
+}
+
+/// One of an integration's secrets, as the API shows it (never the secret itself).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SecretView {
+    /// Id, to revoke it by.
+    pub id: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working by itself (the old secret of a rotation).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Whether it works now.
+    pub live: bool,
+}
+
+/// A newly created secret: shown this once and never again.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreatedSecret {
+    /// The secret's record.
+    #[serde(flatten)]
+    pub secret: SecretView,
+    /// The client secret. Store it now: it is kept only as a hash.
+    pub client_secret: String,
+}
+
+/// A rotation: a new secret, with the current one kept working for a changeover.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotationBody {
+    /// Minutes the current secret keeps working (0 to 43,200, default 1,440: a day); 0 cuts over
+    /// at once. Revoke it earlier with `DELETE /api/v1/integrations/{id}/secrets/{secret_id}`.
+    pub previous_valid_minutes: Option<i64>,
+}
+
+/// The default changeover of a rotation, in minutes (a day).
+pub const DEFAULT_CHANGEOVER_MINUTES: i64 = 1_440;
+
+/// The longest changeover of a rotation, in minutes (thirty days).
+pub const MAX_CHANGEOVER_MINUTES: i64 = 43_200;
+
+fn secret_view(
+    s: hubbook_store::models::IntegrationSecret,
+    now: chrono::NaiveDateTime,
+) -> SecretView {
+    SecretView {
+        live: s.live_at(now),
+        id: s.id,
+        created_at: s.created_at.and_utc(),
+        expires_at: s.expires_at.map(|t| t.and_utc()),
+        revoked_at: s.revoked_at.map(|t| t.and_utc()),
+    }
+}
+
+/// List an integration's secrets, newest first, with whether each works now.
+#[utoipa::path(tag = "integrations", params(("id" = String, Path, description = "Integration id")), responses((status = 200, body = Vec<SecretView>), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[get("/integrations/{id}/secrets")]
+pub async fn list_secrets(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<Vec<SecretView>>, ApiError> {
+    let now = state.now();
+    let secrets = state
+        .db(move |c| {
+            let i = visible(c, &who, &id)?;
+            Ok(integrations::list_secrets(c, &i.id)?)
+        })
+        .await?;
+    Ok(web::Json(
+        secrets.into_iter().map(|s| secret_view(s, now)).collect(),
+    ))
+}
+
+/// Rotate an integration's secret: a new secret (shown once) works at once, and the current one
+/// keeps working for `previous_valid_minutes` so the client can change over without a gap. At
+/// most two secrets are live at a time: revoke one before rotating again (`secret-limit`).
+#[utoipa::path(
+    tag = "integrations",
+    params(("id" = String, Path, description = "Integration id")),
+    request_body = RotationBody,
+    responses(
+        (status = 201, body = CreatedSecret),
+        (status = 404, body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`secret-limit`: two secrets are already live", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid-changeover`", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/integrations/{id}/secrets")]
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+    body: web::Json<RotationBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let minutes = body
+        .previous_valid_minutes
+        .unwrap_or(DEFAULT_CHANGEOVER_MINUTES);
+    if !(0..=MAX_CHANGEOVER_MINUTES).contains(&minutes) {
+        return Err(ApiError::Unprocessable(
+            "invalid-changeover",
+            format!("previous_valid_minutes is 0 to {MAX_CHANGEOVER_MINUTES}"),
+        ));
+    }
+    let secret = generate_secret();
+    let for_hash = secret.clone();
+    let hash = web::block(move || hash_secret(&for_hash))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let change = state.change(&who);
+    let until = change.at + chrono::Duration::minutes(minutes);
+    let now = change.at;
+    let created = state
+        .db(move |c| {
+            let i = visible(c, &who, &id)?;
+            Ok(integrations::add_secret(c, &change, &i.id, hash, until)?)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(CreatedSecret {
+            secret: secret_view(created, now),
+            client_secret: secret,
+        }))
+}
+
+/// Revoke one secret at once: tokens issued with it stop working on their next request.
+#[utoipa::path(
+    tag = "integrations",
+    params(("id" = String, Path, description = "Integration id"), ("secret_id" = String, Path, description = "Secret id")),
+    responses((status = 200, body = SecretView), (status = 404, body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[delete("/integrations/{id}/secrets/{secret_id}")]
+pub async fn revoke_secret(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<SecretView>, ApiError> {
+    let (id, secret_id) = path.into_inner();
+    let change = state.change(&who);
+    let now = change.at;
+    let revoked = state
+        .db(move |c| {
+            let i = visible(c, &who, &id)?;
+            found(
+                integrations::revoke_secret(c, &change, &i.id, &secret_id),
+                "secret",
+            )
+        })
+        .await?;
+    Ok(web::Json(secret_view(revoked, now)))
 }

@@ -4,6 +4,7 @@ pub mod appointments;
 pub mod audit;
 pub mod auth;
 pub mod clusters;
+pub mod dispositions;
 pub mod integrations;
 pub mod ops;
 pub mod practices;
@@ -14,6 +15,7 @@ pub mod sessions;
 pub mod sharing;
 pub mod sites;
 pub mod slots;
+pub mod triage;
 pub mod users;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -45,6 +47,15 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(integrations::create_integration)
         .service(integrations::get_integration)
         .service(integrations::update_integration)
+        .service(integrations::list_secrets)
+        .service(integrations::rotate_secret)
+        .service(integrations::revoke_secret)
+        .service(dispositions::list_dispositions)
+        .service(dispositions::create_disposition)
+        .service(dispositions::get_disposition)
+        .service(dispositions::update_disposition)
+        .service(triage::book)
+        .service(triage::availability)
         .service(rotas::list_rotas)
         .service(rotas::create_rota)
         .service(rotas::get_rota)

@@ -95,6 +95,9 @@ pub struct SlotOffer {
     pub slot_id: String,
     /// The cluster it belongs to.
     pub cluster: String,
+    /// The cluster's internal id (not shown).
+    #[serde(skip)]
+    pub cluster_id: String,
     /// Where.
     pub site: OfferSite,
     /// What.
@@ -123,7 +126,7 @@ fn today_in(cluster: &Cluster, now: DateTime<Utc>) -> Result<chrono::NaiveDate, 
 }
 
 /// Turns slots into offers, reading each site, service and cluster once.
-fn offers(c: &mut DbConn, slots: Vec<Slot>) -> Result<Vec<SlotOffer>, ApiError> {
+pub(crate) fn offers(c: &mut DbConn, slots: Vec<Slot>) -> Result<Vec<SlotOffer>, ApiError> {
     let mut site_cache = HashMap::new();
     let mut service_cache = HashMap::new();
     let mut cluster_cache = HashMap::new();
@@ -152,6 +155,7 @@ fn offers(c: &mut DbConn, slots: Vec<Slot>) -> Result<Vec<SlotOffer>, ApiError> 
         let (site, service) = (&site_cache[&key], &service_cache[&skey]);
         out.push(SlotOffer {
             cluster: cluster_cache[&slot.cluster_id].clone(),
+            cluster_id: slot.cluster_id.clone(),
             site: OfferSite {
                 id: site.id.clone(),
                 name: site.name.clone(),
@@ -295,6 +299,8 @@ pub async fn search_slots(
                 clinical_role: q.role,
                 site_id: q.site,
                 delivery: q.delivery,
+                service_codes: None,
+                deliveries: None,
             };
             let origin = origin_of(c, &search, &origin_query)?;
             let Some(origin) = origin else {

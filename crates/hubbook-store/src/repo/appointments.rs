@@ -317,13 +317,13 @@ pub struct AppointmentFilter {
 /// A cluster's appointments by start time, then id, after a cursor `"<start>|<id>"`.
 pub fn list_appointments(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_ids: &[String],
     filter: &AppointmentFilter,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Appointment>, StoreError> {
     let mut query = appointments::table
-        .filter(appointments::cluster_id.eq(cluster_id))
+        .filter(appointments::cluster_id.eq_any(cluster_ids.to_vec()))
         .select(Appointment::as_select())
         .order((appointments::starts_at.asc(), appointments::id.asc()))
         .limit(limit + 1)

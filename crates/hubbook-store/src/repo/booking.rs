@@ -12,8 +12,8 @@ use super::audit::Entry;
 use super::sessions::LIVE_STATUSES;
 use super::sharing::Searcher;
 use super::{appointments as appointment_repo, update_audited_as, Change};
-use crate::models::{Appointment, Hold, Session, Slot};
-use crate::schema::{appointments, holds, rebookings, services, sessions, slots};
+use crate::models::{Appointment, Hold, Session, Slot, TriageBooking};
+use crate::schema::{appointments, holds, rebookings, services, sessions, slots, triage_bookings};
 use crate::{new_id, write_tx, ConflictKind, DbConn, StoreError};
 
 fn conflict(kind: ConflictKind) -> StoreError {
@@ -168,6 +168,15 @@ pub fn hold_slot(
     })
 }
 
+/// The live hold with this id of this holder.
+pub fn hold_of(conn: &mut DbConn, hold_id: &str, holder: &str) -> Result<Hold, StoreError> {
+    Ok(holds::table
+        .filter(holds::id.eq(hold_id))
+        .filter(holds::holder.eq(holder))
+        .select(Hold::as_select())
+        .first(conn)?)
+}
+
 /// Lets a hold go; only its holder may. Audited.
 pub fn release_hold(conn: &mut DbConn, change: &Change, hold_id: &str) -> Result<Hold, StoreError> {
     write_tx(conn, |c| {
@@ -238,6 +247,47 @@ pub fn book(
     write_tx(conn, |c| {
         place(c, change, cluster_id, searcher, new, day, None)
     })
+}
+
+/// Books a slot for a triage service and records what the patient was triaged for, in one
+/// transaction: as [`book`], and refused with `SlotUnavailable` if the slot starts after
+/// `record.due_by` (a slot moved since it was found).
+pub fn book_triage(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    searcher: &Searcher,
+    new: &NewBooking,
+    day: (NaiveDateTime, NaiveDateTime),
+    record: &TriageBooking,
+) -> Result<Appointment, StoreError> {
+    write_tx(conn, |c| {
+        let appointment = place(c, change, cluster_id, searcher, new, day, None)?;
+        if appointment.starts_at > record.due_by {
+            return Err(conflict(ConflictKind::SlotUnavailable));
+        }
+        diesel::insert_into(triage_bookings::table)
+            .values(&TriageBooking {
+                cluster_id: cluster_id.to_owned(),
+                appointment_id: appointment.id.clone(),
+                ..record.clone()
+            })
+            .execute(c)?;
+        Ok(appointment)
+    })
+}
+
+/// What an appointment was triaged for, if a triage service booked it.
+pub fn triage_of(
+    conn: &mut DbConn,
+    cluster_id: &str,
+    appointment_id: &str,
+) -> Result<Option<TriageBooking>, StoreError> {
+    Ok(triage_bookings::table
+        .find((cluster_id, appointment_id))
+        .select(TriageBooking::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// Places a booking in its slot inside the caller's transaction; `replacing` is an appointment

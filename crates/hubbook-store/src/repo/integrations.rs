@@ -3,9 +3,15 @@
 use diesel::prelude::*;
 
 use super::{audited, insert_audited, update_audited, Change};
-use crate::models::{Integration, IntegrationChanges};
-use crate::schema::{integration_clusters, integrations};
-use crate::{new_id, write_tx, DbConn, Page, StoreError};
+use chrono::NaiveDateTime;
+
+use crate::models::{AuditEvent, Integration, IntegrationChanges, IntegrationSecret};
+use crate::schema::{integration_clusters, integration_secrets, integrations};
+use crate::{new_id, write_tx, ConflictKind, DbConn, Page, StoreError};
+
+/// How many secrets an integration may have live at once: the current one and, during a
+/// changeover, the one it replaces.
+pub const MAX_LIVE_SECRETS: usize = 2;
 
 audited!(Integration, "integration", |_i| None);
 
@@ -32,7 +38,6 @@ pub fn create_integration(
         id: new_id(),
         client_id: new.client_id,
         name: new.name,
-        secret_hash: new.secret_hash,
         active: true,
         version: 1,
         created_at: change.at,
@@ -58,7 +63,181 @@ pub fn create_integration(
                 ))
                 .execute(c)?;
         }
+        diesel::insert_into(integration_secrets::table)
+            .values(&IntegrationSecret {
+                id: new_id(),
+                integration_id: id.clone(),
+                secret_hash: new.secret_hash,
+                created_at: change.at,
+                expires_at: None,
+                revoked_at: None,
+            })
+            .execute(c)?;
         Ok(created)
+    })
+}
+
+/// An integration's secrets, newest first, revoked and expired ones included.
+pub fn list_secrets(
+    conn: &mut DbConn,
+    integration_id: &str,
+) -> Result<Vec<IntegrationSecret>, StoreError> {
+    Ok(integration_secrets::table
+        .filter(integration_secrets::integration_id.eq(integration_id))
+        .order((
+            integration_secrets::created_at.desc(),
+            integration_secrets::id.desc(),
+        ))
+        .select(IntegrationSecret::as_select())
+        .load(conn)?)
+}
+
+/// Whether a token issued against `secret_id` of `integration_id` may still be used at `now`:
+/// the integration active and the secret neither revoked nor expired.
+pub fn credential_live(
+    conn: &mut DbConn,
+    integration_id: &str,
+    secret_id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let found: Option<(bool, Option<NaiveDateTime>, Option<NaiveDateTime>)> =
+        integration_secrets::table
+            .inner_join(integrations::table)
+            .filter(integration_secrets::id.eq(secret_id))
+            .filter(integration_secrets::integration_id.eq(integration_id))
+            .select((
+                integrations::active,
+                integration_secrets::expires_at,
+                integration_secrets::revoked_at,
+            ))
+            .first(conn)
+            .optional()?;
+    Ok(matches!(found, Some((true, expires, None)) if expires.is_none_or(|t| t > now)))
+}
+
+fn audit_secret(
+    c: &mut DbConn,
+    change: &Change,
+    action: &str,
+    before: Option<&IntegrationSecret>,
+    after: Option<&IntegrationSecret>,
+) -> Result<(), StoreError> {
+    let json = |s: &IntegrationSecret| {
+        serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+    };
+    let id = after.or(before).map(|s| s.id.clone()).unwrap_or_default();
+    super::audit::record(
+        c,
+        AuditEvent {
+            id: new_id(),
+            cluster_id: None,
+            at: change.at,
+            actor: change.actor.clone(),
+            action: action.to_owned(),
+            entity: "integration_secret".into(),
+            entity_id: id,
+            before_json: before.map(json).transpose()?,
+            after_json: after.map(json).transpose()?,
+        },
+    )
+}
+
+/// Adds a secret to an integration (a rotation): every other live secret stops working at
+/// `previous_until` (now, to cut over at once). Refused with `SecretLimit` when that would leave
+/// more than [`MAX_LIVE_SECRETS`] live. Audited without the hash.
+pub fn add_secret(
+    conn: &mut DbConn,
+    change: &Change,
+    integration_id: &str,
+    secret_hash: String,
+    previous_until: NaiveDateTime,
+) -> Result<IntegrationSecret, StoreError> {
+    write_tx(conn, |c| {
+        // Claim the integration's row so that two rotations queue.
+        let claimed = diesel::update(integrations::table.find(integration_id))
+            .set(integrations::version.eq(integrations::version + 1))
+            .execute(c)?;
+        if claimed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let live: Vec<IntegrationSecret> = list_secrets(c, integration_id)?
+            .into_iter()
+            .filter(|s| s.live_at(change.at))
+            .collect();
+        let kept = if previous_until > change.at {
+            live.len()
+        } else {
+            0
+        };
+        if kept + 1 > MAX_LIVE_SECRETS {
+            return Err(StoreError::Conflict(ConflictKind::SecretLimit));
+        }
+        for old in &live {
+            let until = old
+                .expires_at
+                .map_or(previous_until, |t| t.min(previous_until));
+            diesel::update(integration_secrets::table.find(&old.id))
+                .set(integration_secrets::expires_at.eq(Some(until)))
+                .execute(c)?;
+            let after = IntegrationSecret {
+                expires_at: Some(until),
+                ..old.clone()
+            };
+            audit_secret(
+                c,
+                change,
+                "integration_secret.expire",
+                Some(old),
+                Some(&after),
+            )?;
+        }
+        let secret = IntegrationSecret {
+            id: new_id(),
+            integration_id: integration_id.to_owned(),
+            secret_hash,
+            created_at: change.at,
+            expires_at: None,
+            revoked_at: None,
+        };
+        diesel::insert_into(integration_secrets::table)
+            .values(&secret)
+            .execute(c)?;
+        audit_secret(c, change, "integration_secret.create", None, Some(&secret))?;
+        Ok(secret)
+    })
+}
+
+/// Revokes one secret at once: tokens issued against it stop working on their next request.
+pub fn revoke_secret(
+    conn: &mut DbConn,
+    change: &Change,
+    integration_id: &str,
+    secret_id: &str,
+) -> Result<IntegrationSecret, StoreError> {
+    write_tx(conn, |c| {
+        let before: IntegrationSecret = integration_secrets::table
+            .filter(integration_secrets::id.eq(secret_id))
+            .filter(integration_secrets::integration_id.eq(integration_id))
+            .select(IntegrationSecret::as_select())
+            .first(c)?;
+        if before.revoked_at.is_some() {
+            return Ok(before);
+        }
+        diesel::update(integration_secrets::table.find(secret_id))
+            .set(integration_secrets::revoked_at.eq(Some(change.at)))
+            .execute(c)?;
+        let after = IntegrationSecret {
+            revoked_at: Some(change.at),
+            ..before.clone()
+        };
+        audit_secret(
+            c,
+            change,
+            "integration_secret.revoke",
+            Some(&before),
+            Some(&after),
+        )?;
+        Ok(after)
     })
 }
 

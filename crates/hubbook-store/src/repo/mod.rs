@@ -7,6 +7,7 @@ pub mod appointments;
 pub mod audit;
 pub mod booking;
 pub mod clusters;
+pub mod dispositions;
 pub mod idempotency;
 pub mod integrations;
 pub mod practices;

@@ -227,6 +227,10 @@ pub struct SlotSearch {
     pub site_id: Option<String>,
     /// Only this delivery channel.
     pub delivery: Option<String>,
+    /// Only services with one of these codes (a disposition's services).
+    pub service_codes: Option<Vec<String>>,
+    /// Only these delivery channels (a disposition's fit).
+    pub deliveries: Option<Vec<String>>,
 }
 
 /// The free slots a caller may book now, by start time then id, after a cursor `"<start>|<id>"`.
@@ -322,6 +326,16 @@ pub fn search_slots(
     }
     if let Some(delivery) = &search.delivery {
         query = query.filter(slots::delivery.eq(delivery.clone()));
+    }
+    if let Some(codes) = &search.service_codes {
+        let fitting = services::table
+            .filter(services::cluster_id.eq_any(search.cluster_ids.clone()))
+            .filter(services::code.eq_any(codes.clone()))
+            .select(services::id);
+        query = query.filter(slots::service_id.eq_any(fitting));
+    }
+    if let Some(deliveries) = &search.deliveries {
+        query = query.filter(slots::delivery.eq_any(deliveries.clone()));
     }
     if let Some((at, id)) = after.and_then(|a| a.split_once('|')) {
         let at = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f")

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpServer};
 use anyhow::Context;
+use hubbook_api::background::Background;
 use hubbook_api::AppState;
 use hubbook_core::Clock;
 use hubbook_store::{connect, DbPool, PoolOptions};
@@ -31,7 +32,25 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// How long a hold keeps a slot, in seconds.
     pub hold_seconds: i64,
+    /// How often the periodic work (release announcements, webhook deliveries) wakes, in ms.
+    pub events_interval_ms: u64,
+    /// The first wait after a failed webhook delivery, in ms; doubled per failure up to an hour.
+    pub webhook_backoff_ms: u64,
 }
+
+impl Settings {
+    /// The periodic work's timing from these settings.
+    pub fn background(&self) -> Background {
+        Background {
+            interval: std::time::Duration::from_millis(self.events_interval_ms),
+            backoff: std::time::Duration::from_millis(self.webhook_backoff_ms),
+            timeout: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+/// Release announcements are made within a minute: the periodic work wakes at least this often.
+pub const EVENTS_INTERVAL_MS: std::ops::RangeInclusive<u64> = 10..=60_000;
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -43,6 +62,8 @@ impl std::fmt::Debug for Settings {
             .field("pool_size", &self.pool_size)
             .field("workers", &self.workers)
             .field("hold_seconds", &self.hold_seconds)
+            .field("events_interval_ms", &self.events_interval_ms)
+            .field("webhook_backoff_ms", &self.webhook_backoff_ms)
             .finish()
     }
 }
@@ -73,6 +94,7 @@ pub struct Application {
     port: u16,
     state: web::Data<AppState>,
     server: actix_web::dev::Server,
+    background: Background,
 }
 
 impl Application {
@@ -90,6 +112,14 @@ impl Application {
         anyhow::ensure!(
             (10..=3600).contains(&settings.hold_seconds),
             "a hold (HUBBOOK_HOLD_SECONDS) lasts 10 to 3600 seconds"
+        );
+        anyhow::ensure!(
+            EVENTS_INTERVAL_MS.contains(&settings.events_interval_ms),
+            "the events interval (HUBBOOK_EVENTS_INTERVAL_MS) is 10 to 60000 ms"
+        );
+        anyhow::ensure!(
+            (10..=3_600_000).contains(&settings.webhook_backoff_ms),
+            "the webhook back-off (HUBBOOK_WEBHOOK_BACKOFF_MS) is 10 to 3600000 ms"
         );
         let mut state = AppState::new(
             pool,
@@ -115,6 +145,7 @@ impl Application {
             port,
             state,
             server: server.run(),
+            background: settings.background(),
         })
     }
 
@@ -128,9 +159,16 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish (up to 30 s).
+    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish (up to 30 s). The
+    /// periodic work (release announcements, webhook deliveries) runs alongside and stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let background = tokio::spawn(hubbook_api::background::run(
+            self.state.clone(),
+            self.background,
+        ));
+        let served = self.server.await;
+        background.abort();
+        served
     }
 }
 

@@ -82,6 +82,12 @@ struct ServeArgs {
     /// How long a hold keeps a slot for its holder, in seconds.
     #[arg(long, env = "HUBBOOK_HOLD_SECONDS", default_value_t = 120)]
     hold_seconds: i64,
+    /// How often release announcements and webhook deliveries run, in milliseconds (10 to 60000).
+    #[arg(long, env = "HUBBOOK_EVENTS_INTERVAL_MS", default_value_t = 10_000)]
+    events_interval_ms: u64,
+    /// The first wait after a failed webhook delivery, in milliseconds; doubled up to an hour.
+    #[arg(long, env = "HUBBOOK_WEBHOOK_BACKOFF_MS", default_value_t = 5_000)]
+    webhook_backoff_ms: u64,
 }
 
 #[derive(Clone, Args)]
@@ -191,6 +197,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         pool_size: args.pool_size,
         workers: args.workers,
         hold_seconds: args.hold_seconds,
+        events_interval_ms: args.events_interval_ms,
+        webhook_backoff_ms: args.webhook_backoff_ms,
     };
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&settings, Arc::new(SystemClock))?;
@@ -215,6 +223,8 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         pool_size: 8,
         workers: Some(2),
         hold_seconds: 120,
+        events_interval_ms: 10_000,
+        webhook_backoff_ms: 5_000,
     };
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&settings, clock.clone())?;

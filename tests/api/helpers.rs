@@ -147,6 +147,8 @@ impl TestApp {
             pool_size: 8,
             workers: Some(2),
             hold_seconds: 120,
+            events_interval_ms: 100,
+            webhook_backoff_ms: 100,
         };
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let app = Application::build(&settings, clock.clone()).expect("the application builds");

@@ -8,6 +8,7 @@ mod auth;
 mod booking;
 mod demo;
 mod errors;
+mod events;
 mod ops;
 mod reference;
 mod rotas;

@@ -377,6 +377,8 @@ pub struct Slot {
     pub sharing_version: i64,
     /// When a rota change stopped wanting it while a patient (or holder) kept it; never offered since.
     pub orphaned_at: Option<NaiveDateTime>,
+    /// When the event feed announced its release (the periodic task sets it once).
+    pub release_announced_at: Option<NaiveDateTime>,
 }
 
 /// A hold row: one slot reserved for one caller until it expires.
@@ -567,4 +569,98 @@ pub struct TriageBooking {
     pub due_by: NaiveDateTime,
     /// The triage service's own case reference.
     pub case_reference: Option<String>,
+}
+
+/// One event of a cluster's feed: what changed, numbered in commit order within the cluster.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = events)]
+pub struct Event {
+    /// The cluster.
+    pub cluster_id: String,
+    /// Position in the cluster's feed: 1, 2, 3... in commit order.
+    pub seq: i64,
+    /// A unique id (UUIDv7), for consumers to drop duplicates by.
+    pub id: String,
+    /// `appointment.booked`, `appointment.cancelled`, `appointment.rescheduled`,
+    /// `appointment.outcome`, `appointment.needs_rebooking` or `slot.released`.
+    pub kind: String,
+    /// When the change was made (UTC).
+    pub occurred_at: NaiveDateTime,
+    /// The appointment concerned, if any.
+    pub appointment_id: Option<String>,
+    /// The slot concerned, if any.
+    pub slot_id: Option<String>,
+    /// Who booked the appointment concerned (`user:<id>` or `client:<id>`), to scope a client's feed.
+    pub booked_by: Option<String>,
+    /// The event's details as JSON (never patient identifiers).
+    pub data: String,
+}
+
+/// A webhook: where a cluster's events are posted, signed with its secret.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = webhooks)]
+pub struct Webhook {
+    /// Id (UUIDv7).
+    pub id: String,
+    /// The cluster whose events it receives.
+    pub cluster_id: String,
+    /// Where deliveries are posted.
+    pub url: String,
+    /// The HMAC-SHA256 signing secret; never serialised.
+    #[serde(skip_serializing)]
+    pub secret: String,
+    /// The event kinds delivered, space-separated; `*` for all.
+    pub event_types: String,
+    /// Whether deliveries are made.
+    pub active: bool,
+    /// The feed position delivered up to.
+    pub delivered_seq: i64,
+    /// Failed attempts in a row at the next event.
+    pub failures: i32,
+    /// When the next attempt may be made, after a failure.
+    pub next_attempt_at: Option<NaiveDateTime>,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+    /// When created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When last changed (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes to a webhook; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = webhooks)]
+pub struct WebhookChanges {
+    /// New URL.
+    pub url: Option<String>,
+    /// New event kinds.
+    pub event_types: Option<String>,
+    /// Pause or resume deliveries.
+    pub active: Option<bool>,
+}
+
+/// One attempt to deliver one event to one webhook.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = webhook_deliveries)]
+pub struct WebhookDelivery {
+    /// Id (UUIDv7, so in time order).
+    pub id: String,
+    /// The webhook.
+    pub webhook_id: String,
+    /// The event's feed position.
+    pub event_seq: i64,
+    /// The event's id.
+    pub event_id: String,
+    /// 1 for the first attempt at this event, then 2, 3...
+    pub attempt: i32,
+    /// When it was made (UTC).
+    pub attempted_at: NaiveDateTime,
+    /// Whether the receiver answered 2xx.
+    pub succeeded: bool,
+    /// The receiver's HTTP status, if it answered.
+    pub status_code: Option<i32>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// How long it took, in milliseconds.
+    pub duration_ms: i64,
 }

@@ -175,6 +175,7 @@ diesel::table! {
         released_at -> Nullable<Timestamp>,
         sharing_version -> BigInt,
         orphaned_at -> Nullable<Timestamp>,
+        release_announced_at -> Nullable<Timestamp>,
     }
 }
 
@@ -291,6 +292,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    event_counters (cluster_id) {
+        cluster_id -> Text,
+        last_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    events (cluster_id, seq) {
+        cluster_id -> Text,
+        seq -> BigInt,
+        id -> Text,
+        kind -> Text,
+        occurred_at -> Timestamp,
+        appointment_id -> Nullable<Text>,
+        slot_id -> Nullable<Text>,
+        booked_by -> Nullable<Text>,
+        data -> Text,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        cluster_id -> Text,
+        url -> Text,
+        secret -> Text,
+        event_types -> Text,
+        active -> Bool,
+        delivered_seq -> BigInt,
+        failures -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event_seq -> BigInt,
+        event_id -> Text,
+        attempt -> Integer,
+        attempted_at -> Timestamp,
+        succeeded -> Bool,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(integration_clusters -> integrations (integration_id));
 diesel::joinable!(integration_secrets -> integrations (integration_id));
 diesel::joinable!(disposition_services -> dispositions (disposition_code));
@@ -317,4 +371,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     disposition_services,
     integration_secrets,
     triage_bookings,
+    event_counters,
+    events,
+    webhooks,
+    webhook_deliveries,
 );

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod clusters;
 pub mod dispositions;
+pub mod events;
 pub mod integrations;
 pub mod ops;
 pub mod practices;
@@ -17,6 +18,7 @@ pub mod sites;
 pub mod slots;
 pub mod triage;
 pub mod users;
+pub mod webhooks;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -56,6 +58,12 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(dispositions::update_disposition)
         .service(triage::book)
         .service(triage::availability)
+        .service(events::list_events)
+        .service(webhooks::create_webhook)
+        .service(webhooks::list_webhooks)
+        .service(webhooks::get_webhook)
+        .service(webhooks::update_webhook)
+        .service(webhooks::list_deliveries)
         .service(rotas::list_rotas)
         .service(rotas::create_rota)
         .service(rotas::get_rota)

@@ -89,6 +89,7 @@ pub fn flag_for_rebooking(
     reason: &str,
 ) -> Result<usize, StoreError> {
     let mut flagged = 0;
+    let mut news = Vec::new();
     for ids in appointment_ids.chunks(500) {
         let open: HashSet<String> = rebookings::table
             .filter(rebookings::cluster_id.eq(cluster_id))
@@ -122,9 +123,14 @@ pub fn flag_for_rebooking(
                 None,
                 Some(&row),
             )?;
+            let a = get_appointment(conn, cluster_id, id)?;
+            let mut event = super::events::appointment_event(super::events::NEEDS_REBOOKING, &a);
+            event.data["reason"] = serde_json::json!(reason);
+            news.push(event);
             flagged += 1;
         }
     }
+    super::events::emit(conn, cluster_id, change.at, news)?;
     Ok(flagged)
 }
 

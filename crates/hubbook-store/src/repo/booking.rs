@@ -9,6 +9,7 @@ use hubbook_core::allocation::Channel;
 use hubbook_core::sharing::{visibility, Viewer};
 
 use super::audit::Entry;
+use super::events;
 use super::sessions::LIVE_STATUSES;
 use super::sharing::Searcher;
 use super::{appointments as appointment_repo, update_audited_as, Change};
@@ -245,7 +246,14 @@ pub fn book(
     day: (NaiveDateTime, NaiveDateTime),
 ) -> Result<Appointment, StoreError> {
     write_tx(conn, |c| {
-        place(c, change, cluster_id, searcher, new, day, None)
+        let a = place(c, change, cluster_id, searcher, new, day, None)?;
+        events::emit(
+            c,
+            cluster_id,
+            change.at,
+            vec![events::appointment_event(events::BOOKED, &a)],
+        )?;
+        Ok(a)
     })
 }
 
@@ -273,6 +281,12 @@ pub fn book_triage(
                 ..record.clone()
             })
             .execute(c)?;
+        events::emit(
+            c,
+            cluster_id,
+            change.at,
+            vec![events::appointment_event(events::BOOKED, &appointment)],
+        )?;
         Ok(appointment)
     })
 }
@@ -414,43 +428,52 @@ pub fn cancel(
     expected: Option<i64>,
     reason: &str,
 ) -> Result<Appointment, StoreError> {
-    update_audited_as(
-        conn,
-        change,
-        "cancel",
-        expected,
-        |c| load(c, cluster_id, appointment_id),
-        |c, before| {
-            if before.status != "booked" {
-                return Err(conflict(ConflictKind::InvalidTransition(format!(
-                    "a {} appointment cannot be cancelled",
-                    before.status
-                ))));
-            }
-            let changed = diesel::update(guarded(cluster_id, before))
+    write_tx(conn, |c| {
+        let a = update_audited_as(
+            c,
+            change,
+            "cancel",
+            expected,
+            |c| load(c, cluster_id, appointment_id),
+            |c, before| {
+                if before.status != "booked" {
+                    return Err(conflict(ConflictKind::InvalidTransition(format!(
+                        "a {} appointment cannot be cancelled",
+                        before.status
+                    ))));
+                }
+                let changed = diesel::update(guarded(cluster_id, before))
+                    .set((
+                        appointments::status.eq("cancelled"),
+                        appointments::cancel_reason.eq(reason),
+                        appointments::cancelled_at.eq(change.at),
+                        appointments::version.eq(before.version + 1),
+                        appointments::updated_at.eq(change.at),
+                    ))
+                    .execute(c)?;
+                diesel::update(
+                    rebookings::table
+                        .filter(rebookings::cluster_id.eq(cluster_id))
+                        .filter(rebookings::appointment_id.eq(appointment_id))
+                        .filter(rebookings::resolved_at.is_null()),
+                )
                 .set((
-                    appointments::status.eq("cancelled"),
-                    appointments::cancel_reason.eq(reason),
-                    appointments::cancelled_at.eq(change.at),
-                    appointments::version.eq(before.version + 1),
-                    appointments::updated_at.eq(change.at),
+                    rebookings::resolution.eq("cancelled"),
+                    rebookings::resolved_at.eq(change.at),
+                    rebookings::resolved_by.eq(&change.actor),
                 ))
                 .execute(c)?;
-            diesel::update(
-                rebookings::table
-                    .filter(rebookings::cluster_id.eq(cluster_id))
-                    .filter(rebookings::appointment_id.eq(appointment_id))
-                    .filter(rebookings::resolved_at.is_null()),
-            )
-            .set((
-                rebookings::resolution.eq("cancelled"),
-                rebookings::resolved_at.eq(change.at),
-                rebookings::resolved_by.eq(&change.actor),
-            ))
-            .execute(c)?;
-            Ok(changed)
-        },
-    )
+                Ok(changed)
+            },
+        )?;
+        events::emit(
+            c,
+            cluster_id,
+            change.at,
+            vec![events::appointment_event(events::CANCELLED, &a)],
+        )?;
+        Ok(a)
+    })
 }
 
 fn load(c: &mut DbConn, cluster_id: &str, id: &str) -> diesel::QueryResult<Appointment> {
@@ -569,6 +592,11 @@ pub fn reschedule(
         .execute(c)?;
         let after = appointment_repo::get_appointment(c, to.cluster_id, old_id)?;
         appointment_repo::audit_change(c, change, "appointment.reschedule", &old, &after)?;
+        let mut event = events::appointment_event(events::RESCHEDULED, &placed);
+        event.data["from_appointment_id"] = serde_json::json!(old.id);
+        event.data["from_slot_id"] = serde_json::json!(old.slot_id);
+        event.data["from_starts_at"] = serde_json::json!(old.starts_at.and_utc());
+        events::emit(c, to.cluster_id, change.at, vec![event])?;
         Ok(placed)
     })
 }
@@ -636,39 +664,48 @@ pub fn record_outcome(
     outcome: Outcome,
     correcting: bool,
 ) -> Result<Appointment, StoreError> {
-    update_audited_as(
-        conn,
-        change,
-        outcome.as_str(),
-        expected,
-        |c| load(c, cluster_id, id),
-        |c, before| {
-            outcome_allowed(
-                &before.status,
-                outcome,
-                before.starts_at,
-                change.at,
-                correcting,
-            )
-            .map_err(|why| conflict(ConflictKind::InvalidTransition(why)))?;
-            // A corrected did-not-attend becomes live again; if the slot was booked since, the
-            // partial unique index refuses it.
-            diesel::update(guarded(cluster_id, before))
-                .set((
-                    appointments::status.eq(outcome.as_str()),
-                    appointments::outcome_at.eq(change.at),
-                    appointments::version.eq(before.version + 1),
-                    appointments::updated_at.eq(change.at),
-                ))
-                .execute(c)
-                .map_err(|e| match StoreError::from(e) {
-                    StoreError::Conflict(ConflictKind::Duplicate(_)) => {
-                        conflict(ConflictKind::SlotUnavailable)
-                    }
-                    other => other,
-                })
-        },
-    )
+    write_tx(conn, |c| {
+        let a = update_audited_as(
+            c,
+            change,
+            outcome.as_str(),
+            expected,
+            |c| load(c, cluster_id, id),
+            |c, before| {
+                outcome_allowed(
+                    &before.status,
+                    outcome,
+                    before.starts_at,
+                    change.at,
+                    correcting,
+                )
+                .map_err(|why| conflict(ConflictKind::InvalidTransition(why)))?;
+                // A corrected did-not-attend becomes live again; if the slot was booked since, the
+                // partial unique index refuses it.
+                diesel::update(guarded(cluster_id, before))
+                    .set((
+                        appointments::status.eq(outcome.as_str()),
+                        appointments::outcome_at.eq(change.at),
+                        appointments::version.eq(before.version + 1),
+                        appointments::updated_at.eq(change.at),
+                    ))
+                    .execute(c)
+                    .map_err(|e| match StoreError::from(e) {
+                        StoreError::Conflict(ConflictKind::Duplicate(_)) => {
+                            conflict(ConflictKind::SlotUnavailable)
+                        }
+                        other => other,
+                    })
+            },
+        )?;
+        events::emit(
+            c,
+            cluster_id,
+            change.at,
+            vec![events::appointment_event(events::OUTCOME, &a)],
+        )?;
+        Ok(a)
+    })
 }
 
 /// Replaces an appointment's notes without touching the booking, guarded by its version; audited.

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::{audited, insert_audited, update_audited, Change};
 use crate::models::{Cluster, ClusterChanges};
-use crate::schema::clusters;
+use crate::schema::{clusters, event_counters};
 use crate::{new_id, DbConn, Page, StoreError};
 
 audited!(Cluster, "cluster", |c| Some(&c.id));
@@ -39,7 +39,18 @@ pub fn create_cluster(
     insert_audited(
         conn,
         change,
-        |c| diesel::insert_into(clusters::table).values(&row).execute(c),
+        |c| {
+            let n = diesel::insert_into(clusters::table)
+                .values(&row)
+                .execute(c)?;
+            diesel::insert_into(event_counters::table)
+                .values((
+                    event_counters::cluster_id.eq(&row.id),
+                    event_counters::last_seq.eq(0_i64),
+                ))
+                .execute(c)?;
+            Ok(n)
+        },
         |c| load(c, &code),
     )
 }

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod booking;
 pub mod clusters;
 pub mod dispositions;
+pub mod events;
 pub mod idempotency;
 pub mod integrations;
 pub mod practices;
@@ -17,6 +18,7 @@ pub mod sessions;
 pub mod sharing;
 pub mod sites;
 pub mod users;
+pub mod webhooks;
 
 use chrono::NaiveDateTime;
 use diesel::QueryResult;

@@ -637,6 +637,7 @@ fn slot_row(
         released_at: None,
         sharing_version: 0,
         orphaned_at: None,
+        release_announced_at: None,
     })
 }
 

@@ -179,6 +179,7 @@ pub fn set_slot_channel(
             slots::channel.eq(channel.as_str()),
             slots::channel_practice_id.eq(channel.practice_id()),
             slots::released_at.eq(released_at),
+            slots::release_announced_at.eq(None::<NaiveDateTime>),
             slots::version.eq(version + 1),
         ))
         .execute(c)

@@ -1,0 +1,155 @@
+//! The event feed of a cluster: every booking, cancellation, reschedule, outcome, release of a
+//! reserved slot and rebooking need, in commit order, read after a cursor (at least once,
+//! resumable). A triage service reads the events of what it booked.
+
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use hubbook_core::Role;
+use hubbook_store::models::Event;
+use hubbook_store::repo::{clusters, events};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::access::{cluster_for, Need};
+use crate::{auth::Principal, ApiError, AppState};
+
+/// One event.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventView {
+    /// A unique id: drop an event you have seen (delivery is at least once).
+    pub id: String,
+    /// Its position in the cluster's feed; also the cursor to resume after it.
+    pub cursor: String,
+    /// `appointment.booked`, `appointment.cancelled`, `appointment.rescheduled`,
+    /// `appointment.outcome`, `appointment.needs_rebooking` or `slot.released`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The cluster (code, when known).
+    pub cluster: String,
+    /// When the change was made.
+    pub occurred_at: DateTime<Utc>,
+    /// The appointment concerned, if any: read it for the patient's details.
+    pub appointment_id: Option<String>,
+    /// The slot concerned, if any.
+    pub slot_id: Option<String>,
+    /// The details: times, site, service, channel, practices, status; never patient identifiers.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+impl EventView {
+    /// The view of a stored event; `cluster` is the cluster's code, or its id when not given.
+    pub fn from_event(e: &Event, cluster: Option<&str>) -> Self {
+        Self {
+            id: e.id.clone(),
+            cursor: e.seq.to_string(),
+            kind: e.kind.clone(),
+            cluster: cluster.unwrap_or(&e.cluster_id).to_owned(),
+            occurred_at: e.occurred_at.and_utc(),
+            appointment_id: e.appointment_id.clone(),
+            slot_id: e.slot_id.clone(),
+            data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+/// A page of the feed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventPage {
+    /// The events after the cursor, in order.
+    pub items: Vec<EventView>,
+    /// Where to resume: pass it as `after` next time (the same cursor when nothing was new).
+    pub next_cursor: String,
+    /// Whether more events are waiting now.
+    pub has_more: bool,
+}
+
+/// Where to read from.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventQuery {
+    /// The `next_cursor` (or an event's `cursor`) last processed; the feed's start when absent.
+    pub after: Option<String>,
+    /// Page size (1 to 500, default 100).
+    pub limit: Option<i64>,
+    /// Only these types, comma-separated, e.g. `appointment.booked,appointment.cancelled`.
+    pub types: Option<String>,
+}
+
+/// Read a cluster's event feed after a cursor (its manager, or a triage service of the cluster,
+/// which sees the events of what it booked). Events come in commit order; store `next_cursor`
+/// after processing a page and pass it as `after` to resume without losing any.
+#[utoipa::path(tag = "events", params(("code" = String, Path, description = "Cluster code"), EventQuery), responses((status = 200, body = EventPage), (status = 400, description = "`invalid-cursor`", body = crate::Problem, content_type = "application/problem+json"), (status = 422, description = "`unknown-event-type`", body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[get("/clusters/{code}/events")]
+pub async fn list_events(
+    state: web::Data<AppState>,
+    who: Principal,
+    code: web::Path<String>,
+    query: web::Query<EventQuery>,
+) -> Result<web::Json<EventPage>, ApiError> {
+    let q = query.into_inner();
+    let after = match q.after.as_deref().map(str::trim) {
+        None | Some("") => 0,
+        Some(a) => a.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            ApiError::InvalidHeader(
+                "invalid-cursor",
+                "the cursor is not one this feed returned".into(),
+            )
+        })?,
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    let kinds: Vec<String> = q
+        .types
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(bad) = kinds.iter().find(|k| !events::KINDS.contains(&k.as_str())) {
+        return Err(ApiError::Unprocessable(
+            "unknown-event-type",
+            format!(
+                "{bad} is not an event type; the types are {}",
+                events::KINDS.join(", ")
+            ),
+        ));
+    }
+    let page = state
+        .db(move |c| {
+            let (cluster_id, booked_by) = if who.role == Role::Triage {
+                let cluster = clusters::get_cluster_by_code(c, &code.to_ascii_uppercase())
+                    .ok()
+                    .filter(|cl| who.in_cluster(&cl.id))
+                    .ok_or_else(|| {
+                        ApiError::NotFound(format!("no cluster {code} that you may see"))
+                    })?;
+                (cluster.id, Some(who.actor()))
+            } else {
+                (cluster_for(c, &who, &code, Need::Manage)?.id, None)
+            };
+            let cluster_code = clusters::get_cluster(c, &cluster_id)?.code;
+            let query = events::FeedQuery {
+                after,
+                limit: limit + 1,
+                booked_by,
+                kinds,
+            };
+            let mut rows = events::list_events(c, &cluster_id, &query)?;
+            let has_more = rows.len() > usize::try_from(limit).unwrap_or(0);
+            rows.truncate(usize::try_from(limit).unwrap_or(0));
+            let next_cursor = rows.last().map_or(after, |e| e.seq).to_string();
+            Ok(EventPage {
+                items: rows
+                    .iter()
+                    .map(|e| EventView::from_event(e, Some(&cluster_code)))
+                    .collect(),
+                next_cursor,
+                has_more,
+            })
+        })
+        .await?;
+    Ok(web::Json(page))
+}

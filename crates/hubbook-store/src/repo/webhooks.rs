@@ -1,0 +1,229 @@
+//! Webhooks: a cluster's event feed posted to a receiver, in order, at least once, with a
+//! delivery log. The sending itself is the API crate's background task.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{audited, cluster_page, insert_audited, update_audited, Change};
+use crate::models::{Event, Webhook, WebhookChanges, WebhookDelivery};
+use crate::schema::{events, webhook_deliveries, webhooks};
+use crate::{new_id, write_tx, DbConn, Page, StoreError};
+
+audited!(Webhook, "webhook", |w| Some(&w.cluster_id));
+
+/// A validated webhook to create.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    /// Where to post.
+    pub url: String,
+    /// The signing secret.
+    pub secret: String,
+    /// Event kinds, space-separated, or `*`.
+    pub event_types: String,
+    /// Deliver events after this feed position (the feed's end now, or 0 for its start).
+    pub from_seq: i64,
+}
+
+fn load(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Webhook> {
+    webhooks::table
+        .find(id)
+        .filter(webhooks::cluster_id.eq(cluster_id))
+        .select(Webhook::as_select())
+        .first(conn)
+}
+
+/// Creates a webhook for a cluster. Audited (without its secret).
+pub fn create_webhook(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    new: NewWebhook,
+) -> Result<Webhook, StoreError> {
+    let row = Webhook {
+        id: new_id(),
+        cluster_id: cluster_id.to_owned(),
+        url: new.url,
+        secret: new.secret,
+        event_types: new.event_types,
+        active: true,
+        delivered_seq: new.from_seq,
+        failures: 0,
+        next_attempt_at: None,
+        version: 1,
+        created_at: change.at,
+        updated_at: change.at,
+    };
+    let id = row.id.clone();
+    insert_audited(
+        conn,
+        change,
+        |c| diesel::insert_into(webhooks::table).values(&row).execute(c),
+        |c| load(c, cluster_id, &id),
+    )
+}
+
+/// Reads one webhook of a cluster.
+pub fn get_webhook(conn: &mut DbConn, cluster_id: &str, id: &str) -> Result<Webhook, StoreError> {
+    Ok(load(conn, cluster_id, id)?)
+}
+
+/// Lists a cluster's webhooks in id order after a cursor.
+pub fn list_webhooks(
+    conn: &mut DbConn,
+    cluster_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page<Webhook>, StoreError> {
+    cluster_page!(conn, webhooks, Webhook, cluster_id, after, limit)
+}
+
+/// Changes a webhook's URL, event kinds or whether it is active, guarded by its version. Resuming
+/// a paused webhook clears its back-off so it is tried at once.
+pub fn update_webhook(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &str,
+    id: &str,
+    expected: Option<i64>,
+    changes: WebhookChanges,
+) -> Result<Webhook, StoreError> {
+    update_audited(
+        conn,
+        change,
+        expected,
+        |c| load(c, cluster_id, id),
+        |c, version| {
+            diesel::update(
+                webhooks::table
+                    .find(id)
+                    .filter(webhooks::cluster_id.eq(cluster_id))
+                    .filter(webhooks::version.eq(version)),
+            )
+            .set((
+                &changes,
+                webhooks::next_attempt_at.eq(None::<NaiveDateTime>),
+                webhooks::version.eq(version + 1),
+                webhooks::updated_at.eq(change.at),
+            ))
+            .execute(c)
+        },
+    )
+}
+
+/// A webhook's delivery attempts, newest first, after a cursor (a delivery id).
+pub fn list_deliveries(
+    conn: &mut DbConn,
+    webhook_id: &str,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Page<WebhookDelivery>, StoreError> {
+    let mut query = webhook_deliveries::table
+        .filter(webhook_deliveries::webhook_id.eq(webhook_id))
+        .order(webhook_deliveries::id.desc())
+        .limit(limit + 1)
+        .select(WebhookDelivery::as_select())
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(webhook_deliveries::id.lt(before.to_owned()));
+    }
+    Ok(Page::from_rows(query.load(conn)?, limit, |d| &d.id))
+}
+
+/// Active webhooks. The sender keeps each one's back-off itself (in monotonic time);
+/// `next_attempt_at` is what it reports.
+pub fn active_webhooks(conn: &mut DbConn) -> Result<Vec<Webhook>, StoreError> {
+    Ok(webhooks::table
+        .filter(webhooks::active.eq(true))
+        .order(webhooks::id.asc())
+        .select(Webhook::as_select())
+        .load(conn)?)
+}
+
+/// The next events a webhook should receive, in order (at most `limit`); events of kinds it
+/// does not take are passed over.
+pub fn pending_events(
+    conn: &mut DbConn,
+    hook: &Webhook,
+    limit: i64,
+) -> Result<Vec<Event>, StoreError> {
+    let mut query = events::table
+        .filter(events::cluster_id.eq(&hook.cluster_id))
+        .filter(events::seq.gt(hook.delivered_seq))
+        .order(events::seq.asc())
+        .limit(limit)
+        .select(Event::as_select())
+        .into_boxed();
+    if hook.event_types.trim() != "*" {
+        let kinds: Vec<String> = hook
+            .event_types
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        query = query.filter(events::kind.eq_any(kinds));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// The outcome of one delivery attempt.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// The event tried.
+    pub event_seq: i64,
+    /// Its id.
+    pub event_id: String,
+    /// When.
+    pub at: NaiveDateTime,
+    /// The receiver's status, if it answered.
+    pub status_code: Option<i32>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// Whether it succeeded (2xx).
+    pub succeeded: bool,
+    /// How long it took.
+    pub duration_ms: i64,
+    /// On failure: when to try again.
+    pub retry_at: Option<NaiveDateTime>,
+}
+
+/// Logs an attempt and moves the webhook on: past the event on success (failures reset), or
+/// counts the failure and backs off until `retry_at`.
+pub fn record_attempt(
+    conn: &mut DbConn,
+    hook: &Webhook,
+    attempt: &Attempt,
+) -> Result<(), StoreError> {
+    write_tx(conn, |c| {
+        diesel::insert_into(webhook_deliveries::table)
+            .values(&WebhookDelivery {
+                id: new_id(),
+                webhook_id: hook.id.clone(),
+                event_seq: attempt.event_seq,
+                event_id: attempt.event_id.clone(),
+                attempt: hook.failures + 1,
+                attempted_at: attempt.at,
+                succeeded: attempt.succeeded,
+                status_code: attempt.status_code,
+                error: attempt.error.clone(),
+                duration_ms: attempt.duration_ms,
+            })
+            .execute(c)?;
+        if attempt.succeeded {
+            diesel::update(webhooks::table.find(&hook.id))
+                .filter(webhooks::delivered_seq.lt(attempt.event_seq))
+                .set((
+                    webhooks::delivered_seq.eq(attempt.event_seq),
+                    webhooks::failures.eq(0),
+                    webhooks::next_attempt_at.eq(None::<NaiveDateTime>),
+                ))
+                .execute(c)?;
+        } else {
+            diesel::update(webhooks::table.find(&hook.id))
+                .set((
+                    webhooks::failures.eq(webhooks::failures + 1),
+                    webhooks::next_attempt_at.eq(attempt.retry_at),
+                ))
+                .execute(c)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,6 @@
+DROP TABLE webhook_deliveries;
+DROP TABLE webhooks;
+DROP INDEX slots_release_pending;
+ALTER TABLE slots DROP COLUMN release_announced_at;
+DROP TABLE events;
+DROP TABLE event_counters;

@@ -1,0 +1,546 @@
+//! The event feed and webhooks: 1,000 mixed operations read back in pages of 37, once each and
+//! in commit order from any cursor; release announcements from the periodic task; and a real
+//! receiver on loopback that fails its first deliveries and still sees every event, signed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use hmac::{Hmac, Mac};
+use reqwest::Method;
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::both;
+use crate::helpers::{Cluster, TestApp};
+
+fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    s.parse().unwrap()
+}
+
+/// A valid test NHS number in the 999 range, different for each `n`.
+fn nhs(n: u32) -> String {
+    (0..)
+        .map(|k| format!("999{:06}", n * 10 + k))
+        .find_map(|nine| {
+            let digits: Vec<u32> = nine.bytes().map(|b| u32::from(b - b'0')).collect();
+            hubbook_core::nhs_number::check_digit(&digits).map(|c| format!("{nine}{c}"))
+        })
+        .unwrap()
+}
+
+fn patient(n: u32) -> Value {
+    json!({"nhs_number": nhs(n), "name": format!("Feed Patient {n}"), "birth_date": "1980-02-02", "phone": "0113 496 0202"})
+}
+
+/// A cluster with `sharing` rules and two weeks of GP sessions (09:00-17:00, two lanes,
+/// ten-minute slots: 96 slots a weekday) from Monday 7 December 2026; the clock at 1 December.
+async fn cluster_with_fortnight(app: &TestApp, code: &str, sharing: Value) -> Cluster {
+    let c = app.cluster(code).await;
+    app.send(
+        Method::PUT,
+        &format!("/api/v1/clusters/{code}/sharing"),
+        Some(&c.manager),
+        Some(sharing),
+        &[("If-Match", "*")],
+    )
+    .await
+    .ok(200);
+    app.clock.set(at("2026-12-01T08:00:00Z"));
+    let template = json!({"key": "gp", "site_id": c.site_id, "service_id": c.service_id, "start": "09:00", "end": "17:00",
+        "slot_minutes": 10, "capacity": 2, "delivery": "face_to_face", "weekdays": ["mon", "tue", "wed", "thu", "fri"], "valid_from": "2026-01-01"});
+    let rota = app
+        .post(
+            &format!("/api/v1/clusters/{code}/rotas"),
+            &c.manager,
+            json!({"name": "Fortnight", "templates": [template]}),
+        )
+        .await;
+    let rota = rota.ok(201)["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/clusters/{code}/rotas/{rota}/publish"),
+        &c.manager,
+        json!({"from": "2026-12-07", "to": "2026-12-18"}),
+    )
+    .await
+    .ok(200);
+    c
+}
+
+async fn open_slots(app: &TestApp, token: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path =
+            "/api/v1/slots?from=2026-12-07T00:00:00Z&to=2026-12-19T00:00:00Z&limit=500".to_owned();
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page = app.get(&path, token).await;
+        let page = page.ok(200).clone();
+        for o in page["items"].as_array().unwrap() {
+            out.push((
+                o["slot_id"].as_str().unwrap().to_owned(),
+                o["starts_at"].as_str().unwrap().to_owned(),
+            ));
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return out,
+        }
+    }
+}
+
+type Job = std::pin::Pin<Box<dyn std::future::Future<Output = u16> + Send>>;
+
+/// Runs the jobs 8 at a time; each returns the status it got.
+async fn run_all(jobs: Vec<Job>) -> Vec<u16> {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(jobs)
+        .buffer_unordered(8)
+        .collect()
+        .await
+}
+
+async fn read_feed(
+    app: &TestApp,
+    token: &str,
+    code: &str,
+    after: &str,
+    limit: usize,
+) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor = after.to_owned();
+    loop {
+        let page = app
+            .get(
+                &format!("/api/v1/clusters/{code}/events?after={cursor}&limit={limit}"),
+                token,
+            )
+            .await;
+        let page = page.ok(200).clone();
+        let got = page["items"].as_array().unwrap().clone();
+        assert!(got.len() <= limit);
+        cursor = page["next_cursor"].as_str().unwrap().to_owned();
+        let more = page["has_more"] == true;
+        items.extend(got);
+        if !more {
+            return items;
+        }
+    }
+}
+
+async fn a_thousand_operations_read_back_in_pages_of_37(app: TestApp) {
+    let c = cluster_with_fortnight(
+        &app,
+        "U60001",
+        json!({"triage": {"kind": "per_day", "slots": 0}, "apportionment": false}),
+    )
+    .await;
+    let slots = open_slots(&app, &c.receptionist).await;
+    assert_eq!(slots.len(), 960);
+    let app = Arc::new(app);
+    // 600 bookings, 8 at a time.
+    let booked: Arc<Mutex<Vec<(String, String, u32)>>> = Arc::default();
+    let jobs: Vec<Job> = (0..600u32)
+        .map(|n| {
+            let (app, token, booked) = (app.clone(), c.receptionist.clone(), booked.clone());
+            let slot = slots[n as usize].0.clone();
+            Box::pin(async move {
+                let reply = app
+                    .send(
+                        Method::POST,
+                        "/api/v1/appointments",
+                        Some(&token),
+                        Some(json!({"slot_id": slot, "patient": patient(n)})),
+                        &[("Idempotency-Key", &format!("feed-{n}"))],
+                    )
+                    .await;
+                if reply.status == 201 {
+                    booked.lock().unwrap().push((
+                        reply.body["id"].as_str().unwrap().to_owned(),
+                        reply.body["starts_at"].as_str().unwrap().to_owned(),
+                        n,
+                    ));
+                }
+                reply.status.as_u16()
+            }) as Job
+        })
+        .collect();
+    assert!(run_all(jobs).await.iter().all(|s| *s == 201));
+    let mut booked = booked.lock().unwrap().clone();
+    booked.sort_by_key(|b| b.2);
+    // 200 cancellations and 100 reschedules of later appointments, 8 at a time.
+    let mut jobs: Vec<Job> = Vec::new();
+    for (id, _, _) in booked.iter().skip(300).take(200) {
+        let (app, token, id) = (app.clone(), c.receptionist.clone(), id.clone());
+        jobs.push(Box::pin(async move {
+            app.send(
+                Method::POST,
+                &format!("/api/v1/appointments/{id}/cancel"),
+                Some(&token),
+                Some(json!({"reason": "patient cancelled"})),
+                &[("If-Match", "*")],
+            )
+            .await
+            .status
+            .as_u16()
+        }));
+    }
+    for (k, (id, _, _)) in booked.iter().skip(500).take(100).enumerate() {
+        let (app, token, id) = (app.clone(), c.receptionist.clone(), id.clone());
+        let to = slots[600 + k].0.clone();
+        jobs.push(Box::pin(async move {
+            app.send(
+                Method::POST,
+                &format!("/api/v1/appointments/{id}/reschedule"),
+                Some(&token),
+                Some(json!({"slot_id": to})),
+                &[("If-Match", "*")],
+            )
+            .await
+            .status
+            .as_u16()
+        }));
+    }
+    let statuses = run_all(jobs).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    // 100 outcomes of the first week's earliest appointments, once they have started.
+    app.clock.set(at("2026-12-12T08:00:00Z"));
+    let mut first: Vec<&(String, String, u32)> = booked.iter().take(300).collect();
+    first.sort_by(|a, b| a.1.cmp(&b.1));
+    let jobs: Vec<Job> = first
+        .iter()
+        .take(100)
+        .enumerate()
+        .map(|(k, (id, _, _))| {
+            let (app, token, id) = (app.clone(), c.hub_staff.clone(), id.clone());
+            let outcome = if k % 5 == 0 {
+                "did_not_attend"
+            } else {
+                "arrived"
+            };
+            Box::pin(async move {
+                app.send(
+                    Method::POST,
+                    &format!("/api/v1/appointments/{id}/outcome"),
+                    Some(&token),
+                    Some(json!({"outcome": outcome})),
+                    &[("If-Match", "*")],
+                )
+                .await
+                .status
+                .as_u16()
+            }) as Job
+        })
+        .collect();
+    let statuses = run_all(jobs).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+
+    // The feed, in pages of 37: every event once, numbered 1..=1000 in order.
+    let feed = read_feed(&app, &c.manager, "U60001", "0", 37).await;
+    assert_eq!(feed.len(), 1000);
+    let cursors: Vec<i64> = feed
+        .iter()
+        .map(|e| e["cursor"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(cursors, (1..=1000).collect::<Vec<i64>>());
+    let ids: HashSet<&str> = feed.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 1000);
+    let mut kinds: HashMap<&str, usize> = HashMap::new();
+    for e in &feed {
+        *kinds.entry(e["type"].as_str().unwrap()).or_default() += 1;
+        assert!(e.get("patient").is_none() && !e.to_string().contains("Feed Patient"));
+    }
+    assert_eq!(kinds["appointment.booked"], 600);
+    assert_eq!(kinds["appointment.cancelled"], 200);
+    assert_eq!(kinds["appointment.rescheduled"], 100);
+    assert_eq!(kinds["appointment.outcome"], 100);
+    // Commit order: an appointment's booking comes before whatever happened to it after.
+    let mut position: HashMap<String, usize> = HashMap::new();
+    for (i, e) in feed.iter().enumerate() {
+        let data = &e["data"];
+        match e["type"].as_str().unwrap() {
+            "appointment.booked" => {
+                position.insert(data["appointment_id"].as_str().unwrap().to_owned(), i);
+            }
+            "appointment.rescheduled" => {
+                let from = data["from_appointment_id"].as_str().unwrap();
+                assert!(position[from] < i);
+                position.insert(data["appointment_id"].as_str().unwrap().to_owned(), i);
+            }
+            _ => assert!(position[data["appointment_id"].as_str().unwrap()] < i),
+        }
+    }
+    // Resuming from any cursor gives exactly the rest.
+    for from in [0usize, 1, 36, 37, 500, 963, 999, 1000] {
+        let rest = read_feed(&app, &c.manager, "U60001", &from.to_string(), 37).await;
+        assert_eq!(rest.len(), 1000 - from, "resuming after {from}");
+        if let Some(first) = rest.first() {
+            assert_eq!(first["id"], feed[from]["id"]);
+        }
+    }
+    // Filters, and scope: a triage client booked nothing here and sees nothing.
+    let cancelled = app
+        .get(
+            "/api/v1/clusters/U60001/events?types=appointment.cancelled&limit=500",
+            &c.manager,
+        )
+        .await;
+    assert_eq!(cancelled.ok(200)["items"].as_array().unwrap().len(), 200);
+    let triage = app.get("/api/v1/clusters/U60001/events", &c.triage).await;
+    assert_eq!(triage.ok(200)["items"], json!([]));
+    app.get("/api/v1/clusters/U60001/events", &c.receptionist)
+        .await
+        .problem(403, "forbidden");
+    app.get("/api/v1/clusters/U60001/events?after=abc", &c.manager)
+        .await
+        .problem(400, "invalid-cursor");
+    app.get(
+        "/api/v1/clusters/U60001/events?types=appointment.deleted",
+        &c.manager,
+    )
+    .await
+    .problem(422, "unknown-event-type");
+}
+
+async fn releases_are_announced_once_by_the_periodic_task(app: TestApp) {
+    // Every slot reserved for the one practice, released 48 hours before its session.
+    let c = cluster_with_fortnight(
+        &app,
+        "U60002",
+        json!({"triage": {"kind": "per_day", "slots": 0}, "apportionment": true, "practice_release_hours": 48}),
+    )
+    .await;
+    // Book one of Monday's reserved slots; the rest of Monday's 96 are free.
+    let slots = open_slots(&app, &c.receptionist).await;
+    let reply = app
+        .send(
+            Method::POST,
+            "/api/v1/appointments",
+            Some(&c.receptionist),
+            Some(json!({"slot_id": slots[0].0, "patient": patient(1)})),
+            &[("Idempotency-Key", "rel-1")],
+        )
+        .await;
+    reply.ok(201);
+    // Saturday 5 December 10:00: Monday's sessions (09:00 on the 7th) released at 09:00 on the 5th.
+    app.clock.set(at("2026-12-05T10:00:00Z"));
+    let mut released = Vec::new();
+    for _ in 0..100 {
+        released = read_feed(&app, &c.manager, "U60002", "0", 500)
+            .await
+            .into_iter()
+            .filter(|e| e["type"] == "slot.released")
+            .collect();
+        if released.len() >= 95 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(released.len(), 95, "one event per free released slot");
+    assert!(released
+        .iter()
+        .all(|e| e["data"]["reserved_for"] == "practice"
+            && e["data"]["starts_at"]
+                .as_str()
+                .unwrap()
+                .starts_with("2026-12-07")));
+    // Later ticks announce nothing twice; Tuesday's come when their time does.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let again = read_feed(&app, &c.manager, "U60002", "0", 500).await;
+    assert_eq!(
+        again
+            .iter()
+            .filter(|e| e["type"] == "slot.released")
+            .count(),
+        95
+    );
+}
+
+type Received = Arc<Mutex<Vec<(HashMap<String, String>, String)>>>;
+
+/// A receiver on loopback that answers 500 to its first `fail_first` requests, then 204.
+async fn receiver(fail_first: usize) -> (String, Received, actix_web::dev::ServerHandle) {
+    use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+    let received: Received = Arc::default();
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let store = received.clone();
+    let server = HttpServer::new(move || {
+        let store = store.clone();
+        let calls = calls.clone();
+        App::new().route(
+            "/hook",
+            web::post().to(move |req: HttpRequest, body: String| {
+                let store = store.clone();
+                let calls = calls.clone();
+                async move {
+                    let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if n < fail_first {
+                        return HttpResponse::InternalServerError().finish();
+                    }
+                    let headers = req
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+                        .collect();
+                    store.lock().unwrap().push((headers, body));
+                    HttpResponse::NoContent().finish()
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let port = server.addrs()[0].port();
+    let server = server.run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    (format!("http://127.0.0.1:{port}/hook"), received, handle)
+}
+
+fn verify(secret: &str, header: &str, body: &str) -> bool {
+    let Some((t, v1)) = header
+        .split_once(',')
+        .and_then(|(t, v)| Some((t.strip_prefix("t=")?, v.strip_prefix("v1=")?)))
+    else {
+        return false;
+    };
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    expected == v1
+}
+
+async fn a_webhook_receiver_that_fails_first_sees_every_event_signed(app: TestApp) {
+    let c = cluster_with_fortnight(
+        &app,
+        "U60003",
+        json!({"triage": {"kind": "per_day", "slots": 0}, "apportionment": false}),
+    )
+    .await;
+    let (url, received, handle) = receiver(3).await;
+    app.post(
+        "/api/v1/clusters/U60003/webhooks",
+        &c.manager,
+        json!({"url": "http://reminders.example.org/hook"}),
+    )
+    .await
+    .problem(422, "invalid-webhook-url");
+    app.post(
+        "/api/v1/clusters/U60003/webhooks",
+        &c.receptionist,
+        json!({"url": url}),
+    )
+    .await
+    .problem(403, "forbidden");
+    let created = app
+        .post(
+            "/api/v1/clusters/U60003/webhooks",
+            &c.manager,
+            json!({"url": url, "event_types": ["appointment.booked", "appointment.cancelled"]}),
+        )
+        .await;
+    let created = created.ok(201).clone();
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    let hook = created["id"].as_str().unwrap().to_owned();
+    let slots = open_slots(&app, &c.receptionist).await;
+    let mut ids = Vec::new();
+    for n in 0..5u32 {
+        let reply = app
+            .send(
+                Method::POST,
+                "/api/v1/appointments",
+                Some(&c.receptionist),
+                Some(json!({"slot_id": slots[n as usize].0, "patient": patient(n)})),
+                &[("Idempotency-Key", &format!("hook-{n}"))],
+            )
+            .await;
+        ids.push(reply.ok(201)["id"].as_str().unwrap().to_owned());
+    }
+    app.send(
+        Method::POST,
+        &format!("/api/v1/appointments/{}/cancel", ids[0]),
+        Some(&c.receptionist),
+        Some(json!({"reason": "no longer needed"})),
+        &[("If-Match", "*")],
+    )
+    .await
+    .ok(200);
+    let feed = read_feed(&app, &c.manager, "U60003", "0", 100).await;
+    assert_eq!(feed.len(), 6);
+    let wanted: Vec<String> = feed
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    // Wait for every event to arrive (the first three attempts fail and back off).
+    let mut seen: Vec<String> = Vec::new();
+    for _ in 0..150 {
+        seen = received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(h, _)| h["hubbook-event-id"].clone())
+            .collect();
+        if wanted.iter().all(|w| seen.contains(w)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut first_seen: Vec<String> = Vec::new();
+    for id in &seen {
+        if !first_seen.contains(id) {
+            first_seen.push(id.clone());
+        }
+    }
+    assert_eq!(first_seen, wanted, "every event, first seen in feed order");
+    for (headers, body) in received.lock().unwrap().iter() {
+        assert!(
+            verify(&secret, &headers["hubbook-signature"], body),
+            "a delivery's signature does not verify"
+        );
+        assert!(!verify("wrong-secret", &headers["hubbook-signature"], body));
+        let event: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(event["cluster"], "U60003");
+        assert_eq!(
+            headers["hubbook-event-type"],
+            event["type"].as_str().unwrap()
+        );
+    }
+    // The log shows the failures, then the successes; the webhook has caught up.
+    let log = app
+        .get(
+            &format!("/api/v1/clusters/U60003/webhooks/{hook}/deliveries?limit=100"),
+            &c.manager,
+        )
+        .await;
+    let log = log.ok(200)["items"].as_array().unwrap().clone();
+    assert_eq!(
+        log.iter()
+            .filter(|d| d["succeeded"] == false && d["status_code"] == 500)
+            .count(),
+        3
+    );
+    assert!(log.iter().filter(|d| d["succeeded"] == true).count() >= 6);
+    let state = app
+        .get(
+            &format!("/api/v1/clusters/U60003/webhooks/{hook}"),
+            &c.manager,
+        )
+        .await;
+    let state = state.ok(200);
+    assert_eq!(state["failures"], 0);
+    assert_eq!(state["delivered_cursor"], feed[5]["cursor"]);
+    handle.stop(false).await;
+}
+
+both!(
+    a_thousand_operations_read_back_in_pages_of_37,
+    releases_are_announced_once_by_the_periodic_task,
+    a_webhook_receiver_that_fails_first_sees_every_event_signed,
+);

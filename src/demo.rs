@@ -338,6 +338,7 @@ fn book_a_few(
                 requester_ods: None,
                 requester_reference: None,
                 allow_same_day: true,
+                own_holds_block: false,
             };
             book(
                 c,

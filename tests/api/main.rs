@@ -11,6 +11,7 @@ mod errors;
 mod events;
 mod ops;
 mod reference;
+mod reports;
 mod rotas;
 mod scope;
 mod sharing;

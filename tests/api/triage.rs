@@ -462,7 +462,7 @@ async fn a_client_reads_and_cancels_only_what_it_booked(app: TestApp) {
 }
 
 async fn secrets_rotate_with_two_live_and_revocation_is_immediate(app: TestApp) {
-    app.cluster("U70006").await;
+    let c = app.cluster("U70006").await;
     let created = app
         .post(
             "/api/v1/integrations",
@@ -552,6 +552,25 @@ async fn secrets_rotate_with_two_live_and_revocation_is_immediate(app: TestApp) 
     app.client_token("rotating-111", &third)
         .await
         .problem(401, "invalid-credentials");
+    // The cluster's manager sees its client's rotations and revocations in the audit.
+    let audit = app
+        .get(
+            "/api/v1/audit?entity=integration_secret&limit=100",
+            &c.manager,
+        )
+        .await;
+    let actions: Vec<String> = audit.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        actions.contains(&"integration_secret.revoke".to_owned()),
+        "{actions:?}"
+    );
+    assert!(actions.contains(&"integration_secret.create".to_owned()));
+    assert!(!audit.body.to_string().contains("argon2"));
     // Bad changeovers are refused.
     app.post(
         &format!("/api/v1/integrations/{id}/secrets"),
@@ -698,7 +717,132 @@ async fn a_hundred_racing_triage_bookings(app: TestApp) {
     );
 }
 
+async fn holds_choices_retries_and_reschedules(app: TestApp) {
+    let (c, _) = triage_cluster(&app, "U70009").await;
+    // One call handler holds the best slot (Hub North 10:00) for its patient...
+    let available = app
+        .get(
+            &format!(
+                "/api/v1/triage/availability?disposition=Dx05&near={},{}",
+                NEAR_NORTH.0, NEAR_NORTH.1
+            ),
+            &c.triage,
+        )
+        .await;
+    let best = available.ok(200)["best"]["slot_id"].clone();
+    let hold = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/slots/{}/hold", best.as_str().unwrap()),
+            Some(&c.triage),
+            None,
+        )
+        .await;
+    let hold_id = hold.ok(201)["hold_id"].clone();
+    // ...so another handler of the same client, booking automatically, is not given it.
+    let other = triage_book(
+        &app,
+        &c.triage,
+        "other",
+        request("Dx05", "2026-12-07T08:00:00Z", 2),
+    )
+    .await;
+    let other = other.ok(201).clone();
+    assert_ne!(other["slot"]["slot_id"], best);
+    // The holder books its hold.
+    let mut held = request("Dx05", "2026-12-07T08:00:00Z", 1);
+    held["hold_id"] = hold_id.clone();
+    let mine = triage_book(&app, &c.triage, "held", held.clone()).await;
+    let mine = mine.ok(201).clone();
+    assert_eq!(mine["slot"]["slot_id"], best);
+    // The same key with another body is refused; a second patient can't have the taken slot.
+    let mut changed = held.clone();
+    changed["case_reference"] = json!("CASE-OTHER");
+    triage_book(&app, &c.triage, "held", changed)
+        .await
+        .problem(422, "idempotency-key-reused");
+    let mut taken = request("Dx05", "2026-12-07T08:00:00Z", 3);
+    taken["slot_id"] = best.clone();
+    triage_book(&app, &c.triage, "taken", taken)
+        .await
+        .problem(409, "slot-unavailable");
+    let mut unknown_hold = request("Dx05", "2026-12-07T08:00:00Z", 3);
+    unknown_hold["hold_id"] = json!("no-such-hold");
+    triage_book(&app, &c.triage, "unknown-hold", unknown_hold)
+        .await
+        .problem(409, "hold-expired");
+    // The same patient again for the same service that day: duplicate-booking, nothing booked.
+    let before = app.count("appointments");
+    triage_book(
+        &app,
+        &c.triage,
+        "twice",
+        request("Dx05", "2026-12-07T08:00:00Z", 1),
+    )
+    .await
+    .problem(409, "duplicate-booking");
+    assert_eq!(app.count("appointments"), before);
+    // The manager moves a 111 booking: it stays the service's, with its triage details.
+    let id = mine["appointment"]["id"].as_str().unwrap();
+    let later = app
+        .get(
+            "/api/v1/slots?from=2026-12-07T10:30:00Z&to=2026-12-07T11:00:00Z",
+            &c.triage,
+        )
+        .await;
+    let later = later.ok(200)["items"][0]["slot_id"].clone();
+    let moved = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/appointments/{id}/reschedule"),
+            Some(&c.manager),
+            Some(json!({"slot_id": later})),
+            &[("If-Match", "*")],
+        )
+        .await;
+    let moved = moved.ok(200).clone();
+    assert_eq!(moved["channel"], "111");
+    assert_eq!(moved["booked_by"], mine["appointment"]["booked_by"]);
+    let read = app
+        .get(
+            &format!("/api/v1/appointments/{}", moved["id"].as_str().unwrap()),
+            &c.triage,
+        )
+        .await;
+    assert_eq!(read.ok(200)["triage"]["case_reference"], "CASE-1");
+    // Revoking the client stops its token on every route at once.
+    let listed = app.get("/api/v1/integrations", &app.admin).await;
+    let client = listed.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["client_id"] == "nhs111-u70009")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.patch(
+        &format!("/api/v1/integrations/{client}"),
+        &app.admin,
+        json!({"active": false}),
+    )
+    .await
+    .ok(200);
+    app.get("/api/v1/triage/availability?disposition=Dx05", &c.triage)
+        .await
+        .problem(401, "invalid-token");
+    triage_book(
+        &app,
+        &c.triage,
+        "revoked",
+        request("Dx05", "2026-12-07T08:00:00Z", 9),
+    )
+    .await
+    .problem(401, "invalid-token");
+}
+
 both!(
+    holds_choices_retries_and_reschedules,
     books_the_nearest_fitting_slot_and_availability_agrees,
     no_capacity_names_the_next_slot_and_refusals_are_typed,
     a_practice_outside_the_clients_clusters_is_refused,

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod auth;
 pub mod background;
+pub mod csv;
 pub mod extract;
 pub mod fhir;
 pub mod idempotency;

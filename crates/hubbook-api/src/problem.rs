@@ -48,6 +48,9 @@ pub enum ApiError {
     /// Nothing the caller may see exists here.
     #[error("{0}")]
     NotFound(String),
+    /// No such thing of a named kind exists (an unknown report); the first field is the problem type.
+    #[error("{1}")]
+    NoSuch(&'static str, String),
     /// The request body is not valid JSON.
     #[error("{0}")]
     MalformedJson(String),
@@ -141,6 +144,7 @@ impl ApiError {
             Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid-credentials"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
+            Self::NoSuch(kind, _) => (StatusCode::NOT_FOUND, kind),
             Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed-json"),
             Self::InvalidBody(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-body"),
             Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid-query"),

@@ -11,6 +11,7 @@ pub mod nhs_number;
 pub mod practice;
 pub mod publish;
 pub mod ranking;
+pub mod report;
 pub mod role;
 pub mod rota;
 pub mod service;

@@ -391,6 +391,7 @@ pub async fn book(
             requester_ods: requester.as_ref().map(|r| r.0.clone()),
             requester_reference: requester.and_then(|r| r.1),
             allow_same_day: body.allow_same_day,
+            own_holds_block: false,
         };
         let day = local_day(&cluster, slot.starts_at.and_utc())?;
         let appointment = booking::book(c, &change, &cluster.id, &searcher, &new, day)?;
@@ -561,6 +562,7 @@ pub async fn get_appointment(
         .await?;
     let mut response = HttpResponse::Ok();
     response.insert_header(crate::extract::etag(a.version));
+    response.insert_header((actix_web::http::header::VARY, "Accept"));
     if let Some(body) = fhir_body {
         return Ok(response
             .content_type(fhir::FHIR_JSON)
@@ -692,11 +694,24 @@ pub async fn reschedule(
             }
             let old = visible_appointment(c, &who, &id)?;
             let searcher = match who.role {
-                Role::ClusterManager => {
-                    // A manager moves the patient as its booking practice would see the slots.
-                    let practice = old.booking_practice_id.clone().unwrap_or_default();
-                    searcher_for(c, &as_practice(&who, &old.cluster_id, &practice), now, None)?.1
-                }
+                // A manager moves the patient as its booking practice would see the slots, or a
+                // 111 booking as the triage service would (keeping it the service's).
+                Role::ClusterManager => match old.booking_practice_id.clone() {
+                    Some(practice) => {
+                        searcher_for(c, &as_practice(&who, &old.cluster_id, &practice), now, None)?
+                            .1
+                    }
+                    None => {
+                        let rules = sharing::current_rules(c, &old.cluster_id)?.rules;
+                        sharing::Searcher::Triage {
+                            open_clusters: if rules.triage_may_book_open {
+                                vec![old.cluster_id.clone()]
+                            } else {
+                                Vec::new()
+                            },
+                        }
+                    }
+                },
                 _ => searcher_for(c, &who, now, None)?.1,
             };
             let slot = found(

@@ -117,7 +117,9 @@ pub async fn issue_token(
                         .collect(),
                     _ => Vec::new(),
                 };
-                if hashes.is_empty() {
+                // Always as many checks as a client mid-rotation needs, so that timing tells
+                // neither whether the client exists nor how many secrets it has.
+                while hashes.len() < integrations::MAX_LIVE_SECRETS {
                     hashes.push((None, DUMMY_HASH.to_owned()));
                 }
                 let candidate = match client {
@@ -142,10 +144,15 @@ pub async fn issue_token(
         .await?;
     // An unknown or disabled caller is checked against a hash too, so it takes as long.
     let matched = web::block(move || {
-        hashes
+        // Every hash is checked (no early exit), then the first match is taken.
+        let results: Vec<(Option<String>, bool)> = hashes
             .into_iter()
-            .find(|(_, hash)| verify_secret(&secret, hash))
-            .map(|(id, _)| id)
+            .map(|(id, hash)| {
+                let ok = verify_secret(&secret, &hash);
+                (id, ok)
+            })
+            .collect();
+        results.into_iter().find(|(_, ok)| *ok).map(|(id, _)| id)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -26,7 +26,8 @@ pub struct DispositionView {
     pub timeframe_minutes: i64,
     /// Which slots fit: `face_to_face`, `telephone` (telephone and video slots) or `either`.
     pub delivery: String,
-    /// Codes of the services whose slots fit, e.g. `gp`, `nurse`.
+    /// The services whose slots fit: a cluster's service codes or clinical roles (`gp`,
+    /// `nurse`, `phlebotomist`...), so that `gp` fits every GP service whatever its code.
     pub services: Vec<String>,
     /// Whether 111 may book with it; retired codes stay readable for the bookings that name them.
     pub active: bool,
@@ -64,7 +65,7 @@ pub struct NewDispositionBody {
     pub timeframe_minutes: i64,
     /// `face_to_face`, `telephone` or `either`.
     pub delivery: String,
-    /// Codes of the services that fit (at least one).
+    /// The service codes or clinical roles that fit (at least one).
     pub services: Vec<String>,
 }
 

@@ -10,6 +10,7 @@ pub mod integrations;
 pub mod ops;
 pub mod practices;
 pub mod rebooking;
+pub mod reports;
 pub mod rotas;
 pub mod services;
 pub mod sessions;
@@ -79,6 +80,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(sharing::get_sharing)
         .service(sharing::set_sharing)
         .service(sharing::fair_share)
+        // After the fair-share route, which this one would otherwise shadow.
+        .service(reports::read_report)
         .service(slots::search_slots)
         .service(slots::slot_visibility)
         .service(slots::set_slot_channel)

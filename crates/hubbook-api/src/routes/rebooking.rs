@@ -1,15 +1,18 @@
 //! The rebooking worklist: appointments a rota change left in a slot that no longer belongs,
 //! kept valid until a receptionist or manager rebooks, cancels or confirms them.
 
-use actix_web::{get, post, web, HttpRequest};
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::Role;
 use hubbook_store::models::{Appointment, Rebooking};
 use hubbook_store::repo::appointments::{self, Resolution};
+use hubbook_store::repo::MAX_PAGE;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::{cluster_for, found, Need};
+use crate::csv::{attachment, wants_csv, Cell, CsvWriter};
 use crate::extract::{if_match_optional, PageOf, PageQuery};
 use crate::{auth::Principal, ApiError, AppState};
 
@@ -90,17 +93,62 @@ fn practice_scope(who: &Principal) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// The most rows the CSV worklist holds.
+pub const MAX_CSV_ROWS: usize = 10_000;
+
 /// The appointments needing rebooking: all of the cluster's for its manager, a practice's own
-/// for its receptionist. Each stays valid and visible until resolved.
-#[utoipa::path(tag = "rebooking", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<RebookingItem>)), security(("bearer" = [])))]
+/// for its receptionist. Each stays valid and visible until resolved. With `Accept: text/csv`
+/// the whole worklist (up to 10,000 rows, oldest need first; `limit` and `cursor` are ignored)
+/// comes as RFC 4180 CSV whose columns are the JSON item's fields, offered as
+/// `<cluster>-rebooking-<date>.csv`.
+#[utoipa::path(
+    tag = "rebooking",
+    params(("code" = String, Path, description = "Cluster code"), PageQuery, ("Accept" = Option<String>, Header, description = "`text/csv` for the whole worklist as CSV; JSON pages otherwise")),
+    responses((status = 200, description = "A page of the worklist, or all of it as CSV",
+        content((PageOf<RebookingItem> = "application/json"), (String = "text/csv")),
+        headers(("Content-Disposition" = String, description = "CSV only: `attachment; filename=\"U00001-rebooking-2026-12-01.csv\"`")))),
+    security(("bearer" = []))
+)]
 #[get("/clusters/{code}/rebooking")]
 pub async fn list_rebooking(
     state: web::Data<AppState>,
     who: Principal,
+    req: HttpRequest,
     code: web::Path<String>,
     page: web::Query<PageQuery>,
-) -> Result<web::Json<PageOf<RebookingItem>>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let (after, limit) = page.decode()?;
+    if wants_csv(&req) {
+        let today = state.clock.now().date_naive();
+        let (cluster, items) = state
+            .db(move |c| {
+                let cluster = cluster_for(c, &who, &code, Need::Read)?;
+                let practice = practice_scope(&who)?;
+                let mut items = Vec::new();
+                let mut after = None;
+                loop {
+                    let page = appointments::list_rebooking(
+                        c,
+                        &cluster.id,
+                        practice.as_deref(),
+                        after.as_deref(),
+                        MAX_PAGE,
+                    )?;
+                    items.extend(page.items);
+                    after = page.next_after;
+                    if after.is_none() || items.len() >= MAX_CSV_ROWS {
+                        break;
+                    }
+                }
+                items.truncate(MAX_CSV_ROWS);
+                Ok((cluster.code, items))
+            })
+            .await?;
+        return Ok(attachment(
+            &format!("{cluster}-rebooking-{today}.csv"),
+            worklist_csv(items.into_iter().map(item)),
+        ));
+    }
     let page = state
         .db(move |c| {
             let cluster = cluster_for(c, &who, &code, Need::Read)?;
@@ -114,7 +162,46 @@ pub async fn list_rebooking(
             )?)
         })
         .await?;
-    Ok(web::Json(PageOf::from_page(page, item)))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::VARY, "Accept"))
+        .json(PageOf::from_page(page, item)))
+}
+
+/// The worklist as CSV, one row per appointment.
+fn worklist_csv(items: impl Iterator<Item = RebookingItem>) -> String {
+    let mut csv = CsvWriter::new(&[
+        "appointment_id",
+        "status",
+        "reason",
+        "flagged_at",
+        "starts_at",
+        "ends_at",
+        "site_id",
+        "service_id",
+        "booking_practice_id",
+        "patient_name",
+        "patient_phone",
+        "patient_birth_date",
+        "version",
+    ]);
+    for i in items {
+        csv.row(&[
+            Cell::Text(i.appointment_id),
+            Cell::Text(i.status),
+            Cell::Text(i.reason),
+            Cell::Time(i.flagged_at),
+            Cell::Time(i.starts_at),
+            Cell::Time(i.ends_at),
+            Cell::Text(i.site_id),
+            Cell::Text(i.service_id),
+            Cell::opt_text(i.booking_practice_id.as_deref()),
+            Cell::Text(i.patient_name),
+            Cell::Text(i.patient_phone),
+            Cell::Date(i.patient_birth_date),
+            Cell::Int(i.version),
+        ]);
+    }
+    csv.finish()
 }
 
 /// Resolve one appointment's rebooking need: keep the old time, or cancel it. (Rescheduling it

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use actix_web::http::header;
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use hubbook_core::allocation::{exact_quotas, Member};
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{cluster_for, Need};
+use crate::csv::{attachment, wants_csv, Cell, CsvWriter};
 use crate::extract::{etag, if_match};
 use crate::{auth::Principal, ApiError, AppState};
 
@@ -228,15 +230,25 @@ pub fn period_bounds(
 }
 
 /// Per practice: its list size, exact quota, slots reserved for it, booked from its reservation,
-/// booked from open slots, and released unused (its cluster's manager).
-#[utoipa::path(tag = "reports", params(("code" = String, Path, description = "Cluster code"), PeriodQuery), responses((status = 200, body = FairShareReport)), security(("bearer" = [])))]
+/// booked from open slots, and released unused (its cluster's manager). JSON, or with
+/// `Accept: text/csv` RFC 4180 CSV with one row per practice, offered as
+/// `<cluster>-fair-share-<from>-<to>.csv`.
+#[utoipa::path(
+    tag = "reports",
+    params(("code" = String, Path, description = "Cluster code"), PeriodQuery, ("Accept" = Option<String>, Header, description = "`text/csv` for CSV; JSON otherwise")),
+    responses((status = 200, description = "The report; as CSV the columns are a practice row's fields",
+        content((FairShareReport = "application/json"), (String = "text/csv")),
+        headers(("Content-Disposition" = String, description = "CSV only: `attachment; filename=\"U00001-fair-share-2026-12-01-2026-12-31.csv\"`")))),
+    security(("bearer" = []))
+)]
 #[get("/clusters/{code}/reports/fair-share")]
 pub async fn fair_share(
     state: web::Data<AppState>,
     who: Principal,
+    req: HttpRequest,
     code: web::Path<String>,
     period: web::Query<PeriodQuery>,
-) -> Result<web::Json<FairShareReport>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let PeriodQuery { from, to } = period.into_inner();
     let now = state.now();
     let report = state
@@ -246,10 +258,10 @@ pub async fn fair_share(
             let (reserved, open) =
                 sharing::fair_share(c, &cluster.id, start.naive_utc(), end.naive_utc(), now)?;
             let members = practices::list_practices(c, &cluster.id, None, i64::MAX / 2)?.items;
-            Ok((reserved, open, members))
+            Ok((cluster.code, reserved, open, members))
         })
         .await?;
-    let (reserved, open, members) = report;
+    let (cluster_code, reserved, open, members) = report;
     let reserved: HashMap<String, _> = reserved
         .into_iter()
         .map(|r| (r.practice_id.clone(), r))
@@ -289,10 +301,41 @@ pub async fn fair_share(
             }
         })
         .collect();
-    Ok(web::Json(FairShareReport {
+    let report = FairShareReport {
         from,
         to,
         apportioned,
         practices,
-    }))
+    };
+    if !wants_csv(&req) {
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::VARY, "Accept"))
+            .json(report));
+    }
+    let mut csv = CsvWriter::new(&[
+        "practice_id",
+        "ods_code",
+        "list_size",
+        "exact_quota",
+        "reserved",
+        "booked_from_reservation",
+        "booked_from_open",
+        "released_unused",
+    ]);
+    for p in &report.practices {
+        csv.row(&[
+            Cell::Text(p.practice_id.clone()),
+            Cell::Text(p.ods_code.clone()),
+            Cell::Int(p.list_size),
+            Cell::Decimal(p.exact_quota, 2),
+            Cell::Int(p.reserved),
+            Cell::Int(p.booked_from_reservation),
+            Cell::Int(p.booked_from_open),
+            Cell::Int(p.released_unused),
+        ]);
+    }
+    Ok(attachment(
+        &format!("{cluster_code}-fair-share-{from}-{to}.csv"),
+        csv.finish(),
+    ))
 }

@@ -154,6 +154,10 @@ pub struct Availability {
     pub next_slot: Option<SlotOffer>,
 }
 
+/// A holder no hold has: searches for an automatic pick hide every live hold, the caller's own
+/// included (a triage service's call handlers share one identity).
+const NO_HOLDER: &str = "-";
+
 /// What a triage request looks for, resolved against the store.
 struct Need {
     disposition: DispositionEntry,
@@ -433,10 +437,16 @@ impl Need {
                 self.fit.as_str()
             ));
         }
-        if !self.disposition.service_codes.contains(&offer.service.code) {
+        if !self.disposition.service_codes.contains(&offer.service.code)
+            && !self
+                .disposition
+                .service_codes
+                .contains(&offer.clinical_role)
+        {
             return Some(format!(
-                "its service {} is not one the disposition names ({})",
+                "its service {} ({}) is not one the disposition names ({})",
                 offer.service.code,
+                offer.clinical_role,
                 self.disposition.service_codes.join(", ")
             ));
         }
@@ -455,11 +465,13 @@ impl Need {
     request_body = TriageBookingBody,
     responses(
         (status = 201, body = TriageBookingView),
-        (status = 400, description = "`idempotency-key-required`", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a triage service", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not-found`: the cluster, slot or hold is not one you may book", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`no-capacity` (with `next_slot`), `slot-unavailable`, `hold-expired`, `duplicate-booking`", body = NoCapacityProblem, content_type = "application/problem+json"),
-        (status = 422, description = "`unknown-disposition`, `timeframe-passed`, `triage-time-in-future`, `practice-not-in-cluster`, `slot-not-fitting`, `unknown-location`, `invalid-location`, `invalid-nhs-number`, `invalid-phone`, `invalid-birth-date`...", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`idempotency-key-required`, `malformed-json`", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid-token`: missing, expired, or issued against a secret or client since revoked", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a triage service", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: the cluster or chosen slot is not one you may book in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no-capacity` (this shape, with `next_slot`); otherwise a plain problem: `slot-unavailable` (the chosen slot was taken), `slot-not-offered` (the chosen slot is not open to 111 now), `slot-in-past`, `hold-expired` (the hold is unknown, someone else's or expired), `duplicate-booking` (the patient already has this service that day), `idempotency-key-reused` (the key was used with another request)", body = NoCapacityProblem, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown-disposition` (unknown or retired), `timeframe-passed`, `triage-time-in-future`, `practice-not-in-cluster`, `slot-not-fitting`, `unknown-location`, `invalid-location`, `invalid-nhs-number`, `invalid-phone`, `invalid-birth-date`, `invalid-email`, `invalid-name`, `invalid-body`", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service-busy`: retry after the `Retry-After` seconds with the same `Idempotency-Key`", body = crate::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -519,6 +531,7 @@ pub async fn book(
             requester_ods: None,
             requester_reference: None,
             allow_same_day: false,
+            own_holds_block: true,
         };
         let mut cluster_cache: HashMap<String, Cluster> = HashMap::new();
         let mut attempt = |c: &mut DbConn, offer: &SlotOffer, hold_id: Option<String>| {
@@ -533,11 +546,13 @@ pub async fn book(
                 .map_err(ApiError::from)
         };
         let chosen_slot = match (&body.slot_id, &body.hold_id) {
-            (_, Some(hold_id)) => Some(
-                booking::hold_of(c, hold_id, &holder)
-                    .map_err(|_| ApiError::Store(StoreError::Conflict(ConflictKind::HoldExpired)))?
-                    .slot_id,
-            ),
+            (_, Some(hold_id)) => Some(match booking::hold_of(c, hold_id, &holder) {
+                Ok(hold) => hold.slot_id,
+                Err(StoreError::NotFound) => {
+                    return Err(StoreError::Conflict(ConflictKind::HoldExpired).into())
+                }
+                Err(e) => return Err(e.into()),
+            }),
             (Some(slot_id), None) => Some(slot_id.clone()),
             (None, None) => None,
         };
@@ -575,11 +590,20 @@ pub async fn book(
             }
             None => {
                 let mut booked = None;
-                for offer in need.fitting(c, &holder, now)? {
+                let mut duplicate = None;
+                for offer in need.fitting(c, NO_HOLDER, now)? {
                     match attempt(c, &offer, None) {
                         Ok(a) => {
                             booked = Some((a, offer));
                             break;
+                        }
+                        // The patient already has this service that day: another day may do.
+                        Err(
+                            e @ ApiError::Store(StoreError::Conflict(
+                                ConflictKind::DuplicateBooking,
+                            )),
+                        ) => {
+                            duplicate = Some(e);
                         }
                         // Taken since the search (a racing booking), or no longer offered:
                         // the next best slot is tried.
@@ -594,9 +618,10 @@ pub async fn book(
                         Err(e) => return Err(e),
                     }
                 }
-                match booked {
-                    Some(b) => b,
-                    None => return Err(need.no_capacity(c, &holder, now)),
+                match (booked, duplicate) {
+                    (Some(b), _) => b,
+                    (None, Some(e)) => return Err(e),
+                    (None, None) => return Err(need.no_capacity(c, NO_HOLDER, now)),
                 }
             }
         };
@@ -634,8 +659,11 @@ fn optional(
     params(AvailabilityQuery),
     responses(
         (status = 200, body = Availability),
-        (status = 403, body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`unknown-disposition`, `timeframe-passed`, `practice-not-in-cluster`, `unknown-location`...", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid-query`: `near` is neither a postcode nor `latitude,longitude`", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid-token`", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a triage service", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: not a cluster you book in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown-disposition`, `timeframe-passed`, `triage-time-in-future`, `practice-not-in-cluster`, `unknown-location`, `invalid-location`, `invalid-postcode`, `invalid-coordinates`", body = crate::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -662,7 +690,6 @@ pub async fn availability(
         },
     };
     let now = state.clock.now();
-    let holder = who.actor();
     let answer = state
         .db(move |c| {
             let need = need(
@@ -675,10 +702,10 @@ pub async fn availability(
                 q.registered_practice.as_deref(),
                 &location,
             )?;
-            let fitting = need.fitting(c, &holder, now)?;
+            let fitting = need.fitting(c, NO_HOLDER, now)?;
             let earliest_start = fitting.iter().map(|o| o.starts_at).min();
             let next_slot = if fitting.is_empty() {
-                need.next_later(c, &holder, now)?
+                need.next_later(c, NO_HOLDER, now)?
             } else {
                 None
             };

@@ -169,7 +169,7 @@ pub fn hold_slot(
     })
 }
 
-/// The live hold with this id of this holder.
+/// The hold with this id of this holder (live or not: booking checks its expiry).
 pub fn hold_of(conn: &mut DbConn, hold_id: &str, holder: &str) -> Result<Hold, StoreError> {
     Ok(holds::table
         .filter(holds::id.eq(hold_id))
@@ -231,6 +231,10 @@ pub struct NewBooking {
     pub requester_reference: Option<String>,
     /// Book even if the patient has a live appointment for the same service that day.
     pub allow_same_day: bool,
+    /// Without a named hold, let no live hold pass, the caller's own included: a triage
+    /// service's many call handlers share one identity, and one must not take a slot another
+    /// is holding for its patient.
+    pub own_holds_block: bool,
 }
 
 /// Books a slot: claims it, checks it is offered to the caller, free (or held by the caller, when
@@ -329,6 +333,17 @@ fn place(
                 .get_result(c)?;
             if live == 0 {
                 return Err(conflict(ConflictKind::HoldExpired));
+            }
+        }
+        if new.hold_id.is_none() && new.own_holds_block {
+            let held: i64 = holds::table
+                .filter(holds::cluster_id.eq(cluster_id))
+                .filter(holds::slot_id.eq(&slot.id))
+                .filter(holds::expires_at.gt(now))
+                .count()
+                .get_result(c)?;
+            if held > 0 {
+                return Err(conflict(ConflictKind::SlotUnavailable));
             }
         }
         // A slot the rota no longer wants is bookable only by whoever held it when it changed.
@@ -552,8 +567,9 @@ pub fn reschedule(
             requester_ods: old.requester_ods.clone(),
             requester_reference: old.requester_reference.clone(),
             allow_same_day: false,
+            own_holds_block: false,
         };
-        let placed = place(
+        let mut placed = place(
             c,
             change,
             to.cluster_id,
@@ -562,6 +578,21 @@ pub fn reschedule(
             to.day,
             Some(old_id),
         )?;
+        // A 111 booking moved stays the triage service's, with what it was triaged for.
+        if old.channel == "111" && placed.channel == "111" {
+            diesel::update(appointments::table.find((to.cluster_id, &placed.id)))
+                .set(appointments::booked_by.eq(&old.booked_by))
+                .execute(c)?;
+            placed.booked_by.clone_from(&old.booked_by);
+            if let Some(t) = triage_of(c, to.cluster_id, old_id)? {
+                diesel::insert_into(triage_bookings::table)
+                    .values(&TriageBooking {
+                        appointment_id: placed.id.clone(),
+                        ..t
+                    })
+                    .execute(c)?;
+            }
+        }
         let changed = diesel::update(
             appointments::table
                 .find((to.cluster_id, old_id))

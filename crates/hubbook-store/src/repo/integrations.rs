@@ -126,11 +126,21 @@ fn audit_secret(
         serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))
     };
     let id = after.or(before).map(|s| s.id.clone()).unwrap_or_default();
+    // A client of one cluster is its manager's to watch: its secrets' events are the cluster's.
+    let integration = after
+        .or(before)
+        .map(|s| s.integration_id.clone())
+        .unwrap_or_default();
+    let clusters = integration_cluster_ids(c, &integration)?;
+    let cluster_id = match clusters.as_slice() {
+        [only] => Some(only.clone()),
+        _ => None,
+    };
     super::audit::record(
         c,
         AuditEvent {
             id: new_id(),
-            cluster_id: None,
+            cluster_id,
             at: change.at,
             actor: change.actor.clone(),
             action: action.to_owned(),

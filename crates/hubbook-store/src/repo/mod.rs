@@ -12,6 +12,7 @@ pub mod events;
 pub mod idempotency;
 pub mod integrations;
 pub mod practices;
+pub mod reports;
 pub mod rotas;
 pub mod services;
 pub mod sessions;

@@ -228,7 +228,7 @@ pub struct SlotSearch {
     pub site_id: Option<String>,
     /// Only this delivery channel.
     pub delivery: Option<String>,
-    /// Only services with one of these codes (a disposition's services).
+    /// Only services whose code or clinical role is one of these (a disposition's services).
     pub service_codes: Option<Vec<String>>,
     /// Only these delivery channels (a disposition's fit).
     pub deliveries: Option<Vec<String>>,
@@ -331,7 +331,11 @@ pub fn search_slots(
     if let Some(codes) = &search.service_codes {
         let fitting = services::table
             .filter(services::cluster_id.eq_any(search.cluster_ids.clone()))
-            .filter(services::code.eq_any(codes.clone()))
+            .filter(
+                services::code
+                    .eq_any(codes.clone())
+                    .or(services::clinical_role.eq_any(codes.clone())),
+            )
             .select(services::id);
         query = query.filter(slots::service_id.eq_any(fitting));
     }

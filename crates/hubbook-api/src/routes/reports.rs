@@ -1,0 +1,1236 @@
+//! The cluster manager's reports: utilisation, capacity (unused and lost), DNA, bookings by
+//! practice and channel, activity for fee claims and enhanced access, as JSON or, with
+//! `Accept: text/csv`, as CSV. The figures are aggregated by the database
+//! (`hubbook_store::repo::reports`, where each is defined); this module checks the request,
+//! derives rates and shares from the aggregates, and writes the two formats.
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use hubbook_core::report::{iso_week_label, ENHANCED_ACCESS_MINUTES_PER_1000};
+use hubbook_core::{ClusterTimeZone, DataSharingAgreement};
+use hubbook_store::repo::reports::{self, GroupBy, Window};
+use hubbook_store::DbConn;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::access::{cluster_for, Need};
+use crate::csv::{attachment, wants_csv, Cell, CsvWriter};
+use crate::{auth::Principal, ApiError, AppState};
+
+/// The longest period a report covers, in days.
+pub const MAX_REPORT_DAYS: i64 = 400;
+/// The late-cancellation window used unless the request sets one, in hours.
+pub const DEFAULT_LATE_CANCEL_HOURS: u32 = 24;
+/// The longest late-cancellation window a request may set, in hours (a week).
+pub const MAX_LATE_CANCEL_HOURS: u32 = 168;
+
+/// The reports this route serves (the fair-share report has its own route).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportName {
+    /// Slots offered and what became of them.
+    Utilisation,
+    /// Unused capacity and capacity lost, in slots and hours.
+    Capacity,
+    /// Did-not-attend counts and rates.
+    Dna,
+    /// Appointments by booking practice or channel, with fair shares.
+    Bookings,
+    /// Appointments per practice and service for fee claims.
+    Activity,
+    /// Minutes offered per 1,000 registered patients per week.
+    EnhancedAccess,
+}
+
+impl ReportName {
+    /// Every report, in the order the documentation lists them.
+    pub const ALL: [ReportName; 6] = [
+        Self::Utilisation,
+        Self::Capacity,
+        Self::Dna,
+        Self::Bookings,
+        Self::Activity,
+        Self::EnhancedAccess,
+    ];
+
+    /// The report's name in the path.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Utilisation => "utilisation",
+            Self::Capacity => "capacity",
+            Self::Dna => "dna",
+            Self::Bookings => "bookings",
+            Self::Activity => "activity",
+            Self::EnhancedAccess => "enhanced-access",
+        }
+    }
+
+    /// The groupings the report offers; the first is the default.
+    pub fn groups(self) -> &'static [GroupBy] {
+        match self {
+            Self::Utilisation => reports::UTILISATION_GROUPS,
+            Self::Capacity => reports::CAPACITY_GROUPS,
+            Self::Dna => reports::DNA_GROUPS,
+            Self::Bookings => reports::BOOKINGS_GROUPS,
+            Self::Activity => reports::ACTIVITY_GROUPS,
+            Self::EnhancedAccess => reports::ENHANCED_ACCESS_GROUPS,
+        }
+    }
+}
+
+/// The query of every report.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// First local date of the period (ISO 8601).
+    pub from: NaiveDate,
+    /// Last local date of the period, inclusive; the period is at most 400 days.
+    pub to: NaiveDate,
+    /// How rows are grouped. utilisation: `week` (default), `day`, `hour`, `site`, `service`,
+    /// `role`, `channel`; capacity: `week` (default), `day`, `site`, `service`, `role`; dna:
+    /// `practice` (default), `service`, `site`, `weekday`, `hour`, `lead_time`, `week`; bookings:
+    /// `practice` (default), `channel`; activity: `practice` (default), `requester`;
+    /// enhanced-access: `week`.
+    pub group_by: Option<String>,
+    /// utilisation and capacity: a cancellation less than this many hours before the start (or
+    /// after it) is late; 0 to 168, default 24.
+    pub late_cancel_hours: Option<i64>,
+    /// activity: one row per appointment, with its requesting organisation and reference.
+    pub detail: Option<bool>,
+}
+
+/// A report request that passed every check.
+#[derive(Debug, Clone)]
+struct Request {
+    name: ReportName,
+    from: NaiveDate,
+    to: NaiveDate,
+    group: GroupBy,
+    late_cancel_hours: u32,
+    detail: bool,
+}
+
+impl Request {
+    fn parse(name: &str, q: ReportQuery) -> Result<Self, ApiError> {
+        let name = ReportName::ALL
+            .into_iter()
+            .find(|r| r.as_str() == name)
+            .ok_or_else(|| {
+                ApiError::NoSuch(
+                    "unknown-report",
+                    format!(
+                        "no report {name:?}; the reports are {}, and fair-share",
+                        ReportName::ALL.map(ReportName::as_str).join(", ")
+                    ),
+                )
+            })?;
+        crate::extract::check_date("from", q.from)?;
+        crate::extract::check_date("to", q.to)?;
+        if q.to < q.from {
+            return Err(ApiError::Unprocessable(
+                "invalid-date-range",
+                "`to` is before `from`".into(),
+            ));
+        }
+        if (q.to - q.from).num_days() + 1 > MAX_REPORT_DAYS {
+            return Err(ApiError::Unprocessable(
+                "invalid-date-range",
+                format!("a report covers at most {MAX_REPORT_DAYS} days"),
+            ));
+        }
+        let groups = name.groups();
+        let group = match q.group_by.as_deref() {
+            None => groups[0],
+            Some(g) => GroupBy::parse(g)
+                .filter(|g| groups.contains(g))
+                .ok_or_else(|| {
+                    let names: Vec<&str> = groups.iter().map(|g| g.as_str()).collect();
+                    ApiError::Unprocessable(
+                        "invalid-group-by",
+                        format!(
+                            "the {} report is grouped by one of: {}",
+                            name.as_str(),
+                            names.join(", ")
+                        ),
+                    )
+                })?,
+        };
+        let late_cancel_hours = match q.late_cancel_hours {
+            None => DEFAULT_LATE_CANCEL_HOURS,
+            Some(h) => u32::try_from(h)
+                .ok()
+                .filter(|h| *h <= MAX_LATE_CANCEL_HOURS)
+                .ok_or_else(|| {
+                    ApiError::Unprocessable(
+                        "invalid-late-cancel-hours",
+                        format!("late_cancel_hours is 0 to {MAX_LATE_CANCEL_HOURS}"),
+                    )
+                })?,
+        };
+        Ok(Self {
+            name,
+            from: q.from,
+            to: q.to,
+            group,
+            late_cancel_hours,
+            detail: q.detail.unwrap_or(false),
+        })
+    }
+}
+
+/// A report as JSON: what was asked, one row per group (or per appointment), and the totals.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Report<R, T> {
+    /// The report's name, e.g. `utilisation`.
+    pub report: String,
+    /// The cluster's code.
+    pub cluster: String,
+    /// First local date.
+    pub from: NaiveDate,
+    /// Last local date (inclusive).
+    pub to: NaiveDate,
+    /// What the rows are grouped by (`appointment` for the activity detail).
+    pub group_by: String,
+    /// The late-cancellation window applied (utilisation and capacity), in hours.
+    pub late_cancel_hours: Option<u32>,
+    /// When the report was read: slots that had started by then are past.
+    pub as_of: DateTime<Utc>,
+    /// The rows; groups without any slot or appointment are left out (enhanced access lists
+    /// every week of the period).
+    pub rows: Vec<R>,
+    /// The figures of the whole period.
+    pub totals: T,
+}
+
+/// Any report as JSON, the shape named by its `report` field.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ReportBody {
+    /// `utilisation`.
+    Utilisation(Report<UtilisationGroup, UtilisationFigures>),
+    /// `capacity`.
+    Capacity(Report<CapacityGroup, CapacityFigures>),
+    /// `dna`.
+    Dna(Report<DnaGroup, DnaFigures>),
+    /// `bookings`.
+    Bookings(Report<BookingsGroup, BookingsFigures>),
+    /// `activity`.
+    Activity(Report<ActivityGroup, ActivityFigures>),
+    /// `activity` with `detail=true`.
+    ActivityDetail(Report<ActivityLine, ActivityFigures>),
+    /// `enhanced-access`.
+    EnhancedAccess(Report<EnhancedAccessWeek, EnhancedAccessFigures>),
+}
+
+/// Rounds to a fixed number of decimal places.
+fn round(x: f64, places: i32) -> f64 {
+    let scale = 10f64.powi(places);
+    (x * scale).round() / scale
+}
+
+/// `part / whole` to four places, or `None` over nothing.
+fn rate(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| round(part as f64 / whole as f64, 4))
+}
+
+/// Minutes as hours to two places.
+fn hours(minutes: i64) -> f64 {
+    round(minutes as f64 / 60.0, 2)
+}
+
+/// A row's group: its key and label, the first two columns of every grouped report.
+fn group_cells(key: &str, label: &str) -> Vec<Cell> {
+    vec![Cell::Text(key.to_owned()), Cell::Text(label.to_owned())]
+}
+
+/// The utilisation of offered slots (see `hubbook_store::repo::reports` for each definition).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct UtilisationFigures {
+    /// Slots of active sessions, not removed.
+    pub offered: i64,
+    /// Offered slots with an appointment not cancelled (booked, arrived, seen, did not attend).
+    pub booked: i64,
+    /// Offered slots whose patient arrived or was seen.
+    pub attended: i64,
+    /// Offered slots whose patient did not attend.
+    pub dna: i64,
+    /// Appointments in offered slots cancelled less than `late_cancel_hours` before the start.
+    pub cancelled_late: i64,
+    /// Offered slots that started unbooked.
+    pub unused: i64,
+    /// Offered slots not yet started and not booked (`offered = booked + unused + still_free`).
+    pub still_free: i64,
+    /// booked / offered, to four places; null when nothing was offered.
+    pub utilisation: Option<f64>,
+}
+
+impl UtilisationFigures {
+    const HEADER: [&'static str; 8] = [
+        "offered",
+        "booked",
+        "attended",
+        "dna",
+        "cancelled_late",
+        "unused",
+        "still_free",
+        "utilisation",
+    ];
+
+    fn of(r: &reports::UtilisationRow) -> Self {
+        Self {
+            offered: r.offered,
+            booked: r.booked,
+            attended: r.attended,
+            dna: r.dna,
+            cancelled_late: r.cancelled_late,
+            unused: r.unused,
+            still_free: r.still_free,
+            utilisation: rate(r.booked, r.offered),
+        }
+    }
+
+    fn total(rows: &[UtilisationGroup]) -> Self {
+        let mut t = rows.iter().fold(Self::default(), |mut t, r| {
+            let f = &r.figures;
+            t.offered += f.offered;
+            t.booked += f.booked;
+            t.attended += f.attended;
+            t.dna += f.dna;
+            t.cancelled_late += f.cancelled_late;
+            t.unused += f.unused;
+            t.still_free += f.still_free;
+            t
+        });
+        t.utilisation = rate(t.booked, t.offered);
+        t
+    }
+
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            Cell::Int(self.offered),
+            Cell::Int(self.booked),
+            Cell::Int(self.attended),
+            Cell::Int(self.dna),
+            Cell::Int(self.cancelled_late),
+            Cell::Int(self.unused),
+            Cell::Int(self.still_free),
+            Cell::opt_decimal(self.utilisation, 4),
+        ]
+    }
+}
+
+/// One group of the utilisation report.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UtilisationGroup {
+    /// The group: a week's Monday or a date (ISO 8601), an hour (`18`), a site id, a service
+    /// code, a clinical role or a slot channel (`practice`, `111`, `open`).
+    pub key: String,
+    /// The group for people: `2026-W43`, `Wednesday`, `18:00-19:00`, a name.
+    pub label: String,
+    /// The figures.
+    #[serde(flatten)]
+    pub figures: UtilisationFigures,
+}
+
+/// Capacity in slots and clinician hours (see `hubbook_store::repo::reports`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct CapacityFigures {
+    /// Slots offered.
+    pub offered_slots: i64,
+    /// Their hours (slot lengths; parallel lanes each count).
+    pub offered_hours: f64,
+    /// Offered slots that started unbooked, without a late cancellation.
+    pub unused_slots: i64,
+    /// Their hours.
+    pub unused_hours: f64,
+    /// Slots of withdrawn or cancelled sessions that were not replaced.
+    pub lost_withdrawn_slots: i64,
+    /// Their hours.
+    pub lost_withdrawn_hours: f64,
+    /// Offered slots that started unbooked after a late cancellation.
+    pub lost_late_cancel_slots: i64,
+    /// Their hours.
+    pub lost_late_cancel_hours: f64,
+    /// Offered slots whose patient did not attend.
+    pub lost_dna_slots: i64,
+    /// Their hours.
+    pub lost_dna_hours: f64,
+    /// Slots lost: withdrawn, late-cancelled and DNA.
+    pub lost_slots: i64,
+    /// Their hours.
+    pub lost_hours: f64,
+}
+
+impl CapacityFigures {
+    const HEADER: [&'static str; 12] = [
+        "offered_slots",
+        "offered_hours",
+        "unused_slots",
+        "unused_hours",
+        "lost_withdrawn_slots",
+        "lost_withdrawn_hours",
+        "lost_late_cancel_slots",
+        "lost_late_cancel_hours",
+        "lost_dna_slots",
+        "lost_dna_hours",
+        "lost_slots",
+        "lost_hours",
+    ];
+
+    fn of(r: &reports::CapacityRow) -> Self {
+        Self {
+            offered_slots: r.offered_slots,
+            offered_hours: hours(r.offered_minutes),
+            unused_slots: r.unused_slots,
+            unused_hours: hours(r.unused_minutes),
+            lost_withdrawn_slots: r.withdrawn_slots,
+            lost_withdrawn_hours: hours(r.withdrawn_minutes),
+            lost_late_cancel_slots: r.late_cancel_slots,
+            lost_late_cancel_hours: hours(r.late_cancel_minutes),
+            lost_dna_slots: r.dna_slots,
+            lost_dna_hours: hours(r.dna_minutes),
+            lost_slots: r.withdrawn_slots + r.late_cancel_slots + r.dna_slots,
+            lost_hours: hours(r.withdrawn_minutes + r.late_cancel_minutes + r.dna_minutes),
+        }
+    }
+
+    fn total(rows: &[reports::CapacityRow]) -> Self {
+        let mut t = reports::CapacityRow {
+            group_key: String::new(),
+            group_label: String::new(),
+            offered_slots: 0,
+            offered_minutes: 0,
+            unused_slots: 0,
+            unused_minutes: 0,
+            withdrawn_slots: 0,
+            withdrawn_minutes: 0,
+            late_cancel_slots: 0,
+            late_cancel_minutes: 0,
+            dna_slots: 0,
+            dna_minutes: 0,
+        };
+        for r in rows {
+            t.offered_slots += r.offered_slots;
+            t.offered_minutes += r.offered_minutes;
+            t.unused_slots += r.unused_slots;
+            t.unused_minutes += r.unused_minutes;
+            t.withdrawn_slots += r.withdrawn_slots;
+            t.withdrawn_minutes += r.withdrawn_minutes;
+            t.late_cancel_slots += r.late_cancel_slots;
+            t.late_cancel_minutes += r.late_cancel_minutes;
+            t.dna_slots += r.dna_slots;
+            t.dna_minutes += r.dna_minutes;
+        }
+        Self::of(&t)
+    }
+
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            Cell::Int(self.offered_slots),
+            Cell::Decimal(self.offered_hours, 2),
+            Cell::Int(self.unused_slots),
+            Cell::Decimal(self.unused_hours, 2),
+            Cell::Int(self.lost_withdrawn_slots),
+            Cell::Decimal(self.lost_withdrawn_hours, 2),
+            Cell::Int(self.lost_late_cancel_slots),
+            Cell::Decimal(self.lost_late_cancel_hours, 2),
+            Cell::Int(self.lost_dna_slots),
+            Cell::Decimal(self.lost_dna_hours, 2),
+            Cell::Int(self.lost_slots),
+            Cell::Decimal(self.lost_hours, 2),
+        ]
+    }
+}
+
+/// One group of the capacity report.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CapacityGroup {
+    /// The group: a week's Monday or a date, a site id, a service code or a clinical role.
+    pub key: String,
+    /// The group for people.
+    pub label: String,
+    /// The figures.
+    #[serde(flatten)]
+    pub figures: CapacityFigures,
+}
+
+/// Attendance of appointments that were not cancelled.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct DnaFigures {
+    /// Appointments not cancelled.
+    pub appointments: i64,
+    /// Of those, arrived or seen.
+    pub attended: i64,
+    /// Of those, did not attend.
+    pub dna: i64,
+    /// Of those, still booked with no outcome recorded.
+    pub no_outcome: i64,
+    /// dna / (attended + dna), to four places; null when no outcome is recorded.
+    pub dna_rate: Option<f64>,
+}
+
+impl DnaFigures {
+    const HEADER: [&'static str; 5] = ["appointments", "attended", "dna", "no_outcome", "dna_rate"];
+
+    fn of(appointments: i64, attended: i64, dna: i64, no_outcome: i64) -> Self {
+        Self {
+            appointments,
+            attended,
+            dna,
+            no_outcome,
+            dna_rate: rate(dna, attended + dna),
+        }
+    }
+
+    fn total(rows: &[DnaGroup]) -> Self {
+        let sum = |f: fn(&DnaFigures) -> i64| rows.iter().map(|r| f(&r.figures)).sum::<i64>();
+        Self::of(
+            sum(|f| f.appointments),
+            sum(|f| f.attended),
+            sum(|f| f.dna),
+            sum(|f| f.no_outcome),
+        )
+    }
+
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            Cell::Int(self.appointments),
+            Cell::Int(self.attended),
+            Cell::Int(self.dna),
+            Cell::Int(self.no_outcome),
+            Cell::opt_decimal(self.dna_rate, 4),
+        ]
+    }
+}
+
+/// One group of the DNA report.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DnaGroup {
+    /// The group: a practice's ODS code (the patient's practice, else the booking practice;
+    /// empty for none), a service code, a site id, a weekday (`1` Monday to `7` Sunday), an
+    /// hour (`18`), a lead-time band (`0` to `4`) or a week's Monday.
+    pub key: String,
+    /// The group for people: a name, `Wednesday`, `18:00-19:00`, or the lead-time band (`same
+    /// day`, `1-2 days`, `3-7 days`, `8-14 days`, `15+ days`: the appointment's local date less
+    /// the booking's).
+    pub label: String,
+    /// The figures.
+    #[serde(flatten)]
+    pub figures: DnaFigures,
+}
+
+/// Appointments (not cancelled) by the channel they were booked through.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct BookingsFigures {
+    /// Appointments.
+    pub booked: i64,
+    /// In slots reserved for the booking practice.
+    pub via_practice: i64,
+    /// Booked by NHS 111.
+    pub via_111: i64,
+    /// In open or released slots.
+    pub via_open: i64,
+}
+
+/// One booking practice (or channel) of the bookings report.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BookingsGroup {
+    /// The practice's ODS code (empty for bookings without a practice, such as NHS 111's), or
+    /// the channel (`practice`, `111`, `open`).
+    pub key: String,
+    /// The practice's name, or what the channel means.
+    pub label: String,
+    /// The practice's registered list size.
+    pub list_size: Option<i64>,
+    /// The counts.
+    #[serde(flatten)]
+    pub figures: BookingsFigures,
+    /// By practice: its share of the appointments booked by practices; by channel: the
+    /// channel's share of all; to four places.
+    pub share: Option<f64>,
+    /// Its fair share: its list size over the summed list sizes of the practices whose
+    /// data-sharing agreement is in force on the period's first day (null without one).
+    pub fair_share: Option<f64>,
+}
+
+impl BookingsGroup {
+    const HEADER: [&'static str; 9] = [
+        "key",
+        "label",
+        "list_size",
+        "booked",
+        "via_practice",
+        "via_111",
+        "via_open",
+        "share",
+        "fair_share",
+    ];
+
+    fn cells(&self) -> Vec<Cell> {
+        let mut cells = group_cells(&self.key, &self.label);
+        cells.extend([
+            self.list_size.map_or(Cell::Empty, Cell::Int),
+            Cell::Int(self.figures.booked),
+            Cell::Int(self.figures.via_practice),
+            Cell::Int(self.figures.via_111),
+            Cell::Int(self.figures.via_open),
+            Cell::opt_decimal(self.share, 4),
+            Cell::opt_decimal(self.fair_share, 4),
+        ]);
+        cells
+    }
+}
+
+/// Appointments (not cancelled) and their outcomes, for fee claims.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ActivityFigures {
+    /// Appointments.
+    pub booked: i64,
+    /// Of those, arrived or seen: the activity to claim for.
+    pub attended: i64,
+    /// Of those, did not attend.
+    pub dna: i64,
+}
+
+/// One practice and service (and requester) of the activity report.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ActivityGroup {
+    /// The practice's ODS code: the patient's registered practice, else the booking practice.
+    pub ods_code: Option<String>,
+    /// The practice's name.
+    pub practice: String,
+    /// The service's code.
+    pub service_code: String,
+    /// The service's name.
+    pub service: String,
+    /// The requesting organisation's ODS code (`group_by=requester`; null when none).
+    pub requester_ods: Option<String>,
+    /// The counts.
+    #[serde(flatten)]
+    pub figures: ActivityFigures,
+}
+
+impl ActivityGroup {
+    const HEADER: [&'static str; 8] = [
+        "ods_code",
+        "practice",
+        "service_code",
+        "service",
+        "requester_ods",
+        "booked",
+        "attended",
+        "dna",
+    ];
+
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            Cell::opt_text(self.ods_code.as_deref()),
+            Cell::Text(self.practice.clone()),
+            Cell::Text(self.service_code.clone()),
+            Cell::Text(self.service.clone()),
+            Cell::opt_text(self.requester_ods.as_deref()),
+            Cell::Int(self.figures.booked),
+            Cell::Int(self.figures.attended),
+            Cell::Int(self.figures.dna),
+        ]
+    }
+}
+
+/// One appointment of the activity report's detail.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ActivityLine {
+    /// The appointment.
+    pub appointment_id: String,
+    /// Its local date.
+    pub date: NaiveDate,
+    /// Its start.
+    pub starts_at: DateTime<Utc>,
+    /// The practice's ODS code (the patient's, else the booking practice's).
+    pub ods_code: Option<String>,
+    /// The practice's name.
+    pub practice: String,
+    /// The service's code.
+    pub service_code: String,
+    /// The service's name.
+    pub service: String,
+    /// `booked`, `arrived`, `seen` or `did_not_attend`.
+    pub status: String,
+    /// The requesting organisation's ODS code.
+    pub requester_ods: Option<String>,
+    /// The requester's reference.
+    pub requester_reference: Option<String>,
+}
+
+impl ActivityLine {
+    const HEADER: [&'static str; 10] = [
+        "appointment_id",
+        "date",
+        "starts_at",
+        "ods_code",
+        "practice",
+        "service_code",
+        "service",
+        "status",
+        "requester_ods",
+        "requester_reference",
+    ];
+
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            Cell::Text(self.appointment_id.clone()),
+            Cell::Date(self.date),
+            Cell::Time(self.starts_at),
+            Cell::opt_text(self.ods_code.as_deref()),
+            Cell::Text(self.practice.clone()),
+            Cell::Text(self.service_code.clone()),
+            Cell::Text(self.service.clone()),
+            Cell::Text(self.status.clone()),
+            Cell::opt_text(self.requester_ods.as_deref()),
+            Cell::opt_text(self.requester_reference.as_deref()),
+        ]
+    }
+}
+
+/// Minutes of clinical capacity offered against the enhanced-access requirement.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct EnhancedAccessFigures {
+    /// Days of the period in this week (7 but at the period's ends).
+    pub days: i64,
+    /// The summed registered list sizes of the cluster's practices.
+    pub list_size: i64,
+    /// Minutes of offered slots (parallel lanes each count).
+    pub offered_minutes: i64,
+    /// Of those, minutes inside the network standard hours (weekdays 18:30-20:00, Saturdays
+    /// 09:00-17:00, local time).
+    pub standard_hours_minutes: i64,
+    /// Offered minutes per 1,000 registered patients per week (pro rata for part weeks), to two
+    /// places; null without a list.
+    pub minutes_per_1000: Option<f64>,
+    /// standard_hours_minutes / offered_minutes, to four places.
+    pub standard_hours_share: Option<f64>,
+    /// The minutes the requirement of 60 per 1,000 patients per week asks of these days.
+    pub required_minutes: f64,
+    /// Whether the offered minutes reach the required ones.
+    pub meets_requirement: bool,
+}
+
+impl EnhancedAccessFigures {
+    const HEADER: [&'static str; 8] = [
+        "days",
+        "list_size",
+        "offered_minutes",
+        "standard_hours_minutes",
+        "minutes_per_1000",
+        "standard_hours_share",
+        "required_minutes",
+        "meets_requirement",
+    ];
+
+    fn of(days: i64, list_size: i64, offered: i64, standard: i64) -> Self {
+        let weeks = days as f64 / 7.0;
+        let thousands = list_size as f64 / 1000.0;
+        let required = ENHANCED_ACCESS_MINUTES_PER_1000 * thousands * weeks;
+        Self {
+            days,
+            list_size,
+            offered_minutes: offered,
+            standard_hours_minutes: standard,
+            minutes_per_1000: (list_size > 0 && days > 0)
+                .then(|| round(offered as f64 / thousands / weeks, 2)),
+            standard_hours_share: rate(standard, offered),
+            required_minutes: round(required, 2),
+            meets_requirement: list_size > 0 && offered as f64 >= required,
+        }
+    }
+
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            Cell::Int(self.days),
+            Cell::Int(self.list_size),
+            Cell::Int(self.offered_minutes),
+            Cell::Int(self.standard_hours_minutes),
+            Cell::opt_decimal(self.minutes_per_1000, 2),
+            Cell::opt_decimal(self.standard_hours_share, 4),
+            Cell::Decimal(self.required_minutes, 2),
+            Cell::Bool(self.meets_requirement),
+        ]
+    }
+}
+
+/// One ISO week of the enhanced-access report.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EnhancedAccessWeek {
+    /// The week's Monday (ISO 8601).
+    pub key: String,
+    /// The ISO week, `2026-W43`.
+    pub label: String,
+    /// The figures.
+    #[serde(flatten)]
+    pub figures: EnhancedAccessFigures,
+}
+
+/// Reads a report: the rows grouped by `group_by` and the period's totals, as JSON or, with
+/// `Accept: text/csv`, as RFC 4180 CSV (header row, CRLF, ISO 8601 dates, rates to four places,
+/// hours to two) offered as `<cluster>-<report>-<from>-<to>.csv`. The cluster's manager only.
+///
+/// Definitions: *offered* slots are those of active sessions not removed, starting in the
+/// period; *booked* ones hold an appointment not cancelled; *attended* = arrived or seen;
+/// *cancelled late* = cancelled less than `late_cancel_hours` before the start; *unused* =
+/// started unbooked; *utilisation* = booked / offered. Capacity is *lost* to withdrawn sessions
+/// (not replaced), to late cancellations (slots left unbooked) and to DNAs. Local days, weeks
+/// (Monday first), weekdays and hours are the cluster's time zone's.
+#[utoipa::path(
+    tag = "reports",
+    params(
+        ("code" = String, Path, description = "Cluster code"),
+        ("name" = String, Path, description = "`utilisation`, `capacity`, `dna`, `bookings`, `activity` or `enhanced-access`"),
+        ReportQuery,
+        ("Accept" = Option<String>, Header, description = "`text/csv` for CSV; JSON otherwise"),
+    ),
+    responses(
+        (status = 200, description = "The report; as CSV its columns are the JSON row's fields (`key`, `label`, then the figures)",
+            content((ReportBody = "application/json"), (String = "text/csv")),
+            headers(("Content-Disposition" = String, description = "CSV only: `attachment; filename=\"U00001-utilisation-2026-12-01-2026-12-31.csv\"`"))),
+        (status = 400, description = "A query parameter that does not parse", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the cluster's manager", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`unknown-report`, or no such cluster that you may see (`not-found`)", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid-date-range` (`to` before `from`, over 400 days), `invalid-group-by` (names the allowed ones) or `invalid-late-cancel-hours`", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/clusters/{code}/reports/{name}")]
+pub async fn read_report(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<ReportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (code, name) = path.into_inner();
+    let request = Request::parse(&name, query.into_inner())?;
+    let now = state.clock.now();
+    let body = state
+        .db(move |c| {
+            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
+            build(c, &cluster, &request, now)
+        })
+        .await?;
+    Ok(respond(&body, wants_csv(&req)))
+}
+
+/// Runs the report's query and shapes its rows.
+fn build(
+    c: &mut DbConn,
+    cluster: &hubbook_store::models::Cluster,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Result<ReportBody, ApiError> {
+    let zone = ClusterTimeZone::parse(&cluster.time_zone)?;
+    let window = Window::new(zone, request.from, request.to, now.naive_utc());
+    let late = request.late_cancel_hours;
+    let doc = |group_by: &str, late: Option<u32>| Meta {
+        report: request.name.as_str(),
+        cluster: cluster.code.clone(),
+        from: request.from,
+        to: request.to,
+        group_by: group_by.to_owned(),
+        late_cancel_hours: late,
+        as_of: now,
+    };
+    let group = request.group;
+    let by = group.as_str();
+    Ok(match request.name {
+        ReportName::Utilisation => {
+            let rows: Vec<UtilisationGroup> =
+                reports::utilisation(c, &cluster.id, &window, group, late)?
+                    .iter()
+                    .map(|r| UtilisationGroup {
+                        key: r.group_key.clone(),
+                        label: r.group_label.clone(),
+                        figures: UtilisationFigures::of(r),
+                    })
+                    .collect();
+            let totals = UtilisationFigures::total(&rows);
+            ReportBody::Utilisation(doc(by, Some(late)).with(rows, totals))
+        }
+        ReportName::Capacity => {
+            let stored = reports::capacity(c, &cluster.id, &window, group, late)?;
+            let totals = CapacityFigures::total(&stored);
+            let rows = stored
+                .iter()
+                .map(|r| CapacityGroup {
+                    key: r.group_key.clone(),
+                    label: r.group_label.clone(),
+                    figures: CapacityFigures::of(r),
+                })
+                .collect();
+            ReportBody::Capacity(doc(by, Some(late)).with(rows, totals))
+        }
+        ReportName::Dna => {
+            let rows: Vec<DnaGroup> = reports::dna(c, &cluster.id, &window, group)?
+                .into_iter()
+                .map(|r| DnaGroup {
+                    figures: DnaFigures::of(r.appointments, r.attended, r.dna, r.no_outcome),
+                    key: r.group_key,
+                    label: r.group_label,
+                })
+                .collect();
+            let totals = DnaFigures::total(&rows);
+            ReportBody::Dna(doc(by, None).with(rows, totals))
+        }
+        ReportName::Bookings => {
+            let stored = reports::bookings(c, &cluster.id, &window, group)?;
+            let (rows, totals) = bookings_rows(stored, group, request.from);
+            ReportBody::Bookings(doc(by, None).with(rows, totals))
+        }
+        ReportName::Activity if request.detail => {
+            let lines: Vec<ActivityLine> = reports::activity_lines(c, &cluster.id, &window)?
+                .into_iter()
+                .map(|l| ActivityLine {
+                    appointment_id: l.appointment_id,
+                    date: l.local_date.parse().unwrap_or_default(),
+                    starts_at: l.starts_at.and_utc(),
+                    ods_code: Some(l.ods_code).filter(|o| !o.is_empty()),
+                    practice: l.practice,
+                    service_code: l.service_code,
+                    service: l.service,
+                    status: l.status,
+                    requester_ods: l.requester_ods,
+                    requester_reference: l.requester_reference,
+                })
+                .collect();
+            let totals = ActivityFigures {
+                booked: lines.len() as i64,
+                attended: lines
+                    .iter()
+                    .filter(|l| matches!(l.status.as_str(), "arrived" | "seen"))
+                    .count() as i64,
+                dna: lines
+                    .iter()
+                    .filter(|l| l.status == "did_not_attend")
+                    .count() as i64,
+            };
+            ReportBody::ActivityDetail(doc("appointment", None).with(lines, totals))
+        }
+        ReportName::Activity => {
+            let rows: Vec<ActivityGroup> = reports::activity(c, &cluster.id, &window, group)?
+                .into_iter()
+                .map(|r| ActivityGroup {
+                    ods_code: Some(r.ods_code).filter(|o| !o.is_empty()),
+                    practice: r.practice,
+                    service_code: r.service_code,
+                    service: r.service,
+                    requester_ods: Some(r.requester_ods).filter(|o| !o.is_empty()),
+                    figures: ActivityFigures {
+                        booked: r.booked,
+                        attended: r.attended,
+                        dna: r.dna,
+                    },
+                })
+                .collect();
+            let totals = ActivityFigures {
+                booked: rows.iter().map(|r| r.figures.booked).sum(),
+                attended: rows.iter().map(|r| r.figures.attended).sum(),
+                dna: rows.iter().map(|r| r.figures.dna).sum(),
+            };
+            ReportBody::Activity(doc(by, None).with(rows, totals))
+        }
+        ReportName::EnhancedAccess => {
+            let stored = reports::enhanced_access(c, &cluster.id, &window)?;
+            let (rows, totals) = enhanced_access_rows(&window, stored);
+            ReportBody::EnhancedAccess(doc(by, None).with(rows, totals))
+        }
+    })
+}
+
+/// What every report document says about itself.
+struct Meta {
+    report: &'static str,
+    cluster: String,
+    from: NaiveDate,
+    to: NaiveDate,
+    group_by: String,
+    late_cancel_hours: Option<u32>,
+    as_of: DateTime<Utc>,
+}
+
+impl Meta {
+    fn with<R, T>(self, rows: Vec<R>, totals: T) -> Report<R, T> {
+        Report {
+            report: self.report.to_owned(),
+            cluster: self.cluster,
+            from: self.from,
+            to: self.to,
+            group_by: self.group_by,
+            late_cancel_hours: self.late_cancel_hours,
+            as_of: self.as_of,
+            rows,
+            totals,
+        }
+    }
+}
+
+/// Shares and fair shares of the bookings report.
+fn bookings_rows(
+    stored: Vec<reports::BookingsRow>,
+    group: GroupBy,
+    first_day: NaiveDate,
+) -> (Vec<BookingsGroup>, BookingsFigures) {
+    let by_practice = group == GroupBy::Practice;
+    let in_force = |r: &reports::BookingsRow| {
+        r.list_size.is_some()
+            && DataSharingAgreement::new(r.dsa_from, r.dsa_to)
+                .is_ok_and(|a| a.in_force_on(first_day))
+    };
+    let shared: i64 = stored
+        .iter()
+        .filter(|r| !by_practice || !r.group_key.is_empty())
+        .map(|r| r.booked)
+        .sum();
+    let lists: i64 = stored
+        .iter()
+        .filter(|r| in_force(r))
+        .filter_map(|r| r.list_size)
+        .sum();
+    let mut totals = BookingsFigures::default();
+    let rows = stored
+        .into_iter()
+        .map(|r| {
+            totals.booked += r.booked;
+            totals.via_practice += r.via_practice;
+            totals.via_111 += r.via_111;
+            totals.via_open += r.via_open;
+            let practice = by_practice && !r.group_key.is_empty();
+            BookingsGroup {
+                share: (practice || !by_practice)
+                    .then(|| rate(r.booked, shared))
+                    .flatten(),
+                fair_share: (practice && in_force(&r))
+                    .then(|| rate(r.list_size.unwrap_or(0), lists))
+                    .flatten(),
+                list_size: r.list_size,
+                figures: BookingsFigures {
+                    booked: r.booked,
+                    via_practice: r.via_practice,
+                    via_111: r.via_111,
+                    via_open: r.via_open,
+                },
+                key: r.group_key,
+                label: r.group_label,
+            }
+        })
+        .collect();
+    (rows, totals)
+}
+
+/// Every ISO week of the period with its minutes (none where nothing was offered).
+fn enhanced_access_rows(
+    window: &Window,
+    stored: reports::EnhancedAccess,
+) -> (Vec<EnhancedAccessWeek>, EnhancedAccessFigures) {
+    let mut weeks: Vec<(NaiveDate, i64)> = Vec::new();
+    let mut last_day = None;
+    for span in window.spans() {
+        if last_day == Some(span.date) {
+            continue;
+        }
+        last_day = Some(span.date);
+        match weeks.last_mut() {
+            Some((week, days)) if *week == span.week => *days += 1,
+            _ => weeks.push((span.week, 1)),
+        }
+    }
+    let list = stored.list_size;
+    let rows: Vec<EnhancedAccessWeek> = weeks
+        .iter()
+        .map(|&(week, days)| {
+            let key = week.to_string();
+            let (offered, standard) = stored
+                .weeks
+                .iter()
+                .find(|w| w.week == key)
+                .map_or((0, 0), |w| (w.offered_minutes, w.standard_minutes));
+            EnhancedAccessWeek {
+                label: iso_week_label(week),
+                key,
+                figures: EnhancedAccessFigures::of(days, list, offered, standard),
+            }
+        })
+        .collect();
+    let totals = EnhancedAccessFigures::of(
+        rows.iter().map(|r| r.figures.days).sum(),
+        list,
+        rows.iter().map(|r| r.figures.offered_minutes).sum(),
+        rows.iter().map(|r| r.figures.standard_hours_minutes).sum(),
+    );
+    (rows, totals)
+}
+
+/// The report as JSON, or as a CSV attachment.
+fn respond(body: &ReportBody, csv: bool) -> HttpResponse {
+    if !csv {
+        return HttpResponse::Ok()
+            .insert_header((header::VARY, "Accept"))
+            .json(body);
+    }
+    let (cluster, report, from, to, text) = match body {
+        ReportBody::Utilisation(r) => (
+            &r.cluster,
+            &r.report,
+            r.from,
+            r.to,
+            table(
+                &["key", "label"],
+                &UtilisationFigures::HEADER,
+                &r.rows,
+                |g| {
+                    let mut cells = group_cells(&g.key, &g.label);
+                    cells.extend(g.figures.cells());
+                    cells
+                },
+            ),
+        ),
+        ReportBody::Capacity(r) => (
+            &r.cluster,
+            &r.report,
+            r.from,
+            r.to,
+            table(&["key", "label"], &CapacityFigures::HEADER, &r.rows, |g| {
+                let mut cells = group_cells(&g.key, &g.label);
+                cells.extend(g.figures.cells());
+                cells
+            }),
+        ),
+        ReportBody::Dna(r) => (
+            &r.cluster,
+            &r.report,
+            r.from,
+            r.to,
+            table(&["key", "label"], &DnaFigures::HEADER, &r.rows, |g| {
+                let mut cells = group_cells(&g.key, &g.label);
+                cells.extend(g.figures.cells());
+                cells
+            }),
+        ),
+        ReportBody::Bookings(r) => (
+            &r.cluster,
+            &r.report,
+            r.from,
+            r.to,
+            table(&[], &BookingsGroup::HEADER, &r.rows, BookingsGroup::cells),
+        ),
+        ReportBody::Activity(r) => (
+            &r.cluster,
+            &r.report,
+            r.from,
+            r.to,
+            table(&[], &ActivityGroup::HEADER, &r.rows, ActivityGroup::cells),
+        ),
+        ReportBody::ActivityDetail(r) => (
+            &r.cluster,
+            &r.report,
+            r.from,
+            r.to,
+            table(&[], &ActivityLine::HEADER, &r.rows, ActivityLine::cells),
+        ),
+        ReportBody::EnhancedAccess(r) => (
+            &r.cluster,
+            &r.report,
+            r.from,
+            r.to,
+            table(
+                &["key", "label"],
+                &EnhancedAccessFigures::HEADER,
+                &r.rows,
+                |g| {
+                    let mut cells = group_cells(&g.key, &g.label);
+                    cells.extend(g.figures.cells());
+                    cells
+                },
+            ),
+        ),
+    };
+    attachment(&format!("{cluster}-{report}-{from}-{to}.csv"), text)
+}
+
+/// A CSV document of rows under a header.
+fn table<R>(lead: &[&str], header: &[&str], rows: &[R], cells: impl Fn(&R) -> Vec<Cell>) -> String {
+    let columns: Vec<&str> = lead.iter().chain(header).copied().collect();
+    let mut writer = CsvWriter::new(&columns);
+    for row in rows {
+        writer.row(&cells(row));
+    }
+    writer.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(from: &str, to: &str, group_by: Option<&str>) -> ReportQuery {
+        ReportQuery {
+            from: from.parse().unwrap(),
+            to: to.parse().unwrap(),
+            group_by: group_by.map(str::to_owned),
+            late_cancel_hours: None,
+            detail: None,
+        }
+    }
+
+    fn kind(e: ApiError) -> &'static str {
+        e.status_and_type().1
+    }
+
+    #[test]
+    fn requests_are_checked() {
+        let ok = Request::parse("dna", query("2026-01-01", "2027-02-04", None)).unwrap();
+        assert_eq!((ok.group, ok.late_cancel_hours), (GroupBy::Practice, 24));
+        assert_eq!(
+            kind(Request::parse("dna", query("2026-01-01", "2027-02-05", None)).unwrap_err()),
+            "invalid-date-range"
+        );
+        assert_eq!(
+            kind(Request::parse("dna", query("2026-02-01", "2026-01-31", None)).unwrap_err()),
+            "invalid-date-range"
+        );
+        assert_eq!(
+            kind(Request::parse("nope", query("2026-01-01", "2026-01-31", None)).unwrap_err()),
+            "unknown-report"
+        );
+        let bad = Request::parse("capacity", query("2026-01-01", "2026-01-31", Some("hour")))
+            .unwrap_err();
+        assert_eq!(bad.status_and_type().1, "invalid-group-by");
+        assert!(bad.to_string().contains("week, day, site, service, role"));
+        let mut late = query("2026-01-01", "2026-01-31", None);
+        late.late_cancel_hours = Some(169);
+        assert_eq!(
+            kind(Request::parse("utilisation", late.clone()).unwrap_err()),
+            "invalid-late-cancel-hours"
+        );
+        late.late_cancel_hours = Some(-1);
+        assert!(Request::parse("utilisation", late.clone()).is_err());
+        late.late_cancel_hours = Some(0);
+        assert_eq!(
+            Request::parse("utilisation", late)
+                .unwrap()
+                .late_cancel_hours,
+            0
+        );
+    }
+
+    #[test]
+    fn figures_derive_rates() {
+        let f = EnhancedAccessFigures::of(7, 12_000, 720, 360);
+        assert_eq!(f.minutes_per_1000, Some(60.0));
+        assert_eq!(f.required_minutes, 720.0);
+        assert!(f.meets_requirement);
+        assert_eq!(f.standard_hours_share, Some(0.5));
+        let part = EnhancedAccessFigures::of(3, 12_000, 300, 0);
+        assert_eq!(part.minutes_per_1000, Some(58.33));
+        assert!(!part.meets_requirement);
+        assert_eq!(rate(1, 3), Some(0.3333));
+        assert_eq!(rate(1, 0), None);
+        assert_eq!(hours(125), 2.08);
+    }
+}

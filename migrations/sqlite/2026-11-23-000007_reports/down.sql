@@ -1,0 +1,2 @@
+DROP INDEX slots_session;
+DROP INDEX sessions_retired;

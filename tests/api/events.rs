@@ -139,6 +139,34 @@ async fn a_thousand_operations_read_back_in_pages_of_37(app: TestApp) {
     let slots = open_slots(&app, &c.receptionist).await;
     assert_eq!(slots.len(), 960);
     let app = Arc::new(app);
+    // A consumer reads the feed in pages of 37 from its cursor while the writes go on: if
+    // numbers were not handed out in commit order it would step past an event committed late.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let consumer = {
+        let (app, token, stop) = (app.clone(), c.manager.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut cursor = "0".to_owned();
+            let mut seen: Vec<Value> = Vec::new();
+            loop {
+                let done = stop.load(std::sync::atomic::Ordering::SeqCst);
+                let page = app
+                    .get(
+                        &format!("/api/v1/clusters/U60001/events?after={cursor}&limit=37"),
+                        &token,
+                    )
+                    .await;
+                let page = page.ok(200).clone();
+                seen.extend(page["items"].as_array().unwrap().iter().cloned());
+                cursor = page["next_cursor"].as_str().unwrap().to_owned();
+                if done && page["has_more"] == false {
+                    return seen;
+                }
+                if page["has_more"] == false {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            }
+        })
+    };
     // 600 bookings, 8 at a time.
     let booked: Arc<Mutex<Vec<(String, String, u32)>>> = Arc::default();
     let jobs: Vec<Job> = (0..600u32)
@@ -239,6 +267,14 @@ async fn a_thousand_operations_read_back_in_pages_of_37(app: TestApp) {
     // The feed, in pages of 37: every event once, numbered 1..=1000 in order.
     let feed = read_feed(&app, &c.manager, "U60001", "0", 37).await;
     assert_eq!(feed.len(), 1000);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let live = consumer.await.unwrap();
+    let live_ids: Vec<&Value> = live.iter().map(|e| &e["id"]).collect();
+    let all_ids: Vec<&Value> = feed.iter().map(|e| &e["id"]).collect();
+    assert_eq!(
+        live_ids, all_ids,
+        "the live consumer missed or repeated an event"
+    );
     let cursors: Vec<i64> = feed
         .iter()
         .map(|e| e["cursor"].as_str().unwrap().parse().unwrap())

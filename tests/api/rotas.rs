@@ -230,6 +230,33 @@ async fn an_edit_never_drops_a_booked_patient(app: TestApp) {
         )
         .await;
     assert!(list.ok(200)["items"].as_array().unwrap().is_empty());
+    // The feed tells consumers both halves: the need, then its resolution.
+    let feed = app
+        .get(
+            &format!("/api/v1/clusters/{}/events?limit=500", c.code),
+            &c.manager,
+        )
+        .await;
+    let kinds: Vec<String> = feed.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["appointment_id"] == json!(appointment))
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .rev()
+            .take(2)
+            .rev()
+            .cloned()
+            .collect::<Vec<_>>(),
+        [
+            "appointment.needs_rebooking",
+            "appointment.rebooking_resolved"
+        ]
+    );
     app.post(
         &format!(
             "/api/v1/clusters/{}/rebooking/{appointment}/resolve",

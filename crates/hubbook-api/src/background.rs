@@ -69,15 +69,33 @@ pub async fn run(state: web::Data<AppState>, config: Background) {
             return;
         }
     };
+    // Announcements run on their own, so that slow receivers never delay them.
+    let _announcer = AbortOnDrop({
+        let state = state.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = announce(&state).await {
+                    tracing::warn!(error = %e, "announcing released slots failed; will retry");
+                }
+                tokio::time::sleep(config.interval).await;
+            }
+        })
+    });
     let mut waiting: HashMap<String, Instant> = HashMap::new();
     loop {
-        if let Err(e) = announce(&state).await {
-            tracing::warn!(error = %e, "announcing released slots failed; will retry");
-        }
         if let Err(e) = deliver(&state, &client, &config, &mut waiting).await {
             tracing::warn!(error = %e, "webhook deliveries failed; will retry");
         }
         tokio::time::sleep(config.interval).await;
+    }
+}
+
+/// Aborts the announcer when the delivery loop is dropped (the server stopping).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -93,6 +111,9 @@ async fn announce(state: &web::Data<AppState>) -> Result<(), crate::ApiError> {
     }
 }
 
+/// How long one wake-up spends on one webhook before the next wake-up carries on.
+const BUDGET: Duration = Duration::from_secs(20);
+
 async fn deliver(
     state: &web::Data<AppState>,
     client: &reqwest::Client,
@@ -100,6 +121,7 @@ async fn deliver(
     waiting: &mut HashMap<String, Instant>,
 ) -> Result<(), crate::ApiError> {
     let hooks = state.db(move |c| Ok(webhooks::active_webhooks(c)?)).await?;
+    let mut due = Vec::new();
     for hook in hooks {
         // A webhook with no retry time set was resumed by its manager (or never failed).
         if hook.next_attempt_at.is_none() {
@@ -112,31 +134,70 @@ async fn deliver(
             continue;
         }
         waiting.remove(&hook.id);
-        let (code, pending) = {
-            let hook = hook.clone();
-            state
-                .db(move |c| {
-                    let code = clusters::get_cluster(c, &hook.cluster_id)?.code;
-                    Ok((code, webhooks::pending_events(c, &hook, BATCH)?))
-                })
-                .await?
-        };
-        let mut hook = hook;
-        for event in pending {
-            let view = EventView::from_event(&event, Some(&code));
-            let ok = post(state, client, config, &hook, &event, &view, waiting).await?;
-            if !ok {
-                break;
+        due.push(hook);
+    }
+    // Webhooks are served side by side, each in feed order, so one slow receiver delays no other.
+    let outcomes = futures_util::future::join_all(
+        due.into_iter()
+            .map(|hook| deliver_one(state, client, config, hook)),
+    )
+    .await;
+    for outcome in outcomes {
+        match outcome {
+            Ok(Some((id, until))) => {
+                waiting.insert(id, until);
             }
-            hook.delivered_seq = event.seq;
-            hook.failures = 0;
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "a webhook's deliveries failed; will retry"),
         }
     }
     Ok(())
 }
 
-/// Posts one event; logs the attempt; returns whether it was accepted.
-#[allow(clippy::too_many_arguments)]
+/// Delivers one webhook's pending events in order until one fails, the budget is spent, or the
+/// webhook is paused or changed; on a failure, returns when it may be tried again.
+async fn deliver_one(
+    state: &web::Data<AppState>,
+    client: &reqwest::Client,
+    config: &Background,
+    hook: Webhook,
+) -> Result<Option<(String, Instant)>, crate::ApiError> {
+    let started = Instant::now();
+    let (code, pending) = {
+        let hook = hook.clone();
+        state
+            .db(move |c| {
+                let code = clusters::get_cluster(c, &hook.cluster_id)?.code;
+                Ok((code, webhooks::pending_events(c, &hook, BATCH)?))
+            })
+            .await?
+    };
+    let mut hook = hook;
+    for event in pending {
+        if started.elapsed() > BUDGET {
+            return Ok(None);
+        }
+        // Paused or pointed elsewhere since this batch began: stop, the next wake-up re-reads it.
+        let current = {
+            let (cluster_id, id) = (hook.cluster_id.clone(), hook.id.clone());
+            state
+                .db(move |c| Ok(webhooks::get_webhook(c, &cluster_id, &id)?))
+                .await?
+        };
+        if !current.active || current.url != hook.url || current.version != hook.version {
+            return Ok(None);
+        }
+        let view = EventView::from_event(&event, Some(&code));
+        if let Some(until) = post(state, client, config, &hook, &event, &view).await? {
+            return Ok(Some((hook.id.clone(), until)));
+        }
+        hook.delivered_seq = event.seq;
+        hook.failures = 0;
+    }
+    Ok(None)
+}
+
+/// Posts one event and logs the attempt; on a failure, returns when to try again.
 async fn post(
     state: &web::Data<AppState>,
     client: &reqwest::Client,
@@ -144,8 +205,7 @@ async fn post(
     hook: &Webhook,
     event: &Event,
     view: &EventView,
-    waiting: &mut HashMap<String, Instant>,
-) -> Result<bool, crate::ApiError> {
+) -> Result<Option<Instant>, crate::ApiError> {
     let body = serde_json::to_string(view).map_err(|e| crate::ApiError::Internal(e.to_string()))?;
     let now = state.clock.now();
     let started = Instant::now();
@@ -180,7 +240,6 @@ async fn post(
         now.naive_utc() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
     });
     if !succeeded {
-        waiting.insert(hook.id.clone(), Instant::now() + wait);
         tracing::info!(webhook = %hook.id, seq = event.seq, failures, "webhook delivery failed; backing off");
     }
     let attempt = webhooks::Attempt {
@@ -197,7 +256,7 @@ async fn post(
     state
         .db(move |c| Ok(webhooks::record_attempt(c, &hook, &attempt)?))
         .await?;
-    Ok(succeeded)
+    Ok((!succeeded).then(|| Instant::now() + wait))
 }
 
 /// A transport error in words, without the URL's query (which might hold a token).

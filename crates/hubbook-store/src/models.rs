@@ -581,8 +581,7 @@ pub struct Event {
     pub seq: i64,
     /// A unique id (UUIDv7), for consumers to drop duplicates by.
     pub id: String,
-    /// `appointment.booked`, `appointment.cancelled`, `appointment.rescheduled`,
-    /// `appointment.outcome`, `appointment.needs_rebooking` or `slot.released`.
+    /// One of `hubbook_store::repo::events::KINDS`, e.g. `appointment.booked`.
     pub kind: String,
     /// When the change was made (UTC).
     pub occurred_at: NaiveDateTime,

@@ -20,9 +20,14 @@ CREATE TABLE events (
     PRIMARY KEY (cluster_id, seq)
 );
 CREATE UNIQUE INDEX events_id ON events (id);
+-- A triage client's view of the feed: the events of what it booked.
+CREATE INDEX events_booked_by ON events (cluster_id, booked_by, seq);
 
 -- A reserved slot's release is announced once, by the periodic task, within a minute of it.
 ALTER TABLE slots ADD COLUMN release_announced_at TIMESTAMP;
+-- Releases already past are history, not news.
+UPDATE slots SET release_announced_at = released_at
+    WHERE released_at IS NOT NULL AND released_at <= (now() AT TIME ZONE 'UTC');
 CREATE INDEX slots_release_pending ON slots (released_at)
     WHERE release_announced_at IS NULL AND released_at IS NOT NULL;
 

@@ -21,7 +21,8 @@ pub struct EventView {
     /// Its position in the cluster's feed; also the cursor to resume after it.
     pub cursor: String,
     /// `appointment.booked`, `appointment.cancelled`, `appointment.rescheduled`,
-    /// `appointment.outcome`, `appointment.needs_rebooking` or `slot.released`.
+    /// `appointment.outcome`, `appointment.needs_rebooking`, `appointment.rebooking_resolved`
+    /// or `slot.released`.
     #[serde(rename = "type")]
     pub kind: String,
     /// The cluster (code, when known).

@@ -244,7 +244,7 @@ fn group_cells(key: &str, label: &str) -> Vec<Cell> {
     vec![Cell::Text(key.to_owned()), Cell::Text(label.to_owned())]
 }
 
-/// The utilisation of offered slots (see `hubbook_store::repo::reports` for each definition).
+/// The utilisation of offered slots in a group or the whole period; each field says what it counts.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct UtilisationFigures {
     /// Slots of active sessions, not removed.
@@ -333,7 +333,7 @@ pub struct UtilisationGroup {
     pub figures: UtilisationFigures,
 }
 
-/// Capacity in slots and clinician hours (see `hubbook_store::repo::reports`).
+/// Capacity offered, unused and lost, in slots and clinician hours (to two places).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct CapacityFigures {
     /// Slots offered.

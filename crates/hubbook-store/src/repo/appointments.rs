@@ -278,6 +278,17 @@ pub fn resolve_rebooking(
             Some(&appointment),
             Some(&after),
         )?;
+        let kind = if resolution == Resolution::Cancelled {
+            super::events::CANCELLED
+        } else {
+            super::events::REBOOKING_RESOLVED
+        };
+        super::events::emit(
+            c,
+            cluster_id,
+            change.at,
+            vec![super::events::appointment_event(kind, &after)],
+        )?;
         Ok((resolved, after))
     })
 }

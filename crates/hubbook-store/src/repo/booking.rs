@@ -250,14 +250,7 @@ pub fn book(
     day: (NaiveDateTime, NaiveDateTime),
 ) -> Result<Appointment, StoreError> {
     write_tx(conn, |c| {
-        let a = place(c, change, cluster_id, searcher, new, day, None)?;
-        events::emit(
-            c,
-            cluster_id,
-            change.at,
-            vec![events::appointment_event(events::BOOKED, &a)],
-        )?;
-        Ok(a)
+        place(c, change, cluster_id, searcher, new, day, None)
     })
 }
 
@@ -285,12 +278,6 @@ pub fn book_triage(
                 ..record.clone()
             })
             .execute(c)?;
-        events::emit(
-            c,
-            cluster_id,
-            change.at,
-            vec![events::appointment_event(events::BOOKED, &appointment)],
-        )?;
         Ok(appointment)
     })
 }
@@ -420,6 +407,16 @@ fn place(
         diesel::delete(holds::table.find((cluster_id, &slot.id)))
             .filter(holds::holder.eq(&change.actor))
             .execute(c)?;
+        // A new booking is announced here, before any rebooking need it raises; a reschedule
+        // announces itself once both of its halves are done.
+        if replacing.is_none() {
+            events::emit(
+                c,
+                cluster_id,
+                change.at,
+                vec![events::appointment_event(events::BOOKED, &row)],
+            )?;
+        }
         if slot.orphaned_at.is_some() {
             appointment_repo::flag_for_rebooking(
                 c,

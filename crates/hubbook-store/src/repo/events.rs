@@ -24,16 +24,19 @@ pub const RESCHEDULED: &str = "appointment.rescheduled";
 pub const OUTCOME: &str = "appointment.outcome";
 /// A rota change or a cancelled session left an appointment needing rebooking.
 pub const NEEDS_REBOOKING: &str = "appointment.needs_rebooking";
+/// A rebooking need was resolved by keeping the appointment (a cancellation is `cancelled`).
+pub const REBOOKING_RESOLVED: &str = "appointment.rebooking_resolved";
 /// A slot reserved for a practice or for 111 opened to every practice.
 pub const RELEASED: &str = "slot.released";
 
 /// Every event kind, in the order the documentation lists them.
-pub const KINDS: [&str; 6] = [
+pub const KINDS: [&str; 7] = [
     BOOKED,
     CANCELLED,
     RESCHEDULED,
     OUTCOME,
     NEEDS_REBOOKING,
+    REBOOKING_RESOLVED,
     RELEASED,
 ];
 
@@ -53,8 +56,8 @@ pub struct NewEvent {
 }
 
 /// The event of a change to an appointment, with what a consumer needs to act (times, place,
-/// service, channel, practices) and no patient identifiers: a consumer allowed to see the patient
-/// reads the appointment.
+/// service, channel, practices) and no patient identifiers nor free text (a cancellation reason
+/// may name the patient): a consumer allowed to see the patient reads the appointment.
 pub fn appointment_event(kind: &'static str, a: &Appointment) -> NewEvent {
     NewEvent {
         kind,
@@ -76,7 +79,6 @@ pub fn appointment_event(kind: &'static str, a: &Appointment) -> NewEvent {
             "registered_practice_id": a.registered_practice_id,
             "booked_by": a.booked_by,
             "version": a.version,
-            "cancel_reason": a.cancel_reason,
         }),
     }
 }
@@ -191,9 +193,14 @@ pub fn announce_releases(
         let mut by_cluster: std::collections::BTreeMap<String, Vec<NewEvent>> =
             std::collections::BTreeMap::new();
         for slot in &due {
-            diesel::update(slots::table.find((&slot.cluster_id, &slot.id)))
+            // Only the writer that marks the slot announces it (another server may be at it too).
+            let marked = diesel::update(slots::table.find((&slot.cluster_id, &slot.id)))
+                .filter(slots::release_announced_at.is_null())
                 .set(slots::release_announced_at.eq(Some(now)))
                 .execute(c)?;
+            if marked == 0 {
+                continue;
+            }
             let booked: i64 = appointments::table
                 .filter(appointments::cluster_id.eq(&slot.cluster_id))
                 .filter(appointments::slot_id.eq(&slot.id))

@@ -38,8 +38,17 @@
 //! * **hours** and **minutes**: the slots' lengths (`ends_at - starts_at`); parallel lanes each
 //!   count, as each is a clinician's (or a chair's) time.
 //! * Appointment reports (DNA, bookings, activity) count appointments that are not cancelled,
-//!   whatever their session's state (one kept for rebooking still counts). An appointment's
-//!   practice is the patient's registered practice, else the booking practice.
+//!   whatever their session's state (one kept for rebooking still counts). The DNA and activity
+//!   reports give an appointment to the patient's registered practice, else to the booking
+//!   practice; the bookings report to the booking practice (none for NHS 111), by the booking's
+//!   channel (`practice`: in the practice's own reservation, `111`, `open`: open or released).
+//! * **dna rate** (computed by the API): dna / (attended + dna); still-booked appointments have
+//!   no outcome and count in neither.
+//! * **lead time**: the appointment's local date less the local date it was booked on, in the
+//!   bands of [`LeadTime`]: same day (0, or less), 1-2, 3-7, 8-14 and 15+ days.
+//! * **enhanced access**: per ISO week, the minutes of offered slots and those inside the
+//!   network standard hours (weekdays 18:30-20:00, Saturdays 09:00-17:00, local), a slot's
+//!   overlap with them counted to the minute.
 //!
 //! # Indexes
 //! * `slots_cluster_time (cluster_id, starts_at) WHERE removed_at IS NULL`: the offered slots of
@@ -50,8 +59,11 @@
 //! * `sessions_retired (cluster_id, starts_at) WHERE status <> 'active'` and `slots_session
 //!   (cluster_id, session_id, removed_at)` (migration 000007): the withdrawn sessions of a period
 //!   and their slots, removed ones included, for capacity lost to withdrawal.
-//! * `sessions_rota_date (cluster_id, rota_id, local_date)`: whether a withdrawn session was
-//!   replaced.
+//! * `sessions_one_per_template_day` (PostgreSQL) or `sessions_rota_date` (SQLite): whether a
+//!   withdrawn session was replaced.
+//!
+//! Rows are joined to the spans with the spans outside, each span seeking its rows in the
+//! `(cluster_id, starts_at)` index (`Sql::in_spans`); PostgreSQL runs reports without JIT.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;

@@ -471,3 +471,19 @@ impl TestApp {
             .expect("hold");
     }
 }
+
+/// An instant from RFC 3339 text, e.g. `2026-12-07T09:00:00Z`.
+pub fn at(s: &str) -> chrono::DateTime<Utc> {
+    s.parse().expect("an RFC 3339 instant")
+}
+
+/// A valid test NHS number in the 999 range (never a real patient's), different for each `n`.
+pub fn nhs(n: u32) -> String {
+    (0..)
+        .map(|k| format!("999{:06}", n * 10 + k))
+        .find_map(|nine| {
+            let digits: Vec<u32> = nine.bytes().map(|b| u32::from(b - b'0')).collect();
+            hubbook_core::nhs_number::check_digit(&digits).map(|c| format!("{nine}{c}"))
+        })
+        .expect("a check digit within ten tries")
+}

@@ -46,22 +46,7 @@ use serde_json::{json, Value};
 use hubbook_core::Clock;
 
 use crate::both;
-use crate::helpers::{Cluster, Reply, TestApp, PASSWORD};
-
-fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
-    s.parse().unwrap()
-}
-
-/// A valid test NHS number in the 999 range, different for each `n`.
-fn nhs(n: u32) -> String {
-    (0..)
-        .map(|k| format!("999{:06}", n * 10 + k))
-        .find_map(|nine| {
-            let digits: Vec<u32> = nine.bytes().map(|b| u32::from(b - b'0')).collect();
-            hubbook_core::nhs_number::check_digit(&digits).map(|c| format!("{nine}{c}"))
-        })
-        .unwrap()
-}
+use crate::helpers::{at, nhs, Cluster, Reply, TestApp, PASSWORD};
 
 fn patient(n: u32) -> Value {
     json!({"nhs_number": nhs(n), "name": format!("Report Patient {n}"), "birth_date": "1958-07-14", "phone": "0113 496 0202"})

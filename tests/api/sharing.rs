@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::helpers::{Cluster, TestApp, PASSWORD};
+use crate::helpers::{at, Cluster, TestApp, PASSWORD};
 
 const FROM: &str = "2026-12-07T00:00:00Z";
 const TO: &str = "2026-12-12T00:00:00Z";
@@ -71,10 +71,6 @@ fn ids(offers: &[Value]) -> BTreeSet<String> {
         .iter()
         .map(|o| o["slot_id"].as_str().unwrap().to_owned())
         .collect()
-}
-
-fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
-    s.parse().unwrap()
 }
 
 async fn the_manager_sets_versioned_rules(app: TestApp) {

@@ -123,6 +123,36 @@ async fn every_route_checks_role_and_scope(app: TestApp) {
             Box::new(|| None),
             [200, 200, 200, 403, 403, 403, 403],
         ),
+        (
+            Method::GET,
+            "/api/v1/dispositions".into(),
+            Box::new(|| None),
+            [200, 200, 200, 403, 403, 200, 200],
+        ),
+        (
+            Method::GET,
+            "/api/v1/triage/availability?disposition=Dx05".into(),
+            Box::new(|| None),
+            [403, 403, 403, 403, 403, 200, 200],
+        ),
+        (
+            Method::GET,
+            "/api/v1/clusters/U40001/events".into(),
+            Box::new(|| None),
+            [403, 200, 404, 403, 403, 200, 404],
+        ),
+        (
+            Method::GET,
+            "/api/v1/clusters/U40001/webhooks".into(),
+            Box::new(|| None),
+            [403, 200, 404, 403, 403, 403, 404],
+        ),
+        (
+            Method::GET,
+            "/api/v1/clusters/U40001/reports/utilisation?from=2026-12-01&to=2026-12-07".into(),
+            Box::new(|| None),
+            [403, 200, 404, 403, 403, 403, 404],
+        ),
     ];
     let creates: Vec<(Method, String, Body, [u16; 7])> = vec![
         (
@@ -269,6 +299,13 @@ async fn every_route_checks_role_and_scope(app: TestApp) {
         app.get(&format!("/api/v1/integrations/{shared_id}"), manager)
             .await
             .problem(404, "not-found");
+        app.post(
+            &format!("/api/v1/integrations/{shared_id}/secrets"),
+            manager,
+            json!({}),
+        )
+        .await
+        .problem(404, "not-found");
         app.patch(
             &format!("/api/v1/integrations/{shared_id}"),
             manager,

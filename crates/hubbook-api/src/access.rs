@@ -55,7 +55,7 @@ pub fn cluster_for(
         Ok(cluster)
     } else {
         Err(ApiError::Forbidden(format!(
-            "a {} may not do this",
+            "the role {} may not do this in this cluster",
             who.role
         )))
     }

@@ -236,7 +236,7 @@ impl From<Appointment> for AppointmentView {
     }
 }
 
-fn optional_text(
+pub(crate) fn optional_text(
     field: &'static str,
     value: Option<&str>,
     max: usize,

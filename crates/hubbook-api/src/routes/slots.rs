@@ -325,26 +325,14 @@ pub async fn search_slots(
                     })?,
             };
             let window = sharing::search_slots(c, &search, None, MAX_RANKED)?.items;
-            let mut all = offers(c, window)?;
-            let candidates: Vec<Candidate<'_>> = all
-                .iter()
-                .map(|o| Candidate {
-                    slot_id: &o.slot_id,
-                    starts_at: o.starts_at,
-                    site: Coordinates::new(o.site.latitude, o.site.longitude).ok(),
-                })
-                .collect();
-            let ranked = rank(&candidates, Some(origin), now.max(from), &weighting);
-            let distances: Vec<(usize, Option<f64>)> =
-                ranked.iter().map(|r| (r.index, r.distance_km)).collect();
-            for (index, km) in &distances {
-                all[*index].distance_km = km.map(round_km);
-            }
-            let mut slots: Vec<Option<SlotOffer>> = all.into_iter().map(Some).collect();
-            let ordered: Vec<SlotOffer> = distances
-                .iter()
-                .filter_map(|(i, _)| slots[*i].take())
-                .collect();
+            let all = offers(c, window)?;
+            let ranked = rank(&candidates(&all), Some(origin), now.max(from), &weighting);
+            let ordered = arrange(
+                all,
+                ranked
+                    .iter()
+                    .map(|r| (r.index, r.distance_km.map(round_km))),
+            );
             let limit = usize::try_from(limit).unwrap_or(0);
             let items: Vec<SlotOffer> = ordered.iter().skip(offset).take(limit).cloned().collect();
             let next_after =
@@ -355,7 +343,47 @@ pub async fn search_slots(
     Ok(web::Json(PageOf::from_page(page, |o| o)))
 }
 
-/// The most offers one ranked search considers (the earliest in its window).
+/// The offers as the ranking rules in core see them.
+pub(crate) fn candidates(all: &[SlotOffer]) -> Vec<Candidate<'_>> {
+    all.iter()
+        .map(|o| Candidate {
+            slot_id: &o.slot_id,
+            starts_at: o.starts_at,
+            site: o.coordinates(),
+        })
+        .collect()
+}
+
+/// The offers in a ranking's order (`(index, distance in km)`, best first), with their distances.
+pub(crate) fn arrange(
+    all: Vec<SlotOffer>,
+    order: impl Iterator<Item = (usize, Option<f64>)>,
+) -> Vec<SlotOffer> {
+    let mut slots: Vec<Option<SlotOffer>> = all.into_iter().map(Some).collect();
+    order
+        .filter_map(|(i, km)| {
+            let mut offer = slots.get_mut(i)?.take()?;
+            offer.distance_km = km;
+            Some(offer)
+        })
+        .collect()
+}
+
+impl SlotOffer {
+    /// Where its site is, when the site's coordinates are valid.
+    pub fn coordinates(&self) -> Option<Coordinates> {
+        Coordinates::new(self.site.latitude, self.site.longitude).ok()
+    }
+
+    /// Kilometres from `origin` to its site, rounded as shown to callers.
+    pub fn distance_from(&self, origin: Option<Coordinates>) -> Option<f64> {
+        origin
+            .zip(self.coordinates())
+            .map(|(o, s)| round_km(o.distance_km(&s)))
+    }
+}
+
+/// The most offers one ranking search considers (the earliest in its window).
 pub const MAX_RANKED: i64 = 1_000;
 
 /// Where a search ranks distance from.

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use actix_web::{get, http::header, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use hubbook_core::ranking::Candidate;
 use hubbook_core::triage::{self as rule, DeliveryFit, Window, NEXT_SLOT_HORIZON_DAYS};
 use hubbook_core::{Coordinates, OdsCode, Postcode, Role};
 use hubbook_store::models::{Cluster, Practice, TriageBooking};
@@ -20,8 +19,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::idempotency_key;
 use crate::idempotency::{self, Replay};
-use crate::routes::appointments::{check_patient, local_day, AppointmentView, PatientBody};
-use crate::routes::slots::{offers, searcher_for, SlotOffer, MAX_RANKED};
+use crate::routes::appointments::{
+    check_patient, local_day, optional_text, AppointmentView, PatientBody,
+};
+use crate::routes::slots::{arrange, candidates, offers, searcher_for, SlotOffer, MAX_RANKED};
 use crate::{auth::Principal, ApiError, AppState};
 
 /// Where the patient is: a postcode, or coordinates.
@@ -350,24 +351,12 @@ impl Need {
     ) -> Result<Vec<SlotOffer>, ApiError> {
         let search = self.search(holder, now, self.window.from, self.window.until());
         let slots = sharing::search_slots(c, &search, None, MAX_RANKED)?.items;
-        let mut all = offers(c, slots)?;
-        let candidates: Vec<Candidate<'_>> = all
-            .iter()
-            .map(|o| Candidate {
-                slot_id: &o.slot_id,
-                starts_at: o.starts_at,
-                site: Coordinates::new(o.site.latitude, o.site.longitude).ok(),
-            })
-            .collect();
-        let order = rule::order(&candidates, self.origin);
-        for choice in &order {
-            all[choice.index].distance_km = choice.distance_km;
-        }
-        let mut slots: Vec<Option<SlotOffer>> = all.into_iter().map(Some).collect();
-        Ok(order
-            .iter()
-            .filter_map(|ch| slots[ch.index].take())
-            .collect())
+        let all = offers(c, slots)?;
+        let order = rule::order(&candidates(&all), self.origin);
+        Ok(arrange(
+            all,
+            order.iter().map(|ch| (ch.index, ch.distance_km)),
+        ))
     }
 
     /// The earliest fitting slot after the timeframe, within the horizon.
@@ -386,10 +375,8 @@ impl Need {
         );
         let slots = sharing::search_slots(c, &search, None, 1)?.items;
         let mut found = offers(c, slots)?;
-        if let (Some(offer), Some(origin)) = (found.first_mut(), self.origin) {
-            offer.distance_km = Coordinates::new(offer.site.latitude, offer.site.longitude)
-                .ok()
-                .map(|s| hubbook_core::ranking::round_km(origin.distance_km(&s)));
+        if let Some(offer) = found.first_mut() {
+            offer.distance_km = offer.distance_from(self.origin);
         }
         Ok(found.pop())
     }
@@ -493,8 +480,8 @@ pub async fn book(
     let replay = Replay::from_request(&state, &req, &who, "POST /triage/bookings", &body)?;
     let now = state.clock.now();
     let patient = check_patient(&body.patient, now.date_naive())?;
-    let reason = optional("reason", body.reason.as_deref(), 500)?;
-    let case_reference = optional("case_reference", body.case_reference.as_deref(), 100)?;
+    let reason = optional_text("reason", body.reason.as_deref(), 500)?;
+    let case_reference = optional_text("case_reference", body.case_reference.as_deref(), 100)?;
     let change = state.change(&who);
     let holder = who.actor();
     idempotency::create(&state, replay, move |c| {
@@ -580,11 +567,7 @@ pub async fn book(
                         ),
                     ));
                 }
-                offer.distance_km = need.origin.and_then(|o| {
-                    Coordinates::new(offer.site.latitude, offer.site.longitude)
-                        .ok()
-                        .map(|s| hubbook_core::ranking::round_km(o.distance_km(&s)))
-                });
+                offer.distance_km = offer.distance_from(need.origin);
                 let appointment = attempt(c, &offer, body.hold_id.clone())?;
                 (appointment, offer)
             }
@@ -638,17 +621,6 @@ pub async fn book(
         ))
     })
     .await
-}
-
-fn optional(
-    field: &'static str,
-    value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, ApiError> {
-    value
-        .map(|v| hubbook_core::validate_name(field, v, max))
-        .transpose()
-        .map_err(ApiError::from)
 }
 
 /// Could a patient with this disposition be booked now, and where? Answers what a booking made

@@ -10,7 +10,7 @@ use crate::schema::*;
 
 /// A cluster row: the tenant every other row belongs to.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = clusters)]
+#[diesel(table_name = clusters, treat_none_as_default_value = false)]
 pub struct Cluster {
     /// Internal id (UUIDv7).
     pub id: String,
@@ -40,7 +40,7 @@ pub struct ClusterChanges {
 
 /// A site row: a hub or surgery where sessions run.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = sites)]
+#[diesel(table_name = sites, treat_none_as_default_value = false)]
 pub struct Site {
     /// Owning cluster.
     pub cluster_id: String,
@@ -86,7 +86,7 @@ pub struct SiteChanges {
 
 /// A practice row: a member GP surgery.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = practices)]
+#[diesel(table_name = practices, treat_none_as_default_value = false)]
 pub struct Practice {
     /// Owning cluster.
     pub cluster_id: String,
@@ -130,7 +130,7 @@ pub struct PracticeChanges {
 
 /// A service row: what a slot offers, delivered by one clinical role.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = services)]
+#[diesel(table_name = services, treat_none_as_default_value = false)]
 pub struct Service {
     /// Owning cluster.
     pub cluster_id: String,
@@ -162,7 +162,7 @@ pub struct ServiceChanges {
 
 /// A staff user row with one role and scope; its password hash never serialises (audit, logs).
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub struct User {
     /// Id (UUIDv7).
     pub id: String,
@@ -275,7 +275,7 @@ pub struct AuditEvent {
 
 /// A rota row: a named draft of session templates, kept as JSON in the core's shape.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = rotas)]
+#[diesel(table_name = rotas, treat_none_as_default_value = false)]
 pub struct Rota {
     /// Owning cluster.
     pub cluster_id: String,
@@ -401,7 +401,7 @@ pub struct Hold {
 
 /// An appointment row: one patient booked into one slot, with what was true at booking time.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = appointments)]
+#[diesel(table_name = appointments, treat_none_as_default_value = false)]
 pub struct Appointment {
     /// Owning cluster.
     pub cluster_id: String,
@@ -555,7 +555,7 @@ impl IntegrationSecret {
 
 /// What a 111 booking was triaged for.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = triage_bookings)]
+#[diesel(table_name = triage_bookings, treat_none_as_default_value = false)]
 pub struct TriageBooking {
     /// The cluster.
     pub cluster_id: String,

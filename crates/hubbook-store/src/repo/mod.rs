@@ -6,6 +6,7 @@
 pub mod appointments;
 pub mod audit;
 pub mod booking;
+pub mod bulk;
 pub mod clusters;
 pub mod dispositions;
 pub mod events;

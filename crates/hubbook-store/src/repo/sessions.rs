@@ -730,65 +730,14 @@ fn apply(
                 }
             }
         }
-        // The sessions that get new slots, by expansion index, which is time order.
-        let mut new_sessions = Vec::with_capacity(plan.create_sessions.len());
-        let mut groups: BTreeMap<usize, (String, Vec<usize>, bool)> = BTreeMap::new();
-        for &index in &plan.create_sessions {
-            let s = &expansion.sessions[index];
-            let row = session_row(cluster_id, target.rota_id, s, minutes(s), at);
-            groups.insert(index, (row.id.clone(), (0..s.slots.len()).collect(), true));
-            new_sessions.push(row);
-        }
-        for (session_id, index, slot) in &plan.add_slots {
-            groups
-                .entry(*index)
-                .or_insert_with(|| (session_id.clone(), Vec::new(), false))
-                .1
-                .push(*slot);
-        }
-        let shares: Vec<NewSlots<'_>> = groups
-            .iter()
-            .map(|(index, (_, slots, whole))| NewSlots {
-                session: &expansion.sessions[*index],
-                count: slots.len(),
-                new_session: *whole,
-            })
-            .collect();
-        let channels = match &target.sharing {
-            Some(sharing) => assign_channels(&sharing.rules, &sharing.practices, &shares)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?,
-            None => shares
-                .iter()
-                .map(|s| {
-                    vec![
-                        SlotChannel {
-                            channel: Channel::Open,
-                            released_at: None
-                        };
-                        s.count
-                    ]
-                })
-                .collect(),
-        };
-        let version = target.sharing.as_ref().map_or(0, |s| s.version);
-        let mut new_slots = Vec::with_capacity(plan.created_slots(expansion));
-        for ((index, (session_id, slots, _)), channels) in groups.iter().zip(channels) {
-            for (&slot, assigned) in slots.iter().zip(channels) {
-                if let Some(mut row) = slot_row(
-                    cluster_id,
-                    session_id,
-                    &expansion.sessions[*index],
-                    slot,
-                    at,
-                ) {
-                    row.channel = assigned.channel.as_str().to_owned();
-                    row.channel_practice_id = assigned.channel.practice_id().map(str::to_owned);
-                    row.released_at = assigned.released_at.map(naive);
-                    row.sharing_version = version;
-                    new_slots.push(row);
-                }
-            }
-        }
+        let (new_sessions, new_slots) = new_rows(
+            cluster_id,
+            target,
+            expansion,
+            &plan.create_sessions,
+            &plan.add_slots,
+            at,
+        )?;
         insert_chunked!(c, sessions::table, new_sessions);
         insert_chunked!(c, slots::table, new_slots);
     }
@@ -815,6 +764,96 @@ fn apply(
     let rebook: Vec<&str> = plan.rebooking().collect();
     super::appointments::flag_for_rebooking(c, change, cluster_id, &rebook, reason)?;
     Ok(())
+}
+
+/// The session and slot rows a publish creates: whole new sessions (by expansion index) and
+/// slots added to existing sessions, each slot given its channel by the sharing rules.
+fn new_rows(
+    cluster_id: &str,
+    target: &PublishTarget<'_>,
+    expansion: &Expansion,
+    create_sessions: &[usize],
+    add_slots: &[(String, usize, usize)],
+    at: NaiveDateTime,
+) -> Result<(Vec<Session>, Vec<Slot>), StoreError> {
+    let minutes = |s: &ExpandedSession| {
+        target
+            .slot_minutes
+            .get(&s.template_key)
+            .copied()
+            .unwrap_or(0)
+    };
+    // The sessions that get new slots, by expansion index, which is time order.
+    let mut new_sessions = Vec::with_capacity(create_sessions.len());
+    let mut groups: BTreeMap<usize, (String, Vec<usize>, bool)> = BTreeMap::new();
+    for &index in create_sessions {
+        let s = &expansion.sessions[index];
+        let row = session_row(cluster_id, target.rota_id, s, minutes(s), at);
+        groups.insert(index, (row.id.clone(), (0..s.slots.len()).collect(), true));
+        new_sessions.push(row);
+    }
+    for (session_id, index, slot) in add_slots {
+        groups
+            .entry(*index)
+            .or_insert_with(|| (session_id.clone(), Vec::new(), false))
+            .1
+            .push(*slot);
+    }
+    let shares: Vec<NewSlots<'_>> = groups
+        .iter()
+        .map(|(index, (_, slots, whole))| NewSlots {
+            session: &expansion.sessions[*index],
+            count: slots.len(),
+            new_session: *whole,
+        })
+        .collect();
+    let channels = match &target.sharing {
+        Some(sharing) => assign_channels(&sharing.rules, &sharing.practices, &shares)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+        None => shares
+            .iter()
+            .map(|s| {
+                vec![
+                    SlotChannel {
+                        channel: Channel::Open,
+                        released_at: None
+                    };
+                    s.count
+                ]
+            })
+            .collect(),
+    };
+    let version = target.sharing.as_ref().map_or(0, |s| s.version);
+    let mut new_slots = Vec::new();
+    for ((index, (session_id, slots, _)), channels) in groups.iter().zip(channels) {
+        for (&slot, assigned) in slots.iter().zip(channels) {
+            if let Some(mut row) = slot_row(
+                cluster_id,
+                session_id,
+                &expansion.sessions[*index],
+                slot,
+                at,
+            ) {
+                row.channel = assigned.channel.as_str().to_owned();
+                row.channel_practice_id = assigned.channel.practice_id().map(str::to_owned);
+                row.released_at = assigned.released_at.map(naive);
+                row.sharing_version = version;
+                new_slots.push(row);
+            }
+        }
+    }
+    Ok((new_sessions, new_slots))
+}
+
+/// The rows a first publish of a whole expansion creates, without touching the database: for
+/// bulk loading into a cluster that has none of these sessions yet.
+pub fn fresh_rows(
+    target: &PublishTarget<'_>,
+    expansion: &Expansion,
+    at: NaiveDateTime,
+) -> Result<(Vec<Session>, Vec<Slot>), StoreError> {
+    let all: Vec<usize> = (0..expansion.sessions.len()).collect();
+    new_rows(target.cluster_id, target, expansion, &all, &[], at)
 }
 
 /// Reads one slot (removed ones included) of a cluster.

@@ -4,6 +4,7 @@
 //! server ready to run; end-to-end tests start it on port 0 exactly as `hubbook serve` does.
 
 pub mod demo;
+pub mod seed;
 
 use std::net::TcpListener;
 use std::sync::Arc;

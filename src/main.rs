@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use hubbook::{demo, open_database, Application, Settings};
+use hubbook::{demo, open_database, seed, Application, Settings};
 use hubbook_api::auth::{hash_secret, Principal, Scope, SubjectKind};
 use hubbook_core::{Clock, Role, SystemClock};
 use hubbook_store::repo::{clusters, practices, users, Change};
@@ -38,6 +38,8 @@ enum Command {
     Demo(DemoArgs),
     /// Apply pending database migrations and exit.
     Migrate(DbArgs),
+    /// Load a deterministic synthetic data set at national scale into an empty database.
+    Seed(SeedArgs),
     /// Manage staff users from the command line (for the first admin).
     #[command(subcommand)]
     User(UserCommand),
@@ -112,6 +114,35 @@ struct DemoArgs {
     password: String,
 }
 
+#[derive(Clone, Args)]
+struct SeedArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Clusters (primary care networks) to create; England has about 1,250.
+    #[arg(long, default_value_t = 1)]
+    clusters: u32,
+    /// Weeks of rota published from this week on.
+    #[arg(long, default_value_t = 26)]
+    weeks: u32,
+    /// Weeks of booked history published before this week.
+    #[arg(long, default_value_t = 4)]
+    history_weeks: u32,
+    /// The random seed: the same seed, start and sizes give the same data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The first week ahead, as a date in it (default: this week); fix it for repeatable data.
+    #[arg(long)]
+    start: Option<chrono::NaiveDate>,
+    /// Password of every seeded user and secret of the seeded 111 client.
+    #[arg(
+        long,
+        env = "HUBBOOK_SEED_PASSWORD",
+        default_value = "seed-password",
+        hide_env_values = true
+    )]
+    password: String,
+}
+
 #[derive(Subcommand)]
 enum UserCommand {
     /// Create a staff user; the password is read from HUBBOOK_USER_PASSWORD or standard input.
@@ -149,6 +180,7 @@ fn main() -> anyhow::Result<()> {
             println!("{applied} migration(s) applied; the database is up to date");
             Ok(())
         }
+        Command::Seed(args) => run_seed(args),
         Command::User(UserCommand::Add {
             db,
             username,
@@ -254,6 +286,47 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         app.run_until_stopped().await?;
         Ok(())
     })
+}
+
+fn run_seed(args: SeedArgs) -> anyhow::Result<()> {
+    let now = SystemClock.now().naive_utc();
+    let today = args.start.unwrap_or(now.date());
+    let start = seed::monday_of(today);
+    let plan = seed::SeedPlan {
+        clusters: args.clusters,
+        weeks: args.weeks,
+        history_weeks: args.history_weeks,
+        seed: args.seed,
+        start,
+        // A fixed start fixes "now" too (Monday 00:00 UTC of that week), so the data repeat.
+        now: match args.start {
+            Some(_) => start.and_time(chrono::NaiveTime::MIN),
+            None => now,
+        },
+        password_hash: hash_secret(&args.password).map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
+    let pool = open_database(&args.db.database_url, 2)?;
+    let mut conn = pool.get()?;
+    let report = seed::seed(&mut conn, &plan, &|line| eprintln!("seed: {line}"))?;
+    println!(
+        "seeded {} clusters, {} practices ({} patients), {} sessions, {} slots, {} appointments: \
+         {} rows in {:.1} s, {:.0} rows/s",
+        report.clusters,
+        report.practices,
+        report.patients,
+        report.sessions,
+        report.slots,
+        report.appointments,
+        report.rows,
+        report.seconds,
+        report.rows_per_second()
+    );
+    println!(
+        "sign in as rcp-00001-1 .. rcp-{:05}-4 (receptionists), mgr-00001 .. (managers) or the 111 client {}",
+        args.clusters,
+        seed::SEED_CLIENT
+    );
+    Ok(())
 }
 
 fn add_user(

@@ -14,5 +14,6 @@ mod reference;
 mod reports;
 mod rotas;
 mod scope;
+mod seed;
 mod sharing;
 mod triage;

@@ -84,9 +84,14 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 /// Opens one connection of the URL's backend and applies the per-connection settings.
 pub fn establish(url: &DatabaseUrl) -> Result<DbConn, StoreError> {
     match url.backend {
-        Backend::Postgres => diesel::PgConnection::establish(&url.target)
-            .map(DbConn::Pg)
-            .map_err(|e| StoreError::Connection(e.to_string())),
+        Backend::Postgres => {
+            let mut conn = diesel::PgConnection::establish(&url.target)
+                .map_err(|e| StoreError::Connection(e.to_string()))?;
+            // Short OLTP queries never repay JIT compilation, which can cost hundreds of
+            // milliseconds when an estimate crosses jit_above_cost.
+            conn.batch_execute("SET jit = off")?;
+            Ok(DbConn::Pg(conn))
+        }
         Backend::Sqlite => {
             let mut conn = diesel::SqliteConnection::establish(&url.target)
                 .map_err(|e| StoreError::Connection(e.to_string()))?;

@@ -244,17 +244,22 @@ pub fn search_slots(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Slot>, StoreError> {
+    // Correlated EXISTS probes, one index lookup per candidate slot: the cost follows the slots
+    // in the window, not every appointment and session the clusters have.
     let live = appointments::table
-        .filter(appointments::cluster_id.eq_any(search.cluster_ids.clone()))
+        .filter(appointments::cluster_id.eq(slots::cluster_id))
+        .filter(appointments::slot_id.eq(slots::id))
         .filter(appointments::status.eq_any(super::sessions::LIVE_STATUSES))
         .select(appointments::slot_id);
     let held = holds::table
-        .filter(holds::cluster_id.eq_any(search.cluster_ids.clone()))
+        .filter(holds::cluster_id.eq(slots::cluster_id))
+        .filter(holds::slot_id.eq(slots::id))
         .filter(holds::expires_at.gt(search.now))
         .filter(holds::holder.ne(search.holder.clone()))
         .select(holds::slot_id);
     let active = sessions::table
-        .filter(sessions::cluster_id.eq_any(search.cluster_ids.clone()))
+        .filter(sessions::cluster_id.eq(slots::cluster_id))
+        .filter(sessions::id.eq(slots::session_id))
         .filter(sessions::status.eq("active"))
         .select(sessions::id);
     let start = if search.from > search.now {
@@ -268,9 +273,9 @@ pub fn search_slots(
         .filter(slots::orphaned_at.is_null())
         .filter(slots::starts_at.gt(start))
         .filter(slots::starts_at.lt(search.to))
-        .filter(slots::session_id.eq_any(active))
-        .filter(slots::id.ne_all(live))
-        .filter(slots::id.ne_all(held))
+        .filter(diesel::dsl::exists(active))
+        .filter(diesel::dsl::not(diesel::dsl::exists(live)))
+        .filter(diesel::dsl::not(diesel::dsl::exists(held)))
         .select(Slot::as_select())
         .order((slots::starts_at.asc(), slots::id.asc()))
         .limit(limit + 1)

@@ -1,7 +1,7 @@
 //! Slots: the search a receptionist or 111 service books from, and, for a cluster manager, why
 //! a slot is or is not offered to someone and a hand-set channel.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
@@ -10,7 +10,7 @@ use hubbook_core::ranking::{rank, round_km, Candidate, Weighting, DEFAULT_MINUTE
 use hubbook_core::sharing::{visibility, Viewer, Visibility};
 use hubbook_core::Coordinates;
 use hubbook_core::{ClusterTimeZone, DataSharingAgreement, Role};
-use hubbook_store::models::{Cluster, Practice, Slot};
+use hubbook_store::models::{Cluster, Practice, Service, Site, Slot};
 use hubbook_store::repo::sharing::{self, Searcher, SlotSearch};
 use hubbook_store::repo::{clusters, practices, services, sites};
 use hubbook_store::{DbConn, StoreError};
@@ -127,34 +127,53 @@ fn today_in(cluster: &Cluster, now: DateTime<Utc>) -> Result<chrono::NaiveDate, 
 
 /// Turns slots into offers, reading each site, service and cluster once.
 pub(crate) fn offers(c: &mut DbConn, slots: Vec<Slot>) -> Result<Vec<SlotOffer>, ApiError> {
-    let mut site_cache = HashMap::new();
-    let mut service_cache = HashMap::new();
-    let mut cluster_cache = HashMap::new();
+    // Three queries a cluster (its code, the page's sites, the page's services), not one per
+    // offer: a page of 20 is one cluster, usually.
+    let mut wanted: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
+    for slot in &slots {
+        let (site_ids, service_ids) = wanted.entry(&slot.cluster_id).or_default();
+        site_ids.insert(&slot.site_id);
+        service_ids.insert(&slot.service_id);
+    }
+    let mut code_of = HashMap::new();
+    let mut site_of: HashMap<String, HashMap<String, Site>> = HashMap::new();
+    let mut service_of: HashMap<String, HashMap<String, Service>> = HashMap::new();
+    for (cluster_id, (site_ids, service_ids)) in wanted {
+        let site_ids: Vec<&str> = site_ids.into_iter().collect();
+        let service_ids: Vec<&str> = service_ids.into_iter().collect();
+        code_of.insert(
+            cluster_id.to_owned(),
+            clusters::get_cluster(c, cluster_id)?.code,
+        );
+        site_of.insert(
+            cluster_id.to_owned(),
+            sites::get_sites(c, cluster_id, &site_ids)?
+                .into_iter()
+                .map(|s| (s.id.clone(), s))
+                .collect(),
+        );
+        service_of.insert(
+            cluster_id.to_owned(),
+            services::get_services(c, cluster_id, &service_ids)?
+                .into_iter()
+                .map(|s| (s.id.clone(), s))
+                .collect(),
+        );
+    }
     let mut out = Vec::with_capacity(slots.len());
     for slot in slots {
-        let key = (slot.cluster_id.clone(), slot.site_id.clone());
-        if !site_cache.contains_key(&key) {
-            site_cache.insert(
-                key.clone(),
-                sites::get_site(c, &slot.cluster_id, &slot.site_id)?,
-            );
-        }
-        let skey = (slot.cluster_id.clone(), slot.service_id.clone());
-        if !service_cache.contains_key(&skey) {
-            service_cache.insert(
-                skey.clone(),
-                services::get_service(c, &slot.cluster_id, &slot.service_id)?,
-            );
-        }
-        if !cluster_cache.contains_key(&slot.cluster_id) {
-            cluster_cache.insert(
-                slot.cluster_id.clone(),
-                clusters::get_cluster(c, &slot.cluster_id)?.code,
-            );
-        }
-        let (site, service) = (&site_cache[&key], &service_cache[&skey]);
+        let cluster_id = slot.cluster_id.as_str();
+        let (Some(code), Some(site), Some(service)) = (
+            code_of.get(cluster_id),
+            site_of.get(cluster_id).and_then(|m| m.get(&slot.site_id)),
+            service_of
+                .get(cluster_id)
+                .and_then(|m| m.get(&slot.service_id)),
+        ) else {
+            return Err(StoreError::NotFound.into());
+        };
         out.push(SlotOffer {
-            cluster: cluster_cache[&slot.cluster_id].clone(),
+            cluster: code.clone(),
             cluster_id: slot.cluster_id.clone(),
             site: OfferSite {
                 id: site.id.clone(),

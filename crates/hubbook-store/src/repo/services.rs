@@ -58,6 +58,19 @@ pub fn get_service(conn: &mut DbConn, cluster_id: &str, id: &str) -> Result<Serv
     Ok(load(conn, cluster_id, id)?)
 }
 
+/// The cluster's services with these ids, in one query; ids that name no service are left out.
+pub fn get_services(
+    conn: &mut DbConn,
+    cluster_id: &str,
+    ids: &[&str],
+) -> Result<Vec<Service>, StoreError> {
+    Ok(services::table
+        .filter(services::cluster_id.eq(cluster_id))
+        .filter(services::id.eq_any(ids))
+        .select(Service::as_select())
+        .load(conn)?)
+}
+
 /// Lists a cluster's services in id order after a cursor.
 pub fn list_services(
     conn: &mut DbConn,

@@ -310,7 +310,7 @@ fn run_seed(args: SeedArgs) -> anyhow::Result<()> {
     let report = seed::seed(&mut conn, &plan, &|line| eprintln!("seed: {line}"))?;
     println!(
         "seeded {} clusters, {} practices ({} patients), {} sessions, {} slots, {} appointments: \
-         {} rows in {:.1} s, {:.0} rows/s",
+         {} rows in {:.1} s, {:.0} rows/s; statistics refreshed in {:.1} s",
         report.clusters,
         report.practices,
         report.patients,
@@ -319,7 +319,8 @@ fn run_seed(args: SeedArgs) -> anyhow::Result<()> {
         report.appointments,
         report.rows,
         report.seconds,
-        report.rows_per_second()
+        report.rows_per_second(),
+        report.analyse_seconds
     );
     println!(
         "sign in as rcp-00001-1 .. rcp-{:05}-4 (receptionists), mgr-00001 .. (managers) or the 111 client {}",

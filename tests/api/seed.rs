@@ -173,4 +173,49 @@ async fn a_small_seed_is_realistic_refuses_a_rerun_and_is_usable(app: TestApp) {
     assert_eq!(triaged["appointment"]["channel"], "111", "{triaged}");
 }
 
-both!(a_small_seed_is_realistic_refuses_a_rerun_and_is_usable);
+async fn a_national_111_client_books_near_the_patient(app: TestApp) {
+    // More clusters than a triage search looks in: the patient stands at the 17th's hub.
+    let now = at("2026-12-02T10:00:00Z");
+    app.clock.set(now);
+    let plan = SeedPlan {
+        clusters: 17,
+        weeks: 1,
+        history_weeks: 0,
+        seed: 3,
+        start: monday_of(now.date_naive()),
+        now: now.naive_utc(),
+        password_hash: hash_secret("seed-password").unwrap(),
+    };
+    let hub = {
+        let mut conn = app.pool.get().unwrap();
+        seed(&mut conn, &plan, &|_| {}).unwrap();
+        let last = hubbook_store::repo::clusters::get_cluster_by_code(&mut conn, "N00017")
+            .unwrap()
+            .id;
+        hubbook_store::repo::sites::list_sites(&mut conn, &last, None, 10)
+            .unwrap()
+            .items
+            .remove(0)
+    };
+    let token = app.client_token(SEED_CLIENT, "seed-password").await;
+    let triage = token.ok(200)["access_token"].as_str().unwrap().to_owned();
+    let booked = app
+        .send(
+            Method::POST,
+            "/api/v1/triage/bookings",
+            Some(&triage),
+            Some(json!({"disposition": "Dx75", "triaged_at": "2026-12-02T09:55:00Z",
+                "patient": {"nhs_number": nhs(3), "name": "Seed Triage Patient", "birth_date": "1990-01-02", "phone": "0113 496 0997"},
+                "location": {"latitude": hub.latitude, "longitude": hub.longitude}})),
+            &[("Idempotency-Key", "seed-test-3")],
+        )
+        .await;
+    let booked = booked.ok(201).clone();
+    assert_eq!(booked["slot"]["cluster"], "N00017", "{booked}");
+    assert_eq!(booked["slot"]["distance_km"], 0.0, "{booked}");
+}
+
+both!(
+    a_small_seed_is_realistic_refuses_a_rerun_and_is_usable,
+    a_national_111_client_books_near_the_patient
+);

@@ -203,6 +203,35 @@ pub fn order(candidates: &[Candidate<'_>], origin: Option<Coordinates>) -> Vec<C
     choices
 }
 
+/// The `limit` clusters whose nearest site (of `sites`, `(cluster_id, position)`) is nearest
+/// `origin`, nearest first; clusters with no site come last, in the order given.
+///
+/// A 111 service may book in every cluster of the country; a triage search looks in these only,
+/// since the nearest fitting slot is in a nearby cluster.
+pub fn nearest_clusters(
+    sites: &[(String, Coordinates)],
+    cluster_ids: &[String],
+    origin: Coordinates,
+    limit: usize,
+) -> Vec<String> {
+    let mut nearest: std::collections::HashMap<&str, f64> = std::collections::HashMap::new();
+    for (cluster_id, at) in sites {
+        let km = origin.distance_km(at);
+        let best = nearest.entry(cluster_id.as_str()).or_insert(f64::INFINITY);
+        *best = best.min(km);
+    }
+    let mut ranked: Vec<(usize, &String)> = cluster_ids.iter().enumerate().collect();
+    ranked.sort_by(|(i, a), (j, b)| {
+        let km = |id: &str| nearest.get(id).copied().unwrap_or(f64::INFINITY);
+        km(a).total_cmp(&km(b)).then(i.cmp(j))
+    });
+    ranked
+        .into_iter()
+        .take(limit)
+        .map(|(_, id)| id.clone())
+        .collect()
+}
+
 /// Nearer first, unknown last.
 fn nearer(a: Option<f64>, b: Option<f64>) -> Ordering {
     match (a, b) {
@@ -228,6 +257,38 @@ mod tests {
 
     fn here(lat: f64, lon: f64) -> Coordinates {
         Coordinates::new(lat, lon).unwrap()
+    }
+
+    #[test]
+    fn nearest_clusters_rank_by_their_nearest_site() {
+        let ids: Vec<String> = ["leeds", "york", "hull", "nowhere", "bradford"]
+            .map(String::from)
+            .to_vec();
+        let sites = vec![
+            ("york".to_owned(), here(53.96, -1.08)),
+            ("leeds".to_owned(), here(53.80, -1.55)),
+            ("hull".to_owned(), here(53.74, -0.33)),
+            // Bradford's second site is in Leeds: its nearest site counts.
+            ("bradford".to_owned(), here(53.79, -1.75)),
+            ("bradford".to_owned(), here(53.801, -1.548)),
+            ("elsewhere".to_owned(), here(51.5, -0.1)),
+        ];
+        let leeds = here(53.80, -1.55);
+        assert_eq!(
+            nearest_clusters(&sites, &ids, leeds, 3),
+            ["leeds", "bradford", "york"]
+        );
+        // A cluster without a site comes last; a site outside the list is ignored.
+        assert_eq!(
+            nearest_clusters(&sites, &ids, leeds, 10),
+            ["leeds", "bradford", "york", "hull", "nowhere"]
+        );
+        assert!(nearest_clusters(&sites, &ids, leeds, 0).is_empty());
+        assert_eq!(
+            nearest_clusters(&[], &ids, leeds, 2),
+            ["leeds", "york"],
+            "with no sites the order given stands"
+        );
     }
 
     #[test]

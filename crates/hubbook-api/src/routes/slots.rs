@@ -248,12 +248,12 @@ pub fn searcher_for(
                     )));
                 }
             }
-            let mut open_clusters = Vec::new();
-            for id in &ids {
-                if sharing::current_rules(c, id)?.rules.triage_may_book_open {
-                    open_clusters.push(id.clone());
-                }
-            }
+            let rules = sharing::current_rules_of(c, &ids)?;
+            let open_clusters = ids
+                .iter()
+                .filter(|id| rules.get(*id).is_some_and(|r| r.triage_may_book_open))
+                .cloned()
+                .collect();
             Ok((ids, Searcher::Triage { open_clusters }))
         }
         _ => Err(ApiError::Forbidden(

@@ -12,7 +12,7 @@ use hubbook_store::models::{Cluster, Practice, TriageBooking};
 use hubbook_store::repo::booking::{self, NewBooking};
 use hubbook_store::repo::dispositions::{self, DispositionEntry};
 use hubbook_store::repo::sharing::{self, Searcher, SlotSearch};
-use hubbook_store::repo::{clusters, practices, sites, MAX_PAGE};
+use hubbook_store::repo::{clusters, practices, sites};
 use hubbook_store::{ConflictKind, DbConn, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -164,10 +164,37 @@ struct Need {
     disposition: DispositionEntry,
     fit: DeliveryFit,
     window: Window,
+    /// Every cluster the request may book in.
     cluster_ids: Vec<String>,
+    /// The clusters searched for a slot: all of them, or the nearest to the patient.
+    search_ids: Vec<String>,
     searcher: Searcher,
     practice: Option<Practice>,
     origin: Option<Coordinates>,
+}
+
+/// The most clusters a triage search looks in: those with a site nearest the patient. A
+/// national 111 service books in every cluster of England; looking at all 1,250 for each patient
+/// took seconds, and the nearest slot is in a nearby cluster anyway.
+pub const NEAREST_CLUSTERS: usize = 16;
+
+/// The `limit` clusters with a site nearest `origin` (see [`rule::nearest_clusters`]).
+fn nearest_clusters(
+    c: &mut DbConn,
+    cluster_ids: &[String],
+    origin: Coordinates,
+    limit: usize,
+) -> Result<Vec<String>, ApiError> {
+    let positions: Vec<(String, Coordinates)> = sites::site_positions(c, cluster_ids)?
+        .into_iter()
+        .filter_map(|(id, lat, lon)| Coordinates::new(lat, lon).ok().map(|at| (id, at)))
+        .collect();
+    Ok(rule::nearest_clusters(
+        &positions,
+        cluster_ids,
+        origin,
+        limit,
+    ))
 }
 
 fn triage_only(who: &Principal) -> Result<(), ApiError> {
@@ -198,17 +225,14 @@ fn disposition(c: &mut DbConn, code: &str) -> Result<DispositionEntry, ApiError>
 /// The registered practice among the caller's clusters; its cluster is then the only one searched.
 fn practice_in(c: &mut DbConn, cluster_ids: &[String], ods: &str) -> Result<Practice, ApiError> {
     let code = OdsCode::parse(ods)?;
-    for cluster_id in cluster_ids {
-        match practices::get_practice_by_ods(c, cluster_id, code.as_str()) {
-            Ok(p) => return Ok(p),
-            Err(StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
+    match practices::find_practice_by_ods(c, cluster_ids, code.as_str()) {
+        Ok(p) => Ok(p),
+        Err(StoreError::NotFound) => Err(ApiError::Unprocessable(
+            "practice-not-in-cluster",
+            format!("practice {code} is not a member of a cluster you book in"),
+        )),
+        Err(e) => Err(e.into()),
     }
-    Err(ApiError::Unprocessable(
-        "practice-not-in-cluster",
-        format!("practice {code} is not a member of a cluster you book in"),
-    ))
 }
 
 /// The patient's position: coordinates as given, or a postcode placed by the cluster's sites
@@ -236,14 +260,12 @@ fn origin(
             let wanted = Postcode::parse(postcode)?;
             let district = wanted.as_str().split(' ').next().unwrap_or_default();
             let mut same_district = Vec::new();
-            for cluster_id in cluster_ids {
-                for site in sites::list_sites(c, cluster_id, None, MAX_PAGE)?.items {
-                    if site.postcode == wanted.as_str() {
-                        return Ok(Some(Coordinates::new(site.latitude, site.longitude)?));
-                    }
-                    if site.postcode.split(' ').next() == Some(district) {
-                        same_district.push((site.latitude, site.longitude));
-                    }
+            for site in sites::sites_of_clusters(c, cluster_ids)? {
+                if site.postcode == wanted.as_str() {
+                    return Ok(Some(Coordinates::new(site.latitude, site.longitude)?));
+                }
+                if site.postcode.split(' ').next() == Some(district) {
+                    same_district.push((site.latitude, site.longitude));
                 }
             }
             if !same_district.is_empty() {
@@ -296,7 +318,14 @@ fn need(
         cluster_ids = vec![p.cluster_id.clone()];
     }
     let origin = origin(c, &cluster_ids, location, practice.as_ref())?;
+    let search_ids = match origin {
+        Some(here) if cluster_ids.len() > NEAREST_CLUSTERS => {
+            nearest_clusters(c, &cluster_ids, here, NEAREST_CLUSTERS)?
+        }
+        _ => cluster_ids.clone(),
+    };
     Ok(Need {
+        search_ids,
         disposition,
         fit,
         window,
@@ -321,7 +350,7 @@ impl Need {
         to: DateTime<Utc>,
     ) -> SlotSearch {
         SlotSearch {
-            cluster_ids: self.cluster_ids.clone(),
+            cluster_ids: self.search_ids.clone(),
             searcher: self.searcher.clone(),
             holder: holder.to_owned(),
             now: naive(now),
@@ -443,7 +472,8 @@ impl Need {
 
 /// Book a 111 patient into the best slot that fits the disposition: open to 111, starting
 /// within the timeframe, of a fitting delivery and service; the nearest to the patient, then the
-/// earliest. Or book the slot (or hold) you chose, if it fits. Answers the appointment (201), or
+/// earliest (a service booking in more than 16 clusters is searched in the 16 with a site nearest
+/// the patient). Or book the slot (or hold) you chose, if it fits. Answers the appointment (201), or
 /// `no-capacity` (409) naming the earliest later slot and its site so you can route elsewhere at
 /// once. `Idempotency-Key` is required: a retry with the same key books once.
 #[utoipa::path(

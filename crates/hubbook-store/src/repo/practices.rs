@@ -86,6 +86,20 @@ pub fn get_practice_by_ods(
         .first(conn)?)
 }
 
+/// The practice with this ODS code in any of these clusters, in one query.
+pub fn find_practice_by_ods(
+    conn: &mut DbConn,
+    cluster_ids: &[String],
+    ods_code: &str,
+) -> Result<Practice, StoreError> {
+    Ok(practices::table
+        .filter(practices::cluster_id.eq_any(cluster_ids))
+        .filter(practices::ods_code.eq(ods_code))
+        .order(practices::cluster_id.asc())
+        .select(Practice::as_select())
+        .first(conn)?)
+}
+
 /// Lists a cluster's practices in id order after a cursor.
 pub fn list_practices(
     conn: &mut DbConn,

@@ -39,6 +39,39 @@ pub struct Sharing {
     pub practices: Vec<PracticeShare>,
 }
 
+/// The rules in force in each of these clusters, in one query (the defaults where none were
+/// set).
+pub fn current_rules_of(
+    conn: &mut DbConn,
+    cluster_ids: &[String],
+) -> Result<std::collections::HashMap<String, SharingRules>, StoreError> {
+    let rows: Vec<(String, i64, String)> = sharing_rules::table
+        .filter(sharing_rules::cluster_id.eq_any(cluster_ids))
+        .order((
+            sharing_rules::cluster_id.asc(),
+            sharing_rules::version.desc(),
+        ))
+        .select((
+            sharing_rules::cluster_id,
+            sharing_rules::version,
+            sharing_rules::rules_json,
+        ))
+        .load(conn)?;
+    let mut current = std::collections::HashMap::new();
+    for (cluster_id, version, json) in rows {
+        if current.contains_key(&cluster_id) {
+            continue;
+        }
+        let rules = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("sharing rules v{version}: {e}")))?;
+        current.insert(cluster_id, rules);
+    }
+    for id in cluster_ids {
+        current.entry(id.clone()).or_default();
+    }
+    Ok(current)
+}
+
 /// The sharing rules in force for a cluster.
 pub fn current_rules(conn: &mut DbConn, cluster_id: &str) -> Result<RulesVersion, StoreError> {
     let latest: Option<(i64, String, NaiveDateTime, String)> = sharing_rules::table

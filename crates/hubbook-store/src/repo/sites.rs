@@ -80,6 +80,40 @@ pub fn get_sites(
         .load(conn)?)
 }
 
+/// Every site of these clusters, in one query (a national 111 service's scope is about 2,500).
+pub fn sites_of_clusters(
+    conn: &mut DbConn,
+    cluster_ids: &[String],
+) -> Result<Vec<Site>, StoreError> {
+    Ok(sites::table
+        .filter(sites::cluster_id.eq_any(cluster_ids))
+        .order((sites::cluster_id.asc(), sites::id.asc()))
+        .select(Site::as_select())
+        .load(conn)?)
+}
+
+/// Where the sites of these clusters are: `(cluster_id, latitude, longitude)`. For a large
+/// scope every site is read and filtered here: planning `= ANY` over a thousand ids cost 5 ms,
+/// more than reading all of England's 2,500 hub sites.
+pub fn site_positions(
+    conn: &mut DbConn,
+    cluster_ids: &[String],
+) -> Result<Vec<(String, f64, f64)>, StoreError> {
+    let columns = (sites::cluster_id, sites::latitude, sites::longitude);
+    if cluster_ids.len() <= 64 {
+        return Ok(sites::table
+            .filter(sites::cluster_id.eq_any(cluster_ids))
+            .select(columns)
+            .load(conn)?);
+    }
+    let wanted: std::collections::HashSet<&str> = cluster_ids.iter().map(String::as_str).collect();
+    let all: Vec<(String, f64, f64)> = sites::table.select(columns).load(conn)?;
+    Ok(all
+        .into_iter()
+        .filter(|(cluster_id, _, _)| wanted.contains(cluster_id.as_str()))
+        .collect())
+}
+
 /// Lists a cluster's sites in id order after a cursor.
 pub fn list_sites(
     conn: &mut DbConn,

@@ -2,16 +2,19 @@
 -- the statements hubbook sends (captured with log_min_duration_statement = 0), against a
 -- `hubbook seed` database.
 --
---   pgbench -n -M prepared -c 16 -j 2 -T 20 -D clusters=1250 -f pgbench_book.sql DBURL
+--   pgbench -n -M prepared -c 16 -j 2 -T 20 -D clusters=1250 -D load_seed=1 -D week=0 \
+--     -f pgbench_book.sql DBURL
 --
--- Each transaction is a receptionist of a random seeded practice. Where hubbook checks a rule in
+-- Each client is the receptionist of one seeded practice (chosen from its number and load_seed),
+-- as each of hubbook-load's virtual users is, and books in the coming week; when the week has
+-- nothing left for the practice it moves on a week, as hubbook-load does. Where hubbook checks a rule in
 -- Rust (the slot is free, the hold is mine, no same-day duplicate), this script checks the same
 -- counts with \if and rolls back as hubbook would. Extra on pgbench's side: one lookup of the
 -- caller (hubbook reads it from the token) and one statement making ids, as hubbook does in
 -- memory. hubbook's request hash is a SHA-256 of the body; here it is two md5s of the same
 -- length.
-\set c random(1, :clusters)
-\set p random(1, 4)
+\set c 1 + ((:client_id + 1) * 7919 + :load_seed) % :clusters
+\set p 1 + :client_id % 4
 \set one 1
 \set pick random(0, 19)
 \set zero 0
@@ -19,7 +22,7 @@
 SELECT 'hold.create' AS hold_action, 'hold' AS hold_entity, 'appointment.book' AS book_action, 'appointment' AS book_entity, 'appointment.booked' AS booked_kind, 'booked' AS booked_status, '' AS empty, 'Load Patient' AS patient_name, '1970-01-01' AS birth_date, '0113 496 0000' AS phone \gset
 -- Constants hubbook binds as parameters are bound here too, so both plan alike.
 SELECT 'active' AS active, '{booked,arrived,seen}' AS live, 'open' AS open, 'practice' AS practice \gset
-SELECT c.id AS cluster_id, u.practice_id AS practice_id, 'user:' || u.id AS holder, (SELECT min(s.id) FROM sites s WHERE s.cluster_id = c.id) AS site_id, (SELECT min(v.id) FROM services v WHERE v.cluster_id = c.id) AS service_id, (now() AT TIME ZONE 'UTC') AS now, (now() AT TIME ZONE 'UTC') + interval '7 days' AS week FROM clusters c JOIN users u ON u.cluster_id = c.id AND u.username = 'rcp-' || lpad(:c::text, 5, '0') || '-' || :p WHERE c.code = 'N' || lpad(:c::text, 5, '0') \gset
+SELECT c.id AS cluster_id, u.practice_id AS practice_id, 'user:' || u.id AS holder, (SELECT min(s.id) FROM sites s WHERE s.cluster_id = c.id) AS site_id, (SELECT min(v.id) FROM services v WHERE v.cluster_id = c.id) AS service_id, (now() AT TIME ZONE 'UTC') AS now, (now() AT TIME ZONE 'UTC') + :week * interval '7 days' AS from_time, (now() AT TIME ZONE 'UTC') + (:week + 1) * interval '7 days' AS until_time FROM clusters c JOIN users u ON u.cluster_id = c.id AND u.username = 'rcp-' || lpad(:c::text, 5, '0') || '-' || :p WHERE c.code = 'N' || lpad(:c::text, 5, '0') \gset
 -- The search request: the pool's connection check, the caller's cluster and practice.
 SELECT 1;
 SELECT "clusters"."id", "clusters"."code", "clusters"."name", "clusters"."time_zone", "clusters"."version", "clusters"."created_at", "clusters"."updated_at" FROM "clusters" WHERE ("clusters"."id" = :cluster_id) LIMIT :one;
@@ -27,7 +30,10 @@ SELECT "practices"."cluster_id", "practices"."id", "practices"."ods_code", "prac
 -- The search (one offer of the first page, at random, as the load generator picks), then the
 -- page's cluster, sites and services. `found` stays 0 when the week has nothing free.
 SELECT 0 AS found \gset
-SELECT 1 AS found, "slots"."cluster_id", "slots"."id" AS slot_id, "slots"."session_id", "slots"."site_id", "slots"."service_id", "slots"."starts_at", "slots"."ends_at", "slots"."lane", "slots"."delivery", "slots"."channel", "slots"."channel_practice_id", "slots"."version", "slots"."created_at", "slots"."removed_at", "slots"."released_at", "slots"."sharing_version", "slots"."orphaned_at", "slots"."release_announced_at" FROM "slots" WHERE (((((((("slots"."removed_at" IS NULL) AND ("slots"."orphaned_at" IS NULL)) AND ("slots"."starts_at" > :now)) AND ("slots"."starts_at" < :week)) AND EXISTS (SELECT "sessions"."id" FROM "sessions" WHERE ((("sessions"."cluster_id" = "slots"."cluster_id") AND ("sessions"."id" = "slots"."session_id")) AND ("sessions"."status" = :active)))) AND  NOT (EXISTS (SELECT "appointments"."slot_id" FROM "appointments" WHERE ((("appointments"."cluster_id" = "slots"."cluster_id") AND ("appointments"."slot_id" = "slots"."id")) AND ("appointments"."status" = ANY(:live)))))) AND  NOT (EXISTS (SELECT "holds"."slot_id" FROM "holds" WHERE (((("holds"."cluster_id" = "slots"."cluster_id") AND ("holds"."slot_id" = "slots"."id")) AND ("holds"."expires_at" > :now)) AND ("holds"."holder" != :holder))))) AND ("slots"."cluster_id" = :cluster_id)) AND ((("slots"."channel" = :open) OR (("slots"."channel" = :practice) AND ("slots"."channel_practice_id" = :practice_id))) OR (("slots"."released_at" IS NOT NULL) AND ("slots"."released_at" <= :now))) ORDER BY "slots"."starts_at" ASC, "slots"."id" ASC LIMIT :one OFFSET :pick \aset
+SELECT 1 AS found, "slots"."cluster_id", "slots"."id" AS slot_id, "slots"."session_id", "slots"."site_id", "slots"."service_id", "slots"."starts_at", "slots"."ends_at", "slots"."lane", "slots"."delivery", "slots"."channel", "slots"."channel_practice_id", "slots"."version", "slots"."created_at", "slots"."removed_at", "slots"."released_at", "slots"."sharing_version", "slots"."orphaned_at", "slots"."release_announced_at" FROM "slots" WHERE (((((((("slots"."removed_at" IS NULL) AND ("slots"."orphaned_at" IS NULL)) AND ("slots"."starts_at" > :from_time)) AND ("slots"."starts_at" < :until_time)) AND EXISTS (SELECT "sessions"."id" FROM "sessions" WHERE ((("sessions"."cluster_id" = "slots"."cluster_id") AND ("sessions"."id" = "slots"."session_id")) AND ("sessions"."status" = :active)))) AND  NOT (EXISTS (SELECT "appointments"."slot_id" FROM "appointments" WHERE ((("appointments"."cluster_id" = "slots"."cluster_id") AND ("appointments"."slot_id" = "slots"."id")) AND ("appointments"."status" = ANY(:live)))))) AND  NOT (EXISTS (SELECT "holds"."slot_id" FROM "holds" WHERE (((("holds"."cluster_id" = "slots"."cluster_id") AND ("holds"."slot_id" = "slots"."id")) AND ("holds"."expires_at" > :now)) AND ("holds"."holder" != :holder))))) AND ("slots"."cluster_id" = :cluster_id)) AND ((("slots"."channel" = :open) OR (("slots"."channel" = :practice) AND ("slots"."channel_practice_id" = :practice_id))) OR (("slots"."released_at" IS NOT NULL) AND ("slots"."released_at" <= :now))) ORDER BY "slots"."starts_at" ASC, "slots"."id" ASC LIMIT :one OFFSET :pick \aset
+\if :found = 0
+\set week (:week + 1) % 26
+\endif
 SELECT "clusters"."id", "clusters"."code", "clusters"."name", "clusters"."time_zone", "clusters"."version", "clusters"."created_at", "clusters"."updated_at" FROM "clusters" WHERE ("clusters"."id" = :cluster_id) LIMIT :one;
 SELECT "sites"."cluster_id", "sites"."id", "sites"."name", "sites"."kind", "sites"."address", "sites"."postcode", "sites"."latitude", "sites"."longitude", "sites"."version", "sites"."created_at", "sites"."updated_at" FROM "sites" WHERE (("sites"."cluster_id" = :cluster_id) AND ("sites"."id" = ANY(ARRAY[:site_id])));
 SELECT "services"."cluster_id", "services"."id", "services"."code", "services"."name", "services"."clinical_role", "services"."version", "services"."created_at", "services"."updated_at" FROM "services" WHERE (("services"."cluster_id" = :cluster_id) AND ("services"."id" = ANY(ARRAY[:service_id])));

@@ -136,7 +136,13 @@ pub struct VirtualUser {
     booked: Vec<String>,
     /// Whether a request of the current iteration got no answer.
     failed: bool,
+    /// The week its bookings look in, from this one (0): when a week has nothing left for its
+    /// practice it books the next, as a receptionist would, up to [`BOOKING_WEEKS`] ahead.
+    weeks_ahead: u32,
 }
+
+/// How many weeks ahead a virtual user's bookings move on to before starting again at this one.
+pub const BOOKING_WEEKS: u32 = 26;
 
 impl VirtualUser {
     /// A virtual user with this number, token and random stream.
@@ -147,6 +153,7 @@ impl VirtualUser {
             rng,
             n: 0,
             booked: Vec::new(),
+            weeks_ahead: 0,
             failed: false,
         }
     }
@@ -158,13 +165,13 @@ impl VirtualUser {
         self.failed = false;
         match scenario {
             Scenario::Search => {
-                self.search(s, scheduled).await;
+                self.search(s, scheduled, 0).await;
             }
             Scenario::Book => self.book(s, scheduled).await,
             Scenario::Triage => self.triage(s, scheduled).await,
             Scenario::Mixed => match s.mix.pick(self.rng.gen_range(0..s.mix.total())) {
                 Action::Search => {
-                    self.search(s, scheduled).await;
+                    self.search(s, scheduled, 0).await;
                 }
                 Action::Book => self.book(s, scheduled).await,
                 Action::Cancel => self.cancel(s, scheduled).await,
@@ -210,9 +217,10 @@ impl VirtualUser {
         }
     }
 
-    /// Searches the next week of the cluster; the offers when it answered 200.
-    async fn search(&mut self, s: &Shared, since: Instant) -> Option<Vec<Value>> {
-        let now = Utc::now();
+    /// Searches a week of the cluster (the next seven days, or the week `weeks_ahead` later);
+    /// the offers when it answered 200.
+    async fn search(&mut self, s: &Shared, since: Instant, weeks_ahead: u32) -> Option<Vec<Value>> {
+        let now = Utc::now() + chrono::Duration::weeks(i64::from(weeks_ahead));
         let stamp = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
         let req = s.client.get(format!("{}/api/v1/slots", s.base)).query(&[
             ("from", stamp(now)),
@@ -225,11 +233,12 @@ impl VirtualUser {
 
     /// Search, hold an offer (the next one after a 409, at most [`HOLD_RETRIES`] times), book it.
     async fn book(&mut self, s: &Shared, scheduled: Instant) {
-        let Some(offers) = self.search(s, scheduled).await else {
+        let Some(offers) = self.search(s, scheduled, self.weeks_ahead).await else {
             return;
         };
         if offers.is_empty() {
-            s.with_tally(|t| t.event("book: nothing offered"));
+            s.with_tally(|t| t.event("book: nothing offered, looking a week later"));
+            self.weeks_ahead = (self.weeks_ahead + 1) % BOOKING_WEEKS;
             return;
         }
         let first = self.rng.gen_range(0..offers.len());

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::Datelike;
 use hubbook_api::auth::hash_secret;
 use hubbook_core::rota::expand;
-use hubbook_core::rota::sample::{enhanced_access, SampleSites};
+use hubbook_core::rota::sample::{enhanced_access, SampleSites, SERVICES};
 use hubbook_store::repo::sessions::{self, PublishTarget};
 use hubbook_store::repo::{
     clusters, integrations, practices, rotas, services, sites, users, Change,
@@ -131,12 +131,7 @@ pub fn seed_demo(
             ),
         )?;
         let mut service_ids = HashMap::new();
-        for (code, name, role) in [
-            ("gp", "GP appointment", "gp"),
-            ("nurse", "Practice nurse appointment", "nurse"),
-            ("physio", "Physiotherapy clinic", "physiotherapist"),
-            ("phlebotomy", "Blood test", "phlebotomist"),
-        ] {
+        for (code, name, role) in SERVICES {
             let created = services::create_service(
                 c,
                 &change,

@@ -22,7 +22,7 @@ use anyhow::Context;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 use hubbook_core::allocation::TriageRule;
 use hubbook_core::practice::DataSharingAgreement;
-use hubbook_core::rota::sample::BANK_HOLIDAYS;
+use hubbook_core::rota::sample::{bank_holidays, SERVICES, WEEKDAYS};
 use hubbook_core::rota::{expand, Break, Delivery, Rota, SessionTemplate, WeekPattern};
 use hubbook_core::sharing::{PracticeShare, SharingRules};
 use hubbook_store::models::{self, Appointment, TriageBooking};
@@ -181,17 +181,8 @@ pub fn cluster_rota(
     (gp_lanes, nurse_lanes): (u32, u32),
     valid_from: NaiveDate,
 ) -> Rota {
-    let weekdays = vec![
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-    ];
-    let skip_dates: Vec<NaiveDate> = BANK_HOLIDAYS
-        .iter()
-        .filter_map(|d| d.parse().ok())
-        .collect();
+    let weekdays = WEEKDAYS.to_vec();
+    let skip_dates = bank_holidays();
     let lunch = vec![Break {
         start: time(12, 30),
         end: time(13, 0),
@@ -342,12 +333,7 @@ fn cluster(plan: &SeedPlan, c: u32, rows: &mut Rows) -> anyhow::Result<(String, 
     }
     let mut services = HashMap::new();
     let mut roles = HashMap::new();
-    for (code, name, role) in [
-        ("gp", "GP appointment", "gp"),
-        ("nurse", "Practice nurse appointment", "nurse"),
-        ("phlebotomy", "Blood test", "phlebotomist"),
-        ("physio", "Physiotherapy clinic", "physiotherapist"),
-    ] {
+    for (code, name, role) in SERVICES {
         let id = rng.id(created);
         rows.services.push(models::Service {
             cluster_id: cluster_id.clone(),

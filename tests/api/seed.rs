@@ -9,6 +9,22 @@ use serde_json::json;
 use crate::both;
 use crate::helpers::{at, nhs, TestApp};
 
+/// A plan of `clusters` clusters starting this week (Monday 30 November 2026), "now" being
+/// Wednesday 2 December 10:00, where the server's clock is set too.
+fn plan(app: &TestApp, clusters: u32, weeks: u32, history_weeks: u32, seed: u64) -> SeedPlan {
+    let now = at("2026-12-02T10:00:00Z");
+    app.clock.set(now);
+    SeedPlan {
+        clusters,
+        weeks,
+        history_weeks,
+        seed,
+        start: monday_of(now.date_naive()),
+        now: now.naive_utc(),
+        password_hash: hash_secret("seed-password").unwrap(),
+    }
+}
+
 /// Slots of sessions dated in `[from, to)`, joined to what `join` adds, filtered by `filter`.
 fn count_between(app: &TestApp, from: &str, to: &str, join: &str, filter: &str) -> i64 {
     app.count(&format!(
@@ -18,18 +34,8 @@ fn count_between(app: &TestApp, from: &str, to: &str, join: &str, filter: &str) 
 }
 
 async fn a_small_seed_is_realistic_refuses_a_rerun_and_is_usable(app: TestApp) {
-    // Wednesday 2 December 2026, 10:00: one week of history before Monday 30 November, two ahead.
-    let now = at("2026-12-02T10:00:00Z");
-    app.clock.set(now);
-    let plan = SeedPlan {
-        clusters: 2,
-        weeks: 2,
-        history_weeks: 1,
-        seed: 7,
-        start: monday_of(now.date_naive()),
-        now: now.naive_utc(),
-        password_hash: hash_secret("seed-password").unwrap(),
-    };
+    // One week of history before Monday 30 November, two ahead.
+    let plan = plan(&app, 2, 2, 1, 7);
     assert_eq!(plan.start.to_string(), "2026-11-30");
     let report = {
         let mut conn = app.pool.get().unwrap();
@@ -175,17 +181,7 @@ async fn a_small_seed_is_realistic_refuses_a_rerun_and_is_usable(app: TestApp) {
 
 async fn a_national_111_client_books_near_the_patient(app: TestApp) {
     // More clusters than a triage search looks in: the patient stands at the 17th's hub.
-    let now = at("2026-12-02T10:00:00Z");
-    app.clock.set(now);
-    let plan = SeedPlan {
-        clusters: 17,
-        weeks: 1,
-        history_weeks: 0,
-        seed: 3,
-        start: monday_of(now.date_naive()),
-        now: now.naive_utc(),
-        password_hash: hash_secret("seed-password").unwrap(),
-    };
+    let plan = plan(&app, 17, 1, 0, 3);
     let hub = {
         let mut conn = app.pool.get().unwrap();
         seed(&mut conn, &plan, &|_| {}).unwrap();

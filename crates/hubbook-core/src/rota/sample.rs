@@ -37,6 +37,31 @@ pub const BANK_HOLIDAYS: [&str; 9] = [
     "2027-12-27",
 ];
 
+/// The weekdays Monday to Friday.
+pub const WEEKDAYS: [Weekday; 5] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+];
+
+/// The reference services: code, name and clinical role.
+pub const SERVICES: [(&str, &str, &str); 4] = [
+    ("gp", "GP appointment", "gp"),
+    ("nurse", "Practice nurse appointment", "nurse"),
+    ("physio", "Physiotherapy clinic", "physiotherapist"),
+    ("phlebotomy", "Blood test", "phlebotomist"),
+];
+
+/// [`BANK_HOLIDAYS`] as dates.
+pub fn bank_holidays() -> Vec<NaiveDate> {
+    BANK_HOLIDAYS
+        .iter()
+        .filter_map(|d| d.parse().ok())
+        .collect()
+}
+
 fn time(hour: u32, minute: u32) -> NaiveTime {
     NaiveTime::from_hms_opt(hour, minute, 0).unwrap_or(NaiveTime::MIN)
 }
@@ -46,17 +71,8 @@ fn time(hour: u32, minute: u32) -> NaiveTime {
 /// (15-minute slots) each; phlebotomy mornings with two chairs at the surgery; a Saturday
 /// physiotherapy clinic; bank holidays skipped.
 pub fn enhanced_access(at: &SampleSites<'_>, valid_from: NaiveDate) -> Rota {
-    let weekdays = vec![
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-    ];
-    let skip_dates: Vec<NaiveDate> = BANK_HOLIDAYS
-        .iter()
-        .filter_map(|d| d.parse().ok())
-        .collect();
+    let weekdays = WEEKDAYS.to_vec();
+    let skip_dates = bank_holidays();
     let template = |key: String,
                     site: &str,
                     service: &str,

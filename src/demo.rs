@@ -254,11 +254,7 @@ pub fn seed_demo(
             rota_id: &stored.id,
             from: today,
             to,
-            slot_minutes: rota
-                .templates
-                .iter()
-                .map(|t| (t.key.clone(), t.slot_minutes))
-                .collect(),
+            slot_minutes: rota.slot_minutes(),
             sharing: Some(hubbook_store::repo::sharing::current(c, &cluster.id)?),
         };
         sessions::publish(c, &change, &target, &expansion, false)?;

@@ -22,8 +22,8 @@ use anyhow::Context;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 use hubbook_core::allocation::TriageRule;
 use hubbook_core::practice::DataSharingAgreement;
-use hubbook_core::rota::sample::{bank_holidays, SERVICES, WEEKDAYS};
-use hubbook_core::rota::{expand, Break, Delivery, Rota, SessionTemplate, WeekPattern};
+use hubbook_core::rota::sample::{time, Weekly, SERVICES, WEEKDAYS};
+use hubbook_core::rota::{expand, Break, Rota};
 use hubbook_core::sharing::{PracticeShare, SharingRules};
 use hubbook_store::models::{self, Appointment, TriageBooking};
 use hubbook_store::repo::bulk::{self, Rows, SharingRulesRow};
@@ -169,9 +169,8 @@ pub fn lanes(patients: u64) -> (u32, u32) {
     (gp, nurse)
 }
 
-fn time(hour: u32, minute: u32) -> NaiveTime {
-    NaiveTime::from_hms_opt(hour, minute, 0).unwrap_or(NaiveTime::MIN)
-}
+/// A part of the network standard hours: its name, hours, days and breaks.
+type StandardHours<'a> = (&'a str, (NaiveTime, NaiveTime), &'a [Weekday], &'a [Break]);
 
 /// The cluster's rota: GP and nurse lanes spread over the hubs in the standard hours,
 /// phlebotomy weekday mornings (two chairs) and a Saturday physiotherapy clinic at the first hub.
@@ -181,87 +180,67 @@ pub fn cluster_rota(
     (gp_lanes, nurse_lanes): (u32, u32),
     valid_from: NaiveDate,
 ) -> Rota {
-    let weekdays = WEEKDAYS.to_vec();
-    let skip_dates = bank_holidays();
-    let lunch = vec![Break {
+    let lunch = [Break {
         start: time(12, 30),
         end: time(13, 0),
     }];
-    let service = |code: &str| services.get(code).cloned().unwrap_or_default();
-    let template = |key: String,
-                    site: &str,
-                    code: &str,
-                    (start, end): (NaiveTime, NaiveTime),
-                    slot_minutes: u32,
-                    capacity: u32,
-                    days: Vec<Weekday>,
-                    breaks: Vec<Break>| SessionTemplate {
-        key,
-        site_id: site.to_owned(),
-        service_id: service(code),
-        start,
-        end,
-        slot_minutes,
-        capacity,
-        delivery: Delivery::FaceToFace,
-        breaks,
-        weekdays: days,
-        pattern: WeekPattern::EveryWeek,
-        valid_from,
-        valid_to: None,
-        skip_dates: skip_dates.clone(),
-    };
+    // The network standard hours: weekday evenings, and Saturdays less lunch.
+    let standard_hours: [StandardHours<'_>; 2] = [
+        ("evening", (time(18, 30), time(20, 0)), &WEEKDAYS, &[]),
+        (
+            "saturday",
+            (time(9, 0), time(17, 0)),
+            &[Weekday::Sat],
+            &lunch,
+        ),
+    ];
+    let service = |code: &str| services.get(code).map(String::as_str).unwrap_or_default();
     let mut templates = Vec::new();
-    for (code, lanes, minutes) in [("gp", gp_lanes, 10), ("nurse", nurse_lanes, 15)] {
+    for (code, lanes, slot_minutes) in [("gp", gp_lanes, 10), ("nurse", nurse_lanes, 15)] {
         for (h, hub) in hubs.iter().enumerate() {
             // Lanes go round the hubs: hub h takes every len-th lane from h.
             let here = (lanes + (hubs.len() as u32) - 1 - h as u32) / hubs.len() as u32;
             if here == 0 {
                 continue;
             }
-            templates.push(template(
-                format!("{code}-evening-{}", h + 1),
-                hub,
-                code,
-                (time(18, 30), time(20, 0)),
-                minutes,
-                here,
-                weekdays.clone(),
-                Vec::new(),
-            ));
-            templates.push(template(
-                format!("{code}-saturday-{}", h + 1),
-                hub,
-                code,
-                (time(9, 0), time(17, 0)),
-                minutes,
-                here,
-                vec![Weekday::Sat],
-                lunch.clone(),
-            ));
+            for (when, hours, days, breaks) in standard_hours {
+                let weekly = Weekly {
+                    key: format!("{code}-{when}-{}", h + 1),
+                    site: hub,
+                    service: service(code),
+                    hours,
+                    slot_minutes,
+                    capacity: here,
+                    days,
+                    breaks,
+                };
+                templates.push(weekly.template(valid_from));
+            }
         }
     }
     let first = hubs.first().map(String::as_str).unwrap_or_default();
-    templates.push(template(
-        "phlebotomy-morning".into(),
-        first,
-        "phlebotomy",
-        (time(7, 30), time(9, 30)),
-        10,
-        2,
-        weekdays,
-        Vec::new(),
-    ));
-    templates.push(template(
-        "physio-saturday".into(),
-        first,
-        "physio",
-        (time(9, 0), time(13, 0)),
-        30,
-        1,
-        vec![Weekday::Sat],
-        Vec::new(),
-    ));
+    let phlebotomy = Weekly {
+        key: "phlebotomy-morning".into(),
+        site: first,
+        service: service("phlebotomy"),
+        hours: (time(7, 30), time(9, 30)),
+        slot_minutes: 10,
+        capacity: 2,
+        days: &WEEKDAYS,
+        breaks: &[],
+    };
+    let physio = Weekly {
+        key: "physio-saturday".into(),
+        site: first,
+        service: service("physio"),
+        hours: (time(9, 0), time(13, 0)),
+        slot_minutes: 30,
+        capacity: 1,
+        days: &[Weekday::Sat],
+        breaks: &[],
+    };
+    templates.push(phlebotomy.template(valid_from));
+    templates.push(physio.template(valid_from));
     Rota {
         name: "Enhanced access".into(),
         templates,
@@ -428,11 +407,7 @@ fn cluster(plan: &SeedPlan, c: u32, rows: &mut Rows) -> anyhow::Result<(String, 
         rota_id: &rota_id,
         from,
         to,
-        slot_minutes: rota
-            .templates
-            .iter()
-            .map(|t| (t.key.clone(), t.slot_minutes))
-            .collect(),
+        slot_minutes: rota.slot_minutes(),
         sharing: Some(Sharing {
             version: 1,
             rules,
@@ -450,19 +425,11 @@ fn cluster(plan: &SeedPlan, c: u32, rows: &mut Rows) -> anyhow::Result<(String, 
                 .collect(),
         }),
     };
-    let (mut sessions, mut slots) =
-        fresh_rows(&target, &expansion, created).map_err(|e: StoreError| anyhow::anyhow!("{e}"))?;
     // Identifiers from the seed, not the clock, so the data set repeats.
-    let mut renamed = HashMap::with_capacity(sessions.len());
-    for s in &mut sessions {
-        let id = rng.id(created);
-        renamed.insert(std::mem::replace(&mut s.id, id.clone()), id);
-    }
+    let (mut sessions, mut slots) =
+        fresh_rows(&target, &expansion, created, &mut || rng.id(created))
+            .map_err(|e: StoreError| anyhow::anyhow!("{e}"))?;
     for slot in &mut slots {
-        slot.id = rng.id(created);
-        if let Some(id) = renamed.get(&slot.session_id) {
-            slot.session_id.clone_from(id);
-        }
         // Releases already past are history, not news (as the events migration does).
         if slot.released_at.is_some_and(|t| t <= plan.now) {
             slot.release_announced_at = slot.released_at;

@@ -544,6 +544,14 @@ pub struct Rota {
 }
 
 impl Rota {
+    /// Each template's slot length in minutes, by key: what a publish stores on its sessions.
+    pub fn slot_minutes(&self) -> std::collections::HashMap<String, u32> {
+        self.templates
+            .iter()
+            .map(|t| (t.key.clone(), t.slot_minutes))
+            .collect()
+    }
+
     /// Checks the name, that template keys are unique, and every template.
     pub fn validate(&self) -> Result<(), RotaError> {
         let name = self.name.trim();

@@ -120,12 +120,7 @@ fn set_up() -> Year {
 fn publish_year(year: &Year) -> usize {
     let to = from() + chrono::Duration::days(364);
     let expansion = expand(&year.rota, from(), to, chrono_tz::Europe::London).unwrap();
-    let slot_minutes: HashMap<String, u32> = year
-        .rota
-        .templates
-        .iter()
-        .map(|t| (t.key.clone(), t.slot_minutes))
-        .collect();
+    let slot_minutes: HashMap<String, u32> = year.rota.slot_minutes();
     let target = PublishTarget {
         cluster_id: &year.cluster_id,
         rota_id: &year.rota_id,

@@ -185,11 +185,7 @@ fn populate(c: &mut DbConn, code: &str, copies: usize) -> (String, usize, usize)
     };
     let rota = enhanced_access(&at, from());
     let expansion = expand(&rota, from(), to(), chrono_tz::Europe::London).unwrap();
-    let slot_minutes: HashMap<String, u32> = rota
-        .templates
-        .iter()
-        .map(|t| (t.key.clone(), t.slot_minutes))
-        .collect();
+    let slot_minutes: HashMap<String, u32> = rota.slot_minutes();
     for copy in 0..copies {
         let stored = rotas::create_rota(
             c,

@@ -428,11 +428,7 @@ pub async fn publish_rota(
             check(c, &cluster.id, &rota)?;
             let zone = ClusterTimeZone::parse(&cluster.time_zone)?;
             let expansion = expand(&rota, body.from, body.to, zone.0)?;
-            let slot_minutes: HashMap<String, u32> = rota
-                .templates
-                .iter()
-                .map(|t| (t.key.clone(), t.slot_minutes))
-                .collect();
+            let slot_minutes: HashMap<String, u32> = rota.slot_minutes();
             let target = PublishTarget {
                 cluster_id: &cluster.id,
                 rota_id: &id,

@@ -62,8 +62,52 @@ pub fn bank_holidays() -> Vec<NaiveDate> {
         .collect()
 }
 
-fn time(hour: u32, minute: u32) -> NaiveTime {
+/// A wall-clock time of day (midnight for an impossible one).
+pub fn time(hour: u32, minute: u32) -> NaiveTime {
     NaiveTime::from_hms_opt(hour, minute, 0).unwrap_or(NaiveTime::MIN)
+}
+
+/// A weekly face-to-face session of the reference kind, which skips [`BANK_HOLIDAYS`].
+#[derive(Debug, Clone)]
+pub struct Weekly<'a> {
+    /// The template key.
+    pub key: String,
+    /// The site id.
+    pub site: &'a str,
+    /// The service id.
+    pub service: &'a str,
+    /// Start and end, local time.
+    pub hours: (NaiveTime, NaiveTime),
+    /// Slot length in minutes.
+    pub slot_minutes: u32,
+    /// Clinicians (or chairs) side by side.
+    pub capacity: u32,
+    /// The days it runs.
+    pub days: &'a [Weekday],
+    /// Breaks within the hours.
+    pub breaks: &'a [Break],
+}
+
+impl Weekly<'_> {
+    /// The session template, in force from `valid_from`.
+    pub fn template(self, valid_from: NaiveDate) -> SessionTemplate {
+        SessionTemplate {
+            key: self.key,
+            site_id: self.site.to_owned(),
+            service_id: self.service.to_owned(),
+            start: self.hours.0,
+            end: self.hours.1,
+            slot_minutes: self.slot_minutes,
+            capacity: self.capacity,
+            delivery: Delivery::FaceToFace,
+            breaks: self.breaks.to_vec(),
+            weekdays: self.days.to_vec(),
+            pattern: WeekPattern::EveryWeek,
+            valid_from,
+            valid_to: None,
+            skip_dates: bank_holidays(),
+        }
+    }
 }
 
 /// The reference rota: the network standard hours (weekday evenings 18:30-20:00, Saturdays
@@ -71,30 +115,26 @@ fn time(hour: u32, minute: u32) -> NaiveTime {
 /// (15-minute slots) each; phlebotomy mornings with two chairs at the surgery; a Saturday
 /// physiotherapy clinic; bank holidays skipped.
 pub fn enhanced_access(at: &SampleSites<'_>, valid_from: NaiveDate) -> Rota {
-    let weekdays = WEEKDAYS.to_vec();
-    let skip_dates = bank_holidays();
+    let weekdays = WEEKDAYS;
     let template = |key: String,
                     site: &str,
                     service: &str,
-                    (start, end): (NaiveTime, NaiveTime),
+                    hours: (NaiveTime, NaiveTime),
                     slot_minutes: u32,
                     capacity: u32,
                     days: &[Weekday],
-                    breaks: &[Break]| SessionTemplate {
-        key,
-        site_id: site.to_owned(),
-        service_id: service.to_owned(),
-        start,
-        end,
-        slot_minutes,
-        capacity,
-        delivery: Delivery::FaceToFace,
-        breaks: breaks.to_vec(),
-        weekdays: days.to_vec(),
-        pattern: WeekPattern::EveryWeek,
-        valid_from,
-        valid_to: None,
-        skip_dates: skip_dates.clone(),
+                    breaks: &[Break]| {
+        Weekly {
+            key,
+            site,
+            service,
+            hours,
+            slot_minutes,
+            capacity,
+            days,
+            breaks,
+        }
+        .template(valid_from)
     };
     let evening = (time(18, 30), time(20, 0));
     let saturday = (time(9, 0), time(17, 0));

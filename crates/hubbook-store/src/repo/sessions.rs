@@ -261,6 +261,13 @@ pub struct PublishTarget<'a> {
     pub sharing: Option<super::sharing::Sharing>,
 }
 
+impl PublishTarget<'_> {
+    /// The slot length of an expanded session's template (0 for a key the rota does not have).
+    fn minutes(&self, s: &ExpandedSession) -> u32 {
+        self.slot_minutes.get(&s.template_key).copied().unwrap_or(0)
+    }
+}
+
 /// Publishes a rota's expansion over a range: plans against what is stored and, unless
 /// `dry_run`, applies the plan in one transaction.
 pub fn publish(
@@ -586,10 +593,11 @@ fn session_row(
     s: &ExpandedSession,
     slot_minutes: u32,
     at: NaiveDateTime,
+    id: String,
 ) -> Session {
     Session {
         cluster_id: cluster_id.to_owned(),
-        id: new_id(),
+        id,
         rota_id: rota_id.to_owned(),
         template_key: s.template_key.clone(),
         local_date: s.date,
@@ -617,11 +625,12 @@ fn slot_row(
     s: &ExpandedSession,
     slot: usize,
     at: NaiveDateTime,
+    id: String,
 ) -> Option<Slot> {
     let x = s.slots.get(slot)?;
     Some(Slot {
         cluster_id: cluster_id.to_owned(),
-        id: new_id(),
+        id,
         session_id: session_id.to_owned(),
         site_id: s.site_id.clone(),
         service_id: s.service_id.clone(),
@@ -695,13 +704,6 @@ fn apply(
         .execute(c)?;
     }
     if let Some((target, expansion)) = publish {
-        let minutes = |s: &ExpandedSession| {
-            target
-                .slot_minutes
-                .get(&s.template_key)
-                .copied()
-                .unwrap_or(0)
-        };
         for (id, index) in &plan.update_sessions {
             let s = &expansion.sessions[*index];
             diesel::update(sessions::table.find((cluster_id, id)))
@@ -709,7 +711,7 @@ fn apply(
                     sessions::starts_at.eq(naive(s.start)),
                     sessions::ends_at.eq(naive(s.end)),
                     sessions::capacity.eq(i32::try_from(s.capacity).unwrap_or(i32::MAX)),
-                    sessions::slot_minutes.eq(i32::try_from(minutes(s)).unwrap_or(i32::MAX)),
+                    sessions::slot_minutes.eq(i32::try_from(target.minutes(s)).unwrap_or(i32::MAX)),
                     sessions::ambiguous.eq(s.ambiguous),
                     sessions::version.eq(sessions::version + 1),
                     sessions::updated_at.eq(at),
@@ -731,12 +733,12 @@ fn apply(
             }
         }
         let (new_sessions, new_slots) = new_rows(
-            cluster_id,
             target,
             expansion,
             &plan.create_sessions,
             &plan.add_slots,
             at,
+            &mut new_id,
         )?;
         insert_chunked!(c, sessions::table, new_sessions);
         insert_chunked!(c, slots::table, new_slots);
@@ -767,28 +769,23 @@ fn apply(
 }
 
 /// The session and slot rows a publish creates: whole new sessions (by expansion index) and
-/// slots added to existing sessions, each slot given its channel by the sharing rules.
+/// slots added to existing sessions, each slot given its channel by the sharing rules. Ids come
+/// from `ids`, sessions first, then slots, each in time order.
 fn new_rows(
-    cluster_id: &str,
     target: &PublishTarget<'_>,
     expansion: &Expansion,
     create_sessions: &[usize],
     add_slots: &[(String, usize, usize)],
     at: NaiveDateTime,
+    ids: &mut dyn FnMut() -> String,
 ) -> Result<(Vec<Session>, Vec<Slot>), StoreError> {
-    let minutes = |s: &ExpandedSession| {
-        target
-            .slot_minutes
-            .get(&s.template_key)
-            .copied()
-            .unwrap_or(0)
-    };
+    let cluster_id = target.cluster_id;
     // The sessions that get new slots, by expansion index, which is time order.
     let mut new_sessions = Vec::with_capacity(create_sessions.len());
     let mut groups: BTreeMap<usize, (String, Vec<usize>, bool)> = BTreeMap::new();
     for &index in create_sessions {
         let s = &expansion.sessions[index];
-        let row = session_row(cluster_id, target.rota_id, s, minutes(s), at);
+        let row = session_row(cluster_id, target.rota_id, s, target.minutes(s), at, ids());
         groups.insert(index, (row.id.clone(), (0..s.slots.len()).collect(), true));
         new_sessions.push(row);
     }
@@ -824,7 +821,7 @@ fn new_rows(
             .collect(),
     };
     let version = target.sharing.as_ref().map_or(0, |s| s.version);
-    let mut new_slots = Vec::new();
+    let mut new_slots = Vec::with_capacity(groups.values().map(|g| g.1.len()).sum());
     for ((index, (session_id, slots, _)), channels) in groups.iter().zip(channels) {
         for (&slot, assigned) in slots.iter().zip(channels) {
             if let Some(mut row) = slot_row(
@@ -833,6 +830,7 @@ fn new_rows(
                 &expansion.sessions[*index],
                 slot,
                 at,
+                ids(),
             ) {
                 row.channel = assigned.channel.as_str().to_owned();
                 row.channel_practice_id = assigned.channel.practice_id().map(str::to_owned);
@@ -846,14 +844,16 @@ fn new_rows(
 }
 
 /// The rows a first publish of a whole expansion creates, without touching the database: for
-/// bulk loading into a cluster that has none of these sessions yet.
+/// bulk loading into a cluster that has none of these sessions yet. Ids come from `ids`
+/// (sessions first, then slots), so that a data generator can make them repeatable.
 pub fn fresh_rows(
     target: &PublishTarget<'_>,
     expansion: &Expansion,
     at: NaiveDateTime,
+    ids: &mut dyn FnMut() -> String,
 ) -> Result<(Vec<Session>, Vec<Slot>), StoreError> {
     let all: Vec<usize> = (0..expansion.sessions.len()).collect();
-    new_rows(target.cluster_id, target, expansion, &all, &[], at)
+    new_rows(target, expansion, &all, &[], at, ids)
 }
 
 /// Reads one slot (removed ones included) of a cluster.

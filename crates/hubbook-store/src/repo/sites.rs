@@ -80,38 +80,55 @@ pub fn get_sites(
         .load(conn)?)
 }
 
-/// Every site of these clusters, in one query (a national 111 service's scope is about 2,500).
+/// Above this many clusters, reading every site and keeping the scope's here is cheaper than
+/// filtering in SQL: planning `= ANY` over a thousand ids cost 5 ms, more than reading all of
+/// England's 2,500 hub sites.
+const SCOPE_FILTERED_IN_SQL: usize = 64;
+
+/// The rows whose cluster (by `cluster_of`) is one of `cluster_ids`.
+fn keep_scope<T>(rows: Vec<T>, cluster_ids: &[String], cluster_of: impl Fn(&T) -> &str) -> Vec<T> {
+    let wanted: std::collections::HashSet<&str> = cluster_ids.iter().map(String::as_str).collect();
+    rows.into_iter()
+        .filter(|row| wanted.contains(cluster_of(row)))
+        .collect()
+}
+
+/// Every site of these clusters, in one query (a national 111 service's scope is about 2,500),
+/// by cluster then id.
 pub fn sites_of_clusters(
     conn: &mut DbConn,
     cluster_ids: &[String],
 ) -> Result<Vec<Site>, StoreError> {
-    Ok(sites::table
-        .filter(sites::cluster_id.eq_any(cluster_ids))
+    let ordered = sites::table
         .order((sites::cluster_id.asc(), sites::id.asc()))
-        .select(Site::as_select())
-        .load(conn)?)
+        .select(Site::as_select());
+    if cluster_ids.len() <= SCOPE_FILTERED_IN_SQL {
+        return Ok(ordered
+            .filter(sites::cluster_id.eq_any(cluster_ids))
+            .load(conn)?);
+    }
+    let all = ordered.load(conn)?;
+    Ok(keep_scope(all, cluster_ids, |s: &Site| &s.cluster_id))
 }
 
-/// Where the sites of these clusters are: `(cluster_id, latitude, longitude)`. For a large
-/// scope every site is read and filtered here: planning `= ANY` over a thousand ids cost 5 ms,
-/// more than reading all of England's 2,500 hub sites.
+/// Where the sites of these clusters are, `(cluster_id, latitude, longitude)`: three columns,
+/// for ranking clusters by distance on every triage request.
 pub fn site_positions(
     conn: &mut DbConn,
     cluster_ids: &[String],
 ) -> Result<Vec<(String, f64, f64)>, StoreError> {
-    let columns = (sites::cluster_id, sites::latitude, sites::longitude);
-    if cluster_ids.len() <= 64 {
-        return Ok(sites::table
+    let positions = sites::table.select((sites::cluster_id, sites::latitude, sites::longitude));
+    if cluster_ids.len() <= SCOPE_FILTERED_IN_SQL {
+        return Ok(positions
             .filter(sites::cluster_id.eq_any(cluster_ids))
-            .select(columns)
             .load(conn)?);
     }
-    let wanted: std::collections::HashSet<&str> = cluster_ids.iter().map(String::as_str).collect();
-    let all: Vec<(String, f64, f64)> = sites::table.select(columns).load(conn)?;
-    Ok(all
-        .into_iter()
-        .filter(|(cluster_id, _, _)| wanted.contains(cluster_id.as_str()))
-        .collect())
+    let all = positions.load(conn)?;
+    Ok(keep_scope(
+        all,
+        cluster_ids,
+        |(c, _, _): &(String, f64, f64)| c,
+    ))
 }
 
 /// Lists a cluster's sites in id order after a cursor.

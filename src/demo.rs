@@ -281,19 +281,20 @@ fn book_a_few(
     cluster_id: &str,
     practice_ids: &[(String, String)],
 ) -> anyhow::Result<()> {
+    use hubbook_core::sharing::Viewer;
     use hubbook_store::repo::booking::{book, NewBooking};
-    use hubbook_store::repo::sharing::{search_slots, Searcher, SlotSearch};
+    use hubbook_store::repo::sharing::{search_slots, SlotSearch};
     let now = change.at;
     let mut patients = DEMO_PATIENTS.iter();
     for (_, practice_id) in practice_ids.iter().take(3) {
-        let searcher = Searcher::Practice {
+        let viewer = Viewer::Practice {
             practice_id: practice_id.clone(),
             agreement_in_force: true,
             own_site: None,
         };
         let search = SlotSearch {
             cluster_ids: vec![cluster_id.to_owned()],
-            searcher: searcher.clone(),
+            viewer: viewer.clone(),
             holder: change.actor.clone(),
             now,
             from: now,
@@ -335,7 +336,7 @@ fn book_a_few(
                 c,
                 change,
                 cluster_id,
-                &searcher,
+                &viewer,
                 &new,
                 (day_start, day_start + chrono::Duration::days(1)),
             )?;

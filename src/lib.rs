@@ -129,7 +129,9 @@ impl Application {
             clock,
         )
         .context("creating metrics")?;
-        state.hold_ttl = chrono::Duration::seconds(settings.hold_seconds);
+        state
+            .hubbook
+            .set_hold_ttl(chrono::Duration::seconds(settings.hold_seconds));
         let state = web::Data::new(state);
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use hubbook::{demo, open_database, seed, Application, Settings};
-use hubbook_api::auth::{hash_secret, Principal, Scope, SubjectKind};
+use hubbook_api::auth::{hash_secret, Caller, Principal, Scope, SubjectKind};
 use hubbook_core::{Clock, Role, SystemClock};
 use hubbook_store::repo::{clusters, practices, users, Change};
 
@@ -265,7 +265,7 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         let manager = state
             .db(|c| {
                 let m = users::find_user_by_username(c, "manager")?;
-                Ok(Principal { id: m.id, kind: SubjectKind::User, role: Role::ClusterManager, scope: Scope { cluster: m.cluster_id, ..Scope::default() }, credential: None })
+                Ok(Principal(Caller { id: m.id, kind: SubjectKind::User, role: Role::ClusterManager, scope: Scope { cluster: m.cluster_id, ..Scope::default() }, credential: None }))
             })
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -10,6 +10,7 @@ mod demo;
 mod errors;
 mod events;
 mod ops;
+mod paging;
 mod reference;
 mod reports;
 mod rotas;

@@ -21,29 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ApiError, AppState};
 
-/// Whether a token was issued to a staff user or to an integration client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SubjectKind {
-    /// A person signed in with username and password.
-    User,
-    /// A machine client signed in with client id and secret.
-    Client,
-}
-
-/// Where a caller may act: its cluster and practice, or for a triage client its clusters.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Scope {
-    /// The cluster id of a manager, hub staff member or receptionist.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<String>,
-    /// The practice id of a receptionist.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub practice: Option<String>,
-    /// The cluster ids a triage client may act in.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub clusters: Vec<String>,
-}
+pub use hubbook_core::access::{Caller, Scope, SubjectKind};
 
 /// The claims of a hubbook access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,35 +43,14 @@ pub struct Claims {
     pub exp: i64,
 }
 
-/// The authenticated caller of a request, taken from its bearer token.
+/// The authenticated caller of a request, taken from its bearer token: the use cases' [`Caller`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// The user's or integration's id.
-    pub id: String,
-    /// User or client.
-    pub kind: SubjectKind,
-    /// The caller's role.
-    pub role: Role,
-    /// Where the role applies.
-    pub scope: Scope,
-    /// For a client: the secret its token was issued against; the token dies with it.
-    pub credential: Option<String>,
-}
+pub struct Principal(pub Caller);
 
-impl Principal {
-    /// How the caller is named in audit events: `user:<id>` or `client:<id>`.
-    pub fn actor(&self) -> String {
-        match self.kind {
-            SubjectKind::User => format!("user:{}", self.id),
-            SubjectKind::Client => format!("client:{}", self.id),
-        }
-    }
-
-    /// Whether the caller's scope includes the cluster with this id.
-    pub fn in_cluster(&self, cluster_id: &str) -> bool {
-        self.role == Role::Admin
-            || self.scope.cluster.as_deref() == Some(cluster_id)
-            || self.scope.clusters.iter().any(|c| c == cluster_id)
+impl std::ops::Deref for Principal {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.0
     }
 }
 
@@ -174,13 +131,13 @@ impl TokenService {
                 })
             })?;
         let c = data.claims;
-        Ok(Principal {
+        Ok(Principal(Caller {
             id: c.sub,
             kind: c.kind,
             role: c.role,
             scope: c.scope,
             credential: c.sid,
-        })
+        }))
     }
 }
 
@@ -374,7 +331,7 @@ mod tests {
     use super::*;
 
     fn principal() -> Principal {
-        Principal {
+        Principal(Caller {
             id: "u1".into(),
             kind: SubjectKind::User,
             role: Role::HubStaff,
@@ -383,7 +340,7 @@ mod tests {
                 ..Scope::default()
             },
             credential: None,
-        }
+        })
     }
 
     #[test]

@@ -91,6 +91,40 @@ pub enum ApiError {
     Internal(String),
 }
 
+impl From<hubbook_service::ServiceError> for ApiError {
+    fn from(error: hubbook_service::ServiceError) -> Self {
+        use hubbook_service::ServiceError as E;
+        match error {
+            E::Validation(e) => Self::Validation(e),
+            E::Forbidden(e) => Self::Forbidden(e.0.to_owned()),
+            E::NotFound(what) => Self::NotFound(what),
+            E::InvalidCommand(why) => Self::Unprocessable("invalid-body", why.to_owned()),
+            e @ E::PracticeNotInCluster(_) => {
+                Self::Unprocessable("practice-not-in-cluster", e.to_string())
+            }
+            E::Triage(e) => Self::Triage(e),
+            E::Ranking(e) => Self::Unprocessable(e.code(), e.to_string()),
+            E::NoCapacity { detail, next_slot } => Self::NoCapacity {
+                detail,
+                next_slot: next_slot.and_then(|o| {
+                    serde_json::to_value(crate::routes::slots::SlotOffer::from(*o)).ok()
+                }),
+            },
+            e @ E::UnknownDisposition(_) => {
+                Self::Unprocessable("unknown-disposition", e.to_string())
+            }
+            e @ E::SlotNotFitting(_) => Self::Unprocessable("slot-not-fitting", e.to_string()),
+            e @ E::UnknownLocation(_) => Self::Unprocessable("unknown-location", e.to_string()),
+            e @ E::InvalidLocation => Self::Unprocessable("invalid-location", e.to_string()),
+            e @ E::UnknownPostcode(_) => Self::Unprocessable("unknown-postcode", e.to_string()),
+            e @ E::TwoOrigins => Self::InvalidQuery(e.to_string()),
+            e @ E::InvalidCursor => Self::InvalidHeader("invalid-cursor", e.to_string()),
+            E::Store(e) => Self::Store(e),
+            E::Internal(why) => Self::Internal(why),
+        }
+    }
+}
+
 impl ApiError {
     /// The status code and stable problem type of this error.
     pub fn status_and_type(&self) -> (StatusCode, &'static str) {

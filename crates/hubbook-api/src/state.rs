@@ -9,13 +9,14 @@ use hubbook_store::{DbConn, DbPool, StoreError};
 use crate::metrics::Metrics;
 use crate::{auth::TokenService, ApiError};
 
-/// How long a hold lasts unless configured otherwise: two minutes.
-pub const DEFAULT_HOLD_SECONDS: i64 = 120;
+pub use hubbook_service::DEFAULT_HOLD_SECONDS;
 
 /// The application state handed to every handler.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The database pool.
+    /// The use cases: what handlers call.
+    pub hubbook: hubbook_service::Hubbook,
+    /// The database pool, for the areas whose use cases are not yet in `hubbook-service`.
     pub pool: DbPool,
     /// Signs and checks access tokens.
     pub tokens: TokenService,
@@ -23,11 +24,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Request and pool metrics.
     pub metrics: Metrics,
-    /// How long a hold keeps a slot for its holder.
-    pub hold_ttl: chrono::Duration,
-    /// The key that idempotency request hashes are made with, derived from the server secret so
-    /// that a copy of the database alone cannot test guesses against them.
-    pub request_key: Arc<[u8; 32]>,
 }
 
 impl AppState {
@@ -38,19 +34,12 @@ impl AppState {
         token_ttl_seconds: i64,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, prometheus::Error> {
-        use sha2::{Digest, Sha256};
-        let request_key: [u8; 32] = Sha256::new()
-            .chain_update(b"hubbook idempotency key\0")
-            .chain_update(secret)
-            .finalize()
-            .into();
         Ok(Self {
+            hubbook: hubbook_service::Hubbook::new(pool.clone(), clock.clone(), secret),
             pool,
             tokens: TokenService::new(secret, token_ttl_seconds),
             clock,
             metrics: Metrics::new()?,
-            request_key: Arc::new(request_key),
-            hold_ttl: chrono::Duration::seconds(DEFAULT_HOLD_SECONDS),
         })
     }
 

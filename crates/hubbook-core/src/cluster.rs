@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +75,70 @@ impl ClusterTimeZone {
     pub fn name(&self) -> &'static str {
         self.0.name()
     }
+
+    /// The local date at an instant: "today" in the cluster when `at` is now.
+    pub fn date_of(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.0).date_naive()
+    }
+
+    /// The instants bounding a local date, `[start, end)`, right across clock changes (a day of
+    /// 23 or 25 hours) and zones that change at midnight.
+    pub fn day(&self, date: NaiveDate) -> LocalDay {
+        LocalDay {
+            date,
+            from: start_of_day(self.0, date),
+            to: start_of_day(self.0, date + Duration::days(1)),
+        }
+    }
+
+    /// The local day an instant falls in: the one function every rule about "that day" uses
+    /// (the same-day booking rule, day lists, agreements in force today).
+    pub fn day_of(&self, at: DateTime<Utc>) -> LocalDay {
+        self.day(self.date_of(at))
+    }
+}
+
+impl TryFrom<String> for ClusterTimeZone {
+    type Error = ValidationError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<ClusterTimeZone> for String {
+    fn from(zone: ClusterTimeZone) -> Self {
+        zone.name().to_owned()
+    }
+}
+
+impl fmt::Display for ClusterTimeZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One local date of a cluster and the instants that bound it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalDay {
+    /// The local date.
+    pub date: NaiveDate,
+    /// Its first instant.
+    pub from: DateTime<Utc>,
+    /// The first instant of the next date.
+    pub to: DateTime<Utc>,
+}
+
+/// The first instant of a local date: its midnight, or where midnight falls in a gap (a zone
+/// that changes its clocks at midnight), the first minute after it that exists. A date a zone
+/// skipped altogether starts where the next one does, so its span is empty.
+pub fn start_of_day(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+    let midnight = date.and_time(NaiveTime::MIN);
+    (0..48 * 60)
+        .find_map(|m| {
+            tz.from_local_datetime(&(midnight + Duration::minutes(m)))
+                .earliest()
+        })
+        .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
 }
 
 impl Default for ClusterTimeZone {
@@ -85,6 +150,29 @@ impl Default for ClusterTimeZone {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_days_have_the_right_length_across_clock_changes() {
+        let london = ClusterTimeZone::DEFAULT;
+        let hours = |d: &str| {
+            let day = london.day(d.parse().unwrap());
+            (day.to - day.from).num_hours()
+        };
+        assert_eq!(hours("2026-03-29"), 23);
+        assert_eq!(hours("2026-10-25"), 25);
+        assert_eq!(hours("2026-12-01"), 24);
+        // 23:30 UTC on 31 May is 00:30 on 1 June in London.
+        let late = DateTime::parse_from_rfc3339("2026-05-31T23:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let day = london.day_of(late);
+        assert_eq!(day.date, "2026-06-01".parse::<NaiveDate>().unwrap());
+        assert!(day.from <= late && late < day.to);
+        // A zone whose clocks jump at midnight still has a first instant for that date.
+        let santiago = ClusterTimeZone::parse("America/Santiago").unwrap();
+        let gap = santiago.day("2026-09-06".parse().unwrap());
+        assert_eq!((gap.to - gap.from).num_hours(), 23);
+    }
 
     #[test]
     fn cluster_codes() {

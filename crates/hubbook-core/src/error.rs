@@ -45,6 +45,18 @@ pub enum ValidationError {
     /// A date range whose end comes before its start.
     #[error("the date range of {0} ends before it starts")]
     InvalidDateRange(&'static str),
+    /// A date of birth in the future or more than 130 years ago.
+    #[error("the date of birth is in the future or over 130 years ago")]
+    InvalidBirthDate,
+    /// A phone number that is not 7 to 15 digits with the usual separators.
+    #[error("a phone number is 7 to 15 digits, with spaces, +, ( ) or - between them")]
+    InvalidPhone,
+    /// An email address without one `@`, or with spaces.
+    #[error("an email address has one @ and no spaces")]
+    InvalidEmail,
+    /// A requesting organisation's code that is not 3 to 10 letters and digits.
+    #[error("a requesting organisation's ODS code is 3 to 10 letters and digits")]
+    InvalidRequester,
     /// A name that is empty, too long or holds control characters.
     #[error("{field} must be 1 to {max} printable characters")]
     InvalidName {
@@ -72,6 +84,10 @@ impl ValidationError {
             Self::UnknownSiteKind(_) => "unknown-site-kind",
             Self::InvalidDateRange(_) => "invalid-date-range",
             Self::InvalidName { .. } => "invalid-name",
+            Self::InvalidBirthDate => "invalid-birth-date",
+            Self::InvalidPhone => "invalid-phone",
+            Self::InvalidEmail => "invalid-email",
+            Self::InvalidRequester => "invalid-requester",
         }
     }
 }

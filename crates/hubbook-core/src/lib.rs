@@ -3,11 +3,14 @@
 //! Nothing here knows about HTTP or SQL. Every constructor validates its input, so a value of a
 //! type from this crate is always a valid one; the store and the API build on that guarantee.
 
+pub mod access;
 pub mod allocation;
+pub mod appointment;
 pub mod clock;
 pub mod cluster;
 pub mod error;
 pub mod nhs_number;
+pub mod patient;
 pub mod practice;
 pub mod publish;
 pub mod ranking;
@@ -20,13 +23,22 @@ pub mod site;
 pub mod triage;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use cluster::{ClusterCode, ClusterTimeZone};
+pub use cluster::{ClusterCode, ClusterTimeZone, LocalDay};
 pub use error::ValidationError;
 pub use nhs_number::NhsNumber;
 pub use practice::{DataSharingAgreement, ListSize, OdsCode};
 pub use role::Role;
 pub use service::{ClinicalRole, ServiceCode};
 pub use site::{Coordinates, Postcode, SiteKind};
+
+/// Checks an optional human-readable text as [`validate_name`] does, when it is given.
+pub fn validate_optional_name(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, ValidationError> {
+    value.map(|v| validate_name(field, v, max)).transpose()
+}
 
 /// Checks a human-readable name: trimmed, not empty and at most `max` characters.
 pub fn validate_name(

@@ -8,7 +8,7 @@
 //! same for instants outside the period (when a booking was made). The bands that reports group
 //! by (hours, lead times, the network standard hours) are stated here once.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Offset, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Offset, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 
 /// The national enhanced-access requirement: minutes of clinical capacity offered per 1,000
@@ -52,18 +52,7 @@ pub fn utc_offset_minutes(tz: Tz, at: DateTime<Utc>) -> i32 {
         / 60
 }
 
-/// The first instant of a local date: its midnight, or where midnight falls in a gap (a zone
-/// that changes its clocks at midnight), the first minute after it that exists. A date a zone
-/// skipped altogether starts where the next one does, so its span is empty.
-pub fn start_of_day(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
-    let midnight = date.and_time(NaiveTime::MIN);
-    (0..48 * 60)
-        .find_map(|m| {
-            tz.from_local_datetime(&(midnight + Duration::minutes(m)))
-                .earliest()
-        })
-        .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
-}
+pub use crate::cluster::start_of_day;
 
 /// The first instant in `(from, to)` whose offset differs from the offset at `from`, if the
 /// offset just before `to` differs (zones change their clocks at most once in a day).

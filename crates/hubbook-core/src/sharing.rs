@@ -218,23 +218,39 @@ fn triage_shares(
     shares
 }
 
-/// Who is looking for slots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Viewer<'a> {
+/// Who is looking for slots and booking them, as the sharing rules see it: a practice (its
+/// receptionists, or a manager acting for it) or a 111 service. The one name for the caller's view
+/// of the sharing rules, used by search, hold, booking and the visibility explanation alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Viewer {
     /// A practice of the cluster (its receptionists).
     Practice {
         /// The practice's id.
-        practice_id: &'a str,
-        /// Whether its data-sharing agreement is in force today.
+        practice_id: String,
+        /// Whether its data-sharing agreement is in force today; without one it sees only its own site.
         agreement_in_force: bool,
         /// The site it runs, if any.
-        own_site: Option<&'a str>,
+        own_site: Option<String>,
     },
     /// A 111 triage service.
     Triage {
-        /// Whether the cluster's rules let 111 book open and released slots.
-        may_book_open: bool,
+        /// The clusters (of those searched) whose rules let 111 book open and released slots.
+        open_clusters: Vec<String>,
     },
+}
+
+impl Viewer {
+    /// How a booking by this viewer of a slot of `channel` is recorded: `practice` when a practice
+    /// books from its own reservation, `111` for a triage service, `open` otherwise.
+    pub fn booking_channel(&self, channel: &Channel) -> &'static str {
+        match (self, channel) {
+            (Self::Triage { .. }, _) => "111",
+            (Self::Practice { practice_id, .. }, Channel::Practice(p)) if p == practice_id => {
+                "practice"
+            }
+            (Self::Practice { .. }, _) => "open",
+        }
+    }
 }
 
 /// Why a slot is or is not offered to a viewer now; `code()` names it for machines.
@@ -295,22 +311,24 @@ impl Visibility {
     }
 }
 
-/// Whether a slot of `channel`, released at `released_at`, at `site_id`, is offered to `viewer` at `now`.
+/// Whether a slot of `channel`, released at `released_at`, at `site_id` in `cluster_id`, is
+/// offered to `viewer` at `now`.
 pub fn visibility(
     channel: &Channel,
     released_at: Option<DateTime<Utc>>,
+    cluster_id: &str,
     site_id: &str,
-    viewer: &Viewer<'_>,
+    viewer: &Viewer,
     now: DateTime<Utc>,
 ) -> Visibility {
     let released = released_at.filter(|at| *at <= now);
-    match *viewer {
+    match viewer {
         Viewer::Practice {
             practice_id,
             agreement_in_force,
             own_site,
         } => {
-            if !agreement_in_force && own_site != Some(site_id) {
+            if !agreement_in_force && own_site.as_deref() != Some(site_id) {
                 return Visibility::NoDataSharingAgreement;
             }
             match (channel, released) {
@@ -323,13 +341,16 @@ pub fn visibility(
                 (Channel::Triage, None) => Visibility::ReservedFor111Until { until: released_at },
             }
         }
-        Viewer::Triage { may_book_open } => match (channel, released) {
-            (Channel::Triage, _) => Visibility::ReservedFor111,
-            (Channel::Open, _) if may_book_open => Visibility::Open,
-            (_, Some(at)) if may_book_open => Visibility::Released { at },
-            (Channel::Open, _) | (_, Some(_)) => Visibility::OpenNotFor111,
-            (Channel::Practice(_), None) => Visibility::ReservedForPractices,
-        },
+        Viewer::Triage { open_clusters } => {
+            let may_book_open = open_clusters.iter().any(|c| c == cluster_id);
+            match (channel, released) {
+                (Channel::Triage, _) => Visibility::ReservedFor111,
+                (Channel::Open, _) if may_book_open => Visibility::Open,
+                (_, Some(at)) if may_book_open => Visibility::Released { at },
+                (Channel::Open, _) | (_, Some(_)) => Visibility::OpenNotFor111,
+                (Channel::Practice(_), None) => Visibility::ReservedForPractices,
+            }
+        }
     }
 }
 
@@ -477,41 +498,41 @@ mod tests {
     fn practices_see_their_own_open_and_released_slots() {
         let now = t("2027-01-04T12:00:00Z");
         let me = Viewer::Practice {
-            practice_id: "a",
+            practice_id: "a".into(),
             agreement_in_force: true,
             own_site: None,
         };
         let mine = Channel::Practice("a".into());
         let theirs = Channel::Practice("b".into());
         assert_eq!(
-            visibility(&Channel::Open, None, "s", &me, now),
+            visibility(&Channel::Open, None, "c", "s", &me, now),
             Visibility::Open
         );
         assert_eq!(
-            visibility(&mine, Some(t("2027-01-05T00:00:00Z")), "s", &me, now),
+            visibility(&mine, Some(t("2027-01-05T00:00:00Z")), "c", "s", &me, now),
             Visibility::ReservedForYou
         );
         let until = Some(t("2027-01-04T13:00:00Z"));
         assert_eq!(
-            visibility(&theirs, until, "s", &me, now),
+            visibility(&theirs, until, "c", "s", &me, now),
             Visibility::ReservedForAnotherPractice { until }
         );
-        assert!(visibility(&theirs, Some(t("2027-01-04T11:00:00Z")), "s", &me, now).visible());
+        assert!(visibility(&theirs, Some(t("2027-01-04T11:00:00Z")), "c", "s", &me, now).visible());
         assert_eq!(
-            visibility(&Channel::Triage, until, "s", &me, now),
+            visibility(&Channel::Triage, until, "c", "s", &me, now),
             Visibility::ReservedFor111Until { until }
         );
         let unsigned = Viewer::Practice {
-            practice_id: "a",
+            practice_id: "a".into(),
             agreement_in_force: false,
-            own_site: Some("home"),
+            own_site: Some("home".into()),
         };
         assert_eq!(
-            visibility(&Channel::Open, None, "hub", &unsigned, now),
+            visibility(&Channel::Open, None, "c", "hub", &unsigned, now),
             Visibility::NoDataSharingAgreement
         );
         assert_eq!(
-            visibility(&Channel::Open, None, "home", &unsigned, now),
+            visibility(&Channel::Open, None, "c", "home", &unsigned, now),
             Visibility::Open
         );
     }
@@ -520,32 +541,48 @@ mod tests {
     fn triage_sees_its_slots_and_open_ones_only_when_allowed() {
         let now = t("2027-01-04T12:00:00Z");
         let strict = Viewer::Triage {
-            may_book_open: false,
+            open_clusters: vec!["elsewhere".into()],
         };
         let open = Viewer::Triage {
-            may_book_open: true,
+            open_clusters: vec!["c".into()],
         };
         assert_eq!(
-            visibility(&Channel::Triage, None, "s", &strict, now),
+            visibility(&Channel::Triage, None, "c", "s", &strict, now),
             Visibility::ReservedFor111
         );
         assert_eq!(
-            visibility(&Channel::Open, None, "s", &strict, now),
+            visibility(&Channel::Open, None, "c", "s", &strict, now),
             Visibility::OpenNotFor111
         );
         assert_eq!(
-            visibility(&Channel::Open, None, "s", &open, now),
+            visibility(&Channel::Open, None, "c", "s", &open, now),
             Visibility::Open
         );
         let practice = Channel::Practice("a".into());
         assert_eq!(
-            visibility(&practice, Some(t("2027-01-05T00:00:00Z")), "s", &open, now),
+            visibility(
+                &practice,
+                Some(t("2027-01-05T00:00:00Z")),
+                "c",
+                "s",
+                &open,
+                now
+            ),
             Visibility::ReservedForPractices
         );
-        assert!(visibility(&practice, Some(t("2027-01-04T00:00:00Z")), "s", &open, now).visible());
+        assert!(visibility(
+            &practice,
+            Some(t("2027-01-04T00:00:00Z")),
+            "c",
+            "s",
+            &open,
+            now
+        )
+        .visible());
         assert!(!visibility(
             &practice,
             Some(t("2027-01-04T00:00:00Z")),
+            "c",
             "s",
             &strict,
             now

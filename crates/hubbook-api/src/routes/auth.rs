@@ -7,7 +7,7 @@ use hubbook_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{verify_secret, Principal, Scope, SubjectKind};
+use crate::auth::{verify_secret, Caller, Principal, Scope, SubjectKind};
 use crate::{ApiError, AppState};
 
 /// A token request, by OAuth 2.0 grant type; sent as JSON or as a form.
@@ -82,7 +82,7 @@ pub async fn issue_token(
                     .as_ref()
                     .map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
                 let candidate = match user {
-                    Some(u) if u.active => Some(Principal {
+                    Some(u) if u.active => Some(Caller {
                         id: u.id,
                         kind: SubjectKind::User,
                         role: u
@@ -125,7 +125,7 @@ pub async fn issue_token(
                 let candidate = match client {
                     Some(i) if i.active => {
                         let clusters = integrations::integration_cluster_ids(c, &i.id)?;
-                        Some(Principal {
+                        Some(Caller {
                             id: i.id,
                             kind: SubjectKind::Client,
                             role: Role::Triage,
@@ -158,9 +158,9 @@ pub async fn issue_token(
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     let principal = match (candidate, matched) {
         (Some(p), Some(credential)) if p.kind == SubjectKind::Client && credential.is_some() => {
-            Principal { credential, ..p }
+            Principal(Caller { credential, ..p })
         }
-        (Some(p), Some(_)) if p.kind == SubjectKind::User => p,
+        (Some(p), Some(_)) if p.kind == SubjectKind::User => Principal(p),
         _ => return Err(ApiError::InvalidCredentials),
     };
     let token = state.tokens.issue(&principal, state.clock.now())?;

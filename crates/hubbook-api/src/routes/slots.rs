@@ -1,28 +1,23 @@
 //! Slots: the search a receptionist or 111 service books from, and, for a cluster manager, why
 //! a slot is or is not offered to someone and a hand-set channel.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use hubbook_core::allocation::Channel;
-use hubbook_core::ranking::{rank, round_km, Candidate, Weighting, DEFAULT_MINUTES_PER_KM};
 use hubbook_core::sharing::{visibility, Viewer, Visibility};
-use hubbook_core::Coordinates;
-use hubbook_core::{ClusterTimeZone, DataSharingAgreement, Role};
-use hubbook_store::models::{Cluster, Practice, Service, Site, Slot};
-use hubbook_store::repo::sharing::{self, Searcher, SlotSearch};
-use hubbook_store::repo::{clusters, practices, services, sites};
-use hubbook_store::{DbConn, StoreError};
+use hubbook_core::Role;
+use hubbook_service::slots::{FindSlots, Offer};
+use hubbook_service::viewer::{agreement_in_force, today_in};
+use hubbook_store::models::Practice;
+use hubbook_store::repo::sharing;
+use hubbook_store::repo::{clusters, practices};
+use hubbook_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::found;
 use crate::extract::{etag, if_match, PageOf, PageQuery};
 use crate::{auth::Principal, ApiError, AppState};
-
-/// How far ahead a search looks when `to` is not given.
-pub const DEFAULT_SEARCH_DAYS: i64 = 7;
 
 /// A search for slots the caller may book now.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
@@ -119,146 +114,34 @@ pub struct SlotOffer {
     pub distance_km: Option<f64>,
 }
 
-fn today_in(cluster: &Cluster, now: DateTime<Utc>) -> Result<chrono::NaiveDate, ApiError> {
-    Ok(now
-        .with_timezone(&ClusterTimeZone::parse(&cluster.time_zone)?.0)
-        .date_naive())
-}
-
-/// Turns slots into offers, reading each site, service and cluster once.
-pub(crate) fn offers(c: &mut DbConn, slots: Vec<Slot>) -> Result<Vec<SlotOffer>, ApiError> {
-    // Three queries a cluster (its code, the page's sites, the page's services), not one per
-    // offer: a page of 20 is one cluster, usually.
-    let mut wanted: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
-    for slot in &slots {
-        let (site_ids, service_ids) = wanted.entry(&slot.cluster_id).or_default();
-        site_ids.insert(&slot.site_id);
-        service_ids.insert(&slot.service_id);
-    }
-    let mut code_of = HashMap::new();
-    let mut site_of: HashMap<String, HashMap<String, Site>> = HashMap::new();
-    let mut service_of: HashMap<String, HashMap<String, Service>> = HashMap::new();
-    for (cluster_id, (site_ids, service_ids)) in wanted {
-        let site_ids: Vec<&str> = site_ids.into_iter().collect();
-        let service_ids: Vec<&str> = service_ids.into_iter().collect();
-        code_of.insert(
-            cluster_id.to_owned(),
-            clusters::get_cluster(c, cluster_id)?.code,
-        );
-        site_of.insert(
-            cluster_id.to_owned(),
-            sites::get_sites(c, cluster_id, &site_ids)?
-                .into_iter()
-                .map(|s| (s.id.clone(), s))
-                .collect(),
-        );
-        service_of.insert(
-            cluster_id.to_owned(),
-            services::get_services(c, cluster_id, &service_ids)?
-                .into_iter()
-                .map(|s| (s.id.clone(), s))
-                .collect(),
-        );
-    }
-    let mut out = Vec::with_capacity(slots.len());
-    for slot in slots {
-        let cluster_id = slot.cluster_id.as_str();
-        let (Some(code), Some(site), Some(service)) = (
-            code_of.get(cluster_id),
-            site_of.get(cluster_id).and_then(|m| m.get(&slot.site_id)),
-            service_of
-                .get(cluster_id)
-                .and_then(|m| m.get(&slot.service_id)),
-        ) else {
-            return Err(StoreError::NotFound.into());
-        };
-        out.push(SlotOffer {
-            cluster: code.clone(),
-            cluster_id: slot.cluster_id.clone(),
+impl From<Offer> for SlotOffer {
+    fn from(o: Offer) -> Self {
+        Self {
+            cluster: o.cluster_code,
+            cluster_id: o.slot.cluster_id,
             site: OfferSite {
-                id: site.id.clone(),
-                name: site.name.clone(),
-                kind: site.kind.clone(),
-                address: site.address.clone(),
-                postcode: site.postcode.clone(),
-                latitude: site.latitude,
-                longitude: site.longitude,
+                id: o.site.id,
+                name: o.site.name,
+                kind: o.site.kind,
+                address: o.site.address,
+                postcode: o.site.postcode,
+                latitude: o.site.latitude,
+                longitude: o.site.longitude,
             },
             service: OfferService {
-                id: service.id.clone(),
-                code: service.code.clone(),
-                name: service.name.clone(),
+                id: o.service.id,
+                code: o.service.code,
+                name: o.service.name,
             },
-            clinical_role: service.clinical_role.clone(),
-            delivery: slot.delivery,
-            starts_at: slot.starts_at.and_utc(),
-            ends_at: slot.ends_at.and_utc(),
-            channel: slot.channel,
-            released_at: slot.released_at.map(|t| t.and_utc()),
-            distance_km: None,
-            slot_id: slot.id,
-        });
-    }
-    Ok(out)
-}
-
-/// The clusters a caller books in and how sharing sees it: a receptionist is its practice (with
-/// its agreement judged today in the cluster's zone); a triage service is 111 in its clusters
-/// (optionally one of them, by code). Other roles do not book.
-pub fn searcher_for(
-    c: &mut DbConn,
-    who: &Principal,
-    now: DateTime<Utc>,
-    only_cluster: Option<&str>,
-) -> Result<(Vec<String>, Searcher), ApiError> {
-    match who.role {
-        Role::Receptionist => {
-            let (cluster_id, practice_id) = match (&who.scope.cluster, &who.scope.practice) {
-                (Some(c), Some(p)) => (c.clone(), p.clone()),
-                _ => {
-                    return Err(ApiError::Forbidden(
-                        "a receptionist needs a practice".into(),
-                    ))
-                }
-            };
-            let cluster = clusters::get_cluster(c, &cluster_id)?;
-            let practice = practices::get_practice(c, &cluster_id, &practice_id)?;
-            let today = today_in(&cluster, now)?;
-            let in_force = DataSharingAgreement::new(practice.dsa_from, practice.dsa_to)
-                .is_ok_and(|a| a.in_force_on(today));
-            Ok((
-                vec![cluster_id],
-                Searcher::Practice {
-                    practice_id,
-                    agreement_in_force: in_force,
-                    own_site: practice.site_id,
-                },
-            ))
+            clinical_role: o.service.clinical_role,
+            delivery: o.slot.delivery,
+            starts_at: o.slot.starts_at.and_utc(),
+            ends_at: o.slot.ends_at.and_utc(),
+            channel: o.slot.channel,
+            released_at: o.slot.released_at.map(|t| t.and_utc()),
+            distance_km: o.distance_km,
+            slot_id: o.slot.id,
         }
-        Role::Triage => {
-            let mut ids = who.scope.clusters.clone();
-            if let Some(code) = only_cluster {
-                let wanted = clusters::get_cluster_by_code(c, &code.to_ascii_uppercase())
-                    .ok()
-                    .map(|cl| cl.id);
-                ids.retain(|id| Some(id) == wanted.as_ref());
-                if ids.is_empty() {
-                    return Err(ApiError::NotFound(format!(
-                        "no cluster {code} that you may book in"
-                    )));
-                }
-            }
-            let rules = sharing::current_rules_of(c, &ids)?;
-            let open_clusters = ids
-                .iter()
-                .filter(|id| rules.get(*id).is_some_and(|r| r.triage_may_book_open))
-                .cloned()
-                .collect();
-            Ok((ids, Searcher::Triage { open_clusters }))
-        }
-        _ => Err(ApiError::Forbidden(
-            "searching and booking slots is for receptionists and triage services".into(),
-        )),
     }
 }
 
@@ -278,183 +161,34 @@ pub async fn search_slots(
         cursor: q.cursor.clone(),
     }
     .decode()?;
-    let now = state.clock.now();
     for (field, t) in [("from", q.from), ("to", q.to)] {
         if let Some(t) = t {
             crate::extract::check_date(field, t.date_naive())?;
         }
     }
-    let from = q.from.unwrap_or(now);
-    let to = q.to.unwrap_or(from + Duration::days(DEFAULT_SEARCH_DAYS));
-    if to <= from {
-        return Err(ApiError::Unprocessable(
-            "invalid-date-range",
-            "`to` must be after `from`".into(),
-        ));
-    }
-    let holder = who.actor();
-    let weighting = Weighting {
-        minutes_per_km: q.minutes_per_km.unwrap_or(DEFAULT_MINUTES_PER_KM),
-    };
-    weighting
-        .validate()
-        .map_err(|e| ApiError::Unprocessable(e.code(), e.to_string()))?;
-    let origin_query = OriginQuery {
-        postcode: q.postcode.clone(),
-        latitude: q.latitude,
-        longitude: q.longitude,
-    };
-    let page = state
-        .db(move |c| {
-            let (cluster_ids, searcher) = searcher_for(c, &who, now, q.cluster.as_deref())?;
-            let search = SlotSearch {
-                cluster_ids,
-                searcher,
-                holder,
-                now: now.naive_utc(),
-                from: from.naive_utc(),
-                to: to.naive_utc(),
-                service_id: q.service,
-                clinical_role: q.role,
-                site_id: q.site,
-                delivery: q.delivery,
-                service_codes: None,
-                deliveries: None,
-            };
-            let origin = origin_of(c, &search, &origin_query)?;
-            let Some(origin) = origin else {
-                // No origin: time order, paginated by the database.
-                let page = sharing::search_slots(c, &search, after.as_deref(), limit)?;
-                return Ok(hubbook_store::Page {
-                    items: offers(c, page.items)?,
-                    next_after: page.next_after,
-                });
-            };
-            // With an origin: rank the window's first MAX_RANKED offers in core, page by position.
-            let offset: usize = match after.as_deref() {
-                None => 0,
-                Some(a) => a
-                    .strip_prefix("ranked:")
-                    .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| {
-                        ApiError::InvalidHeader(
-                            "invalid-cursor",
-                            "the cursor is not one this search returned".into(),
-                        )
-                    })?,
-            };
-            let window = sharing::search_slots(c, &search, None, MAX_RANKED)?.items;
-            let all = offers(c, window)?;
-            let ranked = rank(&candidates(&all), Some(origin), now.max(from), &weighting);
-            let ordered = arrange(
-                all,
-                ranked
-                    .iter()
-                    .map(|r| (r.index, r.distance_km.map(round_km))),
-            );
-            let limit = usize::try_from(limit).unwrap_or(0);
-            let items: Vec<SlotOffer> = ordered.iter().skip(offset).take(limit).cloned().collect();
-            let next_after =
-                (offset + limit < ordered.len()).then(|| format!("ranked:{}", offset + limit));
-            Ok(hubbook_store::Page { items, next_after })
-        })
-        .await?;
-    Ok(web::Json(PageOf::from_page(page, |o| o)))
-}
-
-/// The offers as the ranking rules in core see them.
-pub(crate) fn candidates(all: &[SlotOffer]) -> Vec<Candidate<'_>> {
-    all.iter()
-        .map(|o| Candidate {
-            slot_id: &o.slot_id,
-            starts_at: o.starts_at,
-            site: o.coordinates(),
-        })
-        .collect()
-}
-
-/// The offers in a ranking's order (`(index, distance in km)`, best first), with their distances.
-pub(crate) fn arrange(
-    all: Vec<SlotOffer>,
-    order: impl Iterator<Item = (usize, Option<f64>)>,
-) -> Vec<SlotOffer> {
-    let mut slots: Vec<Option<SlotOffer>> = all.into_iter().map(Some).collect();
-    order
-        .filter_map(|(i, km)| {
-            let mut offer = slots.get_mut(i)?.take()?;
-            offer.distance_km = km;
-            Some(offer)
-        })
-        .collect()
-}
-
-impl SlotOffer {
-    /// Where its site is, when the site's coordinates are valid.
-    pub fn coordinates(&self) -> Option<Coordinates> {
-        Coordinates::new(self.site.latitude, self.site.longitude).ok()
-    }
-
-    /// Kilometres from `origin` to its site, rounded as shown to callers.
-    pub fn distance_from(&self, origin: Option<Coordinates>) -> Option<f64> {
-        origin
-            .zip(self.coordinates())
-            .map(|(o, s)| round_km(o.distance_km(&s)))
-    }
-}
-
-/// The most offers one ranking search considers (the earliest in its window).
-pub const MAX_RANKED: i64 = 1_000;
-
-/// Where a search ranks distance from.
-#[derive(Debug, Clone, Default)]
-struct OriginQuery {
-    postcode: Option<String>,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-}
-
-/// The search's origin: given coordinates, a cluster site's postcode, or the caller's practice site.
-fn origin_of(
-    c: &mut DbConn,
-    search: &SlotSearch,
-    q: &OriginQuery,
-) -> Result<Option<Coordinates>, ApiError> {
-    match (q.latitude, q.longitude, &q.postcode) {
-        (Some(lat), Some(lon), None) => return Ok(Some(Coordinates::new(lat, lon)?)),
-        (None, None, None) => {}
-        (None, None, Some(postcode)) => {
-            let wanted = hubbook_core::Postcode::parse(postcode)?;
-            for cluster_id in &search.cluster_ids {
-                let sites = hubbook_store::repo::sites::list_sites(
-                    c,
-                    cluster_id,
-                    None,
-                    hubbook_store::repo::MAX_PAGE,
-                )?
-                .items;
-                if let Some(site) = sites.iter().find(|s| s.postcode == wanted.as_str()) {
-                    return Ok(Some(Coordinates::new(site.latitude, site.longitude)?));
-                }
-            }
-            return Err(ApiError::Unprocessable("unknown-postcode", format!("{wanted} is not the postcode of a site of this cluster; give latitude and longitude instead")));
-        }
+    let at = match (q.latitude, q.longitude) {
+        (Some(lat), Some(lon)) => Some((lat, lon)),
+        (None, None) => None,
         _ => {
             return Err(ApiError::InvalidQuery(
                 "give a postcode, or latitude and longitude together, not both".into(),
             ))
         }
-    }
-    if let Searcher::Practice {
-        own_site: Some(site_id),
-        ..
-    } = &search.searcher
-    {
-        if let Some(cluster_id) = search.cluster_ids.first() {
-            let site = sites::get_site(c, cluster_id, site_id)?;
-            return Ok(Coordinates::new(site.latitude, site.longitude).ok());
-        }
-    }
-    Ok(None)
+    };
+    let find = FindSlots {
+        from: q.from,
+        to: q.to,
+        service: q.service,
+        role: q.role,
+        site: q.site,
+        delivery: q.delivery,
+        cluster: q.cluster,
+        postcode: q.postcode,
+        at,
+        minutes_per_km: q.minutes_per_km,
+    };
+    let page = state.hubbook.search_slots(&who, find, after, limit).await?;
+    Ok(web::Json(PageOf::from_page(page, SlotOffer::from)))
 }
 
 /// Whom to explain a slot's visibility for.
@@ -560,8 +294,7 @@ pub async fn slot_visibility(
             let all: Vec<Practice> =
                 practices::list_practices(c, &cluster_id, None, i64::MAX / 2)?.items;
             let free = sharing::slot_is_free(c, &cluster_id, &slot, now.naive_utc())?;
-            let channel = Channel::from_stored(&slot.channel, slot.channel_practice_id.as_deref())
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let channel = hubbook_store::repo::booking::slot_channel(&slot)?;
             let released = slot.released_at.map(|t| t.and_utc());
             let mut lines = Vec::new();
             let ask_triage = q.triage.unwrap_or(q.practice.is_none());
@@ -579,14 +312,12 @@ pub async fn slot_visibility(
                 None => all.iter().collect(),
             };
             for p in wanted {
-                let in_force = DataSharingAgreement::new(p.dsa_from, p.dsa_to)
-                    .is_ok_and(|a| a.in_force_on(today));
                 let viewer = Viewer::Practice {
-                    practice_id: &p.id,
-                    agreement_in_force: in_force,
-                    own_site: p.site_id.as_deref(),
+                    practice_id: p.id.clone(),
+                    agreement_in_force: agreement_in_force(p, today),
+                    own_site: p.site_id.clone(),
                 };
-                let v = visibility(&channel, released, &slot.site_id, &viewer, now);
+                let v = visibility(&channel, released, &cluster_id, &slot.site_id, &viewer, now);
                 lines.push(VisibilityLine {
                     viewer: p.ods_code.clone(),
                     visible: v.visible() && free,
@@ -595,13 +326,17 @@ pub async fn slot_visibility(
                 });
             }
             if ask_triage {
+                let open_clusters = if rules.rules.triage_may_book_open {
+                    vec![cluster_id.clone()]
+                } else {
+                    Vec::new()
+                };
                 let v = visibility(
                     &channel,
                     released,
+                    &cluster_id,
                     &slot.site_id,
-                    &Viewer::Triage {
-                        may_book_open: rules.rules.triage_may_book_open,
-                    },
+                    &Viewer::Triage { open_clusters },
                     now,
                 );
                 lines.push(VisibilityLine {

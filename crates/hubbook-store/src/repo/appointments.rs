@@ -3,19 +3,18 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::NaiveDate;
 use diesel::prelude::*;
+use hubbook_core::access::AppointmentScope;
 
 use super::{audit, audited, Change};
 
 audited!(Appointment, "appointment", |a| Some(&a.cluster_id));
-use crate::models::{Appointment, AuditEvent, Rebooking};
-use crate::schema::{appointments, rebookings};
+use crate::models::{Appointment, Rebooking};
+use crate::schema::{appointments, practices, rebookings, sites};
 use crate::{new_id, write_tx, ConflictKind, DbConn, Page, StoreError};
 
-fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
+/// Writes the audit event of a change to an appointment (or to its rebooking need).
 fn record<T: serde::Serialize>(
     conn: &mut DbConn,
     change: &Change,
@@ -25,44 +24,21 @@ fn record<T: serde::Serialize>(
     before: Option<&T>,
     after: Option<&T>,
 ) -> Result<(), StoreError> {
-    audit::record(
+    audit::write(
         conn,
-        AuditEvent {
-            id: new_id(),
-            cluster_id: Some(cluster_id.to_owned()),
-            at: change.at,
-            actor: change.actor.clone(),
-            action: action.to_owned(),
-            entity: "appointment".into(),
-            entity_id: appointment_id.to_owned(),
-            before_json: before.map(json).transpose()?,
-            after_json: after.map(json).transpose()?,
+        change,
+        audit::Entry {
+            cluster_id,
+            entity: "appointment",
+            entity_id: appointment_id,
+            action,
+            before,
+            after,
         },
     )
 }
 
-/// Inserts an appointment and audits it. A second live appointment for the slot is refused by
-/// the database with a `Duplicate` conflict, whatever the concurrency.
-pub fn insert_appointment(
-    conn: &mut DbConn,
-    change: &Change,
-    row: &Appointment,
-) -> Result<(), StoreError> {
-    write_tx(conn, |c| {
-        diesel::insert_into(appointments::table)
-            .values(row)
-            .execute(c)?;
-        record(
-            c,
-            change,
-            &row.cluster_id,
-            &row.id,
-            "appointment.book",
-            None,
-            Some(row),
-        )
-    })
-}
+pub use super::booking::insert_appointment;
 
 fn load(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Appointment> {
     appointments::table
@@ -317,8 +293,6 @@ pub fn audit_change(
 pub struct AppointmentFilter {
     /// Only appointments booked by, or registered with, this practice.
     pub practice_id: Option<String>,
-    /// Only appointments booked by this caller (`client:<id>` for a triage service).
-    pub booked_by: Option<String>,
     /// Only at this site.
     pub site_id: Option<String>,
     /// Only in this status.
@@ -331,10 +305,15 @@ pub struct AppointmentFilter {
     pub to: Option<chrono::NaiveDateTime>,
 }
 
-/// A cluster's appointments by start time, then id, after a cursor `"<start>|<id>"`.
+/// The appointments of `cluster_ids` that `scope` lets the caller see, by start time, then id,
+/// after a cursor `"<start>|<id>"`. The scope is a `WHERE` clause (the same rule as
+/// `AppointmentScope::contains`, with agreements judged on `today`), so a page of `limit` rows is
+/// full whenever that many exist.
 pub fn list_appointments(
     conn: &mut DbConn,
     cluster_ids: &[String],
+    scope: &AppointmentScope,
+    today: NaiveDate,
     filter: &AppointmentFilter,
     after: Option<&str>,
     limit: i64,
@@ -345,15 +324,44 @@ pub fn list_appointments(
         .order((appointments::starts_at.asc(), appointments::id.asc()))
         .limit(limit + 1)
         .into_boxed();
+    match scope {
+        AppointmentScope::All => {}
+        AppointmentScope::Hubs => {
+            let hubs = sites::table
+                .filter(sites::cluster_id.eq_any(cluster_ids.to_vec()))
+                .filter(sites::kind.eq("hub"))
+                .select(sites::id);
+            query = query.filter(appointments::site_id.eq_any(hubs));
+        }
+        AppointmentScope::BookedBy(actor) => {
+            query = query.filter(appointments::booked_by.eq(actor.clone()));
+        }
+        AppointmentScope::Practice {
+            practice_id,
+            shares,
+        } => {
+            let booked_here = appointments::booking_practice_id.eq(practice_id.clone());
+            if *shares {
+                let sharing = practices::table
+                    .filter(practices::cluster_id.eq_any(cluster_ids.to_vec()))
+                    .filter(practices::dsa_from.le(today))
+                    .filter(practices::dsa_to.is_null().or(practices::dsa_to.ge(today)))
+                    .select(practices::id.nullable());
+                let shared_mine = appointments::registered_practice_id
+                    .eq(practice_id.clone())
+                    .and(appointments::booking_practice_id.eq_any(sharing));
+                query = query.filter(booked_here.or(shared_mine));
+            } else {
+                query = query.filter(booked_here);
+            }
+        }
+    }
     if let Some(p) = &filter.practice_id {
         query = query.filter(
             appointments::booking_practice_id
                 .eq(p.clone())
                 .or(appointments::registered_practice_id.eq(p.clone())),
         );
-    }
-    if let Some(by) = &filter.booked_by {
-        query = query.filter(appointments::booked_by.eq(by.clone()));
     }
     if let Some(site) = &filter.site_id {
         query = query.filter(appointments::site_id.eq(site.clone()));

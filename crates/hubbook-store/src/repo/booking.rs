@@ -6,12 +6,12 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use hubbook_core::allocation::Channel;
+pub use hubbook_core::appointment::{outcome_allowed, Outcome};
 use hubbook_core::sharing::{visibility, Viewer};
 
 use super::audit::Entry;
 use super::events;
 use super::sessions::LIVE_STATUSES;
-use super::sharing::Searcher;
 use super::{appointments as appointment_repo, update_audited_as, Change};
 use crate::models::{Appointment, Hold, Session, Slot, TriageBooking};
 use crate::schema::{appointments, holds, rebookings, services, sessions, slots, triage_bookings};
@@ -48,29 +48,14 @@ fn claim_slot(
     Ok((slot, session))
 }
 
-/// Whether the slot is offered to the searcher at `now`, by the sharing rule.
-fn offered(slot: &Slot, searcher: &Searcher, now: NaiveDateTime) -> Result<(), StoreError> {
-    let channel = Channel::from_stored(&slot.channel, slot.channel_practice_id.as_deref())
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let viewer = match searcher {
-        Searcher::Practice {
-            practice_id,
-            agreement_in_force,
-            own_site,
-        } => Viewer::Practice {
-            practice_id,
-            agreement_in_force: *agreement_in_force,
-            own_site: own_site.as_deref(),
-        },
-        Searcher::Triage { open_clusters } => Viewer::Triage {
-            may_book_open: open_clusters.contains(&slot.cluster_id),
-        },
-    };
+/// Whether the slot is offered to the viewer at `now`, by the sharing rule.
+fn offered(slot: &Slot, viewer: &Viewer, now: NaiveDateTime) -> Result<(), StoreError> {
     let seen = visibility(
-        &channel,
+        &slot_channel(slot)?,
         slot.released_at.map(|t| t.and_utc()),
+        &slot.cluster_id,
         &slot.site_id,
-        &viewer,
+        viewer,
         now.and_utc(),
     );
     if seen.visible() {
@@ -80,19 +65,10 @@ fn offered(slot: &Slot, searcher: &Searcher, now: NaiveDateTime) -> Result<(), S
     }
 }
 
-/// How a booking was made, from the slot's channel and the caller: `practice` from its own
-/// reservation, `111` by a triage service, `open` otherwise.
-pub fn booking_channel(slot: &Slot, searcher: &Searcher) -> &'static str {
-    match searcher {
-        Searcher::Triage { .. } => "111",
-        Searcher::Practice { practice_id, .. }
-            if slot.channel == "practice"
-                && slot.channel_practice_id.as_deref() == Some(practice_id.as_str()) =>
-        {
-            "practice"
-        }
-        Searcher::Practice { .. } => "open",
-    }
+/// A slot's channel as the sharing rules know it.
+pub fn slot_channel(slot: &Slot) -> Result<Channel, StoreError> {
+    Channel::from_stored(&slot.channel, slot.channel_practice_id.as_deref())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 fn check_bookable(
@@ -135,7 +111,7 @@ pub fn hold_slot(
     change: &Change,
     cluster_id: &str,
     slot_id: &str,
-    searcher: &Searcher,
+    viewer: &Viewer,
     ttl: Duration,
 ) -> Result<Hold, StoreError> {
     write_tx(conn, |c| {
@@ -144,7 +120,7 @@ pub fn hold_slot(
         if slot.orphaned_at.is_some() {
             return Err(conflict(ConflictKind::SlotUnavailable));
         }
-        offered(&slot, searcher, now)?;
+        offered(&slot, viewer, now)?;
         check_bookable(c, cluster_id, &slot, &session, &change.actor, now)?;
         diesel::delete(holds::table.find((cluster_id, slot_id))).execute(c)?;
         let hold = Hold {
@@ -245,12 +221,12 @@ pub fn book(
     conn: &mut DbConn,
     change: &Change,
     cluster_id: &str,
-    searcher: &Searcher,
+    viewer: &Viewer,
     new: &NewBooking,
     day: (NaiveDateTime, NaiveDateTime),
 ) -> Result<Appointment, StoreError> {
     write_tx(conn, |c| {
-        place(c, change, cluster_id, searcher, new, day, None)
+        place(c, change, cluster_id, viewer, new, day, None)
     })
 }
 
@@ -261,13 +237,13 @@ pub fn book_triage(
     conn: &mut DbConn,
     change: &Change,
     cluster_id: &str,
-    searcher: &Searcher,
+    viewer: &Viewer,
     new: &NewBooking,
     day: (NaiveDateTime, NaiveDateTime),
     record: &TriageBooking,
 ) -> Result<Appointment, StoreError> {
     write_tx(conn, |c| {
-        let appointment = place(c, change, cluster_id, searcher, new, day, None)?;
+        let appointment = place(c, change, cluster_id, viewer, new, day, None)?;
         if appointment.starts_at > record.due_by {
             return Err(conflict(ConflictKind::SlotUnavailable));
         }
@@ -301,7 +277,7 @@ fn place(
     c: &mut DbConn,
     change: &Change,
     cluster_id: &str,
-    searcher: &Searcher,
+    viewer: &Viewer,
     new: &NewBooking,
     day: (NaiveDateTime, NaiveDateTime),
     replacing: Option<&str>,
@@ -337,7 +313,7 @@ fn place(
         if slot.orphaned_at.is_some() && new.hold_id.is_none() {
             return Err(conflict(ConflictKind::SlotUnavailable));
         }
-        offered(&slot, searcher, now)?;
+        offered(&slot, viewer, now)?;
         check_bookable(c, cluster_id, &slot, &session, &change.actor, now)?;
         // Two bookings of one patient in different slots must not both pass the same-day rule:
         // on PostgreSQL they queue on a lock per patient (SQLite's writer lock already does it).
@@ -380,7 +356,7 @@ fn place(
             registered_practice_id: new.registered_practice_id.clone(),
             booking_practice_id: new.booking_practice_id.clone(),
             booked_by: change.actor.clone(),
-            channel: booking_channel(&slot, searcher).to_owned(),
+            channel: viewer.booking_channel(&slot_channel(&slot)?).to_owned(),
             reason: new.reason.clone(),
             requester_ods: new.requester_ods.clone(),
             requester_reference: new.requester_reference.clone(),
@@ -398,7 +374,7 @@ fn place(
             outcome_at: None,
             notes: None,
         };
-        match appointment_repo::insert_appointment(c, change, &row) {
+        match insert_appointment(c, change, &row) {
             Err(StoreError::Conflict(ConflictKind::Duplicate(_))) => {
                 return Err(conflict(ConflictKind::SlotUnavailable))
             }
@@ -428,6 +404,33 @@ fn place(
         }
         Ok(row)
     }
+}
+
+/// Inserts an appointment and audits it. A second live appointment for the slot is refused by
+/// the database (the partial unique index `appointments_one_live_per_slot`, in the migration
+/// `2026-11-23-000002_rotas`) with a `Duplicate` conflict, whatever the concurrency.
+pub fn insert_appointment(
+    conn: &mut DbConn,
+    change: &Change,
+    row: &Appointment,
+) -> Result<(), StoreError> {
+    write_tx(conn, |c| {
+        diesel::insert_into(appointments::table)
+            .values(row)
+            .execute(c)?;
+        super::audit::write(
+            c,
+            change,
+            Entry {
+                cluster_id: &row.cluster_id,
+                entity: "appointment",
+                entity_id: &row.id,
+                action: "appointment.book",
+                before: None,
+                after: Some(row),
+            },
+        )
+    })
 }
 
 /// Cancels a booked appointment with a reason, guarded by its version; the slot is free again at
@@ -518,7 +521,7 @@ pub struct Reschedule<'a> {
     /// The caller's hold on it, if any.
     pub hold_id: Option<&'a str>,
     /// The caller, as sharing sees it.
-    pub searcher: &'a Searcher,
+    pub viewer: &'a Viewer,
     /// The local day of the new slot (for the same-day rule).
     pub day: (NaiveDateTime, NaiveDateTime),
 }
@@ -570,7 +573,7 @@ pub fn reschedule(
             c,
             change,
             to.cluster_id,
-            to.searcher,
+            to.viewer,
             &new,
             to.day,
             Some(old_id),
@@ -627,59 +630,6 @@ pub fn reschedule(
         events::emit(c, to.cluster_id, change.at, vec![event])?;
         Ok(placed)
     })
-}
-
-/// An attendance outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The patient has arrived.
-    Arrived,
-    /// The patient has been seen.
-    Seen,
-    /// The patient did not attend.
-    DidNotAttend,
-}
-
-impl Outcome {
-    /// The stored status.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Arrived => "arrived",
-            Self::Seen => "seen",
-            Self::DidNotAttend => "did_not_attend",
-        }
-    }
-}
-
-/// Whether an appointment may move from `status` to `outcome` at `now`: booked to arrived (from
-/// an hour before the start), to seen or to did-not-attend (from the start); arrived to seen; a
-/// did-not-attend corrected to arrived or seen only when `correcting` (a manager).
-pub fn outcome_allowed(
-    status: &str,
-    outcome: Outcome,
-    starts_at: NaiveDateTime,
-    now: NaiveDateTime,
-    correcting: bool,
-) -> Result<(), String> {
-    let started = now >= starts_at;
-    match (status, outcome) {
-        ("booked", Outcome::Arrived) if now >= starts_at - Duration::hours(1) => Ok(()),
-        ("booked", Outcome::Arrived) => {
-            Err("a patient can be marked arrived from an hour before the appointment".into())
-        }
-        ("booked" | "arrived", Outcome::Seen) | ("booked", Outcome::DidNotAttend) if started => {
-            Ok(())
-        }
-        ("booked" | "arrived", Outcome::Seen) | ("booked", Outcome::DidNotAttend) => {
-            Err("the appointment has not started yet".into())
-        }
-        ("did_not_attend", Outcome::Arrived | Outcome::Seen) if correcting => Ok(()),
-        ("did_not_attend", _) => Err("only a cluster manager may correct a did-not-attend".into()),
-        (from, to) => Err(format!(
-            "an appointment cannot go from {from} to {}",
-            to.as_str()
-        )),
-    }
 }
 
 /// Records an attendance outcome with its time, if the transition is allowed; audited.
@@ -761,85 +711,4 @@ pub fn amend_notes(
                 .execute(c)?)
         },
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn t(s: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
-    }
-
-    #[test]
-    fn outcomes_follow_the_allowed_transitions() {
-        let start = t("2026-12-07 09:00");
-        assert!(outcome_allowed(
-            "booked",
-            Outcome::Arrived,
-            start,
-            t("2026-12-07 08:15"),
-            false
-        )
-        .is_ok());
-        assert!(outcome_allowed(
-            "booked",
-            Outcome::Arrived,
-            start,
-            t("2026-12-07 07:00"),
-            false
-        )
-        .is_err());
-        assert!(outcome_allowed(
-            "booked",
-            Outcome::DidNotAttend,
-            start,
-            t("2026-12-07 08:59"),
-            false
-        )
-        .is_err());
-        assert!(outcome_allowed(
-            "booked",
-            Outcome::DidNotAttend,
-            start,
-            t("2026-12-07 09:20"),
-            false
-        )
-        .is_ok());
-        assert!(outcome_allowed(
-            "arrived",
-            Outcome::Seen,
-            start,
-            t("2026-12-07 09:10"),
-            false
-        )
-        .is_ok());
-        assert!(
-            outcome_allowed("seen", Outcome::Arrived, start, t("2026-12-07 09:10"), true).is_err()
-        );
-        assert!(outcome_allowed(
-            "cancelled",
-            Outcome::Seen,
-            start,
-            t("2026-12-07 09:10"),
-            true
-        )
-        .is_err());
-        assert!(outcome_allowed(
-            "did_not_attend",
-            Outcome::Seen,
-            start,
-            t("2026-12-07 10:00"),
-            false
-        )
-        .is_err());
-        assert!(outcome_allowed(
-            "did_not_attend",
-            Outcome::Seen,
-            start,
-            t("2026-12-07 10:00"),
-            true
-        )
-        .is_ok());
-    }
 }

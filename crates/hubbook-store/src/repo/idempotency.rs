@@ -46,3 +46,84 @@ pub fn complete_key(
         .execute(conn)?;
     Ok(())
 }
+
+/// A create request's identity for idempotency: who sent it, their key, and a hash of what was
+/// sent (so the same key with another request is refused, not replayed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The caller (`user:<id>` or `client:<id>`): keys are per caller.
+    pub owner: String,
+    /// The `Idempotency-Key` sent.
+    pub key: String,
+    /// A keyed hash of the request.
+    pub request_hash: String,
+}
+
+/// What a create under a key came to: done now, or done before (its stored record).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Once<T> {
+    /// The create ran now and this is its result.
+    Created(T),
+    /// The key was used before for the same request; this is what was stored then.
+    Replayed(String),
+}
+
+/// Runs `create` at most once per claim, in one write transaction that also claims the key and
+/// stores `record(&result)` under it; a retry (even one racing the first) gets the stored record.
+/// Without a claim it simply runs `create` in a write transaction.
+pub fn once<T, E, F, R>(
+    conn: &mut DbConn,
+    claim: Option<&Claim>,
+    now: chrono::NaiveDateTime,
+    create: F,
+    record: R,
+) -> Result<Once<T>, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    R: FnOnce(&T) -> Result<String, E>,
+    E: From<StoreError>,
+{
+    let Some(claim) = claim else {
+        return crate::write_tx(conn, create).map(Once::Created);
+    };
+    if let Some(stored) = stored(conn, claim)? {
+        return Ok(Once::Replayed(stored));
+    }
+    let result = crate::write_tx(conn, |c| {
+        claim_key(
+            c,
+            &IdempotencyRecord {
+                owner: claim.owner.clone(),
+                key: claim.key.clone(),
+                request_hash: claim.request_hash.clone(),
+                status: 0,
+                body: String::new(),
+                created_at: now,
+            },
+        )?;
+        let value = create(c)?;
+        let body = record(&value)?;
+        complete_key(c, &claim.owner, &claim.key, 201, &body)?;
+        Ok(value)
+    });
+    match result {
+        Ok(value) => Ok(Once::Created(value)),
+        // A concurrent request with the same key committed first: answer as it did.
+        Err(e) => match stored(conn, claim)? {
+            Some(body) => Ok(Once::Replayed(body)),
+            None => Err(e),
+        },
+    }
+}
+
+/// The record stored under a claim's key, if the key was used; a key used for another request is
+/// an `IdempotencyKeyReused` conflict.
+fn stored(conn: &mut DbConn, claim: &Claim) -> Result<Option<String>, StoreError> {
+    match find_key(conn, &claim.owner, &claim.key)? {
+        None => Ok(None),
+        Some(r) if r.request_hash != claim.request_hash => Err(StoreError::Conflict(
+            crate::ConflictKind::IdempotencyKeyReused,
+        )),
+        Some(r) => Ok(Some(r.body)),
+    }
+}

@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use hubbook_core::allocation::Channel;
-use hubbook_core::sharing::{PracticeShare, SharingRules};
+use hubbook_core::sharing::{PracticeShare, SharingRules, Viewer};
 use hubbook_core::DataSharingAgreement;
 use serde::Serialize;
 
@@ -219,32 +219,13 @@ pub fn set_slot_channel(
     })
 }
 
-/// Who is searching, as the search query needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Searcher {
-    /// A practice's receptionist.
-    Practice {
-        /// The practice.
-        practice_id: String,
-        /// Whether its agreement is in force today; without one it sees only its own site.
-        agreement_in_force: bool,
-        /// Its own site, if any.
-        own_site: Option<String>,
-    },
-    /// A 111 service.
-    Triage {
-        /// The clusters (of those searched) whose rules let 111 book open and released slots.
-        open_clusters: Vec<String>,
-    },
-}
-
 /// A search for bookable slots.
 #[derive(Debug, Clone)]
 pub struct SlotSearch {
     /// The clusters searched.
     pub cluster_ids: Vec<String>,
-    /// Who is searching.
-    pub searcher: Searcher,
+    /// Who is searching, as the sharing rules see it.
+    pub viewer: Viewer,
     /// The caller (`user:<id>` or `client:<id>`): its own live holds do not hide a slot from it.
     pub holder: String,
     /// Now: release and hold expiry are judged at this instant, and past slots are not offered.
@@ -322,8 +303,8 @@ pub fn search_slots(
     let released = slots::released_at
         .is_not_null()
         .and(slots::released_at.le(search.now).assume_not_null());
-    match &search.searcher {
-        Searcher::Practice {
+    match &search.viewer {
+        Viewer::Practice {
             practice_id,
             agreement_in_force,
             own_site,
@@ -349,7 +330,7 @@ pub fn search_slots(
                 }
             }
         }
-        Searcher::Triage { open_clusters } => {
+        Viewer::Triage { open_clusters } => {
             let open_here = slots::cluster_id
                 .eq_any(open_clusters.clone())
                 .and(slots::channel.eq("open").or(released));
@@ -403,6 +384,14 @@ pub fn search_slots(
             .map(|s| format!("{}|{}", s.starts_at.format("%Y-%m-%dT%H:%M:%S%.f"), s.id));
     }
     Ok(page)
+}
+
+/// Reads one slot, removed or not (what an appointment was booked into).
+pub fn get_slot(conn: &mut DbConn, cluster_id: &str, slot_id: &str) -> Result<Slot, StoreError> {
+    Ok(slots::table
+        .find((cluster_id, slot_id))
+        .select(Slot::as_select())
+        .first(conn)?)
 }
 
 /// Reads one live (not removed) slot.

@@ -1,0 +1,384 @@
+//! Who may see and change what (roles and scopes): pure functions over the caller and the facts of
+//! a row, so that every front end asks the same questions and gets the same answers.
+//!
+//! Two shapes of each rule live here: a yes or no for one row ([`may_see_appointment`]), and a
+//! description of the rows a caller may list ([`AppointmentScope`]) that the store turns into SQL,
+//! so a page of `limit` rows holds `limit` rows whenever that many exist.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Role;
+
+/// Whether a caller is a staff user or an integration client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    /// A person signed in with username and password.
+    User,
+    /// A machine client signed in with client id and secret.
+    Client,
+}
+
+/// Where a caller may act: its cluster and practice, or for a triage client its clusters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// The cluster id of a manager, hub staff member or receptionist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// The practice id of a receptionist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub practice: Option<String>,
+    /// The cluster ids a triage client may act in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<String>,
+}
+
+/// The authenticated caller of a use case: who, in which role, and where the role applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The user's or integration's id.
+    pub id: String,
+    /// User or client.
+    pub kind: SubjectKind,
+    /// The caller's role.
+    pub role: Role,
+    /// Where the role applies.
+    pub scope: Scope,
+    /// For a client: the secret its token was issued against; the token dies with it.
+    pub credential: Option<String>,
+}
+
+impl Caller {
+    /// How the caller is named in audit events and on rows: `user:<id>` or `client:<id>`.
+    pub fn actor(&self) -> String {
+        match self.kind {
+            SubjectKind::User => format!("user:{}", self.id),
+            SubjectKind::Client => format!("client:{}", self.id),
+        }
+    }
+
+    /// Whether the caller's scope includes the cluster with this id.
+    pub fn in_cluster(&self, cluster_id: &str) -> bool {
+        self.role == Role::Admin
+            || self.scope.cluster.as_deref() == Some(cluster_id)
+            || self.scope.clusters.iter().any(|c| c == cluster_id)
+    }
+
+    /// The clusters whose appointments the caller may look in: a triage client's clusters, or the
+    /// one cluster of a staff member.
+    pub fn clusters(&self) -> Vec<String> {
+        match self.role {
+            Role::Triage => self.scope.clusters.clone(),
+            _ => self.scope.cluster.iter().cloned().collect(),
+        }
+    }
+
+    /// The same person acting as a receptionist of `practice_id` in `cluster_id`: a manager
+    /// booking or moving a patient on a practice's behalf sees the slots that practice sees,
+    /// while rows and the audit trail still name the manager.
+    pub fn as_practice(&self, cluster_id: &str, practice_id: &str) -> Caller {
+        Caller {
+            role: Role::Receptionist,
+            scope: Scope {
+                cluster: Some(cluster_id.to_owned()),
+                practice: Some(practice_id.to_owned()),
+                clusters: Vec::new(),
+            },
+            credential: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// Why a caller may not do something; the text says who may, for a person to read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Forbidden(pub &'static str);
+
+/// Something a user does to an appointment, for the role rules of [`permit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Search and hold slots, book into them.
+    Book,
+    /// Book as a receptionist or manager (a triage service uses the triage booking).
+    BookForPractice,
+    /// Read or list appointments.
+    ReadAppointments,
+    /// Cancel an appointment.
+    Cancel,
+    /// Move an appointment to another slot.
+    Reschedule,
+    /// Record arrived, seen or did-not-attend.
+    RecordOutcome,
+    /// Amend an appointment's notes.
+    AmendNotes,
+    /// Read a site's day list.
+    ReadDayList,
+}
+
+/// Whether a role may take an action at all; which rows it may take it on is [`may_see_appointment`].
+pub fn permit(role: Role, action: Action) -> Result<(), Forbidden> {
+    use Role::{Admin, ClusterManager, HubStaff, Receptionist, Triage};
+    let (allowed, why) = match action {
+        Action::Book => (
+            matches!(role, Receptionist | Triage),
+            "searching and booking slots is for receptionists and triage services",
+        ),
+        Action::BookForPractice => (
+            matches!(role, Receptionist | ClusterManager),
+            "receptionists and cluster managers book here; triage services use /api/v1/triage/bookings",
+        ),
+        Action::ReadAppointments => (
+            role != Admin,
+            "patient appointments are not an admin's to read",
+        ),
+        Action::Cancel => (
+            !matches!(role, HubStaff | Admin),
+            "hub staff record outcomes; they do not cancel",
+        ),
+        Action::Reschedule => (
+            matches!(role, Receptionist | ClusterManager),
+            "a receptionist or a cluster manager reschedules",
+        ),
+        Action::RecordOutcome => (
+            !matches!(role, Triage | Admin),
+            "outcomes are recorded by the hub or the practice",
+        ),
+        Action::AmendNotes => (
+            matches!(role, Receptionist | ClusterManager),
+            "notes are amended by the booking practice or the cluster manager",
+        ),
+        Action::ReadDayList => (
+            matches!(role, HubStaff | ClusterManager),
+            "day lists are for hub staff and managers",
+        ),
+    };
+    if allowed {
+        Ok(())
+    } else if role == Admin && action != Action::ReadDayList {
+        Err(Forbidden("patient appointments are not an admin's to read"))
+    } else {
+        Err(Forbidden(why))
+    }
+}
+
+/// What the access rules need to know of one appointment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppointmentFacts<'a> {
+    /// The cluster it is in.
+    pub cluster_id: &'a str,
+    /// The practice that booked it, if a practice did.
+    pub booking_practice: Option<&'a str>,
+    /// The patient's registered practice.
+    pub registered_practice: Option<&'a str>,
+    /// Who booked it (`user:<id>` or `client:<id>`).
+    pub booked_by: &'a str,
+    /// Whether its site is a hub.
+    pub at_hub: bool,
+    /// Whether the booking practice's data-sharing agreement is in force today.
+    pub booker_shares: bool,
+}
+
+/// Which of a cluster's appointments a caller may see, as a rule the store can write as SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppointmentScope {
+    /// Every appointment of the clusters (a cluster manager).
+    All,
+    /// Appointments at the cluster's hub sites (hub staff).
+    Hubs,
+    /// What this caller booked (`client:<id>`, a triage service).
+    BookedBy(String),
+    /// A practice's: those it booked, and those of its registered patients that another practice
+    /// booked when both practices' data-sharing agreements are in force today.
+    Practice {
+        /// The practice.
+        practice_id: String,
+        /// Whether the practice's own agreement is in force today.
+        shares: bool,
+    },
+}
+
+impl AppointmentScope {
+    /// The scope of a caller; `own_agreement_in_force` is the receptionist's practice's agreement
+    /// today (ignored for other roles).
+    pub fn of(caller: &Caller, own_agreement_in_force: bool) -> Result<Self, Forbidden> {
+        permit(caller.role, Action::ReadAppointments)?;
+        Ok(match caller.role {
+            Role::ClusterManager => Self::All,
+            Role::HubStaff => Self::Hubs,
+            Role::Triage => Self::BookedBy(caller.actor()),
+            Role::Receptionist => match &caller.scope.practice {
+                Some(practice_id) => Self::Practice {
+                    practice_id: practice_id.clone(),
+                    shares: own_agreement_in_force,
+                },
+                None => return Err(Forbidden("a receptionist needs a practice")),
+            },
+            Role::Admin => {
+                return Err(Forbidden("patient appointments are not an admin's to read"))
+            }
+        })
+    }
+
+    /// Whether one appointment is in this scope: the same rule the store writes as SQL.
+    pub fn contains(&self, a: &AppointmentFacts<'_>) -> bool {
+        match self {
+            Self::All => true,
+            Self::Hubs => a.at_hub,
+            Self::BookedBy(actor) => a.booked_by == actor,
+            Self::Practice {
+                practice_id,
+                shares,
+            } => {
+                a.booking_practice == Some(practice_id.as_str())
+                    || (a.registered_practice == Some(practice_id.as_str())
+                        && a.booking_practice.is_some()
+                        && *shares
+                        && a.booker_shares)
+            }
+        }
+    }
+}
+
+/// Whether `caller` may see one appointment: in its clusters and its [`AppointmentScope`].
+pub fn may_see_appointment(
+    caller: &Caller,
+    own_agreement_in_force: bool,
+    a: &AppointmentFacts<'_>,
+) -> bool {
+    caller.in_cluster(a.cluster_id)
+        && AppointmentScope::of(caller, own_agreement_in_force).is_ok_and(|s| s.contains(a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(role: Role, practice: Option<&str>) -> Caller {
+        Caller {
+            id: "u1".into(),
+            kind: if role == Role::Triage {
+                SubjectKind::Client
+            } else {
+                SubjectKind::User
+            },
+            role,
+            scope: Scope {
+                cluster: (role != Role::Triage).then(|| "c1".to_owned()),
+                practice: practice.map(str::to_owned),
+                clusters: if role == Role::Triage {
+                    vec!["c1".into()]
+                } else {
+                    Vec::new()
+                },
+            },
+            credential: None,
+        }
+    }
+
+    fn facts<'a>(booking: Option<&'a str>, registered: Option<&'a str>) -> AppointmentFacts<'a> {
+        AppointmentFacts {
+            cluster_id: "c1",
+            booking_practice: booking,
+            registered_practice: registered,
+            booked_by: "user:r9",
+            at_hub: true,
+            booker_shares: true,
+        }
+    }
+
+    #[test]
+    fn a_receptionist_sees_its_bookings_and_shared_ones_of_its_patients() {
+        let me = caller(Role::Receptionist, Some("p1"));
+        assert!(may_see_appointment(
+            &me,
+            false,
+            &facts(Some("p1"), Some("p2"))
+        ));
+        assert!(may_see_appointment(
+            &me,
+            true,
+            &facts(Some("p2"), Some("p1"))
+        ));
+        // Either agreement out of force hides another practice's booking of my patient.
+        assert!(!may_see_appointment(
+            &me,
+            false,
+            &facts(Some("p2"), Some("p1"))
+        ));
+        let unsigned_booker = AppointmentFacts {
+            booker_shares: false,
+            ..facts(Some("p2"), Some("p1"))
+        };
+        assert!(!may_see_appointment(&me, true, &unsigned_booker));
+        // A 111 booking of my patient has no booking practice to share with.
+        assert!(!may_see_appointment(&me, true, &facts(None, Some("p1"))));
+        assert!(!may_see_appointment(
+            &me,
+            true,
+            &facts(Some("p2"), Some("p3"))
+        ));
+        let elsewhere = AppointmentFacts {
+            cluster_id: "c2",
+            ..facts(Some("p1"), None)
+        };
+        assert!(!may_see_appointment(&me, true, &elsewhere));
+    }
+
+    #[test]
+    fn hub_staff_see_hubs_triage_its_own_managers_all_admins_none() {
+        let surgery = AppointmentFacts {
+            at_hub: false,
+            ..facts(Some("p1"), None)
+        };
+        assert!(may_see_appointment(
+            &caller(Role::HubStaff, None),
+            false,
+            &facts(None, None)
+        ));
+        assert!(!may_see_appointment(
+            &caller(Role::HubStaff, None),
+            false,
+            &surgery
+        ));
+        assert!(may_see_appointment(
+            &caller(Role::ClusterManager, None),
+            false,
+            &surgery
+        ));
+        assert!(!may_see_appointment(
+            &caller(Role::Admin, None),
+            false,
+            &surgery
+        ));
+        let triage = caller(Role::Triage, None);
+        let mine = AppointmentFacts {
+            booked_by: "client:u1",
+            ..facts(None, None)
+        };
+        assert!(may_see_appointment(&triage, false, &mine));
+        assert!(!may_see_appointment(&triage, false, &surgery));
+    }
+
+    #[test]
+    fn roles_and_actions() {
+        assert!(permit(Role::HubStaff, Action::Cancel).is_err());
+        assert!(permit(Role::Triage, Action::Cancel).is_ok());
+        assert!(permit(Role::Triage, Action::RecordOutcome).is_err());
+        assert!(permit(Role::HubStaff, Action::ReadDayList).is_ok());
+        assert!(permit(Role::Receptionist, Action::ReadDayList).is_err());
+        assert!(permit(Role::Triage, Action::Reschedule).is_err());
+        assert!(permit(Role::ClusterManager, Action::Book).is_err());
+        assert!(permit(Role::ClusterManager, Action::BookForPractice).is_ok());
+        for action in [
+            Action::ReadAppointments,
+            Action::Cancel,
+            Action::RecordOutcome,
+        ] {
+            assert_eq!(
+                permit(Role::Admin, action),
+                Err(Forbidden("patient appointments are not an admin's to read"))
+            );
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The patient being booked and who asked for the appointment, checked once for every front end.
+
+use chrono::NaiveDate;
+
+use crate::{validate_name, validate_optional_name, NhsNumber, ValidationError};
+
+/// A patient's details as a booking records them; a value of this type has passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Patient {
+    /// NHS number, when known.
+    pub nhs_number: Option<NhsNumber>,
+    /// Full name.
+    pub name: String,
+    /// Date of birth.
+    pub birth_date: NaiveDate,
+    /// A phone number to reach the patient.
+    pub phone: String,
+    /// An email address.
+    pub email: Option<String>,
+    /// Reasonable adjustments (access needs, interpreter...).
+    pub adjustments: Option<String>,
+}
+
+impl Patient {
+    /// Checks the details as given: an NHS number with its check digit, a name, a phone of 7 to
+    /// 15 digits and an email with one `@`. The birth date is checked against a day by
+    /// [`Patient::born_by`], once the day is known.
+    pub fn parse(
+        nhs_number: Option<&str>,
+        name: &str,
+        birth_date: NaiveDate,
+        phone: &str,
+        email: Option<&str>,
+        adjustments: Option<&str>,
+    ) -> Result<Self, ValidationError> {
+        let nhs_number = nhs_number.map(NhsNumber::parse).transpose()?;
+        let phone = phone.trim();
+        let digits = phone.chars().filter(char::is_ascii_digit).count();
+        if !(7..=15).contains(&digits)
+            || !phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +()-".contains(c))
+        {
+            return Err(ValidationError::InvalidPhone);
+        }
+        let email = validate_optional_name("email", email, 254)?;
+        if email
+            .as_deref()
+            .is_some_and(|e| e.matches('@').count() != 1 || e.contains(char::is_whitespace))
+        {
+            return Err(ValidationError::InvalidEmail);
+        }
+        Ok(Self {
+            nhs_number,
+            name: validate_name("patient.name", name, 200)?,
+            birth_date,
+            phone: phone.to_owned(),
+            email,
+            adjustments: validate_optional_name("patient.adjustments", adjustments, 1000)?,
+        })
+    }
+
+    /// Checks the birth date is plausible on `today`: not after it, nor over 130 years before.
+    pub fn born_by(&self, today: NaiveDate) -> Result<(), ValidationError> {
+        if self.birth_date > today || today.years_since(self.birth_date).is_none_or(|y| y > 130) {
+            return Err(ValidationError::InvalidBirthDate);
+        }
+        Ok(())
+    }
+}
+
+/// The organisation that asked for an appointment when it is not the patient's practice (a
+/// hospital asking for bloods), carried to every read and report so results find their way back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requester {
+    /// Its ODS code, upper case: 3 to 10 letters and digits.
+    pub ods: String,
+    /// Its reference for the request.
+    pub reference: Option<String>,
+}
+
+impl Requester {
+    /// Checks a requester's code and reference.
+    pub fn parse(ods: &str, reference: Option<&str>) -> Result<Self, ValidationError> {
+        let ods = ods.trim().to_ascii_uppercase();
+        if !(3..=10).contains(&ods.len()) || !ods.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(ValidationError::InvalidRequester);
+        }
+        Ok(Self {
+            ods,
+            reference: validate_optional_name("requester.reference", reference, 100)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn parse(birth: &str, phone: &str, email: Option<&str>) -> Result<Patient, ValidationError> {
+        let p = Patient::parse(
+            Some("999 000 0018"),
+            " Ada Example ",
+            d(birth),
+            phone,
+            email,
+            None,
+        )?;
+        p.born_by(d("2026-12-01"))?;
+        Ok(p)
+    }
+
+    #[test]
+    fn patients_are_checked_and_trimmed() {
+        let p = parse("1990-05-01", " 0113 496 0000 ", Some("ada@example.org")).unwrap();
+        assert_eq!(p.name, "Ada Example");
+        assert_eq!(p.phone, "0113 496 0000");
+        assert_eq!(p.nhs_number.unwrap().as_str(), "9990000018");
+        assert_eq!(
+            parse("2026-12-02", "0113 496 0000", None),
+            Err(ValidationError::InvalidBirthDate)
+        );
+        assert_eq!(
+            parse("1890-01-01", "0113 496 0000", None),
+            Err(ValidationError::InvalidBirthDate)
+        );
+        assert_eq!(
+            parse("1990-05-01", "12345", None),
+            Err(ValidationError::InvalidPhone)
+        );
+        assert_eq!(
+            parse("1990-05-01", "0113 496 000x", None),
+            Err(ValidationError::InvalidPhone)
+        );
+        for bad in ["ada.example.org", "ada @example.org", "a@b@c"] {
+            assert_eq!(
+                parse("1990-05-01", "0113 496 0000", Some(bad)),
+                Err(ValidationError::InvalidEmail),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn requesters_are_upper_case_codes() {
+        assert_eq!(Requester::parse(" rr8 ", None).unwrap().ods, "RR8");
+        assert_eq!(
+            Requester::parse("R-8", None),
+            Err(ValidationError::InvalidRequester)
+        );
+        assert_eq!(
+            Requester::parse("RR8", Some("  ")),
+            Err(ValidationError::InvalidName {
+                field: "requester.reference",
+                max: 100
+            })
+        );
+    }
+}

@@ -1,0 +1,352 @@
+//! Holding and booking slots, and changing a booked appointment: the use cases of a receptionist
+//! (or a manager acting for a practice) on the phone with a patient.
+//!
+//! A booking's path: [`Hubbook::book`] checks the caller and the patient with core rules, finds
+//! the slot as the caller's [`Viewer`] sees it, and hands one [`NewBooking`] to
+//! `hubbook_store::repo::booking::book`, whose transaction claims the slot; the partial unique
+//! index `appointments_one_live_per_slot` refuses a second live appointment whatever the race.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use hubbook_core::access::{permit, Action, Forbidden};
+use hubbook_core::appointment::Outcome;
+use hubbook_core::patient::{Patient, Requester};
+use hubbook_core::sharing::Viewer;
+use hubbook_core::{validate_name, validate_optional_name, ClusterTimeZone, LocalDay, Role};
+use hubbook_store::models::{Appointment, Hold};
+use hubbook_store::repo::booking::{self, NewBooking, Reschedule};
+use hubbook_store::repo::idempotency::{self, Claim, Once};
+use hubbook_store::repo::{appointments as appointment_repo, clusters, sharing};
+use hubbook_store::DbConn;
+
+use crate::appointments::visible_appointment;
+use crate::error::found;
+use crate::viewer::{member_practice, viewer_for};
+use crate::{Caller, Hubbook, ServiceError};
+
+/// A booking as a receptionist (or a manager on a practice's behalf) asks for it; its values have
+/// passed the core checks (a front end builds it with `TryFrom` from what it was sent).
+#[derive(Debug, Clone)]
+pub struct BookAppointment {
+    /// The slot.
+    pub slot_id: String,
+    /// The caller's hold on it, if it took one.
+    pub hold_id: Option<String>,
+    /// The patient.
+    pub patient: Patient,
+    /// The patient's registered practice (ODS code); the caller's when absent.
+    pub registered_practice: Option<String>,
+    /// Why the patient is being seen.
+    pub reason: Option<String>,
+    /// Who asked for the appointment, when not the patient's practice.
+    pub requester: Option<Requester>,
+    /// A manager may book a second appointment for the same service on the same day.
+    pub allow_same_day: bool,
+    /// A manager books on behalf of this practice (ODS code).
+    pub on_behalf_of: Option<String>,
+}
+
+/// The instants of the local day of `at` in a cluster's zone, as the store bounds queries.
+pub fn day_bounds(
+    zone: &str,
+    at: DateTime<Utc>,
+) -> Result<(chrono::NaiveDateTime, chrono::NaiveDateTime), ServiceError> {
+    let LocalDay { from, to, .. } = ClusterTimeZone::parse(zone)?.day_of(at);
+    Ok((from.naive_utc(), to.naive_utc()))
+}
+
+/// Who may book how: a receptionist for its own practice, without the manager's exceptions; a
+/// manager only on a practice's behalf.
+fn check_booker(who: &Caller, cmd: &BookAppointment) -> Result<(), ServiceError> {
+    permit(who.role, Action::BookForPractice)?;
+    match (who.role, &cmd.on_behalf_of) {
+        (Role::Receptionist, None) if !cmd.allow_same_day => Ok(()),
+        (Role::Receptionist, _) => Err(Forbidden(
+            "only a cluster manager may book on behalf of a practice or a second same-day appointment",
+        )
+        .into()),
+        (_, Some(_)) => Ok(()),
+        (_, None) => Err(ServiceError::InvalidCommand(
+            "a cluster manager books on behalf of a practice: give on_behalf_of",
+        )),
+    }
+}
+
+impl Hubbook {
+    /// Holds a slot for the caller while the patient confirms: a live hold keeps every other
+    /// booker out; holding again extends the caller's own hold.
+    pub async fn hold_slot(&self, who: &Caller, slot_id: String) -> Result<Hold, ServiceError> {
+        let (who, now, ttl) = (who.clone(), self.now(), self.hold_ttl);
+        let change = self.change(&who);
+        self.run(move |c| {
+            let (cluster_ids, viewer) = viewer_for(c, &who, now, None)?;
+            let slot = found(sharing::find_slot(c, &cluster_ids, &slot_id), "slot")?;
+            Ok(booking::hold_slot(
+                c,
+                &change,
+                &slot.cluster_id,
+                &slot.id,
+                &viewer,
+                ttl,
+            )?)
+        })
+        .await
+    }
+
+    /// Lets the caller's hold go (only its holder may).
+    pub async fn release_hold(&self, who: &Caller, hold_id: String) -> Result<Hold, ServiceError> {
+        let change = self.change(who);
+        self.run(move |c| found(booking::release_hold(c, &change, &hold_id), "hold"))
+            .await
+    }
+
+    /// Books a slot for a patient. With a claim, a retry of the same request returns the
+    /// appointment the first one booked (however the two raced), and books nothing twice.
+    pub async fn book(
+        &self,
+        who: &Caller,
+        claim: Option<Claim>,
+        cmd: BookAppointment,
+    ) -> Result<Appointment, ServiceError> {
+        check_booker(who, &cmd)?;
+        let (who, now) = (who.clone(), self.now());
+        cmd.patient.born_by(today_utc(now))?;
+        let change = self.change(&who);
+        self.run(move |c| {
+            let created = idempotency::once(
+                c,
+                claim.as_ref(),
+                now.naive_utc(),
+                |c| place_booking(c, &who, &change, now, &cmd),
+                |a: &Appointment| Ok(replay_record(a)),
+            )?;
+            match created {
+                Once::Created(a) => Ok(a),
+                Once::Replayed(record) => replayed(c, &who, &record),
+            }
+        })
+        .await
+    }
+
+    /// Cancels a booked appointment with a reason; the slot is free again at once.
+    pub async fn cancel(
+        &self,
+        who: &Caller,
+        id: String,
+        expected: Option<i64>,
+        reason: &str,
+    ) -> Result<Appointment, ServiceError> {
+        permit(who.role, Action::Cancel)?;
+        let reason = validate_name("reason", reason, 500)?;
+        let (who, now) = (who.clone(), self.now());
+        let change = self.change(&who);
+        self.run(move |c| {
+            let a = visible_appointment(c, &who, &id, now)?;
+            Ok(booking::cancel(
+                c,
+                &change,
+                &a.cluster_id,
+                &a.id,
+                expected,
+                &reason,
+            )?)
+        })
+        .await
+    }
+
+    /// Moves a booked appointment to another slot atomically (the patient never holds two or
+    /// none); a manager moves it as its booking practice, or a 111 booking as the 111 service.
+    pub async fn reschedule(
+        &self,
+        who: &Caller,
+        id: String,
+        expected: Option<i64>,
+        slot_id: String,
+        hold_id: Option<String>,
+    ) -> Result<Appointment, ServiceError> {
+        permit(who.role, Action::Reschedule)?;
+        let (who, now) = (who.clone(), self.now());
+        let change = self.change(&who);
+        self.run(move |c| {
+            let old = visible_appointment(c, &who, &id, now)?;
+            let viewer = match (who.role, &old.booking_practice_id) {
+                (Role::ClusterManager, Some(practice)) => {
+                    viewer_for(c, &who.as_practice(&old.cluster_id, practice), now, None)?.1
+                }
+                (Role::ClusterManager, None) => {
+                    let rules = sharing::current_rules(c, &old.cluster_id)?.rules;
+                    Viewer::Triage {
+                        open_clusters: if rules.triage_may_book_open {
+                            vec![old.cluster_id.clone()]
+                        } else {
+                            Vec::new()
+                        },
+                    }
+                }
+                _ => viewer_for(c, &who, now, None)?.1,
+            };
+            let slot = found(
+                sharing::find_slot(c, std::slice::from_ref(&old.cluster_id), &slot_id),
+                "slot",
+            )?;
+            let cluster = clusters::get_cluster(c, &old.cluster_id)?;
+            let to = Reschedule {
+                cluster_id: &old.cluster_id,
+                slot_id: &slot.id,
+                hold_id: hold_id.as_deref(),
+                viewer: &viewer,
+                day: day_bounds(&cluster.time_zone, slot.starts_at.and_utc())?,
+            };
+            Ok(booking::reschedule(c, &change, &old.id, expected, &to)?)
+        })
+        .await
+    }
+
+    /// Records arrived, seen or did-not-attend; only a manager may correct a did-not-attend.
+    pub async fn record_outcome(
+        &self,
+        who: &Caller,
+        id: String,
+        expected: Option<i64>,
+        outcome: Outcome,
+    ) -> Result<Appointment, ServiceError> {
+        permit(who.role, Action::RecordOutcome)?;
+        let (who, now) = (who.clone(), self.now());
+        let change = self.change(&who);
+        self.run(move |c| {
+            let a = visible_appointment(c, &who, &id, now)?;
+            Ok(booking::record_outcome(
+                c,
+                &change,
+                &a.cluster_id,
+                &a.id,
+                expected,
+                outcome,
+                who.role == Role::ClusterManager,
+            )?)
+        })
+        .await
+    }
+
+    /// Replaces an appointment's notes for the clinician without touching the booking.
+    pub async fn amend_notes(
+        &self,
+        who: &Caller,
+        id: String,
+        expected: Option<i64>,
+        notes: Option<&str>,
+    ) -> Result<Appointment, ServiceError> {
+        let notes = validate_optional_name("notes", notes, 2000)?;
+        permit(who.role, Action::AmendNotes)?;
+        let (who, now) = (who.clone(), self.now());
+        let change = self.change(&who);
+        self.run(move |c| {
+            let a = visible_appointment(c, &who, &id, now)?;
+            Ok(booking::amend_notes(
+                c,
+                &change,
+                &a.cluster_id,
+                &a.id,
+                expected,
+                notes,
+            )?)
+        })
+        .await
+    }
+}
+
+/// Places a booking inside the idempotency transaction: the slot as the acting practice sees it,
+/// the patient's registered practice, the same-day rule over the slot's local day.
+fn place_booking(
+    c: &mut DbConn,
+    who: &Caller,
+    change: &hubbook_store::repo::Change,
+    now: DateTime<Utc>,
+    cmd: &BookAppointment,
+) -> Result<Appointment, ServiceError> {
+    let acting = match &cmd.on_behalf_of {
+        Some(ods) => {
+            let cluster_id = who
+                .scope
+                .cluster
+                .clone()
+                .ok_or(Forbidden("no cluster in scope"))?;
+            let practice = member_practice(c, &cluster_id, ods)?;
+            who.as_practice(&cluster_id, &practice)
+        }
+        None => who.clone(),
+    };
+    let (cluster_ids, viewer) = viewer_for(c, &acting, now, None)?;
+    let slot = found(sharing::find_slot(c, &cluster_ids, &cmd.slot_id), "slot")?;
+    let cluster = clusters::get_cluster(c, &slot.cluster_id)?;
+    let registered = match &cmd.registered_practice {
+        None => acting.scope.practice.clone(),
+        Some(ods) => Some(member_practice(c, &cluster.id, ods)?),
+    };
+    let p = &cmd.patient;
+    let new = NewBooking {
+        slot_id: slot.id.clone(),
+        hold_id: cmd.hold_id.clone(),
+        nhs_number: p.nhs_number.as_ref().map(|n| n.as_str().to_owned()),
+        patient_name: p.name.clone(),
+        patient_birth_date: p.birth_date,
+        patient_phone: p.phone.clone(),
+        patient_email: p.email.clone(),
+        adjustments: p.adjustments.clone(),
+        registered_practice_id: registered,
+        booking_practice_id: acting.scope.practice.clone(),
+        reason: cmd.reason.clone(),
+        requester_ods: cmd.requester.as_ref().map(|r| r.ods.clone()),
+        requester_reference: cmd.requester.as_ref().and_then(|r| r.reference.clone()),
+        allow_same_day: cmd.allow_same_day,
+        own_holds_block: false,
+    };
+    let day = day_bounds(&cluster.time_zone, slot.starts_at.and_utc())?;
+    Ok(booking::book(c, change, &cluster.id, &viewer, &new, day)?)
+}
+
+/// The date a birth date is judged against.
+fn today_utc(now: DateTime<Utc>) -> NaiveDate {
+    now.date_naive()
+}
+
+/// What an idempotency key keeps of a booking: where to find the appointment again.
+pub(crate) fn replay_record(a: &Appointment) -> String {
+    serde_json::json!({ "cluster_id": a.cluster_id, "appointment_id": a.id }).to_string()
+}
+
+/// The appointment a replayed booking made, from its key's record. Records written before
+/// bookings kept only the response (`{"version", "body"}`) name the appointment by its `id`.
+pub(crate) fn replayed(
+    c: &mut DbConn,
+    who: &Caller,
+    record: &str,
+) -> Result<Appointment, ServiceError> {
+    let value: serde_json::Value =
+        serde_json::from_str(record).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let (cluster, id) = match (
+        value["cluster_id"].as_str(),
+        value["appointment_id"].as_str(),
+    ) {
+        (Some(cluster), Some(id)) => (Some(cluster.to_owned()), id.to_owned()),
+        _ => {
+            let body: serde_json::Value = value["body"]
+                .as_str()
+                .and_then(|b| serde_json::from_str(b).ok())
+                .unwrap_or_default();
+            let id = body["id"]
+                .as_str()
+                .ok_or_else(|| ServiceError::Internal("unreadable idempotency record".into()))?;
+            (None, id.to_owned())
+        }
+    };
+    let clusters = cluster.map_or_else(|| who.clusters(), |c| vec![c]);
+    for cluster_id in &clusters {
+        match appointment_repo::get_appointment(c, cluster_id, &id) {
+            Err(hubbook_store::StoreError::NotFound) => continue,
+            other => return Ok(other?),
+        }
+    }
+    Err(ServiceError::NotFound(
+        "no appointment here that you may see".into(),
+    ))
+}

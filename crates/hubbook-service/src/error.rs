@@ -1,0 +1,83 @@
+//! The use cases' one error type: a refusal by a domain rule, an access rule, or the store.
+
+use hubbook_core::access::Forbidden;
+use hubbook_core::ValidationError;
+use hubbook_store::StoreError;
+
+/// Everything a use case can fail with; front ends map it to their own words (the JSON API to a
+/// problem document) in one place each.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A value was refused by its validation rule.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// The caller's role may not do this.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// Nothing the caller may see exists here; the text says what was looked for.
+    #[error("{0}")]
+    NotFound(String),
+    /// A command that breaks a rule of its own shape (a manager's booking without the practice
+    /// it is for); the text says what to send.
+    #[error("{0}")]
+    InvalidCommand(&'static str),
+    /// A practice named by ODS code is not a member of the cluster.
+    #[error("practice {0} is not a member of this cluster")]
+    PracticeNotInCluster(String),
+    /// A triage request refused by the triage rules (a passed timeframe, a bad code...).
+    #[error(transparent)]
+    Triage(#[from] hubbook_core::triage::TriageError),
+    /// A ranking weighting out of bounds.
+    #[error(transparent)]
+    Ranking(#[from] hubbook_core::ranking::RankingError),
+    /// No slot fits a triage request now; `next_slot` is the earliest later one that would.
+    #[error("{detail}")]
+    NoCapacity {
+        /// What was looked for, in words.
+        detail: String,
+        /// The earliest fitting slot after the timeframe, if there is one soon.
+        next_slot: Option<Box<crate::slots::Offer>>,
+    },
+    /// A disposition code that is unknown or retired; the text says which.
+    #[error("{0}")]
+    UnknownDisposition(String),
+    /// A slot chosen for a triage booking that does not fit its disposition; the text says why.
+    #[error("{0}")]
+    SlotNotFitting(String),
+    /// A patient's postcode that no site of the clusters is near; the text says which.
+    #[error("{0}")]
+    UnknownLocation(String),
+    /// A location given both as a postcode and as coordinates, or with half its coordinates.
+    #[error("give the patient's postcode, or latitude and longitude together, not both")]
+    InvalidLocation,
+    /// A search origin given both as a postcode and as coordinates.
+    #[error("give a postcode, or latitude and longitude together, not both")]
+    TwoOrigins,
+    /// A postcode to rank from that is not a site of the searched clusters.
+    #[error(
+        "{0} is not the postcode of a site of this cluster; give latitude and longitude instead"
+    )]
+    UnknownPostcode(String),
+    /// A page cursor this search did not hand out.
+    #[error("the cursor is not one this search returned")]
+    InvalidCursor,
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Something unexpected; the detail stays in the log.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Maps a store `NotFound` to a `NotFound` naming what was looked for.
+pub(crate) fn found<T>(
+    result: Result<T, StoreError>,
+    what: &'static str,
+) -> Result<T, ServiceError> {
+    match result {
+        Err(StoreError::NotFound) => Err(ServiceError::NotFound(format!(
+            "no {what} here that you may see"
+        ))),
+        other => Ok(other?),
+    }
+}

@@ -1,0 +1,84 @@
+//! The use cases of hubbook: one function per thing a user does (hold a slot, book, cancel,
+//! reschedule, record an outcome, list appointments...), and the only door the front ends use.
+//!
+//! Each use case takes the [`Caller`] and a typed command, decides with the rules of
+//! `hubbook-core` (access, patient checks, the local day), and has `hubbook-store` run the reads
+//! and the one transaction it needs. The JSON API, the web console and the FHIR facade call the
+//! same functions, so a rule is written once. Nothing here knows HTTP; nothing above the store
+//! begins a transaction.
+
+pub mod appointments;
+pub mod booking;
+mod error;
+pub mod idempotency;
+pub mod slots;
+pub mod triage;
+pub mod viewer;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use hubbook_core::Clock;
+use hubbook_store::{DbConn, DbPool, StoreError};
+
+pub use error::ServiceError;
+pub use hubbook_core::access::Caller;
+
+/// How long a hold lasts unless configured otherwise: two minutes.
+pub const DEFAULT_HOLD_SECONDS: i64 = 120;
+
+/// The use cases' handle: the database, the clock and the settings every use case shares.
+/// Cheap to clone; one per server, shared by every front end.
+#[derive(Debug, Clone)]
+pub struct Hubbook {
+    pool: DbPool,
+    clock: Arc<dyn Clock>,
+    hold_ttl: Duration,
+    request_key: Arc<[u8; 32]>,
+}
+
+impl Hubbook {
+    /// The use cases over `pool`, telling time by `clock`. `secret` keys the hashes of
+    /// idempotent requests, so that a copy of the database alone cannot test guesses against them.
+    pub fn new(pool: DbPool, clock: Arc<dyn Clock>, secret: &[u8]) -> Self {
+        Self {
+            pool,
+            clock,
+            hold_ttl: Duration::seconds(DEFAULT_HOLD_SECONDS),
+            request_key: Arc::new(idempotency::request_key(secret)),
+        }
+    }
+
+    /// Sets how long a hold keeps a slot for its holder.
+    pub fn set_hold_ttl(&mut self, ttl: Duration) {
+        self.hold_ttl = ttl;
+    }
+
+    /// The current instant, from the injected clock (the only clock any rule reads).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Runs blocking database work off the async threads with a pooled connection.
+    async fn run<T, F>(&self, f: F) -> Result<T, ServiceError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ServiceError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("blocking task failed: {e}")))?
+    }
+
+    /// Who is acting and when, for the rows and the audit trail a change writes.
+    fn change(&self, who: &Caller) -> hubbook_store::repo::Change {
+        hubbook_store::repo::Change {
+            actor: who.actor(),
+            at: self.now().naive_utc(),
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! Finding slots to book: the free slots the caller may book now, in time order or ranked by time
+//! and distance (`hubbook_core::ranking`), each with its site, service and cluster.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use hubbook_core::ranking::{rank, round_km, Candidate, Weighting, DEFAULT_MINUTES_PER_KM};
+use hubbook_core::sharing::Viewer;
+use hubbook_core::{Coordinates, Postcode, ValidationError};
+use hubbook_store::models::{Service, Site, Slot};
+use hubbook_store::repo::sharing::{self, SlotSearch};
+use hubbook_store::repo::{clusters, services, sites, MAX_PAGE};
+use hubbook_store::{DbConn, Page, StoreError};
+
+use crate::viewer::viewer_for;
+use crate::{Caller, Hubbook, ServiceError};
+
+/// How far ahead a search looks when `to` is not given.
+pub const DEFAULT_SEARCH_DAYS: i64 = 7;
+
+/// The most offers one ranking search considers (the earliest in its window).
+pub const MAX_RANKED: i64 = 1_000;
+
+/// A free slot offered to the caller, with where, what and in which cluster.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    /// The slot.
+    pub slot: Slot,
+    /// Its cluster's code.
+    pub cluster_code: String,
+    /// Its site.
+    pub site: Site,
+    /// Its service.
+    pub service: Service,
+    /// Kilometres from the search's origin, when there is one.
+    pub distance_km: Option<f64>,
+}
+
+impl Offer {
+    /// Where its site is, when the site's coordinates are valid.
+    pub fn coordinates(&self) -> Option<Coordinates> {
+        Coordinates::new(self.site.latitude, self.site.longitude).ok()
+    }
+
+    /// Kilometres from `origin` to its site, rounded as shown to callers.
+    pub fn distance_from(&self, origin: Option<Coordinates>) -> Option<f64> {
+        origin
+            .zip(self.coordinates())
+            .map(|(o, s)| round_km(o.distance_km(&s)))
+    }
+}
+
+/// Where a search ranks distance from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Origin<'a> {
+    /// The caller's practice site, if it has one (no ranking by distance otherwise).
+    OwnSite,
+    /// The site of the searched clusters with this postcode.
+    Postcode(&'a str),
+    /// These coordinates.
+    At(f64, f64),
+}
+
+/// A search for slots the caller may book now.
+#[derive(Debug, Clone, Default)]
+pub struct FindSlots {
+    /// Slots starting at or after this instant; now when absent.
+    pub from: Option<DateTime<Utc>>,
+    /// Slots starting before this instant; a week after `from` when absent.
+    pub to: Option<DateTime<Utc>>,
+    /// Only this service (id).
+    pub service: Option<String>,
+    /// Only this clinical role.
+    pub role: Option<String>,
+    /// Only this site (id).
+    pub site: Option<String>,
+    /// Only this delivery channel.
+    pub delivery: Option<String>,
+    /// For a triage service of several clusters: only this cluster (code).
+    pub cluster: Option<String>,
+    /// Rank by distance from a postcode's site ...
+    pub postcode: Option<String>,
+    /// ... or from these coordinates (latitude, longitude).
+    pub at: Option<(f64, f64)>,
+    /// Minutes of waiting one kilometre of travel is worth in the ranking.
+    pub minutes_per_km: Option<f64>,
+}
+
+impl Hubbook {
+    /// The free slots the caller may book now: without an origin in time order, paged by the
+    /// database; with one, the window's first [`MAX_RANKED`] ranked by time and distance, paged
+    /// by position (`ranked:<n>` cursors).
+    pub async fn search_slots(
+        &self,
+        who: &Caller,
+        query: FindSlots,
+        after: Option<String>,
+        limit: i64,
+    ) -> Result<Page<Offer>, ServiceError> {
+        let now = self.now();
+        let from = query.from.unwrap_or(now);
+        let to = query
+            .to
+            .unwrap_or(from + Duration::days(DEFAULT_SEARCH_DAYS));
+        if to <= from {
+            return Err(ValidationError::InvalidDateRange("the search").into());
+        }
+        let weighting = Weighting {
+            minutes_per_km: query.minutes_per_km.unwrap_or(DEFAULT_MINUTES_PER_KM),
+        };
+        weighting.validate()?;
+        let who = who.clone();
+        self.run(move |c| {
+            let (cluster_ids, viewer) = viewer_for(c, &who, now, query.cluster.as_deref())?;
+            let search = SlotSearch {
+                cluster_ids,
+                viewer,
+                holder: who.actor(),
+                now: now.naive_utc(),
+                from: from.naive_utc(),
+                to: to.naive_utc(),
+                service_id: query.service,
+                clinical_role: query.role,
+                site_id: query.site,
+                delivery: query.delivery,
+                service_codes: None,
+                deliveries: None,
+            };
+            let origin = match (query.at, query.postcode.as_deref()) {
+                (Some((lat, lon)), None) => Origin::At(lat, lon),
+                (None, Some(postcode)) => Origin::Postcode(postcode),
+                (None, None) => Origin::OwnSite,
+                (Some(_), Some(_)) => return Err(ServiceError::TwoOrigins),
+            };
+            let Some(origin) = origin_of(c, &search, origin)? else {
+                let page = sharing::search_slots(c, &search, after.as_deref(), limit)?;
+                return Ok(Page {
+                    items: offers(c, page.items)?,
+                    next_after: page.next_after,
+                });
+            };
+            let offset: usize = match after.as_deref() {
+                None => 0,
+                Some(a) => a
+                    .strip_prefix("ranked:")
+                    .and_then(|n| n.parse().ok())
+                    .ok_or(ServiceError::InvalidCursor)?,
+            };
+            let window = sharing::search_slots(c, &search, None, MAX_RANKED)?.items;
+            let ordered = ranked(offers(c, window)?, Some(origin), now.max(from), &weighting);
+            let limit = usize::try_from(limit).unwrap_or(0);
+            let next_after =
+                (offset + limit < ordered.len()).then(|| format!("ranked:{}", offset + limit));
+            let items = ordered.into_iter().skip(offset).take(limit).collect();
+            Ok(Page { items, next_after })
+        })
+        .await
+    }
+}
+
+/// Offers in the order of `hubbook_core::ranking::rank` (minutes until the start plus the
+/// weighted distance from `origin`), each with its distance.
+pub fn ranked(
+    all: Vec<Offer>,
+    origin: Option<Coordinates>,
+    now: DateTime<Utc>,
+    weighting: &Weighting,
+) -> Vec<Offer> {
+    let candidates: Vec<Candidate<'_>> = all
+        .iter()
+        .map(|o| Candidate {
+            slot_id: &o.slot.id,
+            starts_at: o.slot.starts_at.and_utc(),
+            site: o.coordinates(),
+        })
+        .collect();
+    let order: Vec<(usize, Option<f64>)> = rank(&candidates, origin, now, weighting)
+        .iter()
+        .map(|r| (r.index, r.distance_km.map(round_km)))
+        .collect();
+    arrange(all, order)
+}
+
+/// The offers in a ranking's order (`(index, distance in km)`, best first), with their distances.
+pub fn arrange(all: Vec<Offer>, order: Vec<(usize, Option<f64>)>) -> Vec<Offer> {
+    let mut slots: Vec<Option<Offer>> = all.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(i, km)| {
+            let mut offer = slots.get_mut(i)?.take()?;
+            offer.distance_km = km;
+            Some(offer)
+        })
+        .collect()
+}
+
+/// The search's origin: given coordinates, a searched cluster's site with that postcode, or the
+/// caller's own practice site.
+fn origin_of(
+    c: &mut DbConn,
+    search: &SlotSearch,
+    origin: Origin<'_>,
+) -> Result<Option<Coordinates>, ServiceError> {
+    match origin {
+        Origin::At(lat, lon) => Ok(Some(Coordinates::new(lat, lon)?)),
+        Origin::Postcode(postcode) => {
+            let wanted = Postcode::parse(postcode)?;
+            for cluster_id in &search.cluster_ids {
+                let sites = sites::list_sites(c, cluster_id, None, MAX_PAGE)?.items;
+                if let Some(site) = sites.iter().find(|s| s.postcode == wanted.as_str()) {
+                    return Ok(Some(Coordinates::new(site.latitude, site.longitude)?));
+                }
+            }
+            Err(ServiceError::UnknownPostcode(wanted.to_string()))
+        }
+        Origin::OwnSite => match (&search.viewer, search.cluster_ids.first()) {
+            (
+                Viewer::Practice {
+                    own_site: Some(site_id),
+                    ..
+                },
+                Some(cluster_id),
+            ) => {
+                let site = sites::get_site(c, cluster_id, site_id)?;
+                Ok(Coordinates::new(site.latitude, site.longitude).ok())
+            }
+            _ => Ok(None),
+        },
+    }
+}
+
+/// Turns slots into offers, reading each cluster's code, the sites and the services once: three
+/// queries a cluster, not one per offer (a page of 20 is one cluster, usually).
+pub fn offers(c: &mut DbConn, slots: Vec<Slot>) -> Result<Vec<Offer>, ServiceError> {
+    let mut wanted: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
+    for slot in &slots {
+        let (site_ids, service_ids) = wanted.entry(&slot.cluster_id).or_default();
+        site_ids.insert(&slot.site_id);
+        service_ids.insert(&slot.service_id);
+    }
+    let mut code_of = HashMap::new();
+    let mut site_of: HashMap<String, HashMap<String, Site>> = HashMap::new();
+    let mut service_of: HashMap<String, HashMap<String, Service>> = HashMap::new();
+    for (cluster_id, (site_ids, service_ids)) in wanted {
+        let site_ids: Vec<&str> = site_ids.into_iter().collect();
+        let service_ids: Vec<&str> = service_ids.into_iter().collect();
+        code_of.insert(
+            cluster_id.to_owned(),
+            clusters::get_cluster(c, cluster_id)?.code,
+        );
+        site_of.insert(
+            cluster_id.to_owned(),
+            sites::get_sites(c, cluster_id, &site_ids)?
+                .into_iter()
+                .map(|s| (s.id.clone(), s))
+                .collect(),
+        );
+        service_of.insert(
+            cluster_id.to_owned(),
+            services::get_services(c, cluster_id, &service_ids)?
+                .into_iter()
+                .map(|s| (s.id.clone(), s))
+                .collect(),
+        );
+    }
+    let mut out = Vec::with_capacity(slots.len());
+    for slot in slots {
+        let cluster_id = slot.cluster_id.as_str();
+        let (Some(code), Some(site), Some(service)) = (
+            code_of.get(cluster_id),
+            site_of.get(cluster_id).and_then(|m| m.get(&slot.site_id)),
+            service_of
+                .get(cluster_id)
+                .and_then(|m| m.get(&slot.service_id)),
+        ) else {
+            return Err(StoreError::NotFound.into());
+        };
+        out.push(Offer {
+            cluster_code: code.clone(),
+            site: site.clone(),
+            service: service.clone(),
+            distance_km: None,
+            slot,
+        });
+    }
+    Ok(out)
+}

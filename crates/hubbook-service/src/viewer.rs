@@ -1,0 +1,109 @@
+//! The caller as the sharing rules see it, and the facts about its practice that access rules
+//! need (is its data-sharing agreement in force today, in its cluster's zone).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use hubbook_core::access::Forbidden;
+use hubbook_core::sharing::Viewer;
+use hubbook_core::{ClusterTimeZone, DataSharingAgreement, OdsCode, Role};
+use hubbook_store::models::{Cluster, Practice};
+use hubbook_store::repo::{clusters, practices, sharing};
+use hubbook_store::{DbConn, StoreError};
+
+use crate::{Caller, ServiceError};
+
+/// A cluster's local date at `now`: "today" for agreements and the same-day rule.
+pub fn today_in(cluster: &Cluster, now: DateTime<Utc>) -> Result<NaiveDate, ServiceError> {
+    Ok(ClusterTimeZone::parse(&cluster.time_zone)?.date_of(now))
+}
+
+/// Whether a practice's data-sharing agreement is in force on `today`.
+pub fn agreement_in_force(practice: &Practice, today: NaiveDate) -> bool {
+    DataSharingAgreement::new(practice.dsa_from, practice.dsa_to)
+        .is_ok_and(|a| a.in_force_on(today))
+}
+
+/// The clusters a caller books in and how sharing sees it: a receptionist is its practice (with
+/// its agreement judged today in the cluster's zone); a triage service is 111 in its clusters
+/// (or one of them, by code). Other roles do not book.
+pub fn viewer_for(
+    c: &mut DbConn,
+    who: &Caller,
+    now: DateTime<Utc>,
+    only_cluster: Option<&str>,
+) -> Result<(Vec<String>, Viewer), ServiceError> {
+    match who.role {
+        Role::Receptionist => {
+            let (cluster_id, practice_id) = match (&who.scope.cluster, &who.scope.practice) {
+                (Some(c), Some(p)) => (c.clone(), p.clone()),
+                _ => return Err(Forbidden("a receptionist needs a practice").into()),
+            };
+            let cluster = clusters::get_cluster(c, &cluster_id)?;
+            let practice = practices::get_practice(c, &cluster_id, &practice_id)?;
+            let in_force = agreement_in_force(&practice, today_in(&cluster, now)?);
+            Ok((
+                vec![cluster_id],
+                Viewer::Practice {
+                    practice_id,
+                    agreement_in_force: in_force,
+                    own_site: practice.site_id,
+                },
+            ))
+        }
+        Role::Triage => {
+            let mut ids = who.scope.clusters.clone();
+            if let Some(code) = only_cluster {
+                let wanted = match clusters::get_cluster_by_code(c, &code.to_ascii_uppercase()) {
+                    Ok(cluster) => Some(cluster.id),
+                    Err(StoreError::NotFound) => None,
+                    Err(e) => return Err(e.into()),
+                };
+                ids.retain(|id| Some(id) == wanted.as_ref());
+                if ids.is_empty() {
+                    return Err(ServiceError::NotFound(format!(
+                        "no cluster {code} that you may book in"
+                    )));
+                }
+            }
+            let rules = sharing::current_rules_of(c, &ids)?;
+            let open_clusters = ids
+                .iter()
+                .filter(|id| rules.get(*id).is_some_and(|r| r.triage_may_book_open))
+                .cloned()
+                .collect();
+            Ok((ids, Viewer::Triage { open_clusters }))
+        }
+        _ => Err(
+            Forbidden("searching and booking slots is for receptionists and triage services")
+                .into(),
+        ),
+    }
+}
+
+/// The id of the member practice with this ODS code, or `PracticeNotInCluster`.
+pub fn member_practice(
+    c: &mut DbConn,
+    cluster_id: &str,
+    ods: &str,
+) -> Result<String, ServiceError> {
+    let code = OdsCode::parse(ods)?;
+    match practices::get_practice_by_ods(c, cluster_id, code.as_str()) {
+        Ok(p) => Ok(p.id),
+        Err(StoreError::NotFound) => Err(ServiceError::PracticeNotInCluster(code.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether the caller's own practice (a receptionist's) has its agreement in force today.
+pub(crate) fn own_agreement_in_force(
+    c: &mut DbConn,
+    who: &Caller,
+    today: NaiveDate,
+) -> Result<bool, ServiceError> {
+    match (&who.scope.cluster, &who.scope.practice, who.role) {
+        (Some(cluster_id), Some(practice_id), Role::Receptionist) => Ok(agreement_in_force(
+            &practices::get_practice(c, cluster_id, practice_id)?,
+            today,
+        )),
+        _ => Ok(false),
+    }
+}

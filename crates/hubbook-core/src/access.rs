@@ -95,6 +95,67 @@ impl Caller {
 #[error("{0}")]
 pub struct Forbidden(pub &'static str);
 
+/// What an operation needs of its caller within a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterNeed {
+    /// Read the cluster's reference data (practices, sites, services): any member, or an admin.
+    Read,
+    /// Change the cluster's set-up (sites, rotas, sharing): its cluster manager.
+    Manage,
+    /// Manage the cluster's users: its cluster manager, or an admin.
+    ManageUsers,
+    /// Change the cluster itself (name, time zone): its cluster manager, or an admin.
+    ManageCluster,
+    /// Read the cluster's sessions: its manager or hub staff, or an admin.
+    Operate,
+}
+
+/// Why a caller may not act in a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterDenied {
+    /// The cluster is outside the caller's scope: answered as if it did not exist.
+    OutOfScope,
+    /// The caller is in the cluster, but its role may not do this.
+    Forbidden(Forbidden),
+}
+
+/// Whether `caller` may act in the cluster `cluster_id` as `need` says: outside its scope it
+/// learns nothing (not even that the cluster exists); inside, its role decides.
+pub fn cluster_access(
+    caller: &Caller,
+    cluster_id: &str,
+    need: ClusterNeed,
+) -> Result<(), ClusterDenied> {
+    use Role::{Admin, ClusterManager, HubStaff};
+    if !caller.in_cluster(cluster_id) {
+        return Err(ClusterDenied::OutOfScope);
+    }
+    let (allowed, why) = match need {
+        ClusterNeed::Read => (true, ""),
+        ClusterNeed::Manage => (
+            caller.role == ClusterManager,
+            "only the cluster's manager may do this",
+        ),
+        ClusterNeed::ManageUsers => (
+            matches!(caller.role, ClusterManager | Admin),
+            "only the cluster's manager or an admin may manage its users",
+        ),
+        ClusterNeed::ManageCluster => (
+            matches!(caller.role, ClusterManager | Admin),
+            "only the cluster's manager or an admin may change the cluster",
+        ),
+        ClusterNeed::Operate => (
+            matches!(caller.role, ClusterManager | HubStaff | Admin),
+            "only the cluster's manager, hub staff or an admin may do this",
+        ),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ClusterDenied::Forbidden(Forbidden(why)))
+    }
+}
+
 /// Something a user does to an appointment, for the role rules of [`permit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -358,6 +419,30 @@ mod tests {
         };
         assert!(may_see_appointment(&triage, false, &mine));
         assert!(!may_see_appointment(&triage, false, &surgery));
+    }
+
+    #[test]
+    fn cluster_needs() {
+        let hub = caller(Role::HubStaff, None);
+        assert_eq!(cluster_access(&hub, "c1", ClusterNeed::Read), Ok(()));
+        assert_eq!(cluster_access(&hub, "c1", ClusterNeed::Operate), Ok(()));
+        assert!(matches!(
+            cluster_access(&hub, "c1", ClusterNeed::Manage),
+            Err(ClusterDenied::Forbidden(_))
+        ));
+        assert_eq!(
+            cluster_access(&hub, "c2", ClusterNeed::Read),
+            Err(ClusterDenied::OutOfScope)
+        );
+        let admin = caller(Role::Admin, None);
+        assert_eq!(
+            cluster_access(&admin, "c9", ClusterNeed::ManageUsers),
+            Ok(())
+        );
+        assert!(cluster_access(&admin, "c9", ClusterNeed::Manage).is_err());
+        let triage = caller(Role::Triage, None);
+        assert_eq!(cluster_access(&triage, "c1", ClusterNeed::Read), Ok(()));
+        assert!(cluster_access(&triage, "c1", ClusterNeed::Operate).is_err());
     }
 
     #[test]

@@ -14,12 +14,13 @@ use hubbook_core::sharing::Viewer;
 use hubbook_core::{validate_name, validate_optional_name, ClusterTimeZone, LocalDay, Role};
 use hubbook_store::models::{Appointment, Hold};
 use hubbook_store::repo::booking::{self, NewBooking, Reschedule};
-use hubbook_store::repo::idempotency::{self, Claim, Once};
+use hubbook_store::repo::idempotency::Claim;
 use hubbook_store::repo::{appointments as appointment_repo, clusters, sharing};
 use hubbook_store::DbConn;
 
 use crate::appointments::visible_appointment;
 use crate::error::found;
+use crate::idempotency::create_once;
 use crate::viewer::{member_practice, viewer_for};
 use crate::{Caller, Hubbook, ServiceError};
 
@@ -112,17 +113,24 @@ impl Hubbook {
         cmd.patient.born_by(today_utc(now))?;
         let change = self.change(&who);
         self.run(move |c| {
-            let created = idempotency::once(
+            create_once(
                 c,
                 claim.as_ref(),
                 now.naive_utc(),
                 |c| place_booking(c, &who, &change, now, &cmd),
-                |a: &Appointment| Ok(replay_record(a)),
-            )?;
-            match created {
-                Once::Created(a) => Ok(a),
-                Once::Replayed(record) => replayed(c, &who, &record),
-            }
+                |a: &Appointment| a.id.clone(),
+                |c, id| {
+                    for cluster_id in who.clusters() {
+                        match appointment_repo::get_appointment(c, &cluster_id, id) {
+                            Err(hubbook_store::StoreError::NotFound) => continue,
+                            other => return Ok(other?),
+                        }
+                    }
+                    Err(ServiceError::NotFound(
+                        "no appointment here that you may see".into(),
+                    ))
+                },
+            )
         })
         .await
     }
@@ -307,46 +315,4 @@ fn place_booking(
 /// The date a birth date is judged against.
 fn today_utc(now: DateTime<Utc>) -> NaiveDate {
     now.date_naive()
-}
-
-/// What an idempotency key keeps of a booking: where to find the appointment again.
-pub(crate) fn replay_record(a: &Appointment) -> String {
-    serde_json::json!({ "cluster_id": a.cluster_id, "appointment_id": a.id }).to_string()
-}
-
-/// The appointment a replayed booking made, from its key's record. Records written before
-/// bookings kept only the response (`{"version", "body"}`) name the appointment by its `id`.
-pub(crate) fn replayed(
-    c: &mut DbConn,
-    who: &Caller,
-    record: &str,
-) -> Result<Appointment, ServiceError> {
-    let value: serde_json::Value =
-        serde_json::from_str(record).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let (cluster, id) = match (
-        value["cluster_id"].as_str(),
-        value["appointment_id"].as_str(),
-    ) {
-        (Some(cluster), Some(id)) => (Some(cluster.to_owned()), id.to_owned()),
-        _ => {
-            let body: serde_json::Value = value["body"]
-                .as_str()
-                .and_then(|b| serde_json::from_str(b).ok())
-                .unwrap_or_default();
-            let id = body["id"]
-                .as_str()
-                .ok_or_else(|| ServiceError::Internal("unreadable idempotency record".into()))?;
-            (None, id.to_owned())
-        }
-    };
-    let clusters = cluster.map_or_else(|| who.clusters(), |c| vec![c]);
-    for cluster_id in &clusters {
-        match appointment_repo::get_appointment(c, cluster_id, &id) {
-            Err(hubbook_store::StoreError::NotFound) => continue,
-            other => return Ok(other?),
-        }
-    }
-    Err(ServiceError::NotFound(
-        "no appointment here that you may see".into(),
-    ))
 }

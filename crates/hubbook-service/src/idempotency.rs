@@ -2,10 +2,48 @@
 //! server's key so a stored hash says nothing of the request (bodies may hold passwords).
 
 use hmac::{Hmac, Mac};
-use hubbook_store::repo::idempotency::Claim;
+use hubbook_store::repo::idempotency::{once, Claim, Once};
+use hubbook_store::DbConn;
 use sha2::{Digest, Sha256};
 
 use crate::{Caller, Hubbook, ServiceError};
+
+/// Runs a create at most once per claim (in the store's transaction, which also claims the key):
+/// the key keeps the id of what was made, and a retry reads it back with `load`. A record kept
+/// by an earlier version (the whole JSON response, `{"version", "body"}`) is read back by the
+/// `id` in its body.
+pub fn create_once<T, F, L>(
+    c: &mut DbConn,
+    claim: Option<&Claim>,
+    now: chrono::NaiveDateTime,
+    create: F,
+    id_of: impl FnOnce(&T) -> String,
+    load: L,
+) -> Result<T, ServiceError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, ServiceError>,
+    L: FnOnce(&mut DbConn, &str) -> Result<T, ServiceError>,
+{
+    let record = |value: &T| Ok(serde_json::json!({ "id": id_of(value) }).to_string());
+    match once(c, claim, now, create, record)? {
+        Once::Created(value) => Ok(value),
+        Once::Replayed(record) => load(c, &recorded_id(&record)?),
+    }
+}
+
+/// The id a key's record names: `{"id"}`, or the `id` of an earlier version's stored body.
+fn recorded_id(record: &str) -> Result<String, ServiceError> {
+    let value: serde_json::Value =
+        serde_json::from_str(record).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let id = match value["id"].as_str() {
+        Some(id) => Some(id.to_owned()),
+        None => value["body"]
+            .as_str()
+            .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+            .and_then(|b| b["id"].as_str().map(str::to_owned)),
+    };
+    id.ok_or_else(|| ServiceError::Internal("unreadable idempotency record".into()))
+}
 
 /// The key that request hashes are made with, derived from the server secret.
 pub(crate) fn request_key(secret: &[u8]) -> [u8; 32] {

@@ -7,6 +7,7 @@
 //! same functions, so a rule is written once. Nothing here knows HTTP; nothing above the store
 //! begins a transaction.
 
+pub mod access;
 pub mod appointments;
 pub mod booking;
 mod error;

@@ -550,10 +550,129 @@ async fn the_fair_share_report_adds_up(app: TestApp) {
     .problem(422, "invalid-date-range");
 }
 
+/// Up to `n` slot ids reserved for a practice, in time order.
+fn reserved_slots(app: &TestApp, practice_id: &str, n: i64) -> Vec<String> {
+    use diesel::prelude::*;
+    use hubbook_store::schema::slots;
+    let mut conn = app.pool.get().unwrap();
+    slots::table
+        .filter(slots::channel_practice_id.eq(practice_id))
+        .order((slots::starts_at, slots::id))
+        .limit(n)
+        .select(slots::id)
+        .load(&mut *conn)
+        .unwrap()
+}
+
+async fn both_reports_give_the_same_fair_share(app: TestApp) {
+    let c = app.cluster("U70006").await;
+    let code = c.code.clone();
+    // A (9,000) and B (4,500) share all week, N (7,000) has no agreement, C's (3,000) starts on
+    // Wednesday 9 December and D's (6,000) ended on Tuesday 8 December.
+    let (b_id, _, _) = members(&app, &c).await;
+    let mut ids = vec![c.practice_id.clone(), b_id];
+    for (ods, list, from, to) in [
+        ("B82004", 3000, "2026-12-09", None),
+        ("B82005", 6000, "2026-01-01", Some("2026-12-08")),
+    ] {
+        let body = json!({"ods_code": ods, "name": format!("Surgery {ods}"), "list_size": list,
+            "data_sharing_from": from, "data_sharing_to": to});
+        let made = app
+            .post(
+                &format!("/api/v1/clusters/{code}/practices"),
+                &c.manager,
+                body,
+            )
+            .await;
+        ids.push(made.ok(201)["id"].as_str().unwrap().to_owned());
+    }
+    app.clock.set(at("2026-12-01T08:00:00Z"));
+    publish_week(&app, &c).await;
+    // Some bookings, each in the booking practice's own reservation.
+    for (practice, n) in ids.iter().zip([3, 2, 1, 1]) {
+        for slot in reserved_slots(&app, practice, n) {
+            app.book_directly(&code, &slot, practice).unwrap();
+        }
+    }
+
+    let period = "from=2026-12-07&to=2026-12-11";
+    let fair = app
+        .get(
+            &format!("/api/v1/clusters/{code}/reports/fair-share?{period}"),
+            &c.manager,
+        )
+        .await
+        .ok(200)
+        .clone();
+    let bookings = app
+        .get(
+            &format!("/api/v1/clusters/{code}/reports/bookings?{period}"),
+            &c.manager,
+        )
+        .await
+        .ok(200)
+        .clone();
+    let apportioned = fair["apportioned"].as_f64().unwrap();
+    assert_eq!(
+        apportioned, 63.0,
+        "18 slots a day less 6 (Mon, Tue) or 5 (Wed-Fri) for 111"
+    );
+    let mut total = 0.0;
+    for row in fair["practices"].as_array().unwrap() {
+        let ods = row["ods_code"].as_str().unwrap();
+        let booked = bookings["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == ods)
+            .unwrap();
+        let quota = row["exact_quota"].as_f64().unwrap();
+        match booked["fair_share"].as_f64() {
+            None => assert_eq!(quota, 0.0, "{ods}: no fair share, no quota"),
+            Some(share) => {
+                assert!(
+                    (quota - share * apportioned).abs() < 0.01,
+                    "{ods}: quota {quota} against fair share {share} of {apportioned}"
+                );
+                total += share;
+            }
+        }
+        // The allocator keeps each practice within a slot of its quota in each of the week's
+        // two runs of days with the same practices in force.
+        assert!(
+            (row["reserved"].as_f64().unwrap() - quota).abs() < 2.0,
+            "{ods}: {row}"
+        );
+    }
+    assert!((total - 1.0).abs() < 0.001, "the fair shares add up to one");
+    let share = |ods: &str| {
+        let rows = bookings["rows"].as_array().unwrap();
+        rows.iter().find(|r| r["key"] == ods).unwrap()["fair_share"].clone()
+    };
+    // Mon, Tue: 12 shared slots each among A, B and D; Wed-Fri: 13 each among A, B and C.
+    assert_eq!(share("B82003"), Value::Null, "no agreement");
+    assert_eq!(share("B82004"), json!(0.1126), "in force from Wednesday");
+    assert_eq!(share("B82005"), json!(0.1172), "in force until Tuesday");
+    assert_eq!(share("B82001"), json!(0.5135));
+    assert_eq!(share("B82002"), json!(0.2567));
+    assert_eq!(
+        bookings["totals"]["booked"], 7,
+        "the bookings the report counts"
+    );
+    // Like the other reports, the fair-share report covers at most 400 days.
+    app.get(
+        &format!("/api/v1/clusters/{code}/reports/fair-share?from=2026-01-01&to=2027-02-05"),
+        &c.manager,
+    )
+    .await
+    .problem(422, "invalid-date-range");
+}
+
 both!(
     release_follows_a_session_that_moves,
     the_manager_sets_versioned_rules,
     each_practice_sees_its_own_and_released_slots,
     a_manager_can_ask_why_and_set_a_channel,
     the_fair_share_report_adds_up,
+    both_reports_give_the_same_fair_share,
 );

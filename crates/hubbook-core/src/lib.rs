@@ -9,6 +9,7 @@ pub mod appointment;
 pub mod clock;
 pub mod cluster;
 pub mod error;
+pub mod fair_share;
 pub mod nhs_number;
 pub mod patient;
 pub mod practice;

@@ -115,6 +115,18 @@ pub struct PracticeShare {
     pub agreement: DataSharingAgreement,
 }
 
+impl PracticeShare {
+    /// The practice as apportionment sees it on `date`: its list size and whether its agreement
+    /// is in force that day, so that every rule tests eligibility the same way.
+    pub fn member_on(&self, date: NaiveDate) -> Member {
+        Member::new(
+            self.practice_id.clone(),
+            self.list_size,
+            self.agreement.in_force_on(date),
+        )
+    }
+}
+
 /// The channel and release instant given to one new slot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlotChannel {
@@ -147,16 +159,7 @@ pub fn assign_channels(
     let mut out = Vec::with_capacity(sessions.len());
     for (new, reserved) in sessions.iter().zip(triage) {
         let date = new.session.date;
-        let members: Vec<Member> = practices
-            .iter()
-            .map(|p| {
-                Member::new(
-                    p.practice_id.clone(),
-                    p.list_size,
-                    p.agreement.in_force_on(date),
-                )
-            })
-            .collect();
+        let members: Vec<Member> = practices.iter().map(|p| p.member_on(date)).collect();
         let share = SessionShare {
             slots: u32::try_from(new.count).unwrap_or(u32::MAX),
             triage: reserved,

@@ -7,8 +7,9 @@
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
+use hubbook_core::fair_share::{fair_shares, SharedDay};
 use hubbook_core::report::{iso_week_label, ENHANCED_ACCESS_MINUTES_PER_1000};
-use hubbook_core::{ClusterTimeZone, DataSharingAgreement};
+use hubbook_core::ClusterTimeZone;
 use hubbook_store::repo::reports::{self, GroupBy, Window};
 use hubbook_store::DbConn;
 use serde::{Deserialize, Serialize};
@@ -549,8 +550,10 @@ pub struct BookingsGroup {
     /// By practice: its share of the appointments booked by practices; by channel: the
     /// channel's share of all; to four places.
     pub share: Option<f64>,
-    /// Its fair share: its list size over the summed list sizes of the practices whose
-    /// data-sharing agreement is in force on the period's first day (null without one).
+    /// Its fair share, to four places: its part of the period's slots not reserved for 111, each
+    /// day's shared by list size among the practices whose data-sharing agreement is in force that
+    /// day (the fair-share report's exact quota over the slots apportioned); null when its
+    /// agreement was in force on none of those days.
     pub fair_share: Option<f64>,
 }
 
@@ -881,7 +884,12 @@ fn build(
         }
         ReportName::Bookings => {
             let stored = reports::bookings(c, &cluster.id, &window, group)?;
-            let (rows, totals) = bookings_rows(stored, group, request.from);
+            let days = if group == GroupBy::Practice {
+                reports::shared_slots_by_day(c, &cluster.id, &window)?
+            } else {
+                Vec::new()
+            };
+            let (rows, totals) = bookings_rows(stored, group, &days);
             ReportBody::Bookings(doc(by, None).with(rows, totals))
         }
         ReportName::Activity if request.detail => {
@@ -971,32 +979,36 @@ impl Meta {
     }
 }
 
-/// Shares and fair shares of the bookings report.
+/// Shares and fair shares of the bookings report; `days` are the period's shared slots by day,
+/// which weigh the practices' fair shares ([`hubbook_core::fair_share`]).
 fn bookings_rows(
     stored: Vec<reports::BookingsRow>,
     group: GroupBy,
-    first_day: NaiveDate,
+    days: &[SharedDay],
 ) -> (Vec<BookingsGroup>, BookingsFigures) {
     let by_practice = group == GroupBy::Practice;
-    let in_force = |r: &reports::BookingsRow| {
-        r.list_size.is_some()
-            && DataSharingAgreement::new(r.dsa_from, r.dsa_to)
-                .is_ok_and(|a| a.in_force_on(first_day))
-    };
     let shared: i64 = stored
         .iter()
         .filter(|r| !by_practice || !r.group_key.is_empty())
         .map(|r| r.booked)
         .sum();
-    let lists: i64 = stored
+    let practices: Vec<_> = stored
         .iter()
-        .filter(|r| in_force(r))
-        .filter_map(|r| r.list_size)
-        .sum();
+        .map(|r| {
+            super::sharing::practice_share(
+                &r.group_key,
+                r.list_size.unwrap_or(0),
+                r.dsa_from,
+                r.dsa_to,
+            )
+        })
+        .collect();
+    let fair = fair_shares(&practices, days);
     let mut totals = BookingsFigures::default();
     let rows = stored
         .into_iter()
-        .map(|r| {
+        .zip(fair)
+        .map(|(r, fair)| {
             totals.booked += r.booked;
             totals.via_practice += r.via_practice;
             totals.via_111 += r.via_111;
@@ -1006,9 +1018,7 @@ fn bookings_rows(
                 share: (practice || !by_practice)
                     .then(|| rate(r.booked, shared))
                     .flatten(),
-                fair_share: (practice && in_force(&r))
-                    .then(|| rate(r.list_size.unwrap_or(0), lists))
-                    .flatten(),
+                fair_share: fair.filter(|_| practice).map(|f| round(f, 4)),
                 list_size: r.list_size,
                 figures: BookingsFigures {
                     booked: r.booked,

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use actix_web::http::header;
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
-use hubbook_core::allocation::{exact_quotas, Member};
-use hubbook_core::sharing::SharingRules;
-use hubbook_core::ClusterTimeZone;
+use hubbook_core::fair_share::{exact_quota, fair_shares};
+use hubbook_core::sharing::{PracticeShare, SharingRules};
+use hubbook_core::{ClusterTimeZone, DataSharingAgreement};
 use hubbook_store::models::Cluster;
 use hubbook_store::repo::practices;
+use hubbook_store::repo::reports::{self, Window};
 use hubbook_store::repo::sharing::{self, RulesVersion};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -166,7 +167,7 @@ pub async fn set_sharing(
 pub struct PeriodQuery {
     /// First local date.
     pub from: NaiveDate,
-    /// Last local date (inclusive).
+    /// Last local date (inclusive); the period is at most 400 days.
     pub to: NaiveDate,
 }
 
@@ -179,8 +180,9 @@ pub struct FairShareRow {
     pub ods_code: String,
     /// Its registered list size.
     pub list_size: i64,
-    /// Its exact quota of the slots apportioned to practices in the period (list size over the
-    /// summed list sizes of the practices with an agreement in force on the period's first day).
+    /// Its exact quota of the slots apportioned to practices in the period: their number times its
+    /// fair share (the bookings report's `fair_share`: its part, by list size, of each day's slots
+    /// not reserved for 111 among the practices whose agreement is in force that day); 0 without.
     pub exact_quota: f64,
     /// Slots reserved for it.
     pub reserved: i64,
@@ -205,7 +207,23 @@ pub struct FairShareReport {
     pub practices: Vec<FairShareRow>,
 }
 
+/// A member practice as the fair-share rule sees it, from its stored list size and agreement
+/// dates; an agreement whose dates are inconsistent counts as none, so it is never in force.
+pub fn practice_share(
+    practice_id: &str,
+    list_size: i64,
+    dsa_from: Option<NaiveDate>,
+    dsa_to: Option<NaiveDate>,
+) -> PracticeShare {
+    PracticeShare {
+        practice_id: practice_id.to_owned(),
+        list_size: u32::try_from(list_size).unwrap_or(0),
+        agreement: DataSharingAgreement::new(dsa_from, dsa_to).unwrap_or_default(),
+    }
+}
+
 /// The instants that bound a period of local dates in the cluster's time zone: `[from 00:00, to + 1 00:00)`.
+/// Like every report's, the period is at most [`MAX_REPORT_DAYS`](super::reports::MAX_REPORT_DAYS) days.
 pub fn period_bounds(
     cluster: &Cluster,
     from: NaiveDate,
@@ -217,6 +235,13 @@ pub fn period_bounds(
         return Err(ApiError::Unprocessable(
             "invalid-date-range",
             "`to` is before `from`".into(),
+        ));
+    }
+    let max_days = super::reports::MAX_REPORT_DAYS;
+    if (to - from).num_days() + 1 > max_days {
+        return Err(ApiError::Unprocessable(
+            "invalid-date-range",
+            format!("a report covers at most {max_days} days"),
         ));
     }
     let zone = ClusterTimeZone::parse(&cluster.time_zone)?.0;
@@ -257,11 +282,14 @@ pub async fn fair_share(
             let (start, end) = period_bounds(&cluster, from, to)?;
             let (reserved, open) =
                 sharing::fair_share(c, &cluster.id, start.naive_utc(), end.naive_utc(), now)?;
+            let zone = ClusterTimeZone::parse(&cluster.time_zone)?;
+            let window = Window::new(zone, from, to, now);
+            let days = reports::shared_slots_by_day(c, &cluster.id, &window)?;
             let members = practices::list_practices(c, &cluster.id, None, i64::MAX / 2)?.items;
-            Ok((cluster.code, reserved, open, members))
+            Ok((cluster.code, reserved, open, members, days))
         })
         .await?;
-    let (cluster_code, reserved, open, members) = report;
+    let (cluster_code, reserved, open, members, days) = report;
     let reserved: HashMap<String, _> = reserved
         .into_iter()
         .map(|r| (r.practice_id.clone(), r))
@@ -271,23 +299,19 @@ pub async fn fair_share(
         .map(|o| (o.practice_id, o.booked_from_open))
         .collect();
     let apportioned: i64 = reserved.values().map(|r| r.reserved).sum();
-    let shares: Vec<Member> = members
-        .iter()
-        .map(|p| {
-            let in_force = hubbook_core::DataSharingAgreement::new(p.dsa_from, p.dsa_to)
-                .is_ok_and(|a| a.in_force_on(from));
-            Member::new(
-                p.id.clone(),
-                u32::try_from(p.list_size).unwrap_or(0),
-                in_force,
-            )
-        })
-        .collect();
-    let quotas = exact_quotas(u64::try_from(apportioned).unwrap_or(0), &shares);
+    let shares = fair_shares(
+        &members
+            .iter()
+            .map(|p| practice_share(&p.id, p.list_size, p.dsa_from, p.dsa_to))
+            .collect::<Vec<_>>(),
+        &days,
+    );
+    let slots = u64::try_from(apportioned).unwrap_or(0);
     let practices = members
         .into_iter()
-        .zip(quotas)
-        .map(|(p, quota)| {
+        .zip(shares)
+        .map(|(p, share)| {
+            let quota = exact_quota(slots, share);
             let r = reserved.get(&p.id).cloned().unwrap_or_default();
             FairShareRow {
                 booked_from_open: open.get(&p.id).copied().unwrap_or(0),

@@ -46,6 +46,8 @@
 //!   no outcome and count in neither.
 //! * **lead time**: the appointment's local date less the local date it was booked on, in the
 //!   bands of [`LeadTime`]: same day (0, or less), 1-2, 3-7, 8-14 and 15+ days.
+//! * **shared slots** (the day weights of a practice's fair share, see
+//!   [`hubbook_core::fair_share`]): slots not removed and not reserved for 111, by local date.
 //! * **enhanced access**: per ISO week, the minutes of offered slots and those inside the
 //!   network standard hours (weekdays 18:30-20:00, Saturdays 09:00-17:00, local), a slot's
 //!   overlap with them counted to the minute.
@@ -68,6 +70,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamp};
+use hubbook_core::fair_share::SharedDay;
 use hubbook_core::report::{
     hour_band, iso_week_label, local_spans, network_standard_hours, offset_periods, weekday_label,
     weekday_of, LeadTime, LocalSpan, OffsetPeriod,
@@ -355,6 +358,15 @@ pub struct BookingsRow {
     /// Of those, in open or released slots.
     #[diesel(sql_type = BigInt)]
     pub via_open: i64,
+}
+
+/// The slots practices shared on one local date (see [`shared_slots_by_day`]).
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+struct SharedSlotsRow {
+    #[diesel(sql_type = Text)]
+    local_date: String,
+    #[diesel(sql_type = BigInt)]
+    slots: i64,
 }
 
 /// Appointments (not cancelled) of one practice and service (and requester), for fee claims.
@@ -697,6 +709,43 @@ pub fn bookings(
         rows.sort_by_key(|r| (r.group_key.is_empty(), r.group_key.clone()));
     }
     Ok(rows)
+}
+
+/// The slots practices shared on each local date of the period: slots not removed and not
+/// reserved for 111 (reserved for a practice, or open), by their local start. These weigh the
+/// days of a practice's fair share ([`hubbook_core::fair_share`]); dates with none are left out.
+pub fn shared_slots_by_day(
+    conn: &mut DbConn,
+    cluster_id: &str,
+    window: &Window,
+) -> Result<Vec<SharedDay>, StoreError> {
+    if window.spans.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = Sql::new(conn.backend());
+    let template = format!(
+        "WITH {spans} \
+         SELECT p.sp_day AS local_date, COUNT(*) AS slots \
+         FROM {shared_slots} \
+         WHERE s.cluster_id = :cluster AND s.removed_at IS NULL AND s.channel <> '111' \
+           AND s.starts_at >= p.sp_from AND s.starts_at < p.sp_to \
+         GROUP BY 1 ORDER BY 1",
+        spans = sql.spans(&window.spans),
+        shared_slots = sql.in_spans("slots", "s", "t.removed_at IS NULL AND t.channel <> '111'"),
+    );
+    let rows: Vec<SharedSlotsRow> = run(conn, &template, &params(cluster_id, window, 0))?;
+    rows.into_iter()
+        .map(|r| {
+            let date = r
+                .local_date
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("report date {:?}", r.local_date)))?;
+            Ok(SharedDay {
+                date,
+                slots: u64::try_from(r.slots).unwrap_or(0),
+            })
+        })
+        .collect()
 }
 
 /// Appointments (not cancelled) per practice and service, or per practice, service and

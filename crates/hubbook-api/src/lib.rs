@@ -12,6 +12,7 @@ pub mod fhir;
 pub mod idempotency;
 pub mod metrics;
 pub mod problem;
+pub mod problem_type;
 pub mod routes;
 pub mod state;
 
@@ -21,7 +22,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use problem::{ApiError, Problem};
+pub use problem::{ApiError, Problem, ProblemType};
 pub use state::AppState;
 
 /// The largest JSON body any route accepts.
@@ -34,7 +35,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
         description = "Shared appointment capacity for GP practices in a cluster: rotas, fair sharing, booking and NHS 111 triage.\n\nErrors are RFC 9457 `application/problem+json` documents whose `type` is stable: match on it. Authenticate with `POST /api/v1/auth/token` and send `Authorization: Bearer <token>`. Creates accept `Idempotency-Key`; updates honour `If-Match` with the `ETag` last read. Lists are paginated with `limit` and the opaque `next_cursor`.",
         license(name = "MIT OR Apache-2.0")
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &GeneralProblems),
     components(schemas(Problem))
 )]
 struct ApiDoc;
@@ -53,6 +54,31 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Documents the problems any request may meet, from the catalogue, in the API's description.
+struct GeneralProblems;
+
+impl Modify for GeneralProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let lines: Vec<String> = ProblemType::ALL
+            .iter()
+            .filter(|k| k.is_general())
+            .map(|k| {
+                format!(
+                    "- `{}` ({}): {}",
+                    k.as_str(),
+                    k.status().as_u16(),
+                    k.meaning()
+                )
+            })
+            .collect();
+        let description = openapi.info.description.get_or_insert_with(String::new);
+        description.push_str(
+            "\n\nAny operation may answer with these problems, besides those it lists:\n\n",
+        );
+        description.push_str(&lines.join("\n"));
     }
 }
 

@@ -10,11 +10,14 @@ use hubbook_store::{ConflictKind, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use crate::problem_type::ProblemType;
+
 /// An RFC 9457 problem document, as every error response carries it.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
 pub struct Problem {
     /// A stable identifier of the kind of problem, e.g. `invalid-nhs-number`; match on this.
     #[serde(rename = "type")]
+    #[schema(schema_with = crate::problem_type::schema)]
     pub kind: String,
     /// A short human-readable summary of the kind of problem.
     pub title: String,
@@ -22,6 +25,9 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong in this occurrence, for a person to read.
     pub detail: String,
+    /// This occurrence (`urn:uuid:...`): the server's log names it too, so quote it when asking
+    /// for help.
+    pub instance: String,
 }
 
 /// Everything a handler can fail with.
@@ -119,6 +125,14 @@ impl From<hubbook_service::ServiceError> for ApiError {
             e @ E::UnknownPostcode(_) => Self::Unprocessable("unknown-postcode", e.to_string()),
             e @ E::TwoOrigins => Self::InvalidQuery(e.to_string()),
             e @ E::InvalidCursor => Self::InvalidHeader("invalid-cursor", e.to_string()),
+            e @ E::InvalidWebhookUrl => Self::Unprocessable("invalid-webhook-url", e.to_string()),
+            e @ E::UnknownEventType(_) => Self::Unprocessable("unknown-event-type", e.to_string()),
+            e @ E::UnknownReport(_) => Self::NoSuch("unknown-report", e.to_string()),
+            e @ E::PeriodTooLong(_) => Self::Unprocessable("invalid-date-range", e.to_string()),
+            e @ E::InvalidGroupBy { .. } => Self::Unprocessable("invalid-group-by", e.to_string()),
+            e @ E::InvalidLateCancelHours(_) => {
+                Self::Unprocessable("invalid-late-cancel-hours", e.to_string())
+            }
             E::Store(e) => Self::Store(e),
             E::Internal(why) => Self::Internal(why),
         }
@@ -126,77 +140,61 @@ impl From<hubbook_service::ServiceError> for ApiError {
 }
 
 impl ApiError {
+    /// The kind of problem this error is, from the one catalogue ([`ProblemType`]).
+    pub fn problem_type(&self) -> ProblemType {
+        use ProblemType as P;
+        let coded = |code: &'static str| {
+            ProblemType::from_code(code).unwrap_or_else(|| {
+                tracing::error!(code, "a problem type missing from the catalogue");
+                P::InvalidValue
+            })
+        };
+        match self {
+            Self::Validation(e) => coded(e.code()),
+            Self::Triage(e) => coded(e.code()),
+            Self::Rota(e) => coded(e.code()),
+            Self::NoCapacity { .. } => P::NoCapacity,
+            Self::Store(StoreError::NotFound) | Self::NotFound(_) => P::NotFound,
+            Self::Store(StoreError::Conflict(kind)) => match kind {
+                ConflictKind::SecretLimit => P::SecretLimit,
+                ConflictKind::Duplicate(_) => P::AlreadyExists,
+                ConflictKind::StaleVersion => P::PreconditionFailed,
+                ConflictKind::MissingReference(_) => P::UnknownReference,
+                ConflictKind::IdempotencyKeyReused => P::IdempotencyKeyReused,
+                ConflictKind::SlotUnavailable => P::SlotUnavailable,
+                ConflictKind::HoldExpired => P::HoldExpired,
+                ConflictKind::DuplicateBooking => P::DuplicateBooking,
+                ConflictKind::SlotInPast => P::SlotInPast,
+                ConflictKind::NotOffered(_) => P::SlotNotOffered,
+                ConflictKind::InvalidTransition(_) => P::InvalidTransition,
+            },
+            Self::Store(StoreError::Busy) => P::ServiceBusy,
+            Self::Store(StoreError::Invalid(_)) => P::InvalidValue,
+            Self::Store(_) | Self::Internal(_) => P::InternalError,
+            Self::InvalidToken(_) => P::InvalidToken,
+            Self::InvalidCredentials => P::InvalidCredentials,
+            Self::Forbidden(_) => P::Forbidden,
+            Self::NoSuch(kind, _) | Self::InvalidHeader(kind, _) | Self::Unprocessable(kind, _) => {
+                coded(kind)
+            }
+            Self::MalformedJson(_) => P::MalformedJson,
+            Self::InvalidBody(_) => P::InvalidBody,
+            Self::InvalidQuery(_) => P::InvalidQuery,
+            Self::PayloadTooLarge(_) => P::PayloadTooLarge,
+            Self::UnsupportedMediaType(_) => P::UnsupportedMediaType,
+            Self::PreconditionRequired => P::PreconditionRequired,
+        }
+    }
+
     /// The status code and stable problem type of this error.
     pub fn status_and_type(&self) -> (StatusCode, &'static str) {
-        match self {
-            Self::Validation(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code()),
-            Self::Triage(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code()),
-            Self::NoCapacity { .. } => (StatusCode::CONFLICT, "no-capacity"),
-            Self::Store(StoreError::Conflict(ConflictKind::SecretLimit)) => {
-                (StatusCode::CONFLICT, "secret-limit")
-            }
-            Self::Rota(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code()),
-            Self::Store(StoreError::NotFound) => (StatusCode::NOT_FOUND, "not-found"),
-            Self::Store(StoreError::Conflict(ConflictKind::Duplicate(_))) => {
-                (StatusCode::CONFLICT, "already-exists")
-            }
-            Self::Store(StoreError::Conflict(ConflictKind::StaleVersion)) => {
-                (StatusCode::PRECONDITION_FAILED, "precondition-failed")
-            }
-            Self::Store(StoreError::Conflict(ConflictKind::MissingReference(_))) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "unknown-reference")
-            }
-            Self::Store(StoreError::Conflict(ConflictKind::IdempotencyKeyReused)) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused")
-            }
-            Self::Store(StoreError::Conflict(ConflictKind::SlotUnavailable)) => {
-                (StatusCode::CONFLICT, "slot-unavailable")
-            }
-            Self::Store(StoreError::Conflict(ConflictKind::HoldExpired)) => {
-                (StatusCode::CONFLICT, "hold-expired")
-            }
-            Self::Store(StoreError::Conflict(ConflictKind::DuplicateBooking)) => {
-                (StatusCode::CONFLICT, "duplicate-booking")
-            }
-            Self::Store(StoreError::Conflict(ConflictKind::SlotInPast)) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "slot-in-past")
-            }
-            Self::Store(StoreError::Conflict(ConflictKind::NotOffered(_))) => {
-                (StatusCode::CONFLICT, "slot-not-offered")
-            }
-            Self::Store(StoreError::Conflict(ConflictKind::InvalidTransition(_))) => {
-                (StatusCode::CONFLICT, "invalid-transition")
-            }
-            Self::Store(StoreError::Busy) => (StatusCode::SERVICE_UNAVAILABLE, "service-busy"),
-            Self::Store(StoreError::Invalid(_)) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid-value")
-            }
-            Self::Store(_) | Self::Internal(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal-error")
-            }
-            Self::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid-token"),
-            Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid-credentials"),
-            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
-            Self::NoSuch(kind, _) => (StatusCode::NOT_FOUND, kind),
-            Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed-json"),
-            Self::InvalidBody(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-body"),
-            Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid-query"),
-            Self::InvalidHeader(kind, _) => (StatusCode::BAD_REQUEST, kind),
-            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large"),
-            Self::UnsupportedMediaType(_) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type")
-            }
-            Self::Unprocessable(kind, _) => (StatusCode::UNPROCESSABLE_ENTITY, kind),
-            Self::PreconditionRequired => {
-                (StatusCode::PRECONDITION_REQUIRED, "precondition-required")
-            }
-        }
+        let kind = self.problem_type();
+        (kind.status(), kind.as_str())
     }
 
     /// The problem document for this error.
     pub fn problem(&self) -> Problem {
-        let (status, kind) = self.status_and_type();
+        let status = self.problem_type().status();
         let detail = match self {
             Self::Store(StoreError::NotFound) => "nothing found here that you may see".to_owned(),
             Self::Store(StoreError::Conflict(ConflictKind::Duplicate(what))) => {
@@ -231,11 +229,13 @@ impl ApiError {
             Self::Store(_) | Self::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
             other => other.to_string(),
         };
+        let kind = self.problem_type();
         Problem {
-            kind: kind.to_owned(),
-            title: title(kind),
+            kind: kind.as_str().to_owned(),
+            title: kind.title(),
             status: status.as_u16(),
             detail,
+            instance: format!("urn:uuid:{}", uuid::Uuid::now_v7()),
         }
     }
 }
@@ -257,26 +257,6 @@ fn friendly_constraint(what: &str) -> &'static str {
     }
 }
 
-/// A title for a problem type: its words, the first capitalised, acronyms in capitals.
-fn title(kind: &str) -> String {
-    let words: Vec<String> = kind
-        .split('-')
-        .enumerate()
-        .map(|(i, word)| match word {
-            "nhs" | "ods" | "json" | "id" => word.to_uppercase(),
-            _ if i == 0 => {
-                let mut chars = word.chars();
-                chars
-                    .next()
-                    .map(|c| c.to_uppercase().chain(chars).collect())
-                    .unwrap_or_default()
-            }
-            _ => word.to_owned(),
-        })
-        .collect();
-    words.join(" ")
-}
-
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.status_and_type().0
@@ -286,7 +266,9 @@ impl ResponseError for ApiError {
         let problem = self.problem();
         let status = self.status_code();
         if status.is_server_error() {
-            tracing::error!(error = %self, problem = %problem.kind, "request failed");
+            tracing::error!(error = %self, problem = %problem.kind, instance = %problem.instance, "request failed");
+        } else {
+            tracing::debug!(problem = %problem.kind, instance = %problem.instance, detail = %problem.detail, "request refused");
         }
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
@@ -316,11 +298,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn titles_read_well() {
-        assert_eq!(title("invalid-nhs-number"), "Invalid NHS number");
-        assert_eq!(title("not-found"), "Not found");
-        assert_eq!(title("invalid-ods-code"), "Invalid ODS code");
-        assert_eq!(title("malformed-json"), "Malformed JSON");
+    fn every_problem_has_an_instance_of_its_own() {
+        let a = ApiError::NotFound("x".into()).problem();
+        let b = ApiError::NotFound("x".into()).problem();
+        assert!(a.instance.starts_with("urn:uuid:"));
+        assert_ne!(a.instance, b.instance);
+        assert_eq!((a.status, a.title.as_str()), (404, "Not found"));
     }
 
     #[test]

@@ -290,26 +290,39 @@ fn place_booking(
         None => acting.scope.practice.clone(),
         Some(ods) => Some(member_practice(c, &cluster.id, ods)?),
     };
-    let p = &cmd.patient;
     let new = NewBooking {
-        slot_id: slot.id.clone(),
-        hold_id: cmd.hold_id.clone(),
-        nhs_number: p.nhs_number.as_ref().map(|n| n.as_str().to_owned()),
-        patient_name: p.name.clone(),
-        patient_birth_date: p.birth_date,
-        patient_phone: p.phone.clone(),
-        patient_email: p.email.clone(),
-        adjustments: p.adjustments.clone(),
         registered_practice_id: registered,
         booking_practice_id: acting.scope.practice.clone(),
         reason: cmd.reason.clone(),
         requester_ods: cmd.requester.as_ref().map(|r| r.ods.clone()),
         requester_reference: cmd.requester.as_ref().and_then(|r| r.reference.clone()),
         allow_same_day: cmd.allow_same_day,
-        own_holds_block: false,
+        ..patient_booking(&cmd.patient, &slot.id, cmd.hold_id.clone())
     };
     let day = day_bounds(&cluster.time_zone, slot.starts_at.and_utc())?;
     Ok(booking::book(c, change, &cluster.id, &viewer, &new, day)?)
+}
+
+/// A booking of `slot_id` for a patient, with nothing else said: no practice, reason or
+/// requester, the same-day rule applied, and no hold but the one named.
+pub(crate) fn patient_booking(p: &Patient, slot_id: &str, hold_id: Option<String>) -> NewBooking {
+    NewBooking {
+        slot_id: slot_id.to_owned(),
+        hold_id,
+        nhs_number: p.nhs_number.as_ref().map(|n| n.as_str().to_owned()),
+        patient_name: p.name.clone(),
+        patient_birth_date: p.birth_date,
+        patient_phone: p.phone.clone(),
+        patient_email: p.email.clone(),
+        adjustments: p.adjustments.clone(),
+        registered_practice_id: None,
+        booking_practice_id: None,
+        reason: None,
+        requester_ods: None,
+        requester_reference: None,
+        allow_same_day: false,
+        own_holds_block: false,
+    }
 }
 
 /// The date a birth date is judged against.

@@ -61,6 +61,29 @@ pub enum ServiceError {
     /// A page cursor this search did not hand out.
     #[error("the cursor is not one this search returned")]
     InvalidCursor,
+    /// A webhook receiver that is not `https` (or `http` to a loopback host).
+    #[error("a webhook URL is https://host/path (plain http only to localhost or 127.0.0.1)")]
+    InvalidWebhookUrl,
+    /// An event type the feed does not have.
+    #[error("{0} is not an event type; the types are {types}", types = hubbook_store::repo::events::KINDS.join(", "))]
+    UnknownEventType(String),
+    /// A report name that is not one of the reports.
+    #[error("no report {0:?}; the reports are {names}, and fair-share", names = crate::reports::ReportName::ALL.map(crate::reports::ReportName::as_str).join(", "))]
+    UnknownReport(String),
+    /// A report period longer than allowed (the number of days).
+    #[error("a report covers at most {0} days")]
+    PeriodTooLong(i64),
+    /// A grouping the report does not offer; names the ones it does.
+    #[error("the {report} report is grouped by one of: {groups}", groups = groups.join(", "))]
+    InvalidGroupBy {
+        /// The report.
+        report: &'static str,
+        /// Its groupings.
+        groups: Vec<&'static str>,
+    },
+    /// A late-cancellation window out of bounds (the largest allowed).
+    #[error("late_cancel_hours is 0 to {0}")]
+    InvalidLateCancelHours(u32),
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -42,6 +42,15 @@ impl Offer {
         Coordinates::new(self.site.latitude, self.site.longitude).ok()
     }
 
+    /// The offer as the ranking rules in core see it.
+    pub fn candidate(&self) -> Candidate<'_> {
+        Candidate {
+            slot_id: &self.slot.id,
+            starts_at: self.slot.starts_at.and_utc(),
+            site: self.coordinates(),
+        }
+    }
+
     /// Kilometres from `origin` to its site, rounded as shown to callers.
     pub fn distance_from(&self, origin: Option<Coordinates>) -> Option<f64> {
         origin
@@ -166,14 +175,7 @@ pub fn ranked(
     now: DateTime<Utc>,
     weighting: &Weighting,
 ) -> Vec<Offer> {
-    let candidates: Vec<Candidate<'_>> = all
-        .iter()
-        .map(|o| Candidate {
-            slot_id: &o.slot.id,
-            starts_at: o.slot.starts_at.and_utc(),
-            site: o.coordinates(),
-        })
-        .collect();
+    let candidates: Vec<Candidate<'_>> = all.iter().map(Offer::candidate).collect();
     let order: Vec<(usize, Option<f64>)> = rank(&candidates, origin, now, weighting)
         .iter()
         .map(|r| (r.index, r.distance_km.map(round_km)))

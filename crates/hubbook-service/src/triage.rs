@@ -17,7 +17,7 @@ use hubbook_store::repo::sharing::{self, SlotSearch};
 use hubbook_store::repo::{appointments as appointment_repo, clusters, practices, sites};
 use hubbook_store::{ConflictKind, DbConn, StoreError};
 
-use crate::booking::day_bounds;
+use crate::booking::{day_bounds, patient_booking};
 use crate::error::found;
 use crate::slots::{arrange, offers, Offer, MAX_RANKED};
 use crate::viewer::viewer_for;
@@ -215,23 +215,11 @@ fn book_fitting(
         due_by: need.window.due_by.naive_utc(),
         case_reference: req.case_reference.clone(),
     };
-    let p = &req.patient;
     let new_booking = |slot_id: &str, hold_id: Option<String>| NewBooking {
-        slot_id: slot_id.to_owned(),
-        hold_id,
-        nhs_number: p.nhs_number.as_ref().map(|n| n.as_str().to_owned()),
-        patient_name: p.name.clone(),
-        patient_birth_date: p.birth_date,
-        patient_phone: p.phone.clone(),
-        patient_email: p.email.clone(),
-        adjustments: p.adjustments.clone(),
         registered_practice_id: need.practice.as_ref().map(|p| p.id.clone()),
-        booking_practice_id: None,
         reason: req.reason.clone(),
-        requester_ods: None,
-        requester_reference: None,
-        allow_same_day: false,
         own_holds_block: true,
+        ..patient_booking(&req.patient, slot_id, hold_id)
     };
     let mut zones = std::collections::HashMap::new();
     let mut attempt = |c: &mut DbConn, offer: &Offer, hold_id: Option<String>| {
@@ -457,14 +445,7 @@ impl Need {
         let search = self.search(now, self.window.from, self.window.until());
         let slots = sharing::search_slots(c, &search, None, MAX_RANKED)?.items;
         let all = offers(c, slots)?;
-        let candidates: Vec<Candidate<'_>> = all
-            .iter()
-            .map(|o| Candidate {
-                slot_id: &o.slot.id,
-                starts_at: o.slot.starts_at.and_utc(),
-                site: o.coordinates(),
-            })
-            .collect();
+        let candidates: Vec<Candidate<'_>> = all.iter().map(Offer::candidate).collect();
         let order: Vec<(usize, Option<f64>)> = rule::order(&candidates, self.origin)
             .iter()
             .map(|ch| (ch.index, ch.distance_km))

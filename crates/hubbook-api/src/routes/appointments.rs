@@ -18,6 +18,46 @@ use crate::fhir;
 use crate::idempotency::Replay;
 use crate::{auth::Principal, ApiError, AppState};
 
+crate::problems!(HoldProblems: Forbidden, NotFound, SlotUnavailable, SlotNotOffered, SlotInPast);
+crate::problems!(ReleaseProblems: NotFound);
+crate::problems!(
+    BookProblems: IdempotencyKeyRequired,
+    InvalidIdempotencyKey,
+    Forbidden,
+    NotFound,
+    SlotUnavailable,
+    SlotNotOffered,
+    HoldExpired,
+    DuplicateBooking,
+    IdempotencyKeyReused,
+    SlotInPast,
+    PracticeNotInCluster,
+    InvalidOdsCode,
+    InvalidNhsNumber,
+    InvalidName,
+    InvalidBirthDate,
+    InvalidPhone,
+    InvalidEmail,
+    InvalidRequester,
+);
+crate::problems!(ReadProblems: Forbidden, NotFound);
+crate::problems!(CancelProblems: Forbidden, NotFound, InvalidTransition, PreconditionFailed, InvalidName);
+crate::problems!(
+    RescheduleProblems: Forbidden,
+    NotFound,
+    SlotUnavailable,
+    SlotNotOffered,
+    HoldExpired,
+    DuplicateBooking,
+    InvalidTransition,
+    PreconditionFailed,
+    SlotInPast,
+);
+crate::problems!(OutcomeProblems: Forbidden, NotFound, InvalidTransition, SlotUnavailable, PreconditionFailed);
+crate::problems!(NotesProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, InvalidName);
+crate::problems!(ListProblems: Forbidden, InvalidCursor, InvalidNhsNumber, InvalidOdsCode, PracticeNotInCluster);
+crate::problems!(DayListProblems: Forbidden, NotFound, InvalidDateRange);
+
 /// A hold on a slot.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct HoldView {
@@ -34,12 +74,7 @@ pub struct HoldView {
 #[utoipa::path(
     tag = "booking",
     params(("id" = String, Path, description = "Slot id")),
-    responses(
-        (status = 201, body = HoldView),
-        (status = 404, description = "No such slot that you may book in", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`slot-unavailable` (booked or held by someone else) or `slot-not-offered`", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`slot-in-past`", body = crate::Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 201, body = HoldView), HoldProblems),
     security(("bearer" = []))
 )]
 #[post("/slots/{id}/hold")]
@@ -57,7 +92,7 @@ pub async fn hold_slot(
 }
 
 /// Let a hold go (only its holder may).
-#[utoipa::path(tag = "booking", params(("id" = String, Path, description = "Hold id")), responses((status = 204, description = "Released"), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "booking", params(("id" = String, Path, description = "Hold id")), responses((status = 204, description = "Released"), ReleaseProblems), security(("bearer" = [])))]
 #[delete("/holds/{id}")]
 pub async fn release_hold(
     state: web::Data<AppState>,
@@ -256,13 +291,7 @@ impl TryFrom<BookingBody> for BookAppointment {
     tag = "booking",
     params(("Idempotency-Key" = String, Header, description = "Required; retry-safe key, e.g. a UUID")),
     request_body = BookingBody,
-    responses(
-        (status = 201, body = AppointmentView),
-        (status = 400, description = "`idempotency-key-required`", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such slot that you may book in", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`slot-unavailable`, `slot-not-offered`, `hold-expired` or `duplicate-booking`", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid-nhs-number`, `invalid-phone`, `slot-in-past`, `practice-not-in-cluster`...", body = crate::Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 201, body = AppointmentView), BookProblems),
     security(("bearer" = []))
 )]
 #[post("/appointments")]
@@ -300,7 +329,7 @@ pub async fn book(
             (AppointmentView = "application/json"),
             (serde_json::Value = "application/fhir+json"),
         )),
-        (status = 404, body = crate::Problem, content_type = "application/problem+json"),
+        ReadProblems,
     ),
     security(("bearer" = []))
 )]
@@ -370,7 +399,7 @@ pub struct CancelBody {
     tag = "booking",
     params(("id" = String, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
     request_body = CancelBody,
-    responses((status = 200, body = AppointmentView), (status = 404, body = crate::Problem, content_type = "application/problem+json"), (status = 409, description = "`invalid-transition`: not a booked appointment", body = crate::Problem, content_type = "application/problem+json"), (status = 412, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = AppointmentView), CancelProblems),
     security(("bearer" = []))
 )]
 #[post("/appointments/{id}/cancel")]
@@ -408,7 +437,7 @@ pub struct RescheduleBody {
     tag = "booking",
     params(("id" = String, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
     request_body = RescheduleBody,
-    responses((status = 200, body = AppointmentView), (status = 404, body = crate::Problem, content_type = "application/problem+json"), (status = 409, description = "`slot-unavailable`, `slot-not-offered`, `hold-expired`, `invalid-transition`", body = crate::Problem, content_type = "application/problem+json"), (status = 412, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = AppointmentView), RescheduleProblems),
     security(("bearer" = []))
 )]
 #[post("/appointments/{id}/reschedule")]
@@ -456,7 +485,7 @@ pub struct OutcomeRequest {
     tag = "booking",
     params(("id" = String, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
     request_body = OutcomeRequest,
-    responses((status = 200, body = AppointmentView), (status = 409, description = "`invalid-transition`", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = AppointmentView), OutcomeProblems),
     security(("bearer" = []))
 )]
 #[post("/appointments/{id}/outcome")]
@@ -495,7 +524,7 @@ pub struct NotesBody {
     tag = "booking",
     params(("id" = String, Path, description = "Appointment id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` for whatever is current)")),
     request_body = NotesBody,
-    responses((status = 200, body = AppointmentView), (status = 412, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = AppointmentView), NotesProblems),
     security(("bearer" = []))
 )]
 #[patch("/appointments/{id}")]
@@ -541,7 +570,7 @@ pub struct AppointmentQuery {
 
 /// List appointments by start time: a receptionist its practice's, hub staff and managers their
 /// cluster's, a triage service what it booked.
-#[utoipa::path(tag = "booking", params(AppointmentQuery), responses((status = 200, body = PageOf<AppointmentView>), (status = 422, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "booking", params(AppointmentQuery), responses((status = 200, body = PageOf<AppointmentView>), ListProblems), security(("bearer" = [])))]
 #[get("/appointments")]
 pub async fn list_appointments(
     state: web::Data<AppState>,
@@ -580,7 +609,7 @@ pub struct DayQuery {
 
 /// One site's appointments on a local date, in time order, every status included (hub staff and
 /// the manager of its cluster).
-#[utoipa::path(tag = "booking", params(("id" = String, Path, description = "Site id"), DayQuery), responses((status = 200, body = Vec<AppointmentView>), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "booking", params(("id" = String, Path, description = "Site id"), DayQuery), responses((status = 200, body = Vec<AppointmentView>), DayListProblems), security(("bearer" = [])))]
 #[get("/sites/{id}/day-list")]
 pub async fn day_list(
     state: web::Data<AppState>,

@@ -3,9 +3,8 @@
 
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
-use hubbook_core::Role;
 use hubbook_store::models::AuditEvent;
-use hubbook_store::repo::audit::{self, AuditFilter};
+use hubbook_store::repo::audit::AuditFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -72,8 +71,10 @@ impl From<AuditEvent> for AuditView {
     }
 }
 
+crate::problems!(AuditProblems: Forbidden, InvalidCursor);
+
 /// Read audit events, oldest first: a manager its cluster's, an admin every cluster's.
-#[utoipa::path(tag = "audit", params(AuditQuery), responses((status = 200, body = PageOf<AuditView>), (status = 403, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "audit", params(AuditQuery), responses((status = 200, body = PageOf<AuditView>), AuditProblems), security(("bearer" = [])))]
 #[get("/audit")]
 pub async fn list_audit(
     state: web::Data<AppState>,
@@ -86,22 +87,8 @@ pub async fn list_audit(
         cursor: q.cursor.clone(),
     }
     .decode()?;
-    let cluster_id = match who.role {
-        Role::Admin => None,
-        Role::ClusterManager => Some(
-            who.scope
-                .cluster
-                .clone()
-                .ok_or_else(|| ApiError::Forbidden("no cluster in scope".into()))?,
-        ),
-        _ => {
-            return Err(ApiError::Forbidden(
-                "the audit trail is for managers and admins".into(),
-            ))
-        }
-    };
     let filter = AuditFilter {
-        cluster_id,
+        cluster_id: None,
         entity: q.entity,
         entity_id: q.entity_id,
         actor: q.actor,
@@ -109,7 +96,8 @@ pub async fn list_audit(
         to: q.to.map(|t| t.naive_utc()),
     };
     let page = state
-        .db(move |c| Ok(audit::list_audit(c, &filter, after.as_deref(), limit)?))
+        .hubbook
+        .audit_trail(&who, filter, after, limit)
         .await?;
     Ok(web::Json(PageOf::from_page(page, AuditView::from)))
 }

@@ -41,6 +41,8 @@ pub struct TokenResponse {
     pub expires_in: i64,
 }
 
+crate::problems!(TokenProblems: InvalidCredentials);
+
 /// A hash to verify against when the user does not exist, so that a wrong username takes as long
 /// as a wrong password and does not reveal which usernames exist.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3x4+H0DqCyeBF2I1CeHGVbqcB6Tf3X5jWZmaSbtnPUk";
@@ -57,8 +59,7 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
     )),
     responses(
         (status = 200, description = "A token", body = TokenResponse),
-        (status = 401, description = "Wrong credentials", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Missing fields or unknown grant type", body = crate::Problem, content_type = "application/problem+json"),
+        TokenProblems,
     )
 )]
 #[post("/auth/token")]

@@ -4,13 +4,11 @@
 
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
-use hubbook_core::Role;
+use hubbook_service::events::ReadFeed;
 use hubbook_store::models::Event;
-use hubbook_store::repo::{clusters, events};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{cluster_for, Need};
 use crate::{auth::Principal, ApiError, AppState};
 
 /// One event.
@@ -78,10 +76,12 @@ pub struct EventQuery {
     pub types: Option<String>,
 }
 
+crate::problems!(FeedProblems: Forbidden, NotFound, InvalidCursor, UnknownEventType);
+
 /// Read a cluster's event feed after a cursor (its manager, or a triage service of the cluster,
 /// which sees the events of what it booked). Events come in commit order; store `next_cursor`
 /// after processing a page and pass it as `after` to resume without losing any.
-#[utoipa::path(tag = "events", params(("code" = String, Path, description = "Cluster code"), EventQuery), responses((status = 200, body = EventPage), (status = 400, description = "`invalid-cursor`", body = crate::Problem, content_type = "application/problem+json"), (status = 422, description = "`unknown-event-type`", body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "events", params(("code" = String, Path, description = "Cluster code"), EventQuery), responses((status = 200, body = EventPage), FeedProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/events")]
 pub async fn list_events(
     state: web::Data<AppState>,
@@ -109,48 +109,20 @@ pub async fn list_events(
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
         .collect();
-    if let Some(bad) = kinds.iter().find(|k| !events::KINDS.contains(&k.as_str())) {
-        return Err(ApiError::Unprocessable(
-            "unknown-event-type",
-            format!(
-                "{bad} is not an event type; the types are {}",
-                events::KINDS.join(", ")
-            ),
-        ));
-    }
-    let page = state
-        .db(move |c| {
-            let (cluster_id, booked_by) = if who.role == Role::Triage {
-                let cluster = clusters::get_cluster_by_code(c, &code.to_ascii_uppercase())
-                    .ok()
-                    .filter(|cl| who.in_cluster(&cl.id))
-                    .ok_or_else(|| {
-                        ApiError::NotFound(format!("no cluster {code} that you may see"))
-                    })?;
-                (cluster.id, Some(who.actor()))
-            } else {
-                (cluster_for(c, &who, &code, Need::Manage)?.id, None)
-            };
-            let cluster_code = clusters::get_cluster(c, &cluster_id)?.code;
-            let query = events::FeedQuery {
-                after,
-                limit: limit + 1,
-                booked_by,
-                kinds,
-            };
-            let mut rows = events::list_events(c, &cluster_id, &query)?;
-            let has_more = rows.len() > usize::try_from(limit).unwrap_or(0);
-            rows.truncate(usize::try_from(limit).unwrap_or(0));
-            let next_cursor = rows.last().map_or(after, |e| e.seq).to_string();
-            Ok(EventPage {
-                items: rows
-                    .iter()
-                    .map(|e| EventView::from_event(e, Some(&cluster_code)))
-                    .collect(),
-                next_cursor,
-                has_more,
-            })
-        })
-        .await?;
-    Ok(web::Json(page))
+    let read = ReadFeed {
+        cluster: code.into_inner(),
+        after,
+        limit,
+        kinds,
+    };
+    let page = state.hubbook.read_feed(&who, read).await?;
+    Ok(web::Json(EventPage {
+        items: page
+            .events
+            .iter()
+            .map(|e| EventView::from_event(e, Some(&page.cluster_code)))
+            .collect(),
+        next_cursor: page.next_after.to_string(),
+        has_more: page.has_more,
+    }))
 }

@@ -9,75 +9,15 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::fair_share::{fair_shares, SharedDay};
 use hubbook_core::report::{iso_week_label, ENHANCED_ACCESS_MINUTES_PER_1000};
-use hubbook_core::ClusterTimeZone;
+use hubbook_service::reports::{ReportData, ReportRequest, ReportRows};
 use hubbook_store::repo::reports::{self, GroupBy, Window};
-use hubbook_store::DbConn;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{cluster_for, Need};
 use crate::csv::{attachment, wants_csv, Cell, CsvWriter};
 use crate::{auth::Principal, ApiError, AppState};
 
-/// The longest period a report covers, in days.
-pub const MAX_REPORT_DAYS: i64 = 400;
-/// The late-cancellation window used unless the request sets one, in hours.
-pub const DEFAULT_LATE_CANCEL_HOURS: u32 = 24;
-/// The longest late-cancellation window a request may set, in hours (a week).
-pub const MAX_LATE_CANCEL_HOURS: u32 = 168;
-
-/// The reports this route serves (the fair-share report has its own route).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportName {
-    /// Slots offered and what became of them.
-    Utilisation,
-    /// Unused capacity and capacity lost, in slots and hours.
-    Capacity,
-    /// Did-not-attend counts and rates.
-    Dna,
-    /// Appointments by booking practice or channel, with fair shares.
-    Bookings,
-    /// Appointments per practice and service for fee claims.
-    Activity,
-    /// Minutes offered per 1,000 registered patients per week.
-    EnhancedAccess,
-}
-
-impl ReportName {
-    /// Every report, in the order the documentation lists them.
-    pub const ALL: [ReportName; 6] = [
-        Self::Utilisation,
-        Self::Capacity,
-        Self::Dna,
-        Self::Bookings,
-        Self::Activity,
-        Self::EnhancedAccess,
-    ];
-
-    /// The report's name in the path.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Utilisation => "utilisation",
-            Self::Capacity => "capacity",
-            Self::Dna => "dna",
-            Self::Bookings => "bookings",
-            Self::Activity => "activity",
-            Self::EnhancedAccess => "enhanced-access",
-        }
-    }
-
-    /// The groupings the report offers; the first is the default.
-    pub fn groups(self) -> &'static [GroupBy] {
-        match self {
-            Self::Utilisation => reports::UTILISATION_GROUPS,
-            Self::Capacity => reports::CAPACITY_GROUPS,
-            Self::Dna => reports::DNA_GROUPS,
-            Self::Bookings => reports::BOOKINGS_GROUPS,
-            Self::Activity => reports::ACTIVITY_GROUPS,
-            Self::EnhancedAccess => reports::ENHANCED_ACCESS_GROUPS,
-        }
-    }
-}
+pub use hubbook_service::reports::MAX_REPORT_DAYS;
 
 /// The query of every report.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
@@ -99,85 +39,6 @@ pub struct ReportQuery {
     pub late_cancel_hours: Option<i64>,
     /// activity: one row per appointment, with its requesting organisation and reference.
     pub detail: Option<bool>,
-}
-
-/// A report request that passed every check.
-#[derive(Debug, Clone)]
-struct Request {
-    name: ReportName,
-    from: NaiveDate,
-    to: NaiveDate,
-    group: GroupBy,
-    late_cancel_hours: u32,
-    detail: bool,
-}
-
-impl Request {
-    fn parse(name: &str, q: ReportQuery) -> Result<Self, ApiError> {
-        let name = ReportName::ALL
-            .into_iter()
-            .find(|r| r.as_str() == name)
-            .ok_or_else(|| {
-                ApiError::NoSuch(
-                    "unknown-report",
-                    format!(
-                        "no report {name:?}; the reports are {}, and fair-share",
-                        ReportName::ALL.map(ReportName::as_str).join(", ")
-                    ),
-                )
-            })?;
-        crate::extract::check_date("from", q.from)?;
-        crate::extract::check_date("to", q.to)?;
-        if q.to < q.from {
-            return Err(ApiError::Unprocessable(
-                "invalid-date-range",
-                "`to` is before `from`".into(),
-            ));
-        }
-        if (q.to - q.from).num_days() + 1 > MAX_REPORT_DAYS {
-            return Err(ApiError::Unprocessable(
-                "invalid-date-range",
-                format!("a report covers at most {MAX_REPORT_DAYS} days"),
-            ));
-        }
-        let groups = name.groups();
-        let group = match q.group_by.as_deref() {
-            None => groups[0],
-            Some(g) => GroupBy::parse(g)
-                .filter(|g| groups.contains(g))
-                .ok_or_else(|| {
-                    let names: Vec<&str> = groups.iter().map(|g| g.as_str()).collect();
-                    ApiError::Unprocessable(
-                        "invalid-group-by",
-                        format!(
-                            "the {} report is grouped by one of: {}",
-                            name.as_str(),
-                            names.join(", ")
-                        ),
-                    )
-                })?,
-        };
-        let late_cancel_hours = match q.late_cancel_hours {
-            None => DEFAULT_LATE_CANCEL_HOURS,
-            Some(h) => u32::try_from(h)
-                .ok()
-                .filter(|h| *h <= MAX_LATE_CANCEL_HOURS)
-                .ok_or_else(|| {
-                    ApiError::Unprocessable(
-                        "invalid-late-cancel-hours",
-                        format!("late_cancel_hours is 0 to {MAX_LATE_CANCEL_HOURS}"),
-                    )
-                })?,
-        };
-        Ok(Self {
-            name,
-            from: q.from,
-            to: q.to,
-            group,
-            late_cancel_hours,
-            detail: q.detail.unwrap_or(false),
-        })
-    }
 }
 
 /// A report as JSON: what was asked, one row per group (or per appointment), and the totals.
@@ -223,6 +84,15 @@ pub enum ReportBody {
     /// `enhanced-access`.
     EnhancedAccess(Report<EnhancedAccessWeek, EnhancedAccessFigures>),
 }
+
+crate::problems!(
+    ReportProblems: Forbidden,
+    NotFound,
+    UnknownReport,
+    InvalidDateRange,
+    InvalidGroupBy,
+    InvalidLateCancelHours,
+);
 
 /// Rounds to a fixed number of decimal places.
 fn round(x: f64, places: i32) -> f64 {
@@ -795,10 +665,7 @@ pub struct EnhancedAccessWeek {
         (status = 200, description = "The report; as CSV its columns are the JSON row's fields (`key`, `label`, then the figures)",
             content((ReportBody = "application/json"), (String = "text/csv")),
             headers(("Content-Disposition" = String, description = "CSV only: `attachment; filename=\"U00001-utilisation-2026-12-01-2026-12-31.csv\"`"))),
-        (status = 400, description = "A query parameter that does not parse", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the cluster's manager", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`unknown-report`, or no such cluster that you may see (`not-found`)", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid-date-range` (`to` before `from`, over 400 days), `invalid-group-by` (names the allowed ones) or `invalid-late-cancel-hours`", body = crate::Problem, content_type = "application/problem+json"),
+        ReportProblems,
     ),
     security(("bearer" = []))
 )]
@@ -811,54 +678,54 @@ pub async fn read_report(
     query: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, name) = path.into_inner();
-    let request = Request::parse(&name, query.into_inner())?;
-    let now = state.clock.now();
-    let body = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            build(c, &cluster, &request, now)
-        })
-        .await?;
-    Ok(respond(&body, wants_csv(&req)))
+    let q = query.into_inner();
+    let request = ReportRequest::parse(
+        &name,
+        crate::extract::check_date("from", q.from)?,
+        crate::extract::check_date("to", q.to)?,
+        q.group_by.as_deref(),
+        q.late_cancel_hours,
+        q.detail.unwrap_or(false),
+    )?;
+    let data = state.hubbook.read_report(&who, code, request).await?;
+    Ok(respond(&shape(data), wants_csv(&req)))
 }
 
-/// Runs the report's query and shapes its rows.
-fn build(
-    c: &mut DbConn,
-    cluster: &hubbook_store::models::Cluster,
-    request: &Request,
-    now: DateTime<Utc>,
-) -> Result<ReportBody, ApiError> {
-    let zone = ClusterTimeZone::parse(&cluster.time_zone)?;
-    let window = Window::new(zone, request.from, request.to, now.naive_utc());
+/// Shapes a report's aggregates into its document: rates, shares and totals.
+fn shape(data: ReportData) -> ReportBody {
+    let ReportData {
+        request,
+        cluster_code,
+        window,
+        as_of,
+        rows,
+    } = data;
     let late = request.late_cancel_hours;
     let doc = |group_by: &str, late: Option<u32>| Meta {
         report: request.name.as_str(),
-        cluster: cluster.code.clone(),
+        cluster: cluster_code.clone(),
         from: request.from,
         to: request.to,
         group_by: group_by.to_owned(),
         late_cancel_hours: late,
-        as_of: now,
+        as_of,
     };
     let group = request.group;
     let by = group.as_str();
-    Ok(match request.name {
-        ReportName::Utilisation => {
-            let rows: Vec<UtilisationGroup> =
-                reports::utilisation(c, &cluster.id, &window, group, late)?
-                    .iter()
-                    .map(|r| UtilisationGroup {
-                        key: r.group_key.clone(),
-                        label: r.group_label.clone(),
-                        figures: UtilisationFigures::of(r),
-                    })
-                    .collect();
+    match rows {
+        ReportRows::Utilisation(stored) => {
+            let rows: Vec<UtilisationGroup> = stored
+                .iter()
+                .map(|r| UtilisationGroup {
+                    key: r.group_key.clone(),
+                    label: r.group_label.clone(),
+                    figures: UtilisationFigures::of(r),
+                })
+                .collect();
             let totals = UtilisationFigures::total(&rows);
             ReportBody::Utilisation(doc(by, Some(late)).with(rows, totals))
         }
-        ReportName::Capacity => {
-            let stored = reports::capacity(c, &cluster.id, &window, group, late)?;
+        ReportRows::Capacity(stored) => {
             let totals = CapacityFigures::total(&stored);
             let rows = stored
                 .iter()
@@ -870,8 +737,8 @@ fn build(
                 .collect();
             ReportBody::Capacity(doc(by, Some(late)).with(rows, totals))
         }
-        ReportName::Dna => {
-            let rows: Vec<DnaGroup> = reports::dna(c, &cluster.id, &window, group)?
+        ReportRows::Dna(stored) => {
+            let rows: Vec<DnaGroup> = stored
                 .into_iter()
                 .map(|r| DnaGroup {
                     figures: DnaFigures::of(r.appointments, r.attended, r.dna, r.no_outcome),
@@ -882,18 +749,12 @@ fn build(
             let totals = DnaFigures::total(&rows);
             ReportBody::Dna(doc(by, None).with(rows, totals))
         }
-        ReportName::Bookings => {
-            let stored = reports::bookings(c, &cluster.id, &window, group)?;
-            let days = if group == GroupBy::Practice {
-                reports::shared_slots_by_day(c, &cluster.id, &window)?
-            } else {
-                Vec::new()
-            };
+        ReportRows::Bookings(stored, days) => {
             let (rows, totals) = bookings_rows(stored, group, &days);
             ReportBody::Bookings(doc(by, None).with(rows, totals))
         }
-        ReportName::Activity if request.detail => {
-            let lines: Vec<ActivityLine> = reports::activity_lines(c, &cluster.id, &window)?
+        ReportRows::ActivityDetail(stored) => {
+            let lines: Vec<ActivityLine> = stored
                 .into_iter()
                 .map(|l| ActivityLine {
                     appointment_id: l.appointment_id,
@@ -921,8 +782,8 @@ fn build(
             };
             ReportBody::ActivityDetail(doc("appointment", None).with(lines, totals))
         }
-        ReportName::Activity => {
-            let rows: Vec<ActivityGroup> = reports::activity(c, &cluster.id, &window, group)?
+        ReportRows::Activity(stored) => {
+            let rows: Vec<ActivityGroup> = stored
                 .into_iter()
                 .map(|r| ActivityGroup {
                     ods_code: Some(r.ods_code).filter(|o| !o.is_empty()),
@@ -944,12 +805,11 @@ fn build(
             };
             ReportBody::Activity(doc(by, None).with(rows, totals))
         }
-        ReportName::EnhancedAccess => {
-            let stored = reports::enhanced_access(c, &cluster.id, &window)?;
+        ReportRows::EnhancedAccess(stored) => {
             let (rows, totals) = enhanced_access_rows(&window, stored);
             ReportBody::EnhancedAccess(doc(by, None).with(rows, totals))
         }
-    })
+    }
 }
 
 /// What every report document says about itself.
@@ -1190,6 +1050,22 @@ mod tests {
 
     fn kind(e: ApiError) -> &'static str {
         e.status_and_type().1
+    }
+
+    /// A request as the route checks it, with its errors as the API answers them.
+    struct Request;
+
+    impl Request {
+        fn parse(name: &str, q: ReportQuery) -> Result<ReportRequest, ApiError> {
+            Ok(ReportRequest::parse(
+                name,
+                q.from,
+                q.to,
+                q.group_by.as_deref(),
+                q.late_cancel_hours,
+                q.detail.unwrap_or(false),
+            )?)
+        }
     }
 
     #[test]

@@ -145,10 +145,21 @@ impl From<Offer> for SlotOffer {
     }
 }
 
+crate::problems!(
+    SearchProblems: Forbidden,
+    NotFound,
+    InvalidCursor,
+    InvalidDateRange,
+    InvalidWeighting,
+    UnknownPostcode,
+    InvalidPostcode,
+    InvalidCoordinates,
+);
+
 /// Free slots the caller may book now, by start time: a receptionist sees its cluster's open
 /// slots, its practice's reserved ones and released ones; a 111 service sees 111 slots (and open
 /// ones where its clusters allow). A slot under someone else's live hold is not offered.
-#[utoipa::path(tag = "slots", params(SlotQuery), responses((status = 200, body = PageOf<SlotOffer>), (status = 403, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "slots", params(SlotQuery), responses((status = 200, body = PageOf<SlotOffer>), SearchProblems), security(("bearer" = [])))]
 #[get("/slots")]
 pub async fn search_slots(
     state: web::Data<AppState>,

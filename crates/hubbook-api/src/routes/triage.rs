@@ -58,6 +58,43 @@ pub struct TriageBookingBody {
     pub case_reference: Option<String>,
 }
 
+crate::problems!(
+    TriageBookProblems: IdempotencyKeyRequired,
+    InvalidIdempotencyKey,
+    Forbidden,
+    NotFound,
+    IdempotencyKeyReused,
+    SlotInPast,
+    UnknownDisposition,
+    TimeframePassed,
+    TriageTimeInFuture,
+    PracticeNotInCluster,
+    InvalidOdsCode,
+    SlotNotFitting,
+    UnknownLocation,
+    InvalidLocation,
+    InvalidPostcode,
+    InvalidCoordinates,
+    InvalidNhsNumber,
+    InvalidName,
+    InvalidBirthDate,
+    InvalidPhone,
+    InvalidEmail,
+);
+crate::problems!(
+    AvailabilityProblems: Forbidden,
+    NotFound,
+    UnknownDisposition,
+    TimeframePassed,
+    TriageTimeInFuture,
+    PracticeNotInCluster,
+    InvalidOdsCode,
+    UnknownLocation,
+    InvalidLocation,
+    InvalidPostcode,
+    InvalidCoordinates,
+);
+
 /// What a 111 booking was triaged for.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TriageView {
@@ -158,13 +195,8 @@ pub struct Availability {
     request_body = TriageBookingBody,
     responses(
         (status = 201, body = TriageBookingView),
-        (status = 400, description = "`idempotency-key-required`, `malformed-json`", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid-token`: missing, expired, or issued against a secret or client since revoked", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: not a triage service", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not-found`: the cluster or chosen slot is not one you may book in", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`no-capacity` (this shape, with `next_slot`); otherwise a plain problem: `slot-unavailable` (the chosen slot was taken), `slot-not-offered` (the chosen slot is not open to 111 now), `slot-in-past`, `hold-expired` (the hold is unknown, someone else's or expired), `duplicate-booking` (the patient already has this service that day), `idempotency-key-reused` (the key was used with another request)", body = NoCapacityProblem, content_type = "application/problem+json"),
-        (status = 422, description = "`unknown-disposition` (unknown or retired), `timeframe-passed`, `triage-time-in-future`, `practice-not-in-cluster`, `slot-not-fitting`, `unknown-location`, `invalid-location`, `invalid-nhs-number`, `invalid-phone`, `invalid-birth-date`, `invalid-email`, `invalid-name`, `invalid-body`", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`service-busy`: retry after the `Retry-After` seconds with the same `Idempotency-Key`", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no-capacity`: nothing fits the disposition within its timeframe now; this shape, with `next_slot`, the earliest later slot (within 14 days) so you can route the patient at once or offer that time. Otherwise a plain problem: `slot-unavailable` (the chosen slot was taken), `slot-not-offered` (the chosen slot is not open to 111 now), `hold-expired` (the hold is unknown, someone else's or expired), `duplicate-booking` (the patient already has this service that day)", body = NoCapacityProblem, content_type = "application/problem+json"),
+        TriageBookProblems,
     ),
     security(("bearer" = []))
 )]
@@ -242,11 +274,7 @@ impl TryFrom<TriageBookingBody> for TriageBook {
     params(AvailabilityQuery),
     responses(
         (status = 200, body = Availability),
-        (status = 400, description = "`invalid-query`: `near` is neither a postcode nor `latitude,longitude`", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid-token`", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: not a triage service", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not-found`: not a cluster you book in", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`unknown-disposition`, `timeframe-passed`, `triage-time-in-future`, `practice-not-in-cluster`, `unknown-location`, `invalid-location`, `invalid-postcode`, `invalid-coordinates`", body = crate::Problem, content_type = "application/problem+json"),
+        AvailabilityProblems,
     ),
     security(("bearer" = []))
 )]

@@ -3,15 +3,14 @@
 
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
+use hubbook_service::events::{check_types, check_url, NewWebhook};
 use hubbook_store::models::{Webhook, WebhookChanges, WebhookDelivery};
-use hubbook_store::repo::{events, webhooks};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{cluster_for, found, Need};
 use crate::auth::generate_secret;
 use crate::extract::{etag, if_match, PageOf, PageQuery};
-use crate::idempotency::{self, Replay};
+use crate::idempotency::Replay;
 use crate::{auth::Principal, ApiError, AppState};
 
 /// A webhook as the API shows it (never its secret).
@@ -132,67 +131,25 @@ impl From<WebhookDelivery> for DeliveryView {
     }
 }
 
-/// Checks a receiver URL: `https`, or `http` to a loopback host; at most 2,000 characters.
-fn check_url(url: &str) -> Result<String, ApiError> {
-    let url = url.trim();
-    let bad = || {
-        ApiError::Unprocessable(
-            "invalid-webhook-url",
-            "a webhook URL is https://host/path (plain http only to localhost or 127.0.0.1)".into(),
-        )
-    };
-    if url.len() > 2000 || url.chars().any(char::is_whitespace) {
-        return Err(bad());
-    }
-    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit('@').next().unwrap_or("");
-    let host = if host.starts_with('[') {
-        host.split(']')
-            .next()
-            .map(|h| format!("{h}]"))
-            .unwrap_or_default()
-    } else {
-        host.split(':').next().unwrap_or("").to_owned()
-    };
-    if host.is_empty() || authority.contains('@') {
-        return Err(bad());
-    }
-    let loopback = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]");
-    match scheme.to_ascii_lowercase().as_str() {
-        "https" => Ok(url.to_owned()),
-        "http" if loopback => Ok(url.to_owned()),
-        _ => Err(bad()),
-    }
-}
-
-/// Checks event types: known ones, or `*`; stored space-separated.
-fn check_types(types: Option<&[String]>) -> Result<String, ApiError> {
-    let types = match types {
-        None => return Ok("*".into()),
-        Some(t) if t.is_empty() || t.iter().any(|k| k == "*") => return Ok("*".into()),
-        Some(t) => t,
-    };
-    let mut out: Vec<&str> = Vec::new();
-    for t in types {
-        let known = events::KINDS
-            .iter()
-            .find(|k| **k == t.trim())
-            .ok_or_else(|| {
-                ApiError::Unprocessable(
-                    "unknown-event-type",
-                    format!(
-                        "{t} is not an event type; the types are {}",
-                        events::KINDS.join(", ")
-                    ),
-                )
-            })?;
-        if !out.contains(known) {
-            out.push(known);
-        }
-    }
-    Ok(out.join(" "))
-}
+crate::problems!(
+    CreateWebhookProblems: InvalidIdempotencyKey,
+    Forbidden,
+    NotFound,
+    IdempotencyKeyReused,
+    InvalidWebhookUrl,
+    UnknownEventType,
+);
+crate::problems!(ListWebhookProblems: Forbidden, NotFound, InvalidCursor);
+crate::problems!(WebhookProblems: Forbidden, NotFound);
+crate::problems!(
+    UpdateWebhookProblems: Forbidden,
+    NotFound,
+    PreconditionRequired,
+    PreconditionFailed,
+    InvalidWebhookUrl,
+    UnknownEventType,
+);
+crate::problems!(DeliveryProblems: Forbidden, NotFound, InvalidCursor);
 
 /// Add a webhook (the cluster's manager): events are posted to it in order, at least once,
 /// signed with the secret in the answer (shown only this once). Accepts `Idempotency-Key`.
@@ -200,10 +157,7 @@ fn check_types(types: Option<&[String]>) -> Result<String, ApiError> {
     tag = "events",
     params(("code" = String, Path, description = "Cluster code"), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
     request_body = NewWebhookBody,
-    responses(
-        (status = 201, body = CreatedWebhook),
-        (status = 422, description = "`invalid-webhook-url`, `unknown-event-type`", body = crate::Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 201, body = CreatedWebhook), CreateWebhookProblems),
     security(("bearer" = []))
 )]
 #[post("/clusters/{code}/webhooks")]
@@ -222,57 +176,38 @@ pub async fn create_webhook(
         &format!("POST /clusters/{code}/webhooks"),
         &body,
     )?;
-    let url = check_url(&body.url)?;
-    let event_types = check_types(body.event_types.as_deref())?;
-    let from_start = match body.from.as_deref() {
-        None | Some("now") => false,
-        Some("start") => true,
-        Some(_) => {
-            return Err(ApiError::Unprocessable(
-                "invalid-body",
-                "`from` is `now` or `start`".into(),
-            ))
-        }
+    let new = NewWebhook {
+        url: check_url(&body.url)?,
+        event_types: check_types(body.event_types.as_deref())?,
+        from_start: match body.from.as_deref() {
+            None | Some("now") => false,
+            Some("start") => true,
+            Some(_) => {
+                return Err(ApiError::Unprocessable(
+                    "invalid-body",
+                    "`from` is `now` or `start`".into(),
+                ))
+            }
+        },
+        secret: generate_secret(),
     };
-    let change = state.change(&who);
-    let secret = generate_secret();
-    let forget_secret: fn(&mut serde_json::Value) = |v| {
-        if let Some(map) = v.as_object_mut() {
-            map.remove("secret");
-        }
-    };
-    idempotency::create_redacted(&state, replay, forget_secret, move |c| {
-        let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-        let from_seq = if from_start {
-            0
-        } else {
-            events::last_seq(c, &cluster.id)?
-        };
-        let created = webhooks::create_webhook(
-            c,
-            &change,
-            &cluster.id,
-            webhooks::NewWebhook {
-                url,
-                secret: secret.clone(),
-                event_types,
-                from_seq,
-            },
-        )?;
-        let version = created.version;
-        Ok((
-            CreatedWebhook {
-                webhook: WebhookView::from(created),
-                secret: Some(secret),
-            },
-            Some(version),
-        ))
-    })
-    .await
+    let secret = new.secret.clone();
+    let created = state
+        .hubbook
+        .create_webhook(&who, code.into_inner(), replay.map(|r| r.0), new)
+        .await?;
+    // A replay answers the webhook made first, without a secret: it is shown only once.
+    let secret = (created.secret == secret).then_some(secret);
+    Ok(HttpResponse::Created()
+        .insert_header(etag(created.version))
+        .json(CreatedWebhook {
+            webhook: WebhookView::from(created),
+            secret,
+        }))
 }
 
 /// List the cluster's webhooks.
-#[utoipa::path(tag = "events", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<WebhookView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "events", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<WebhookView>), ListWebhookProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/webhooks")]
 pub async fn list_webhooks(
     state: web::Data<AppState>,
@@ -282,21 +217,14 @@ pub async fn list_webhooks(
 ) -> Result<web::Json<PageOf<WebhookView>>, ApiError> {
     let (after, limit) = page.decode()?;
     let page = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            Ok(webhooks::list_webhooks(
-                c,
-                &cluster.id,
-                after.as_deref(),
-                limit,
-            )?)
-        })
+        .hubbook
+        .list_webhooks(&who, code.into_inner(), after, limit)
         .await?;
     Ok(web::Json(PageOf::from_page(page, WebhookView::from)))
 }
 
 /// Read one webhook, with where its deliveries have reached.
-#[utoipa::path(tag = "events", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Webhook id")), responses((status = 200, body = WebhookView, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "events", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Webhook id")), responses((status = 200, body = WebhookView, headers(("ETag" = String))), WebhookProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/webhooks/{id}")]
 pub async fn get_webhook(
     state: web::Data<AppState>,
@@ -304,12 +232,7 @@ pub async fn get_webhook(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, id) = path.into_inner();
-    let hook = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            found(webhooks::get_webhook(c, &cluster.id, &id), "webhook")
-        })
-        .await?;
+    let hook = state.hubbook.webhook(&who, code, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(hook.version))
         .json(WebhookView::from(hook)))
@@ -320,7 +243,7 @@ pub async fn get_webhook(
     tag = "events",
     params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Webhook id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = WebhookPatch,
-    responses((status = 200, body = WebhookView), (status = 412, body = crate::Problem, content_type = "application/problem+json"), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = WebhookView), UpdateWebhookProblems),
     security(("bearer" = []))
 )]
 #[patch("/clusters/{code}/webhooks/{id}")]
@@ -343,15 +266,9 @@ pub async fn update_webhook(
         active: body.active,
     };
     let expected = if_match(&req)?;
-    let change = state.change(&who);
     let hook = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            found(
-                webhooks::update_webhook(c, &change, &cluster.id, &id, expected, changes),
-                "webhook",
-            )
-        })
+        .hubbook
+        .update_webhook(&who, code, id, expected, changes)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(hook.version))
@@ -370,7 +287,7 @@ pub struct DeliveryQuery {
 }
 
 /// A webhook's delivery log, newest first: every attempt, its status and how long it took.
-#[utoipa::path(tag = "events", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Webhook id"), DeliveryQuery), responses((status = 200, body = PageOf<DeliveryView>), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "events", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Webhook id"), DeliveryQuery), responses((status = 200, body = PageOf<DeliveryView>), DeliveryProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/webhooks/{id}/deliveries")]
 pub async fn list_deliveries(
     state: web::Data<AppState>,
@@ -386,54 +303,8 @@ pub async fn list_deliveries(
     }
     .decode()?;
     let page = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            let hook = found(webhooks::get_webhook(c, &cluster.id, &id), "webhook")?;
-            Ok(webhooks::list_deliveries(
-                c,
-                &hook.id,
-                before.as_deref(),
-                limit,
-            )?)
-        })
+        .hubbook
+        .webhook_deliveries(&who, code, id, before, limit)
         .await?;
     Ok(web::Json(PageOf::from_page(page, DeliveryView::from)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn receiver_urls_are_https_or_loopback_http() {
-        assert!(check_url("https://reminders.example.org/hooks/hubbook").is_ok());
-        assert!(check_url("http://127.0.0.1:8123/hook").is_ok());
-        assert!(check_url("http://localhost/hook").is_ok());
-        assert!(check_url("http://[::1]:9000/").is_ok());
-        for bad in [
-            "http://reminders.example.org/hook",
-            "ftp://example.org/",
-            "https://",
-            "https://user:pw@example.org/",
-            "http://127.0.0.1.example.org/",
-            "https://exa mple.org/",
-            "example.org/hook",
-        ] {
-            assert!(check_url(bad).is_err(), "{bad} was accepted");
-        }
-    }
-
-    #[test]
-    fn event_types_are_checked() {
-        assert_eq!(check_types(None).unwrap(), "*");
-        assert_eq!(
-            check_types(Some(&[
-                "appointment.booked".into(),
-                "appointment.booked".into()
-            ]))
-            .unwrap(),
-            "appointment.booked"
-        );
-        assert!(check_types(Some(&["appointment.deleted".into()])).is_err());
-    }
 }

@@ -100,9 +100,9 @@ async fn authorise(state: &AppState, who: &Principal, code: &str) -> Result<(), 
 }
 
 async fn hash(password: String) -> Result<String, ApiError> {
-    web::block(move || hash_secret(&password))
+    Ok(web::block(move || hash_secret(&password))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))??)
 }
 
 /// List the cluster's staff users (its manager, or an admin).

@@ -135,6 +135,7 @@ impl From<hubbook_service::ServiceError> for ApiError {
             }
             E::Store(e) => Self::Store(e),
             E::Internal(why) => Self::Internal(why),
+            e @ E::HalfCoordinates => Self::Unprocessable("invalid-coordinates", e.to_string()),
         }
     }
 }

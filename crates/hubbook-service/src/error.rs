@@ -90,6 +90,9 @@ pub enum ServiceError {
     /// Something unexpected; the detail stays in the log.
     #[error("{0}")]
     Internal(String),
+    /// A site's latitude changed without its longitude, or the reverse.
+    #[error("change latitude and longitude together")]
+    HalfCoordinates,
 }
 
 /// Maps a store `NotFound` to a `NotFound` naming what was looked for.

@@ -11,7 +11,7 @@ use crate::{Caller, Hubbook, ServiceError};
 /// Runs a create at most once per claim (in the store's transaction, which also claims the key):
 /// the key keeps the id of what was made, and a retry reads it back with `load`. A record kept
 /// by an earlier version (the whole JSON response, `{"version", "body"}`) is read back by the
-/// `id` in its body.
+/// `id` in its body, or its `code` for what is known by code (clusters, dispositions).
 pub fn create_once<T, F, L>(
     c: &mut DbConn,
     claim: Option<&Claim>,
@@ -31,7 +31,8 @@ where
     }
 }
 
-/// The id a key's record names: `{"id"}`, or the `id` of an earlier version's stored body.
+/// The id a key's record names: `{"id"}`, or the `id` (else the `code`) of an earlier version's
+/// stored body.
 fn recorded_id(record: &str) -> Result<String, ServiceError> {
     let value: serde_json::Value =
         serde_json::from_str(record).map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -40,7 +41,7 @@ fn recorded_id(record: &str) -> Result<String, ServiceError> {
         None => value["body"]
             .as_str()
             .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
-            .and_then(|b| b["id"].as_str().map(str::to_owned)),
+            .and_then(|b| b["id"].as_str().or(b["code"].as_str()).map(str::to_owned)),
     };
     id.ok_or_else(|| ServiceError::Internal("unreadable idempotency record".into()))
 }
@@ -82,5 +83,26 @@ impl Hubbook {
             key,
             request_hash,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_name_what_was_made_by_id_or_code() {
+        let read = |record: &str| recorded_id(record).ok();
+        assert_eq!(read(r#"{"id":"a1"}"#), Some("a1".into()));
+        let earlier = |body: &str| serde_json::json!({"version": 1, "body": body}).to_string();
+        assert_eq!(
+            read(&earlier(r#"{"id":"p1","ods_code":"A81001"}"#)),
+            Some("p1".into())
+        );
+        assert_eq!(
+            read(&earlier(r#"{"code":"U00001","name":"North"}"#)),
+            Some("U00001".into())
+        );
+        assert_eq!(read(&earlier(r#"{"name":"nameless"}"#)), None);
     }
 }

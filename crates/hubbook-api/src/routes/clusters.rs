@@ -2,15 +2,14 @@
 
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use hubbook_core::{validate_name, ClusterCode, ClusterTimeZone, Role};
-use hubbook_store::models::{Cluster, ClusterChanges};
-use hubbook_store::repo::clusters;
+use hubbook_core::{validate_name, ClusterTimeZone};
+use hubbook_service::reference::{CreateCluster, UpdateCluster};
+use hubbook_store::models::Cluster;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::access::{cluster_for, require_admin, Need};
 use crate::extract::{etag, if_match, PageOf, PageQuery};
-use crate::idempotency::{self, Replay};
+use crate::idempotency::Replay;
 use crate::{auth::Principal, ApiError, AppState};
 
 /// A cluster as the API shows it.
@@ -65,6 +64,34 @@ pub struct ClusterPatch {
     pub time_zone: Option<String>,
 }
 
+impl From<NewClusterBody> for CreateCluster {
+    fn from(body: NewClusterBody) -> Self {
+        Self {
+            code: body.code,
+            name: body.name,
+            time_zone: body.time_zone,
+        }
+    }
+}
+
+impl TryFrom<ClusterPatch> for UpdateCluster {
+    type Error = ApiError;
+    fn try_from(body: ClusterPatch) -> Result<Self, ApiError> {
+        Ok(Self {
+            name: body
+                .name
+                .as_deref()
+                .map(|n| validate_name("name", n, 200))
+                .transpose()?,
+            time_zone: body
+                .time_zone
+                .as_deref()
+                .map(ClusterTimeZone::parse)
+                .transpose()?,
+        })
+    }
+}
+
 /// Create a cluster (admin only). Accepts `Idempotency-Key`.
 #[utoipa::path(
     tag = "clusters",
@@ -84,28 +111,15 @@ pub async fn create_cluster(
     req: HttpRequest,
     body: web::Json<NewClusterBody>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&who)?;
     let body = body.into_inner();
     let replay = Replay::from_request(&state, &req, &who, "POST /clusters", &body)?;
-    let new = clusters::NewCluster {
-        code: ClusterCode::parse(&body.code)?.as_str().to_owned(),
-        name: validate_name("name", &body.name, 200)?,
-        time_zone: body
-            .time_zone
-            .as_deref()
-            .map(ClusterTimeZone::parse)
-            .transpose()?
-            .unwrap_or_default()
-            .name()
-            .to_owned(),
-    };
-    let change = state.change(&who);
-    idempotency::create(&state, replay, move |c| {
-        let created = clusters::create_cluster(c, &change, new)?;
-        let version = created.version;
-        Ok((ClusterView::from(created), Some(version)))
-    })
-    .await
+    let cluster = state
+        .hubbook
+        .create_cluster(&who, replay.map(|r| r.0), CreateCluster::from(body))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(etag(cluster.version))
+        .json(ClusterView::from(cluster)))
 }
 
 /// List the clusters you may see: all for an admin, your own otherwise.
@@ -117,27 +131,7 @@ pub async fn list_clusters(
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<PageOf<ClusterView>>, ApiError> {
     let (after, limit) = page.decode()?;
-    let only: Option<Vec<String>> = match who.role {
-        Role::Admin => None,
-        _ => Some(
-            who.scope
-                .cluster
-                .iter()
-                .chain(who.scope.clusters.iter())
-                .cloned()
-                .collect(),
-        ),
-    };
-    let page = state
-        .db(move |c| {
-            Ok(clusters::list_clusters(
-                c,
-                only.as_deref(),
-                after.as_deref(),
-                limit,
-            )?)
-        })
-        .await?;
+    let page = state.hubbook.list_clusters(&who, after, limit).await?;
     Ok(web::Json(PageOf::from_page(page, ClusterView::from)))
 }
 
@@ -154,9 +148,7 @@ pub async fn get_cluster(
     who: Principal,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let cluster = state
-        .db(move |c| cluster_for(c, &who, &code, Need::Read))
-        .await?;
+    let cluster = state.hubbook.cluster(&who, code.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(cluster.version))
         .json(ClusterView::from(cluster)))
@@ -178,32 +170,11 @@ pub async fn update_cluster(
     code: web::Path<String>,
     body: web::Json<ClusterPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let changes = ClusterChanges {
-        name: body
-            .name
-            .as_deref()
-            .map(|n| validate_name("name", n, 200))
-            .transpose()?,
-        time_zone: body
-            .time_zone
-            .as_deref()
-            .map(|z| ClusterTimeZone::parse(z).map(|t| t.name().to_owned()))
-            .transpose()?,
-    };
+    let changes = UpdateCluster::try_from(body.into_inner())?;
     let expected = if_match(&req)?;
-    let change = state.change(&who);
     let updated = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::ManageCluster)?;
-            Ok(clusters::update_cluster(
-                c,
-                &change,
-                &cluster.code,
-                expected,
-                changes,
-            )?)
-        })
+        .hubbook
+        .update_cluster(&who, code.into_inner(), expected, changes)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(updated.version))

@@ -3,14 +3,13 @@
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::{validate_name, DataSharingAgreement, ListSize, OdsCode};
-use hubbook_store::models::{Practice, PracticeChanges};
-use hubbook_store::repo::practices;
+use hubbook_service::reference::{CreatePractice, UpdatePractice};
+use hubbook_store::models::Practice;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::access::{cluster_for, found, Need};
 use crate::extract::{double_option, etag, if_match, PageOf, PageQuery};
-use crate::idempotency::{self, Replay};
+use crate::idempotency::Replay;
 use crate::{auth::Principal, ApiError, AppState};
 
 /// A member practice as the API shows it.
@@ -95,6 +94,37 @@ pub struct PracticePatch {
     pub data_sharing_to: Option<Option<NaiveDate>>,
 }
 
+impl TryFrom<NewPracticeBody> for CreatePractice {
+    type Error = ApiError;
+    fn try_from(body: NewPracticeBody) -> Result<Self, ApiError> {
+        let agreement = DataSharingAgreement::new(body.data_sharing_from, body.data_sharing_to)?;
+        Ok(Self {
+            ods_code: OdsCode::parse(&body.ods_code)?,
+            name: validate_name("name", &body.name, 200)?,
+            list_size: ListSize::new(body.list_size)?,
+            site_id: body.site_id,
+            agreement,
+        })
+    }
+}
+
+impl TryFrom<PracticePatch> for UpdatePractice {
+    type Error = ApiError;
+    fn try_from(body: PracticePatch) -> Result<Self, ApiError> {
+        Ok(Self {
+            name: body
+                .name
+                .as_deref()
+                .map(|n| validate_name("name", n, 200))
+                .transpose()?,
+            list_size: body.list_size.map(ListSize::new).transpose()?,
+            site_id: body.site_id,
+            data_sharing_from: body.data_sharing_from,
+            data_sharing_to: body.data_sharing_to,
+        })
+    }
+}
+
 /// List the cluster's practices.
 #[utoipa::path(tag = "practices", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<PracticeView>)), security(("bearer" = [])))]
 #[get("/clusters/{code}/practices")]
@@ -106,15 +136,8 @@ pub async fn list_practices(
 ) -> Result<web::Json<PageOf<PracticeView>>, ApiError> {
     let (after, limit) = page.decode()?;
     let page = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Read)?;
-            Ok(practices::list_practices(
-                c,
-                &cluster.id,
-                after.as_deref(),
-                limit,
-            )?)
-        })
+        .hubbook
+        .list_practices(&who, code.into_inner(), after, limit)
         .await?;
     Ok(web::Json(PageOf::from_page(page, PracticeView::from)))
 }
@@ -147,23 +170,14 @@ pub async fn create_practice(
         &format!("POST /clusters/{code}/practices"),
         &body,
     )?;
-    let agreement = DataSharingAgreement::new(body.data_sharing_from, body.data_sharing_to)?;
-    let new = practices::NewPractice {
-        ods_code: OdsCode::parse(&body.ods_code)?.as_str().to_owned(),
-        name: validate_name("name", &body.name, 200)?,
-        list_size: i64::from(ListSize::new(body.list_size)?),
-        site_id: body.site_id,
-        dsa_from: agreement.from,
-        dsa_to: agreement.to,
-    };
-    let change = state.change(&who);
-    idempotency::create(&state, replay, move |c| {
-        let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-        let created = practices::create_practice(c, &change, &cluster.id, new)?;
-        let version = created.version;
-        Ok((PracticeView::from(created), Some(version)))
-    })
-    .await
+    let command = CreatePractice::try_from(body)?;
+    let practice = state
+        .hubbook
+        .create_practice(&who, replay.map(|r| r.0), code.into_inner(), command)
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(etag(practice.version))
+        .json(PracticeView::from(practice)))
 }
 
 /// Read one practice.
@@ -175,12 +189,7 @@ pub async fn get_practice(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, id) = path.into_inner();
-    let practice = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Read)?;
-            found(practices::get_practice(c, &cluster.id, &id), "practice")
-        })
-        .await?;
+    let practice = state.hubbook.practice(&who, code, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(practice.version))
         .json(PracticeView::from(practice)))
@@ -203,42 +212,11 @@ pub async fn update_practice(
     body: web::Json<PracticePatch>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, id) = path.into_inner();
-    let body = body.into_inner();
-    let name = body
-        .name
-        .as_deref()
-        .map(|n| validate_name("name", n, 200))
-        .transpose()?;
-    let list_size = body
-        .list_size
-        .map(|l| ListSize::new(l).map(i64::from))
-        .transpose()?;
+    let changes = UpdatePractice::try_from(body.into_inner())?;
     let expected = if_match(&req)?;
-    let change = state.change(&who);
     let updated = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            let current = found(practices::get_practice(c, &cluster.id, &id), "practice")?;
-            // The agreement is checked as it will stand after the change.
-            let from = body.data_sharing_from.unwrap_or(current.dsa_from);
-            let to = body.data_sharing_to.unwrap_or(current.dsa_to);
-            DataSharingAgreement::new(from, to)?;
-            let changes = PracticeChanges {
-                name,
-                list_size,
-                site_id: body.site_id,
-                dsa_from: body.data_sharing_from,
-                dsa_to: body.data_sharing_to,
-            };
-            Ok(practices::update_practice(
-                c,
-                &change,
-                &cluster.id,
-                &id,
-                expected,
-                changes,
-            )?)
-        })
+        .hubbook
+        .update_practice(&who, code, id, expected, changes)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(updated.version))

@@ -3,14 +3,13 @@
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use hubbook_core::{validate_name, ClinicalRole, ServiceCode};
-use hubbook_store::models::{Service, ServiceChanges};
-use hubbook_store::repo::services;
+use hubbook_service::reference::{CreateService, UpdateService};
+use hubbook_store::models::Service;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::access::{cluster_for, found, Need};
 use crate::extract::{etag, if_match, PageOf, PageQuery};
-use crate::idempotency::{self, Replay};
+use crate::idempotency::Replay;
 use crate::{auth::Principal, ApiError, AppState};
 
 /// A service as the API shows it.
@@ -70,6 +69,35 @@ pub struct ServicePatch {
     pub clinical_role: Option<String>,
 }
 
+impl TryFrom<NewServiceBody> for CreateService {
+    type Error = ApiError;
+    fn try_from(body: NewServiceBody) -> Result<Self, ApiError> {
+        Ok(Self {
+            code: ServiceCode::parse(&body.code)?,
+            name: validate_name("name", &body.name, 200)?,
+            clinical_role: body.clinical_role.parse::<ClinicalRole>()?,
+        })
+    }
+}
+
+impl TryFrom<ServicePatch> for UpdateService {
+    type Error = ApiError;
+    fn try_from(body: ServicePatch) -> Result<Self, ApiError> {
+        Ok(Self {
+            name: body
+                .name
+                .as_deref()
+                .map(|n| validate_name("name", n, 200))
+                .transpose()?,
+            clinical_role: body
+                .clinical_role
+                .as_deref()
+                .map(str::parse::<ClinicalRole>)
+                .transpose()?,
+        })
+    }
+}
+
 /// List the cluster's services.
 #[utoipa::path(tag = "services", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<ServiceView>)), security(("bearer" = [])))]
 #[get("/clusters/{code}/services")]
@@ -81,15 +109,8 @@ pub async fn list_services(
 ) -> Result<web::Json<PageOf<ServiceView>>, ApiError> {
     let (after, limit) = page.decode()?;
     let page = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Read)?;
-            Ok(services::list_services(
-                c,
-                &cluster.id,
-                after.as_deref(),
-                limit,
-            )?)
-        })
+        .hubbook
+        .list_services(&who, code.into_inner(), after, limit)
         .await?;
     Ok(web::Json(PageOf::from_page(page, ServiceView::from)))
 }
@@ -122,23 +143,14 @@ pub async fn create_service(
         &format!("POST /clusters/{code}/services"),
         &body,
     )?;
-    let new = services::NewService {
-        code: ServiceCode::parse(&body.code)?.as_str().to_owned(),
-        name: validate_name("name", &body.name, 200)?,
-        clinical_role: body
-            .clinical_role
-            .parse::<ClinicalRole>()?
-            .as_str()
-            .to_owned(),
-    };
-    let change = state.change(&who);
-    idempotency::create(&state, replay, move |c| {
-        let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-        let created = services::create_service(c, &change, &cluster.id, new)?;
-        let version = created.version;
-        Ok((ServiceView::from(created), Some(version)))
-    })
-    .await
+    let command = CreateService::try_from(body)?;
+    let service = state
+        .hubbook
+        .create_service(&who, replay.map(|r| r.0), code.into_inner(), command)
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(etag(service.version))
+        .json(ServiceView::from(service)))
 }
 
 /// Read one service.
@@ -150,12 +162,7 @@ pub async fn get_service(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, id) = path.into_inner();
-    let service = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Read)?;
-            found(services::get_service(c, &cluster.id, &id), "service")
-        })
-        .await?;
+    let service = state.hubbook.service(&who, code, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(service.version))
         .json(ServiceView::from(service)))
@@ -178,29 +185,11 @@ pub async fn update_service(
     body: web::Json<ServicePatch>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, id) = path.into_inner();
-    let body = body.into_inner();
-    let changes = ServiceChanges {
-        name: body
-            .name
-            .as_deref()
-            .map(|n| validate_name("name", n, 200))
-            .transpose()?,
-        clinical_role: body
-            .clinical_role
-            .as_deref()
-            .map(|r| r.parse::<ClinicalRole>().map(|r| r.as_str().to_owned()))
-            .transpose()?,
-    };
+    let changes = UpdateService::try_from(body.into_inner())?;
     let expected = if_match(&req)?;
-    let change = state.change(&who);
     let updated = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            found(
-                services::update_service(c, &change, &cluster.id, &id, expected, changes),
-                "service",
-            )
-        })
+        .hubbook
+        .update_service(&who, code, id, expected, changes)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(updated.version))

@@ -3,14 +3,13 @@
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use hubbook_core::{validate_name, Coordinates, Postcode, SiteKind};
-use hubbook_store::models::{Site, SiteChanges};
-use hubbook_store::repo::sites;
+use hubbook_service::reference::{site_position, CreateSite, UpdateSite};
+use hubbook_store::models::Site;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::access::{cluster_for, found, Need};
 use crate::extract::{etag, if_match, PageOf, PageQuery};
-use crate::idempotency::{self, Replay};
+use crate::idempotency::Replay;
 use crate::{auth::Principal, ApiError, AppState};
 
 /// Whether a site is a hub or a member surgery.
@@ -110,6 +109,42 @@ pub struct SitePatch {
     pub longitude: Option<f64>,
 }
 
+impl TryFrom<NewSiteBody> for CreateSite {
+    type Error = ApiError;
+    fn try_from(body: NewSiteBody) -> Result<Self, ApiError> {
+        let position = Coordinates::new(body.latitude, body.longitude)?;
+        Ok(Self {
+            name: validate_name("name", &body.name, 200)?,
+            kind: SiteKind::from(body.kind),
+            address: validate_name("address", &body.address, 500)?,
+            postcode: Postcode::parse(&body.postcode)?,
+            position,
+        })
+    }
+}
+
+impl TryFrom<SitePatch> for UpdateSite {
+    type Error = ApiError;
+    fn try_from(body: SitePatch) -> Result<Self, ApiError> {
+        let position = site_position(body.latitude, body.longitude)?;
+        Ok(Self {
+            name: body
+                .name
+                .as_deref()
+                .map(|n| validate_name("name", n, 200))
+                .transpose()?,
+            kind: body.kind.map(SiteKind::from),
+            address: body
+                .address
+                .as_deref()
+                .map(|a| validate_name("address", a, 500))
+                .transpose()?,
+            postcode: body.postcode.as_deref().map(Postcode::parse).transpose()?,
+            position,
+        })
+    }
+}
+
 /// List the cluster's sites.
 #[utoipa::path(tag = "sites", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<SiteView>)), security(("bearer" = [])))]
 #[get("/clusters/{code}/sites")]
@@ -121,10 +156,8 @@ pub async fn list_sites(
 ) -> Result<web::Json<PageOf<SiteView>>, ApiError> {
     let (after, limit) = page.decode()?;
     let page = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Read)?;
-            Ok(sites::list_sites(c, &cluster.id, after.as_deref(), limit)?)
-        })
+        .hubbook
+        .list_sites(&who, code.into_inner(), after, limit)
         .await?;
     Ok(web::Json(PageOf::from_page(page, SiteView::from)))
 }
@@ -157,23 +190,14 @@ pub async fn create_site(
         &format!("POST /clusters/{code}/sites"),
         &body,
     )?;
-    let point = Coordinates::new(body.latitude, body.longitude)?;
-    let new = sites::NewSite {
-        name: validate_name("name", &body.name, 200)?,
-        kind: SiteKind::from(body.kind).as_str().to_owned(),
-        address: validate_name("address", &body.address, 500)?,
-        postcode: Postcode::parse(&body.postcode)?.as_str().to_owned(),
-        latitude: point.latitude,
-        longitude: point.longitude,
-    };
-    let change = state.change(&who);
-    idempotency::create(&state, replay, move |c| {
-        let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-        let created = sites::create_site(c, &change, &cluster.id, new)?;
-        let version = created.version;
-        Ok((SiteView::from(created), Some(version)))
-    })
-    .await
+    let command = CreateSite::try_from(body)?;
+    let site = state
+        .hubbook
+        .create_site(&who, replay.map(|r| r.0), code.into_inner(), command)
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(etag(site.version))
+        .json(SiteView::from(site)))
 }
 
 /// Read one site.
@@ -185,12 +209,7 @@ pub async fn get_site(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, id) = path.into_inner();
-    let site = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Read)?;
-            found(sites::get_site(c, &cluster.id, &id), "site")
-        })
-        .await?;
+    let site = state.hubbook.site(&who, code, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(site.version))
         .json(SiteView::from(site)))
@@ -213,47 +232,11 @@ pub async fn update_site(
     body: web::Json<SitePatch>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, id) = path.into_inner();
-    let body = body.into_inner();
-    let point = match (body.latitude, body.longitude) {
-        (None, None) => None,
-        (Some(lat), Some(lon)) => Some(Coordinates::new(lat, lon)?),
-        _ => {
-            return Err(ApiError::Unprocessable(
-                "invalid-coordinates",
-                "change latitude and longitude together".into(),
-            ))
-        }
-    };
-    let changes = SiteChanges {
-        name: body
-            .name
-            .as_deref()
-            .map(|n| validate_name("name", n, 200))
-            .transpose()?,
-        kind: body.kind.map(|k| SiteKind::from(k).as_str().to_owned()),
-        address: body
-            .address
-            .as_deref()
-            .map(|a| validate_name("address", a, 500))
-            .transpose()?,
-        postcode: body
-            .postcode
-            .as_deref()
-            .map(|p| Postcode::parse(p).map(|p| p.as_str().to_owned()))
-            .transpose()?,
-        latitude: point.map(|p| p.latitude),
-        longitude: point.map(|p| p.longitude),
-    };
+    let changes = UpdateSite::try_from(body.into_inner())?;
     let expected = if_match(&req)?;
-    let change = state.change(&who);
     let updated = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            found(
-                sites::update_site(c, &change, &cluster.id, &id, expected, changes),
-                "site",
-            )
-        })
+        .hubbook
+        .update_site(&who, code, id, expected, changes)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(updated.version))

@@ -136,6 +136,9 @@ impl From<hubbook_service::ServiceError> for ApiError {
             E::Store(e) => Self::Store(e),
             E::Internal(why) => Self::Internal(why),
             e @ E::HalfCoordinates => Self::Unprocessable("invalid-coordinates", e.to_string()),
+            e @ E::InvalidRole(_) => Self::Unprocessable("invalid-role", e.to_string()),
+            e @ E::InvalidUsername => Self::Unprocessable("invalid-username", e.to_string()),
+            e @ E::WeakPassword => Self::Unprocessable("weak-password", e.to_string()),
         }
     }
 }

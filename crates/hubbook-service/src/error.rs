@@ -93,6 +93,18 @@ pub enum ServiceError {
     /// A site's latitude changed without its longitude, or the reverse.
     #[error("change latitude and longitude together")]
     HalfCoordinates,
+    /// A role a cluster's staff user may not hold, or a practice given to a role without one.
+    #[error("{0}")]
+    InvalidRole(String),
+    /// A username that is not 3 to 64 letters, digits, dots, hyphens or underscores.
+    #[error("a username is 3 to 64 letters, digits, dots, hyphens or underscores")]
+    InvalidUsername,
+    /// A password shorter than [`crate::users::MIN_PASSWORD_LEN`].
+    #[error(
+        "a password needs at least {} characters",
+        crate::users::MIN_PASSWORD_LEN
+    )]
+    WeakPassword,
 }
 
 /// Maps a store `NotFound` to a `NotFound` naming what was looked for.

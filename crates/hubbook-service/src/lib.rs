@@ -18,6 +18,7 @@ pub mod reference;
 pub mod secrets;
 pub mod slots;
 pub mod triage;
+pub mod users;
 pub mod viewer;
 
 use std::sync::Arc;

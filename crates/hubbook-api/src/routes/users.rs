@@ -2,20 +2,17 @@
 
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use hubbook_core::{validate_name, Role};
-use hubbook_store::models::{User, UserChanges};
-use hubbook_store::repo::{practices, users};
+use hubbook_core::validate_name;
+use hubbook_service::users::{CreateUser, UpdateUser};
+use hubbook_store::models::User;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::access::{cluster_for, found, Need};
-use crate::auth::hash_secret;
 use crate::extract::{etag, if_match, PageOf, PageQuery};
-use crate::idempotency::{self, Replay};
+use crate::idempotency::Replay;
 use crate::{auth::Principal, ApiError, AppState};
 
-/// The shortest password accepted.
-pub const MIN_PASSWORD_LEN: usize = 12;
+pub use hubbook_service::users::MIN_PASSWORD_LEN;
 
 /// A staff user as the API shows it (never its password).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -81,28 +78,32 @@ pub struct UserPatch {
     pub active: Option<bool>,
 }
 
-fn check_password(password: &str) -> Result<(), ApiError> {
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(ApiError::Unprocessable(
-            "weak-password",
-            format!("a password needs at least {MIN_PASSWORD_LEN} characters"),
-        ));
+impl TryFrom<NewUserBody> for CreateUser {
+    type Error = ApiError;
+    fn try_from(body: NewUserBody) -> Result<Self, ApiError> {
+        Ok(CreateUser::new(
+            &body.username,
+            &body.display_name,
+            body.password,
+            &body.role,
+            body.practice_id,
+        )?)
     }
-    Ok(())
 }
 
-/// Checks the caller may manage the cluster's users before any slow password hashing is done.
-async fn authorise(state: &AppState, who: &Principal, code: &str) -> Result<(), ApiError> {
-    let (who, code) = (who.clone(), code.to_owned());
-    state
-        .db(move |c| cluster_for(c, &who, &code, Need::ManageUsers).map(|_| ()))
-        .await
-}
-
-async fn hash(password: String) -> Result<String, ApiError> {
-    Ok(web::block(move || hash_secret(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??)
+impl TryFrom<UserPatch> for UpdateUser {
+    type Error = ApiError;
+    fn try_from(body: UserPatch) -> Result<Self, ApiError> {
+        Ok(Self {
+            display_name: body
+                .display_name
+                .as_deref()
+                .map(|n| validate_name("display_name", n, 200))
+                .transpose()?,
+            password: body.password,
+            active: body.active,
+        })
+    }
 }
 
 /// List the cluster's staff users (its manager, or an admin).
@@ -116,10 +117,8 @@ pub async fn list_users(
 ) -> Result<web::Json<PageOf<UserView>>, ApiError> {
     let (after, limit) = page.decode()?;
     let page = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::ManageUsers)?;
-            Ok(users::list_users(c, &cluster.id, after.as_deref(), limit)?)
-        })
+        .hubbook
+        .list_users(&who, code.into_inner(), after, limit)
         .await?;
     Ok(web::Json(PageOf::from_page(page, UserView::from)))
 }
@@ -152,56 +151,14 @@ pub async fn create_user(
         &format!("POST /clusters/{code}/users"),
         &body,
     )?;
-    let role: Role = body.role.parse()?;
-    if !role.needs_cluster() {
-        return Err(ApiError::Unprocessable(
-            "invalid-role",
-            format!("a cluster user is a cluster_manager, hub_staff or receptionist, not {role}"),
-        ));
-    }
-    if role.needs_practice() != body.practice_id.is_some() {
-        return Err(ApiError::Unprocessable(
-            "invalid-role",
-            "a receptionist needs a practice_id, and only a receptionist has one".into(),
-        ));
-    }
-    let username = body.username.trim().to_lowercase();
-    if !(3..=64).contains(&username.len())
-        || !username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-    {
-        return Err(ApiError::Unprocessable(
-            "invalid-username",
-            "a username is 3 to 64 letters, digits, dots, hyphens or underscores".into(),
-        ));
-    }
-    let display_name = validate_name("display_name", &body.display_name, 200)?;
-    check_password(&body.password)?;
-    authorise(&state, &who, &code).await?;
-    let password_hash = hash(body.password.clone()).await?;
-    let change = state.change(&who);
-    idempotency::create(&state, replay, move |c| {
-        let cluster = cluster_for(c, &who, &code, Need::ManageUsers)?;
-        if let Some(practice_id) = &body.practice_id {
-            found(
-                practices::get_practice(c, &cluster.id, practice_id),
-                "practice",
-            )?;
-        }
-        let new = users::NewUser {
-            username,
-            display_name,
-            password_hash,
-            role: role.as_str().to_owned(),
-            cluster_id: Some(cluster.id),
-            practice_id: body.practice_id,
-        };
-        let created = users::create_user(c, &change, new)?;
-        let version = created.version;
-        Ok((UserView::from(created), Some(version)))
-    })
-    .await
+    let command = CreateUser::try_from(body)?;
+    let user = state
+        .hubbook
+        .create_user(&who, replay.map(|r| r.0), code.into_inner(), command)
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(etag(user.version))
+        .json(UserView::from(user)))
 }
 
 /// Read one staff user of the cluster.
@@ -213,24 +170,10 @@ pub async fn get_user(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, id) = path.into_inner();
-    let user = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::ManageUsers)?;
-            user_in(c, &cluster.id, &id)
-        })
-        .await?;
+    let user = state.hubbook.user(&who, code, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(user.version))
         .json(UserView::from(user)))
-}
-
-fn user_in(c: &mut hubbook_store::DbConn, cluster_id: &str, id: &str) -> Result<User, ApiError> {
-    let user = found(users::get_user(c, id), "user")?;
-    if user.cluster_id.as_deref() == Some(cluster_id) {
-        Ok(user)
-    } else {
-        Err(ApiError::NotFound("no user here that you may see".into()))
-    }
 }
 
 /// Change a user's name or password, or stop them signing in. Send `If-Match` with the ETag read.
@@ -250,38 +193,11 @@ pub async fn update_user(
     body: web::Json<UserPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, id) = path.into_inner();
-    let body = body.into_inner();
-    let display_name = body
-        .display_name
-        .as_deref()
-        .map(|n| validate_name("display_name", n, 200))
-        .transpose()?;
-    authorise(&state, &who, &code).await?;
-    let password_hash = match body.password {
-        Some(p) => {
-            check_password(&p)?;
-            Some(hash(p).await?)
-        }
-        None => None,
-    };
+    let changes = UpdateUser::try_from(body.into_inner())?;
     let expected = if_match(&req)?;
-    let change = state.change(&who);
     let updated = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::ManageUsers)?;
-            user_in(c, &cluster.id, &id)?;
-            Ok(users::update_user(
-                c,
-                &change,
-                &id,
-                expected,
-                UserChanges {
-                    display_name,
-                    password_hash,
-                    active: body.active,
-                },
-            )?)
-        })
+        .hubbook
+        .update_user(&who, code, id, expected, changes)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(updated.version))

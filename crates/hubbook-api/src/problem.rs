@@ -139,6 +139,9 @@ impl From<hubbook_service::ServiceError> for ApiError {
             e @ E::InvalidRole(_) => Self::Unprocessable("invalid-role", e.to_string()),
             e @ E::InvalidUsername => Self::Unprocessable("invalid-username", e.to_string()),
             e @ E::WeakPassword => Self::Unprocessable("weak-password", e.to_string()),
+            e @ E::InvalidClientId => Self::Unprocessable("invalid-client-id", e.to_string()),
+            e @ E::UnknownCluster(_) => Self::Unprocessable("unknown-cluster", e.to_string()),
+            e @ E::InvalidChangeover => Self::Unprocessable("invalid-changeover", e.to_string()),
         }
     }
 }

@@ -105,6 +105,18 @@ pub enum ServiceError {
         crate::users::MIN_PASSWORD_LEN
     )]
     WeakPassword,
+    /// A client id that is not 3 to 64 letters, digits, dots, hyphens or underscores.
+    #[error("a client id is 3 to 64 letters, digits, dots, hyphens or underscores")]
+    InvalidClientId,
+    /// A cluster named for an integration that does not exist or that the caller may not manage.
+    #[error("no cluster {0} that you may manage")]
+    UnknownCluster(String),
+    /// A rotation's changeover outside 0 to [`crate::integrations::MAX_CHANGEOVER_MINUTES`].
+    #[error(
+        "previous_valid_minutes is 0 to {}",
+        crate::integrations::MAX_CHANGEOVER_MINUTES
+    )]
+    InvalidChangeover,
 }
 
 /// Maps a store `NotFound` to a `NotFound` naming what was looked for.

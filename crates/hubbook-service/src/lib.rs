@@ -14,6 +14,7 @@ mod error;
 pub mod events;
 pub mod idempotency;
 pub mod reports;
+pub mod integrations;
 pub mod reference;
 pub mod secrets;
 pub mod slots;

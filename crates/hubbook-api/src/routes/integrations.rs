@@ -3,18 +3,18 @@
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use hubbook_core::{validate_name, Role};
-use hubbook_store::models::{Integration, IntegrationChanges};
-use hubbook_store::repo::{clusters, integrations};
-use hubbook_store::{DbConn, StoreError};
+use hubbook_core::validate_name;
+use hubbook_service::integrations::{
+    ClientSecret, CreateIntegration, IntegrationClient, UpdateIntegration,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::access::found;
-use crate::auth::{generate_secret, hash_secret};
 use crate::extract::{etag, if_match, PageOf, PageQuery};
-use crate::idempotency::{self, Replay};
+use crate::idempotency::Replay;
 use crate::{auth::Principal, ApiError, AppState};
+
+pub use hubbook_service::integrations::{DEFAULT_CHANGEOVER_MINUTES, MAX_CHANGEOVER_MINUTES};
 
 /// An integration client as the API shows it (never its secret).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -69,48 +69,43 @@ pub struct IntegrationPatch {
     pub active: Option<bool>,
 }
 
-fn view(c: &mut DbConn, i: Integration) -> Result<IntegrationView, ApiError> {
-    let clusters = integrations::integration_cluster_ids(c, &i.id)?
-        .iter()
-        .map(|id| clusters::get_cluster(c, id).map(|cl| cl.code))
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(IntegrationView {
-        id: i.id,
-        client_id: i.client_id,
-        name: i.name,
-        clusters,
-        active: i.active,
-        version: i.version,
-        created_at: i.created_at.and_utc(),
-    })
-}
-
-/// Who may manage integrations: an admin (all), or a cluster manager (those of its cluster only).
-fn manager_scope(who: &Principal) -> Result<Option<String>, ApiError> {
-    match who.role {
-        Role::Admin => Ok(None),
-        Role::ClusterManager => Ok(who.scope.cluster.clone()),
-        _ => Err(ApiError::Forbidden(
-            "only an admin or a cluster manager may manage integrations".into(),
-        )),
-    }
-}
-
-/// Loads an integration the caller may manage: a manager sees only those scoped to its cluster alone.
-fn visible(c: &mut DbConn, who: &Principal, id: &str) -> Result<Integration, ApiError> {
-    let scope = manager_scope(who)?;
-    let integration = found(integrations::get_integration(c, id), "integration")?;
-    if let Some(cluster_id) = scope {
-        // A manager manages only clients of its cluster alone; one shared with other clusters
-        // is the admin's, so that no manager can rename or revoke it for another cluster.
-        let ids = integrations::integration_cluster_ids(c, &integration.id)?;
-        if ids != [cluster_id] {
-            return Err(ApiError::NotFound(
-                "no integration here that you may see".into(),
-            ));
+impl From<IntegrationClient> for IntegrationView {
+    fn from(client: IntegrationClient) -> Self {
+        let i = client.integration;
+        Self {
+            id: i.id,
+            client_id: i.client_id,
+            name: i.name,
+            clusters: client.cluster_codes,
+            active: i.active,
+            version: i.version,
+            created_at: i.created_at.and_utc(),
         }
     }
-    Ok(integration)
+}
+
+impl From<NewIntegrationBody> for CreateIntegration {
+    fn from(body: NewIntegrationBody) -> Self {
+        Self {
+            name: body.name,
+            clusters: body.clusters,
+            client_id: body.client_id,
+        }
+    }
+}
+
+impl TryFrom<IntegrationPatch> for UpdateIntegration {
+    type Error = ApiError;
+    fn try_from(body: IntegrationPatch) -> Result<Self, ApiError> {
+        Ok(Self {
+            name: body
+                .name
+                .as_deref()
+                .map(|n| validate_name("name", n, 200))
+                .transpose()?,
+            active: body.active,
+        })
+    }
 }
 
 /// List integrations: all for an admin, those of its cluster for a manager.
@@ -121,23 +116,9 @@ pub async fn list_integrations(
     who: Principal,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<PageOf<IntegrationView>>, ApiError> {
-    let scope = manager_scope(&who)?;
     let (after, limit) = page.decode()?;
-    let page = state
-        .db(move |c| {
-            let page =
-                integrations::list_integrations(c, scope.as_deref(), after.as_deref(), limit)?;
-            let mut items = Vec::with_capacity(page.items.len());
-            for i in page.items {
-                items.push(view(c, i)?);
-            }
-            Ok(hubbook_store::Page {
-                items,
-                next_after: page.next_after,
-            })
-        })
-        .await?;
-    Ok(web::Json(PageOf::from_page(page, |v| v)))
+    let page = state.hubbook.list_integrations(&who, after, limit).await?;
+    Ok(web::Json(PageOf::from_page(page, IntegrationView::from)))
 }
 
 /// Create an integration client; the response holds its secret, shown only this once.
@@ -159,82 +140,18 @@ pub async fn create_integration(
     req: HttpRequest,
     body: web::Json<NewIntegrationBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = manager_scope(&who)?;
     let body = body.into_inner();
     let replay = Replay::from_request(&state, &req, &who, "POST /integrations", &body)?;
-    let name = validate_name("name", &body.name, 200)?;
-    if body.clusters.is_empty() {
-        return Err(ApiError::Unprocessable(
-            "invalid-body",
-            "an integration needs at least one cluster".into(),
-        ));
-    }
-    let client_id = match body.client_id {
-        Some(id)
-            if (3..=64).contains(&id.len())
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) =>
-        {
-            id
-        }
-        Some(_) => {
-            return Err(ApiError::Unprocessable(
-                "invalid-client-id",
-                "a client id is 3 to 64 letters, digits, dots, hyphens or underscores".into(),
-            ))
-        }
-        None => format!("hb-{}", uuid::Uuid::now_v7().simple()),
-    };
-    let secret = generate_secret();
-    let secret_for_hash = secret.clone();
-    let secret_hash = web::block(move || hash_secret(&secret_for_hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
-    let change = state.change(&who);
-    let codes = body.clusters;
-    let forget_secret: fn(&mut serde_json::Value) = |v| {
-        if let Some(map) = v.as_object_mut() {
-            map.remove("client_secret");
-        }
-    };
-    idempotency::create_redacted(&state, replay, forget_secret, move |c| {
-        let mut cluster_ids = Vec::new();
-        for code in &codes {
-            let cluster = match clusters::get_cluster_by_code(c, &code.to_ascii_uppercase()) {
-                Ok(cl) if scope.as_ref().is_none_or(|s| *s == cl.id) => cl,
-                Ok(_) | Err(StoreError::NotFound) => {
-                    return Err(ApiError::Unprocessable(
-                        "unknown-cluster",
-                        format!("no cluster {code} that you may manage"),
-                    ));
-                }
-                Err(e) => return Err(e.into()),
-            };
-            if !cluster_ids.contains(&cluster.id) {
-                cluster_ids.push(cluster.id);
-            }
-        }
-        let created = integrations::create_integration(
-            c,
-            &change,
-            integrations::NewIntegration {
-                client_id,
-                name,
-                secret_hash,
-                cluster_ids,
-            },
-        )?;
-        let version = created.version;
-        Ok((
-            CreatedIntegration {
-                integration: view(c, created)?,
-                client_secret: Some(secret),
-            },
-            Some(version),
-        ))
-    })
-    .await
+    let created = state
+        .hubbook
+        .create_integration(&who, replay.map(|r| r.0), CreateIntegration::from(body))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(etag(created.client.integration.version))
+        .json(CreatedIntegration {
+            integration: IntegrationView::from(created.client),
+            client_secret: created.secret,
+        }))
 }
 
 /// Read one integration.
@@ -245,15 +162,10 @@ pub async fn get_integration(
     who: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = state
-        .db(move |c| {
-            let i = visible(c, &who, &id)?;
-            view(c, i)
-        })
-        .await?;
+    let client = state.hubbook.integration(&who, id.into_inner()).await?;
     Ok(HttpResponse::Ok()
-        .insert_header(etag(view.version))
-        .json(view))
+        .insert_header(etag(client.integration.version))
+        .json(IntegrationView::from(client)))
 }
 
 /// Rename or revoke an integration. Send `If-Match` with the ETag read.
@@ -272,33 +184,15 @@ pub async fn update_integration(
     id: web::Path<String>,
     body: web::Json<IntegrationPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let name = body
-        .name
-        .as_deref()
-        .map(|n| validate_name("name", n, 200))
-        .transpose()?;
+    let changes = UpdateIntegration::try_from(body.into_inner())?;
     let expected = if_match(&req)?;
-    let change = state.change(&who);
-    let view = state
-        .db(move |c| {
-            visible(c, &who, &id)?;
-            let updated = integrations::update_integration(
-                c,
-                &change,
-                &id,
-                expected,
-                IntegrationChanges {
-                    name,
-                    active: body.active,
-                },
-            )?;
-            view(c, updated)
-        })
+    let client = state
+        .hubbook
+        .update_integration(&who, id.into_inner(), expected, changes)
         .await?;
     Ok(HttpResponse::Ok()
-        .insert_header(etag(view.version))
-        .json(view))
+        .insert_header(etag(client.integration.version))
+        .json(IntegrationView::from(client)))
 }
 
 /// One of an integration's secrets, as the API shows it (never the secret itself).
@@ -335,22 +229,15 @@ pub struct RotationBody {
     pub previous_valid_minutes: Option<i64>,
 }
 
-/// The default changeover of a rotation, in minutes (a day).
-pub const DEFAULT_CHANGEOVER_MINUTES: i64 = 1_440;
-
-/// The longest changeover of a rotation, in minutes (thirty days).
-pub const MAX_CHANGEOVER_MINUTES: i64 = 43_200;
-
-fn secret_view(
-    s: hubbook_store::models::IntegrationSecret,
-    now: chrono::NaiveDateTime,
-) -> SecretView {
-    SecretView {
-        live: s.live_at(now),
-        id: s.id,
-        created_at: s.created_at.and_utc(),
-        expires_at: s.expires_at.map(|t| t.and_utc()),
-        revoked_at: s.revoked_at.map(|t| t.and_utc()),
+impl From<ClientSecret> for SecretView {
+    fn from(s: ClientSecret) -> Self {
+        Self {
+            live: s.live,
+            id: s.secret.id,
+            created_at: s.secret.created_at.and_utc(),
+            expires_at: s.secret.expires_at.map(|t| t.and_utc()),
+            revoked_at: s.secret.revoked_at.map(|t| t.and_utc()),
+        }
     }
 }
 
@@ -362,15 +249,9 @@ pub async fn list_secrets(
     who: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<SecretView>>, ApiError> {
-    let now = state.now();
-    let secrets = state
-        .db(move |c| {
-            let i = visible(c, &who, &id)?;
-            Ok(integrations::list_secrets(c, &i.id)?)
-        })
-        .await?;
+    let secrets = state.hubbook.list_secrets(&who, id.into_inner()).await?;
     Ok(web::Json(
-        secrets.into_iter().map(|s| secret_view(s, now)).collect(),
+        secrets.into_iter().map(SecretView::from).collect(),
     ))
 }
 
@@ -396,35 +277,15 @@ pub async fn rotate_secret(
     id: web::Path<String>,
     body: web::Json<RotationBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let minutes = body
-        .previous_valid_minutes
-        .unwrap_or(DEFAULT_CHANGEOVER_MINUTES);
-    if !(0..=MAX_CHANGEOVER_MINUTES).contains(&minutes) {
-        return Err(ApiError::Unprocessable(
-            "invalid-changeover",
-            format!("previous_valid_minutes is 0 to {MAX_CHANGEOVER_MINUTES}"),
-        ));
-    }
-    let secret = generate_secret();
-    let for_hash = secret.clone();
-    let hash = web::block(move || hash_secret(&for_hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
-    let change = state.change(&who);
-    let until = change.at + chrono::Duration::minutes(minutes);
-    let now = change.at;
-    let created = state
-        .db(move |c| {
-            let i = visible(c, &who, &id)?;
-            Ok(integrations::add_secret(c, &change, &i.id, hash, until)?)
-        })
+    let issued = state
+        .hubbook
+        .rotate_secret(&who, id.into_inner(), body.previous_valid_minutes)
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(CreatedSecret {
-            secret: secret_view(created, now),
-            client_secret: secret,
+            secret: SecretView::from(issued.secret),
+            client_secret: issued.client_secret,
         }))
 }
 
@@ -442,16 +303,6 @@ pub async fn revoke_secret(
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<SecretView>, ApiError> {
     let (id, secret_id) = path.into_inner();
-    let change = state.change(&who);
-    let now = change.at;
-    let revoked = state
-        .db(move |c| {
-            let i = visible(c, &who, &id)?;
-            found(
-                integrations::revoke_secret(c, &change, &i.id, &secret_id),
-                "secret",
-            )
-        })
-        .await?;
-    Ok(web::Json(secret_view(revoked, now)))
+    let revoked = state.hubbook.revoke_secret(&who, id, secret_id).await?;
+    Ok(web::Json(SecretView::from(revoked)))
 }

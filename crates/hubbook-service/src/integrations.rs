@@ -1,0 +1,353 @@
+//! Integration clients (triage services such as NHS 111) and their secrets: an admin manages
+//! every client, a cluster manager those of its cluster alone. A secret is shown once, when it is
+//! made, and kept only as an argon2id hash; a rotation keeps the old secret working for a
+//! changeover so that the client can switch without a gap.
+
+use hubbook_core::access::Forbidden;
+use hubbook_core::{validate_name, Role};
+use hubbook_store::models::{Integration, IntegrationChanges, IntegrationSecret};
+use hubbook_store::repo::idempotency::Claim;
+use hubbook_store::repo::{clusters, integrations};
+use hubbook_store::{DbConn, Page, StoreError};
+
+use crate::error::found;
+use crate::idempotency::create_once;
+use crate::secrets::{generate_secret, hash_secret};
+use crate::{Caller, Hubbook, ServiceError};
+
+/// The default changeover of a rotation, in minutes (a day).
+pub const DEFAULT_CHANGEOVER_MINUTES: i64 = 1_440;
+
+/// The longest changeover of a rotation, in minutes (thirty days).
+pub const MAX_CHANGEOVER_MINUTES: i64 = 43_200;
+
+/// An integration client and the codes of the clusters it may book in.
+#[derive(Debug, Clone)]
+pub struct IntegrationClient {
+    /// The client.
+    pub integration: Integration,
+    /// The codes of its clusters, in the order of their ids.
+    pub cluster_codes: Vec<String>,
+}
+
+/// A client just created, with its secret; the secret is absent when a retried create reads the
+/// client back, for a secret is shown only once.
+#[derive(Debug, Clone)]
+pub struct CreatedClient {
+    /// The client.
+    pub client: IntegrationClient,
+    /// Its secret, shown this once.
+    pub secret: Option<String>,
+}
+
+/// One of a client's secrets (its record, never the secret) and whether it works now.
+#[derive(Debug, Clone)]
+pub struct ClientSecret {
+    /// The record.
+    pub secret: IntegrationSecret,
+    /// Whether it works now.
+    pub live: bool,
+}
+
+/// A secret just made by a rotation, with the secret itself, shown this once.
+#[derive(Debug, Clone)]
+pub struct IssuedSecret {
+    /// The new secret's record.
+    pub secret: ClientSecret,
+    /// The secret.
+    pub client_secret: String,
+}
+
+/// An integration client to create, as sent: checked once the caller may manage integrations.
+#[derive(Debug, Clone)]
+pub struct CreateIntegration {
+    /// Display name.
+    pub name: String,
+    /// Codes of the clusters it may book in (a manager may name only its own).
+    pub clusters: Vec<String>,
+    /// The client id to use; generated when absent.
+    pub client_id: Option<String>,
+}
+
+/// Changes to an integration client, checked; `active: Some(false)` revokes it at once.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateIntegration {
+    /// New display name.
+    pub name: Option<String>,
+    /// Whether it may obtain tokens.
+    pub active: Option<bool>,
+}
+
+/// Who may manage integrations: an admin (all: `None`), or a cluster manager (those of its
+/// cluster alone: `Some(cluster id)`).
+fn manager_scope(who: &Caller) -> Result<Option<String>, ServiceError> {
+    match who.role {
+        Role::Admin => Ok(None),
+        Role::ClusterManager => Ok(who.scope.cluster.clone()),
+        _ => Err(Forbidden("only an admin or a cluster manager may manage integrations").into()),
+    }
+}
+
+/// Loads an integration the caller may manage. A manager manages only clients of its cluster
+/// alone; one shared with other clusters is the admin's, so that no manager can rename or revoke
+/// it for another cluster.
+fn visible(c: &mut DbConn, who: &Caller, id: &str) -> Result<Integration, ServiceError> {
+    let scope = manager_scope(who)?;
+    let integration = found(integrations::get_integration(c, id), "integration")?;
+    if let Some(cluster_id) = scope {
+        let ids = integrations::integration_cluster_ids(c, &integration.id)?;
+        if ids != [cluster_id] {
+            return Err(ServiceError::NotFound(
+                "no integration here that you may see".into(),
+            ));
+        }
+    }
+    Ok(integration)
+}
+
+/// A client with the codes of its clusters.
+fn with_clusters(c: &mut DbConn, i: Integration) -> Result<IntegrationClient, ServiceError> {
+    let cluster_codes = integrations::integration_cluster_ids(c, &i.id)?
+        .iter()
+        .map(|id| clusters::get_cluster(c, id).map(|cl| cl.code))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(IntegrationClient {
+        integration: i,
+        cluster_codes,
+    })
+}
+
+/// A secret's record and whether it works at `now`.
+fn status(secret: IntegrationSecret, now: chrono::NaiveDateTime) -> ClientSecret {
+    ClientSecret {
+        live: secret.live_at(now),
+        secret,
+    }
+}
+
+/// The client id asked for, or a fresh one: 3 to 64 letters, digits, dots, hyphens or
+/// underscores.
+fn client_id(asked: Option<String>) -> Result<String, ServiceError> {
+    match asked {
+        Some(id)
+            if (3..=64).contains(&id.len())
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) =>
+        {
+            Ok(id)
+        }
+        Some(_) => Err(ServiceError::InvalidClientId),
+        None => Ok(format!("hb-{}", uuid::Uuid::now_v7().simple())),
+    }
+}
+
+/// The ids of the clusters named by code, each once; a cluster that does not exist or is not
+/// the manager's own is `UnknownCluster`.
+fn clusters_named(
+    c: &mut DbConn,
+    scope: Option<&str>,
+    codes: &[String],
+) -> Result<Vec<String>, ServiceError> {
+    let mut cluster_ids = Vec::new();
+    for code in codes {
+        let cluster = match clusters::get_cluster_by_code(c, &code.to_ascii_uppercase()) {
+            Ok(cl) if scope.is_none_or(|s| s == cl.id) => cl,
+            Ok(_) | Err(StoreError::NotFound) => {
+                return Err(ServiceError::UnknownCluster(code.clone()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if !cluster_ids.contains(&cluster.id) {
+            cluster_ids.push(cluster.id);
+        }
+    }
+    Ok(cluster_ids)
+}
+
+impl Hubbook {
+    /// The integration clients the caller may manage: all for an admin, those of its cluster
+    /// alone for a manager.
+    pub async fn list_integrations(
+        &self,
+        who: &Caller,
+        after: Option<String>,
+        limit: i64,
+    ) -> Result<Page<IntegrationClient>, ServiceError> {
+        let scope = manager_scope(who)?;
+        self.run(move |c| {
+            let page =
+                integrations::list_integrations(c, scope.as_deref(), after.as_deref(), limit)?;
+            let mut items = Vec::with_capacity(page.items.len());
+            for i in page.items {
+                items.push(with_clusters(c, i)?);
+            }
+            Ok(Page {
+                items,
+                next_after: page.next_after,
+            })
+        })
+        .await
+    }
+
+    /// Creates an integration client with a fresh secret, shown in the result only. With a
+    /// claim, a retry returns the client the first created, without the secret.
+    pub async fn create_integration(
+        &self,
+        who: &Caller,
+        claim: Option<Claim>,
+        cmd: CreateIntegration,
+    ) -> Result<CreatedClient, ServiceError> {
+        let scope = manager_scope(who)?;
+        let name = validate_name("name", &cmd.name, 200)?;
+        if cmd.clusters.is_empty() {
+            return Err(ServiceError::InvalidCommand(
+                "an integration needs at least one cluster",
+            ));
+        }
+        let client_id = client_id(cmd.client_id)?;
+        let (change, now) = (self.change(who), self.now().naive_utc());
+        self.run(move |c| {
+            let secret = generate_secret();
+            let secret_hash = hash_secret(&secret)?;
+            create_once(
+                c,
+                claim.as_ref(),
+                now,
+                |c| {
+                    let cluster_ids = clusters_named(c, scope.as_deref(), &cmd.clusters)?;
+                    let created = integrations::create_integration(
+                        c,
+                        &change,
+                        integrations::NewIntegration {
+                            client_id,
+                            name,
+                            secret_hash,
+                            cluster_ids,
+                        },
+                    )?;
+                    Ok(CreatedClient {
+                        client: with_clusters(c, created)?,
+                        secret: Some(secret),
+                    })
+                },
+                |created: &CreatedClient| created.client.integration.id.clone(),
+                |c, id| {
+                    let integration = found(integrations::get_integration(c, id), "integration")?;
+                    Ok(CreatedClient {
+                        client: with_clusters(c, integration)?,
+                        secret: None,
+                    })
+                },
+            )
+        })
+        .await
+    }
+
+    /// One integration client the caller may manage.
+    pub async fn integration(
+        &self,
+        who: &Caller,
+        id: String,
+    ) -> Result<IntegrationClient, ServiceError> {
+        let who = who.clone();
+        self.run(move |c| {
+            let i = visible(c, &who, &id)?;
+            with_clusters(c, i)
+        })
+        .await
+    }
+
+    /// Renames or revokes an integration client the caller may manage.
+    pub async fn update_integration(
+        &self,
+        who: &Caller,
+        id: String,
+        expected: Option<i64>,
+        cmd: UpdateIntegration,
+    ) -> Result<IntegrationClient, ServiceError> {
+        let (who, change) = (who.clone(), self.change(who));
+        self.run(move |c| {
+            visible(c, &who, &id)?;
+            let updated = integrations::update_integration(
+                c,
+                &change,
+                &id,
+                expected,
+                IntegrationChanges {
+                    name: cmd.name,
+                    active: cmd.active,
+                },
+            )?;
+            with_clusters(c, updated)
+        })
+        .await
+    }
+
+    /// A client's secrets, newest first, with whether each works now.
+    pub async fn list_secrets(
+        &self,
+        who: &Caller,
+        id: String,
+    ) -> Result<Vec<ClientSecret>, ServiceError> {
+        let (who, now) = (who.clone(), self.now().naive_utc());
+        self.run(move |c| {
+            let i = visible(c, &who, &id)?;
+            Ok(integrations::list_secrets(c, &i.id)?
+                .into_iter()
+                .map(|s| status(s, now))
+                .collect())
+        })
+        .await
+    }
+
+    /// Rotates a client's secret: a new one (shown in the result only) works at once, and the
+    /// current one keeps working for `previous_valid_minutes` ([`DEFAULT_CHANGEOVER_MINUTES`]
+    /// when absent; 0 cuts over at once).
+    pub async fn rotate_secret(
+        &self,
+        who: &Caller,
+        id: String,
+        previous_valid_minutes: Option<i64>,
+    ) -> Result<IssuedSecret, ServiceError> {
+        let minutes = previous_valid_minutes.unwrap_or(DEFAULT_CHANGEOVER_MINUTES);
+        if !(0..=MAX_CHANGEOVER_MINUTES).contains(&minutes) {
+            return Err(ServiceError::InvalidChangeover);
+        }
+        let (who, change) = (who.clone(), self.change(who));
+        let now = change.at;
+        let until = now + chrono::Duration::minutes(minutes);
+        self.run(move |c| {
+            let i = visible(c, &who, &id)?;
+            let client_secret = generate_secret();
+            let hash = hash_secret(&client_secret)?;
+            let created = integrations::add_secret(c, &change, &i.id, hash, until)?;
+            Ok(IssuedSecret {
+                secret: status(created, now),
+                client_secret,
+            })
+        })
+        .await
+    }
+
+    /// Revokes one of a client's secrets at once: tokens issued with it stop working on their
+    /// next request.
+    pub async fn revoke_secret(
+        &self,
+        who: &Caller,
+        id: String,
+        secret_id: String,
+    ) -> Result<ClientSecret, ServiceError> {
+        let (who, change) = (who.clone(), self.change(who));
+        let now = change.at;
+        self.run(move |c| {
+            let i = visible(c, &who, &id)?;
+            let revoked = found(
+                integrations::revoke_secret(c, &change, &i.id, &secret_id),
+                "secret",
+            )?;
+            Ok(status(revoked, now))
+        })
+        .await
+    }
+}

@@ -430,6 +430,59 @@ async fn concurrent_writes_never_fail_busy(app: TestApp) {
     assert_eq!(app.count("services"), 41);
 }
 
+async fn creates_known_by_code_replay_by_key(app: TestApp) {
+    // Clusters and dispositions have no id in their answers: a retry reads them back by code.
+    let key = [("Idempotency-Key", "cluster-create-1")];
+    let body = json!({"code": "U20010", "name": "Retried", "time_zone": "Europe/London"});
+    let first = app
+        .send(
+            Method::POST,
+            "/api/v1/clusters",
+            Some(&app.admin),
+            Some(body.clone()),
+            &key,
+        )
+        .await;
+    let again = app
+        .send(
+            Method::POST,
+            "/api/v1/clusters",
+            Some(&app.admin),
+            Some(body),
+            &key,
+        )
+        .await;
+    assert_eq!(first.ok(201), again.ok(201));
+    assert_eq!(
+        (first.etag(), again.etag()),
+        ("\"1\"".into(), "\"1\"".into())
+    );
+    assert_eq!(app.count("clusters WHERE code = 'U20010'"), 1);
+    let key = [("Idempotency-Key", "disposition-create-1")];
+    let body = json!({"code": "Zr01", "description": "Retried", "timeframe_minutes": 120, "delivery": "either", "services": ["gp", "nurse"]});
+    let first = app
+        .send(
+            Method::POST,
+            "/api/v1/dispositions",
+            Some(&app.admin),
+            Some(body.clone()),
+            &key,
+        )
+        .await;
+    let again = app
+        .send(
+            Method::POST,
+            "/api/v1/dispositions",
+            Some(&app.admin),
+            Some(body),
+            &key,
+        )
+        .await;
+    assert_eq!(first.ok(201), again.ok(201));
+    assert_eq!(again.body["services"], json!(["gp", "nurse"]));
+    assert_eq!(app.count("dispositions WHERE code = 'Zr01'"), 1);
+}
+
 both!(
     concurrent_writes_never_fail_busy,
     a_manager_sets_up_a_cluster,
@@ -438,4 +491,5 @@ both!(
     updates_honour_if_match,
     lists_page_with_an_opaque_cursor,
     integrations_show_their_secret_once,
+    creates_known_by_code_replay_by_key,
 );

@@ -3,16 +3,12 @@
 
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use hubbook_core::triage::{check_code, check_timeframe, DeliveryFit};
-use hubbook_core::{validate_name, Role, ServiceCode};
-use hubbook_store::models::{Disposition, DispositionChanges};
-use hubbook_store::repo::dispositions::{self, DispositionEntry};
+use hubbook_service::dispositions::{CreateDisposition, DispositionEntry, UpdateDisposition};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::found;
 use crate::extract::{etag, if_match, PageOf, PageQuery};
-use crate::idempotency::{self, Replay};
+use crate::idempotency::Replay;
 use crate::{auth::Principal, ApiError, AppState};
 
 /// A disposition as the API shows it.
@@ -99,46 +95,28 @@ pub struct DispositionQuery {
     pub cursor: Option<String>,
 }
 
-fn may_read(who: &Principal) -> Result<(), ApiError> {
-    match who.role {
-        Role::Triage | Role::ClusterManager | Role::Admin => Ok(()),
-        _ => Err(ApiError::Forbidden(
-            "dispositions are read by triage services, cluster managers and admins".into(),
-        )),
-    }
-}
-
-fn admin_only(who: &Principal) -> Result<(), ApiError> {
-    if who.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "only an admin may change dispositions".into(),
-        ))
-    }
-}
-
-fn services(codes: &[String]) -> Result<Vec<String>, ApiError> {
-    let mut out: Vec<String> = Vec::with_capacity(codes.len());
-    for code in codes {
-        let code = ServiceCode::parse(code)?.as_str().to_owned();
-        if !out.contains(&code) {
-            out.push(code);
+impl From<NewDispositionBody> for CreateDisposition {
+    fn from(body: NewDispositionBody) -> Self {
+        Self {
+            code: body.code,
+            description: body.description,
+            timeframe_minutes: body.timeframe_minutes,
+            delivery: body.delivery,
+            services: body.services,
         }
     }
-    if out.is_empty() {
-        return Err(ApiError::Unprocessable(
-            "invalid-body",
-            "a disposition needs at least one service code".into(),
-        ));
-    }
-    out.sort();
-    Ok(out)
 }
 
-fn timeframe(minutes: i64) -> Result<i32, ApiError> {
-    let minutes = check_timeframe(minutes)?;
-    i32::try_from(minutes).map_err(|_| ApiError::Internal("timeframe out of range".into()))
+impl From<DispositionPatch> for UpdateDisposition {
+    fn from(body: DispositionPatch) -> Self {
+        Self {
+            description: body.description,
+            timeframe_minutes: body.timeframe_minutes,
+            delivery: body.delivery,
+            services: body.services,
+            active: body.active,
+        }
+    }
 }
 
 /// List the disposition codes, their timeframes and what fits them, in code order.
@@ -149,7 +127,6 @@ pub async fn list_dispositions(
     who: Principal,
     query: web::Query<DispositionQuery>,
 ) -> Result<web::Json<PageOf<DispositionView>>, ApiError> {
-    may_read(&who)?;
     let q = query.into_inner();
     let (after, limit) = PageQuery {
         limit: q.limit,
@@ -157,14 +134,8 @@ pub async fn list_dispositions(
     }
     .decode()?;
     let page = state
-        .db(move |c| {
-            Ok(dispositions::list_dispositions(
-                c,
-                q.include_retired,
-                after.as_deref(),
-                limit,
-            )?)
-        })
+        .hubbook
+        .list_dispositions(&who, q.include_retired, after, limit)
         .await?;
     Ok(web::Json(PageOf::from_page(page, DispositionView::from)))
 }
@@ -177,10 +148,7 @@ pub async fn get_disposition(
     who: Principal,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    may_read(&who)?;
-    let entry = state
-        .db(move |c| found(dispositions::get_disposition(c, &code), "disposition"))
-        .await?;
+    let entry = state.hubbook.disposition(&who, code.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(entry.disposition.version))
         .json(DispositionView::from(entry)))
@@ -205,27 +173,15 @@ pub async fn create_disposition(
     req: HttpRequest,
     body: web::Json<NewDispositionBody>,
 ) -> Result<HttpResponse, ApiError> {
-    admin_only(&who)?;
     let body = body.into_inner();
     let replay = Replay::from_request(&state, &req, &who, "POST /dispositions", &body)?;
-    let change = state.change(&who);
-    let row = Disposition {
-        code: check_code(body.code.trim())?.to_owned(),
-        description: validate_name("description", &body.description, 300)?,
-        timeframe_minutes: timeframe(body.timeframe_minutes)?,
-        delivery: DeliveryFit::parse(&body.delivery)?.as_str().to_owned(),
-        active: true,
-        version: 1,
-        created_at: change.at,
-        updated_at: change.at,
-    };
-    let service_codes = services(&body.services)?;
-    idempotency::create(&state, replay, move |c| {
-        let created = dispositions::create_disposition(c, &change, row, &service_codes)?;
-        let version = created.disposition.version;
-        Ok((DispositionView::from(created), Some(version)))
-    })
-    .await
+    let created = state
+        .hubbook
+        .create_disposition(&who, replay.map(|r| r.0), CreateDisposition::from(body))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(etag(created.disposition.version))
+        .json(DispositionView::from(created)))
 }
 
 /// Change or retire a disposition (an admin). Send `If-Match` with the ETag read.
@@ -244,39 +200,11 @@ pub async fn update_disposition(
     code: web::Path<String>,
     body: web::Json<DispositionPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    admin_only(&who)?;
-    let body = body.into_inner();
-    let changes = DispositionChanges {
-        description: body
-            .description
-            .as_deref()
-            .map(|d| validate_name("description", d, 300))
-            .transpose()?,
-        timeframe_minutes: body.timeframe_minutes.map(timeframe).transpose()?,
-        delivery: body
-            .delivery
-            .as_deref()
-            .map(|d| DeliveryFit::parse(d).map(|f| f.as_str().to_owned()))
-            .transpose()?,
-        active: body.active,
-    };
-    let service_codes = body.services.as_deref().map(services).transpose()?;
+    let changes = UpdateDisposition::from(body.into_inner());
     let expected = if_match(&req)?;
-    let change = state.change(&who);
     let updated = state
-        .db(move |c| {
-            found(
-                dispositions::update_disposition(
-                    c,
-                    &change,
-                    &code,
-                    expected,
-                    changes,
-                    service_codes.as_deref(),
-                ),
-                "disposition",
-            )
-        })
+        .hubbook
+        .update_disposition(&who, code.into_inner(), expected, changes)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(updated.disposition.version))

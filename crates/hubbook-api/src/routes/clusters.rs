@@ -92,6 +92,8 @@ impl TryFrom<ClusterPatch> for UpdateCluster {
     }
 }
 
+crate::problems!(CreateClusterProblems: Forbidden, AlreadyExists, InvalidClusterCode, InvalidTimeZone, InvalidName, IdempotencyKeyReused, InvalidIdempotencyKey);
+
 /// Create a cluster (admin only). Accepts `Idempotency-Key`.
 #[utoipa::path(
     tag = "clusters",
@@ -99,8 +101,7 @@ impl TryFrom<ClusterPatch> for UpdateCluster {
     request_body = NewClusterBody,
     responses(
         (status = 201, description = "Created", body = ClusterView),
-        (status = 409, description = "The code is taken", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid code, name or time zone", body = crate::Problem, content_type = "application/problem+json"),
+        CreateClusterProblems,
     ),
     security(("bearer" = []))
 )]
@@ -122,8 +123,10 @@ pub async fn create_cluster(
         .json(ClusterView::from(cluster)))
 }
 
+crate::problems!(ListClustersProblems: Forbidden, InvalidCursor);
+
 /// List the clusters you may see: all for an admin, your own otherwise.
-#[utoipa::path(tag = "clusters", params(PageQuery), responses((status = 200, body = PageOf<ClusterView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "clusters", params(PageQuery), responses((status = 200, body = PageOf<ClusterView>), ListClustersProblems), security(("bearer" = [])))]
 #[get("/clusters")]
 pub async fn list_clusters(
     state: web::Data<AppState>,
@@ -135,11 +138,13 @@ pub async fn list_clusters(
     Ok(web::Json(PageOf::from_page(page, ClusterView::from)))
 }
 
+crate::problems!(GetClusterProblems: NotFound);
+
 /// Read one cluster: its admin, or anyone working in it.
 #[utoipa::path(
     tag = "clusters",
     params(("code" = String, Path, description = "Cluster code")),
-    responses((status = 200, body = ClusterView, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ClusterView, headers(("ETag" = String))), GetClusterProblems),
     security(("bearer" = []))
 )]
 #[get("/clusters/{code}")]
@@ -154,12 +159,14 @@ pub async fn get_cluster(
         .json(ClusterView::from(cluster)))
 }
 
+crate::problems!(UpdateClusterProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, InvalidTimeZone, InvalidName);
+
 /// Change a cluster's name or time zone: an admin or its manager. Send `If-Match` with the ETag read.
 #[utoipa::path(
     tag = "clusters",
     params(("code" = String, Path, description = "Cluster code"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = ClusterPatch,
-    responses((status = 200, body = ClusterView), (status = 412, description = "Changed since read", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ClusterView), UpdateClusterProblems),
     security(("bearer" = []))
 )]
 #[patch("/clusters/{code}")]

@@ -119,8 +119,10 @@ impl From<DispositionPatch> for UpdateDisposition {
     }
 }
 
+crate::problems!(ListDispositionsProblems: Forbidden, InvalidCursor);
+
 /// List the disposition codes, their timeframes and what fits them, in code order.
-#[utoipa::path(tag = "triage", params(DispositionQuery), responses((status = 200, body = PageOf<DispositionView>), (status = 403, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "triage", params(DispositionQuery), responses((status = 200, body = PageOf<DispositionView>), ListDispositionsProblems), security(("bearer" = [])))]
 #[get("/dispositions")]
 pub async fn list_dispositions(
     state: web::Data<AppState>,
@@ -140,8 +142,10 @@ pub async fn list_dispositions(
     Ok(web::Json(PageOf::from_page(page, DispositionView::from)))
 }
 
+crate::problems!(GetDispositionProblems: Forbidden, NotFound);
+
 /// Read one disposition.
-#[utoipa::path(tag = "triage", params(("code" = String, Path, description = "Disposition code")), responses((status = 200, body = DispositionView, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "triage", params(("code" = String, Path, description = "Disposition code")), responses((status = 200, body = DispositionView, headers(("ETag" = String))), GetDispositionProblems), security(("bearer" = [])))]
 #[get("/dispositions/{code}")]
 pub async fn get_disposition(
     state: web::Data<AppState>,
@@ -154,6 +158,8 @@ pub async fn get_disposition(
         .json(DispositionView::from(entry)))
 }
 
+crate::problems!(CreateDispositionProblems: Forbidden, AlreadyExists, InvalidDispositionCode, InvalidTimeframe, UnknownDeliveryFit, InvalidServiceCode, InvalidName, IdempotencyKeyReused, InvalidIdempotencyKey);
+
 /// Add a disposition (an admin). Accepts `Idempotency-Key`.
 #[utoipa::path(
     tag = "triage",
@@ -161,8 +167,7 @@ pub async fn get_disposition(
     request_body = NewDispositionBody,
     responses(
         (status = 201, body = DispositionView),
-        (status = 409, description = "Code already used", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid-disposition-code`, `invalid-timeframe`, `unknown-delivery-fit`, `invalid-service-code`", body = crate::Problem, content_type = "application/problem+json"),
+        CreateDispositionProblems,
     ),
     security(("bearer" = []))
 )]
@@ -184,12 +189,14 @@ pub async fn create_disposition(
         .json(DispositionView::from(created)))
 }
 
+crate::problems!(UpdateDispositionProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, InvalidTimeframe, UnknownDeliveryFit, InvalidServiceCode, InvalidName);
+
 /// Change or retire a disposition (an admin). Send `If-Match` with the ETag read.
 #[utoipa::path(
     tag = "triage",
     params(("code" = String, Path, description = "Disposition code"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = DispositionPatch,
-    responses((status = 200, body = DispositionView), (status = 404, body = crate::Problem, content_type = "application/problem+json"), (status = 412, body = crate::Problem, content_type = "application/problem+json"), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = DispositionView), UpdateDispositionProblems),
     security(("bearer" = []))
 )]
 #[patch("/dispositions/{code}")]

@@ -108,8 +108,10 @@ impl TryFrom<IntegrationPatch> for UpdateIntegration {
     }
 }
 
+crate::problems!(ListIntegrationsProblems: Forbidden, InvalidCursor);
+
 /// List integrations: all for an admin, those of its cluster for a manager.
-#[utoipa::path(tag = "integrations", params(PageQuery), responses((status = 200, body = PageOf<IntegrationView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "integrations", params(PageQuery), responses((status = 200, body = PageOf<IntegrationView>), ListIntegrationsProblems), security(("bearer" = [])))]
 #[get("/integrations")]
 pub async fn list_integrations(
     state: web::Data<AppState>,
@@ -121,6 +123,8 @@ pub async fn list_integrations(
     Ok(web::Json(PageOf::from_page(page, IntegrationView::from)))
 }
 
+crate::problems!(CreateIntegrationProblems: Forbidden, AlreadyExists, UnknownCluster, InvalidClientId, InvalidName, IdempotencyKeyReused, InvalidIdempotencyKey);
+
 /// Create an integration client; the response holds its secret, shown only this once.
 #[utoipa::path(
     tag = "integrations",
@@ -128,8 +132,7 @@ pub async fn list_integrations(
     request_body = NewIntegrationBody,
     responses(
         (status = 201, body = CreatedIntegration),
-        (status = 409, description = "Client id taken", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown cluster or invalid name", body = crate::Problem, content_type = "application/problem+json"),
+        CreateIntegrationProblems,
     ),
     security(("bearer" = []))
 )]
@@ -154,8 +157,10 @@ pub async fn create_integration(
         }))
 }
 
+crate::problems!(GetIntegrationProblems: Forbidden, NotFound);
+
 /// Read one integration.
-#[utoipa::path(tag = "integrations", params(("id" = String, Path, description = "Integration id")), responses((status = 200, body = IntegrationView), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "integrations", params(("id" = String, Path, description = "Integration id")), responses((status = 200, body = IntegrationView), GetIntegrationProblems), security(("bearer" = [])))]
 #[get("/integrations/{id}")]
 pub async fn get_integration(
     state: web::Data<AppState>,
@@ -168,12 +173,14 @@ pub async fn get_integration(
         .json(IntegrationView::from(client)))
 }
 
+crate::problems!(UpdateIntegrationProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, InvalidName, UnknownCluster);
+
 /// Rename or revoke an integration. Send `If-Match` with the ETag read.
 #[utoipa::path(
     tag = "integrations",
     params(("id" = String, Path, description = "Integration id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = IntegrationPatch,
-    responses((status = 200, body = IntegrationView), (status = 412, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = IntegrationView), UpdateIntegrationProblems),
     security(("bearer" = []))
 )]
 #[patch("/integrations/{id}")]
@@ -241,8 +248,10 @@ impl From<ClientSecret> for SecretView {
     }
 }
 
+crate::problems!(ListSecretsProblems: Forbidden, NotFound);
+
 /// List an integration's secrets, newest first, with whether each works now.
-#[utoipa::path(tag = "integrations", params(("id" = String, Path, description = "Integration id")), responses((status = 200, body = Vec<SecretView>), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "integrations", params(("id" = String, Path, description = "Integration id")), responses((status = 200, body = Vec<SecretView>), ListSecretsProblems), security(("bearer" = [])))]
 #[get("/integrations/{id}/secrets")]
 pub async fn list_secrets(
     state: web::Data<AppState>,
@@ -255,6 +264,8 @@ pub async fn list_secrets(
     ))
 }
 
+crate::problems!(RotateSecretProblems: Forbidden, NotFound, SecretLimit, InvalidChangeover);
+
 /// Rotate an integration's secret: a new secret (shown once) works at once, and the current one
 /// keeps working for `previous_valid_minutes` so the client can change over without a gap. At
 /// most two secrets are live at a time: revoke one before rotating again (`secret-limit`).
@@ -264,9 +275,7 @@ pub async fn list_secrets(
     request_body = RotationBody,
     responses(
         (status = 201, body = CreatedSecret),
-        (status = 404, body = crate::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`secret-limit`: two secrets are already live", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid-changeover`", body = crate::Problem, content_type = "application/problem+json"),
+        RotateSecretProblems,
     ),
     security(("bearer" = []))
 )]
@@ -289,11 +298,13 @@ pub async fn rotate_secret(
         }))
 }
 
+crate::problems!(RevokeSecretProblems: Forbidden, NotFound);
+
 /// Revoke one secret at once: tokens issued with it stop working on their next request.
 #[utoipa::path(
     tag = "integrations",
     params(("id" = String, Path, description = "Integration id"), ("secret_id" = String, Path, description = "Secret id")),
-    responses((status = 200, body = SecretView), (status = 404, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = SecretView), RevokeSecretProblems),
     security(("bearer" = []))
 )]
 #[delete("/integrations/{id}/secrets/{secret_id}")]

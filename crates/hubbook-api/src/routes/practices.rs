@@ -125,8 +125,10 @@ impl TryFrom<PracticePatch> for UpdatePractice {
     }
 }
 
+crate::problems!(ListPracticesProblems: NotFound, InvalidCursor);
+
 /// List the cluster's practices.
-#[utoipa::path(tag = "practices", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<PracticeView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "practices", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<PracticeView>), ListPracticesProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/practices")]
 pub async fn list_practices(
     state: web::Data<AppState>,
@@ -142,6 +144,8 @@ pub async fn list_practices(
     Ok(web::Json(PageOf::from_page(page, PracticeView::from)))
 }
 
+crate::problems!(CreatePracticeProblems: Forbidden, NotFound, AlreadyExists, InvalidOdsCode, InvalidListSize, InvalidName, InvalidDateRange, UnknownReference, IdempotencyKeyReused, InvalidIdempotencyKey);
+
 /// Add a practice to the cluster (its manager). Accepts `Idempotency-Key`.
 #[utoipa::path(
     tag = "practices",
@@ -149,8 +153,7 @@ pub async fn list_practices(
     request_body = NewPracticeBody,
     responses(
         (status = 201, body = PracticeView),
-        (status = 409, description = "ODS code already in the cluster", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid ODS code, list size or dates", body = crate::Problem, content_type = "application/problem+json"),
+        CreatePracticeProblems,
     ),
     security(("bearer" = []))
 )]
@@ -180,8 +183,10 @@ pub async fn create_practice(
         .json(PracticeView::from(practice)))
 }
 
+crate::problems!(GetPracticeProblems: NotFound);
+
 /// Read one practice.
-#[utoipa::path(tag = "practices", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Practice id")), responses((status = 200, body = PracticeView, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "practices", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Practice id")), responses((status = 200, body = PracticeView, headers(("ETag" = String))), GetPracticeProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/practices/{id}")]
 pub async fn get_practice(
     state: web::Data<AppState>,
@@ -195,12 +200,14 @@ pub async fn get_practice(
         .json(PracticeView::from(practice)))
 }
 
+crate::problems!(UpdatePracticeProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, InvalidListSize, InvalidName, InvalidDateRange, UnknownReference);
+
 /// Change a practice (its cluster's manager). Send `If-Match` with the ETag read.
 #[utoipa::path(
     tag = "practices",
     params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Practice id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = PracticePatch,
-    responses((status = 200, body = PracticeView), (status = 412, body = crate::Problem, content_type = "application/problem+json"), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = PracticeView), UpdatePracticeProblems),
     security(("bearer" = []))
 )]
 #[patch("/clusters/{code}/practices/{id}")]

@@ -98,8 +98,10 @@ impl TryFrom<ServicePatch> for UpdateService {
     }
 }
 
+crate::problems!(ListServicesProblems: NotFound, InvalidCursor);
+
 /// List the cluster's services.
-#[utoipa::path(tag = "services", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<ServiceView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "services", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<ServiceView>), ListServicesProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/services")]
 pub async fn list_services(
     state: web::Data<AppState>,
@@ -115,6 +117,8 @@ pub async fn list_services(
     Ok(web::Json(PageOf::from_page(page, ServiceView::from)))
 }
 
+crate::problems!(CreateServiceProblems: Forbidden, NotFound, AlreadyExists, InvalidServiceCode, UnknownClinicalRole, InvalidName, IdempotencyKeyReused, InvalidIdempotencyKey);
+
 /// Add a service to the cluster (its manager). Accepts `Idempotency-Key`.
 #[utoipa::path(
     tag = "services",
@@ -122,8 +126,7 @@ pub async fn list_services(
     request_body = NewServiceBody,
     responses(
         (status = 201, body = ServiceView),
-        (status = 409, description = "Code already used in the cluster", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid code or unknown clinical role", body = crate::Problem, content_type = "application/problem+json"),
+        CreateServiceProblems,
     ),
     security(("bearer" = []))
 )]
@@ -153,8 +156,10 @@ pub async fn create_service(
         .json(ServiceView::from(service)))
 }
 
+crate::problems!(GetServiceProblems: NotFound);
+
 /// Read one service.
-#[utoipa::path(tag = "services", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Service id")), responses((status = 200, body = ServiceView, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "services", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Service id")), responses((status = 200, body = ServiceView, headers(("ETag" = String))), GetServiceProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/services/{id}")]
 pub async fn get_service(
     state: web::Data<AppState>,
@@ -168,12 +173,14 @@ pub async fn get_service(
         .json(ServiceView::from(service)))
 }
 
+crate::problems!(UpdateServiceProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, UnknownClinicalRole, InvalidName);
+
 /// Change a service (its cluster's manager). Send `If-Match` with the ETag read.
 #[utoipa::path(
     tag = "services",
     params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Service id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = ServicePatch,
-    responses((status = 200, body = ServiceView), (status = 412, body = crate::Problem, content_type = "application/problem+json"), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ServiceView), UpdateServiceProblems),
     security(("bearer" = []))
 )]
 #[patch("/clusters/{code}/services/{id}")]

@@ -145,8 +145,10 @@ impl TryFrom<SitePatch> for UpdateSite {
     }
 }
 
+crate::problems!(ListSitesProblems: NotFound, InvalidCursor);
+
 /// List the cluster's sites.
-#[utoipa::path(tag = "sites", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<SiteView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "sites", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<SiteView>), ListSitesProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/sites")]
 pub async fn list_sites(
     state: web::Data<AppState>,
@@ -162,6 +164,8 @@ pub async fn list_sites(
     Ok(web::Json(PageOf::from_page(page, SiteView::from)))
 }
 
+crate::problems!(CreateSiteProblems: Forbidden, NotFound, AlreadyExists, UnknownSiteKind, InvalidPostcode, InvalidCoordinates, InvalidName, IdempotencyKeyReused, InvalidIdempotencyKey);
+
 /// Add a site to the cluster (its manager). Accepts `Idempotency-Key`.
 #[utoipa::path(
     tag = "sites",
@@ -169,8 +173,7 @@ pub async fn list_sites(
     request_body = NewSiteBody,
     responses(
         (status = 201, body = SiteView),
-        (status = 409, description = "Name already used in the cluster", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid postcode or coordinates", body = crate::Problem, content_type = "application/problem+json"),
+        CreateSiteProblems,
     ),
     security(("bearer" = []))
 )]
@@ -200,8 +203,10 @@ pub async fn create_site(
         .json(SiteView::from(site)))
 }
 
+crate::problems!(GetSiteProblems: NotFound);
+
 /// Read one site.
-#[utoipa::path(tag = "sites", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Site id")), responses((status = 200, body = SiteView, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "sites", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Site id")), responses((status = 200, body = SiteView, headers(("ETag" = String))), GetSiteProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/sites/{id}")]
 pub async fn get_site(
     state: web::Data<AppState>,
@@ -215,12 +220,14 @@ pub async fn get_site(
         .json(SiteView::from(site)))
 }
 
+crate::problems!(UpdateSiteProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, InvalidPostcode, InvalidCoordinates, InvalidName);
+
 /// Change a site (its cluster's manager). Send `If-Match` with the ETag read.
 #[utoipa::path(
     tag = "sites",
     params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Site id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = SitePatch,
-    responses((status = 200, body = SiteView), (status = 412, body = crate::Problem, content_type = "application/problem+json"), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = SiteView), UpdateSiteProblems),
     security(("bearer" = []))
 )]
 #[patch("/clusters/{code}/sites/{id}")]

@@ -106,8 +106,10 @@ impl TryFrom<UserPatch> for UpdateUser {
     }
 }
 
+crate::problems!(ListUsersProblems: Forbidden, NotFound, InvalidCursor);
+
 /// List the cluster's staff users (its manager, or an admin).
-#[utoipa::path(tag = "users", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<UserView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "users", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<UserView>), ListUsersProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
@@ -123,6 +125,8 @@ pub async fn list_users(
     Ok(web::Json(PageOf::from_page(page, UserView::from)))
 }
 
+crate::problems!(CreateUserProblems: Forbidden, NotFound, AlreadyExists, UnknownRole, InvalidRole, InvalidUsername, WeakPassword, InvalidName, UnknownReference, IdempotencyKeyReused, InvalidIdempotencyKey);
+
 /// Create a staff user in the cluster (its manager, or an admin). Accepts `Idempotency-Key`.
 #[utoipa::path(
     tag = "users",
@@ -130,8 +134,7 @@ pub async fn list_users(
     request_body = NewUserBody,
     responses(
         (status = 201, body = UserView),
-        (status = 409, description = "Username taken", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid role, practice or weak password", body = crate::Problem, content_type = "application/problem+json"),
+        CreateUserProblems,
     ),
     security(("bearer" = []))
 )]
@@ -161,8 +164,10 @@ pub async fn create_user(
         .json(UserView::from(user)))
 }
 
+crate::problems!(GetUserProblems: Forbidden, NotFound);
+
 /// Read one staff user of the cluster.
-#[utoipa::path(tag = "users", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "User id")), responses((status = 200, body = UserView), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "users", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "User id")), responses((status = 200, body = UserView), GetUserProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/users/{id}")]
 pub async fn get_user(
     state: web::Data<AppState>,
@@ -176,12 +181,14 @@ pub async fn get_user(
         .json(UserView::from(user)))
 }
 
+crate::problems!(UpdateUserProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, WeakPassword, InvalidName);
+
 /// Change a user's name or password, or stop them signing in. Send `If-Match` with the ETag read.
 #[utoipa::path(
     tag = "users",
     params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "User id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = UserPatch,
-    responses((status = 200, body = UserView), (status = 412, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = UserView), UpdateUserProblems),
     security(("bearer" = []))
 )]
 #[patch("/clusters/{code}/users/{id}")]

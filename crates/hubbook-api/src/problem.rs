@@ -142,6 +142,9 @@ impl From<hubbook_service::ServiceError> for ApiError {
             e @ E::InvalidClientId => Self::Unprocessable("invalid-client-id", e.to_string()),
             e @ E::UnknownCluster(_) => Self::Unprocessable("unknown-cluster", e.to_string()),
             e @ E::InvalidChangeover => Self::Unprocessable("invalid-changeover", e.to_string()),
+            E::Rota(e) => Self::Rota(e),
+            e @ E::UnknownReference(_) => Self::Unprocessable("unknown-reference", e.to_string()),
+            e @ E::InvalidDateRange(_) => Self::Unprocessable("invalid-date-range", e.to_string()),
         }
     }
 }

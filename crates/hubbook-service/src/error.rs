@@ -117,6 +117,15 @@ pub enum ServiceError {
         crate::integrations::MAX_CHANGEOVER_MINUTES
     )]
     InvalidChangeover,
+    /// A rota or template refused by the expansion rules (its template and date are named).
+    #[error(transparent)]
+    Rota(#[from] hubbook_core::rota::RotaError),
+    /// A site, service or practice named that is not one of this cluster's; the text says which.
+    #[error("{0}")]
+    UnknownReference(String),
+    /// A range of dates that ends before it starts or is longer than allowed; the text says which.
+    #[error("{0}")]
+    InvalidDateRange(String),
 }
 
 /// Maps a store `NotFound` to a `NotFound` naming what was looked for.

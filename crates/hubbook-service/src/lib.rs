@@ -18,6 +18,8 @@ pub mod integrations;
 pub mod reference;
 pub mod reports;
 pub mod secrets;
+pub mod rotas;
+pub mod sessions;
 pub mod slots;
 pub mod triage;
 pub mod users;

@@ -1,26 +1,21 @@
 //! Rotas: a manager drafts session templates, then publishes them over a date range to create
 //! sessions and slots, or withdraws a range; neither ever drops a booked patient silently.
 
-use std::collections::{BTreeSet, HashMap};
-
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use hubbook_core::rota::{expand, Rota as CoreRota, SessionTemplate};
-use hubbook_core::{validate_name, ClusterTimeZone};
-use hubbook_store::models::Rota;
-use hubbook_store::repo::sessions::{self, ChangeReport, PublishTarget};
-use hubbook_store::repo::{rotas, services, sharing, sites};
-use hubbook_store::{DbConn, StoreError};
+use hubbook_core::rota::{Rota as CoreRota, SessionTemplate};
+use hubbook_core::validate_name;
+use hubbook_service::rotas::{RotaRange, SavedRota};
+use hubbook_service::sessions::ChangeReport;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::access::{cluster_for, found, Need};
 use crate::extract::{etag, if_match, PageOf, PageQuery};
-use crate::idempotency::{self, Replay};
+use crate::idempotency::Replay;
 use crate::{auth::Principal, ApiError, AppState};
 
 /// The longest range one publish or withdrawal may cover, in days (two years).
-pub const MAX_RANGE_DAYS: i64 = 731;
+pub use hubbook_service::rotas::MAX_RANGE_DAYS;
 
 /// A session template as documented for clients (the server reads it into the core's template).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -96,17 +91,17 @@ pub struct RotaView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn view(r: Rota) -> Result<RotaView, ApiError> {
-    let templates = serde_json::from_str(&r.templates_json)
-        .map_err(|e| ApiError::Internal(format!("stored rota {} does not parse: {e}", r.id)))?;
-    Ok(RotaView {
-        id: r.id,
-        name: r.name,
-        templates,
-        version: r.version,
-        created_at: r.created_at.and_utc(),
-        updated_at: r.updated_at.and_utc(),
-    })
+impl From<SavedRota> for RotaView {
+    fn from(r: SavedRota) -> Self {
+        Self {
+            id: r.id,
+            name: r.rota.name,
+            templates: r.rota.templates,
+            version: r.version,
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
+        }
+    }
 }
 
 /// A rota to create or replace.
@@ -118,6 +113,16 @@ pub struct RotaBody {
     /// Session templates; each key unique within the rota.
     #[schema(value_type = Vec<SessionTemplateDoc>)]
     pub templates: Vec<SessionTemplate>,
+}
+
+impl TryFrom<RotaBody> for CoreRota {
+    type Error = ApiError;
+    fn try_from(body: RotaBody) -> Result<Self, ApiError> {
+        Ok(CoreRota {
+            name: validate_name("name", &body.name, 100)?,
+            templates: body.templates,
+        })
+    }
 }
 
 /// A date range to publish or withdraw.
@@ -133,6 +138,15 @@ pub struct RangeBody {
     pub dry_run: bool,
     /// Why (for a withdrawal), shown on the sessions and the rebooking list.
     pub reason: Option<String>,
+}
+
+impl TryFrom<&RangeBody> for RotaRange {
+    type Error = ApiError;
+    fn try_from(body: &RangeBody) -> Result<Self, ApiError> {
+        crate::extract::check_date("from", body.from)?;
+        crate::extract::check_date("to", body.to)?;
+        Ok(RotaRange::new(body.from, body.to, body.dry_run)?)
+    }
 }
 
 /// An appointment left needing rebooking by a change.
@@ -199,38 +213,6 @@ impl From<ChangeReport> for ChangeReportView {
     }
 }
 
-/// Validates a rota against the rules and against the cluster's sites and services.
-fn check(conn: &mut DbConn, cluster_id: &str, rota: &CoreRota) -> Result<(), ApiError> {
-    rota.validate()?;
-    let site_ids: BTreeSet<&str> = rota.templates.iter().map(|t| t.site_id.as_str()).collect();
-    let service_ids: BTreeSet<&str> = rota
-        .templates
-        .iter()
-        .map(|t| t.service_id.as_str())
-        .collect();
-    for id in site_ids {
-        if let Err(StoreError::NotFound) = sites::get_site(conn, cluster_id, id) {
-            return Err(ApiError::Unprocessable(
-                "unknown-reference",
-                format!("site {id} is not a site of this cluster"),
-            ));
-        }
-    }
-    for id in service_ids {
-        if let Err(StoreError::NotFound) = services::get_service(conn, cluster_id, id) {
-            return Err(ApiError::Unprocessable(
-                "unknown-reference",
-                format!("service {id} is not a service of this cluster"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn templates_json(templates: &[SessionTemplate]) -> Result<String, ApiError> {
-    serde_json::to_string(templates).map_err(|e| ApiError::Internal(e.to_string()))
-}
-
 /// List the cluster's rotas (its manager).
 #[utoipa::path(tag = "rotas", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<RotaView>)), security(("bearer" = [])))]
 #[get("/clusters/{code}/rotas")]
@@ -242,23 +224,10 @@ pub async fn list_rotas(
 ) -> Result<web::Json<PageOf<RotaView>>, ApiError> {
     let (after, limit) = page.decode()?;
     let page = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            Ok(rotas::list_rotas(c, &cluster.id, after.as_deref(), limit)?)
-        })
+        .hubbook
+        .list_rotas(&who, code.into_inner(), after, limit)
         .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(view)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(web::Json(PageOf::from_page(
-        hubbook_store::Page {
-            items,
-            next_after: page.next_after,
-        },
-        |v| v,
-    )))
+    Ok(web::Json(PageOf::from_page(page, RotaView::from)))
 }
 
 /// Draft a rota of session templates (its manager). Nothing is bookable until it is published.
@@ -288,20 +257,14 @@ pub async fn create_rota(
         &format!("POST /clusters/{code}/rotas"),
         &body,
     )?;
-    let rota = CoreRota {
-        name: validate_name("name", &body.name, 100)?,
-        templates: body.templates,
-    };
-    let json = templates_json(&rota.templates)?;
-    let change = state.change(&who);
-    idempotency::create(&state, replay, move |c| {
-        let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-        check(c, &cluster.id, &rota)?;
-        let created = rotas::create_rota(c, &change, &cluster.id, rota.name, json)?;
-        let version = created.version;
-        Ok((view(created)?, Some(version)))
-    })
-    .await
+    let rota = CoreRota::try_from(body)?;
+    let created = state
+        .hubbook
+        .create_rota(&who, replay.map(|r| r.0), code.into_inner(), rota)
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(etag(created.version))
+        .json(RotaView::from(created)))
 }
 
 /// Read one rota.
@@ -313,15 +276,10 @@ pub async fn get_rota(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, id) = path.into_inner();
-    let rota = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            found(rotas::get_rota(c, &cluster.id, &id), "rota")
-        })
-        .await?;
+    let rota = state.hubbook.rota(&who, code, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(rota.version))
-        .json(view(rota)?))
+        .json(RotaView::from(rota)))
 }
 
 /// Replace a rota's name and templates. Send `If-Match` with the ETag read. Published sessions
@@ -342,50 +300,15 @@ pub async fn replace_rota(
     body: web::Json<RotaBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, id) = path.into_inner();
-    let body = body.into_inner();
-    let rota = CoreRota {
-        name: validate_name("name", &body.name, 100)?,
-        templates: body.templates,
-    };
-    let json = templates_json(&rota.templates)?;
+    let rota = CoreRota::try_from(body.into_inner())?;
     let expected = if_match(&req)?;
-    let change = state.change(&who);
     let updated = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            check(c, &cluster.id, &rota)?;
-            let changes = rotas::RotaChanges {
-                name: Some(rota.name),
-                templates_json: Some(json),
-            };
-            found(
-                rotas::update_rota(c, &change, &cluster.id, &id, expected, changes),
-                "rota",
-            )
-        })
+        .hubbook
+        .replace_rota(&who, code, id, expected, rota)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(updated.version))
-        .json(view(updated)?))
-}
-
-fn check_range(body: &RangeBody) -> Result<(), ApiError> {
-    crate::extract::check_date("from", body.from)?;
-    crate::extract::check_date("to", body.to)?;
-    let days = (body.to - body.from).num_days();
-    if days < 0 {
-        return Err(ApiError::Unprocessable(
-            "invalid-date-range",
-            "`to` is before `from`".into(),
-        ));
-    }
-    if days >= MAX_RANGE_DAYS {
-        return Err(ApiError::Unprocessable(
-            "invalid-date-range",
-            format!("a range covers at most {MAX_RANGE_DAYS} days"),
-        ));
-    }
-    Ok(())
+        .json(RotaView::from(updated)))
 }
 
 /// Publish a rota over a date range: creates its sessions and slots in one transaction and
@@ -413,39 +336,8 @@ pub async fn publish_rota(
     body: web::Json<RangeBody>,
 ) -> Result<web::Json<ChangeReportView>, ApiError> {
     let (code, id) = path.into_inner();
-    let body = body.into_inner();
-    check_range(&body)?;
-    let change = state.change(&who);
-    let report = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            let stored = found(rotas::get_rota(c, &cluster.id, &id), "rota")?;
-            let view = view(stored)?;
-            let rota = CoreRota {
-                name: view.name,
-                templates: view.templates,
-            };
-            check(c, &cluster.id, &rota)?;
-            let zone = ClusterTimeZone::parse(&cluster.time_zone)?;
-            let expansion = expand(&rota, body.from, body.to, zone.0)?;
-            let slot_minutes: HashMap<String, u32> = rota.slot_minutes();
-            let target = PublishTarget {
-                cluster_id: &cluster.id,
-                rota_id: &id,
-                from: body.from,
-                to: body.to,
-                slot_minutes,
-                sharing: Some(sharing::current(c, &cluster.id)?),
-            };
-            Ok(sessions::publish(
-                c,
-                &change,
-                &target,
-                &expansion,
-                body.dry_run,
-            )?)
-        })
-        .await?;
+    let range = RotaRange::try_from(&body.into_inner())?;
+    let report = state.hubbook.publish_rota(&who, code, id, range).await?;
     Ok(web::Json(report.into()))
 }
 
@@ -467,30 +359,10 @@ pub async fn withdraw_rota(
 ) -> Result<web::Json<ChangeReportView>, ApiError> {
     let (code, id) = path.into_inner();
     let body = body.into_inner();
-    check_range(&body)?;
-    let reason = match &body.reason {
-        Some(r) => validate_name("reason", r, 500)?,
-        None => "the session was withdrawn".to_owned(),
-    };
-    let change = state.change(&who);
+    let range = RotaRange::try_from(&body)?;
     let report = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            found(rotas::get_rota(c, &cluster.id, &id), "rota")?;
-            let range = sessions::Selection::Rota {
-                rota_id: &id,
-                from: body.from,
-                to: body.to,
-            };
-            Ok(sessions::withdraw(
-                c,
-                &change,
-                &cluster.id,
-                range,
-                &reason,
-                body.dry_run,
-            )?)
-        })
+        .hubbook
+        .withdraw_rota(&who, code, id, range, body.reason)
         .await?;
     Ok(web::Json(report.into()))
 }

@@ -5,12 +5,11 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::publish::Occupancy;
 use hubbook_core::validate_name;
+use hubbook_service::sessions::{SessionFilter, SessionWithSlots, SlotState};
 use hubbook_store::models::Session;
-use hubbook_store::repo::sessions::{self, SessionFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{cluster_for, found, Need};
 use crate::extract::{etag, if_match, if_match_optional, PageOf, PageQuery};
 use crate::routes::rotas::ChangeReportView;
 use crate::{auth::Principal, ApiError, AppState};
@@ -94,6 +93,25 @@ pub struct SlotView {
     pub appointment_id: Option<String>,
 }
 
+impl From<SlotState> for SlotView {
+    fn from(s: SlotState) -> Self {
+        let (state, appointment_id) = match s.occupancy {
+            Occupancy::Free => ("free", None),
+            Occupancy::Held => ("held", None),
+            Occupancy::Booked { appointment_id } => ("booked", Some(appointment_id)),
+        };
+        Self {
+            id: s.slot.id,
+            starts_at: s.slot.starts_at.and_utc(),
+            ends_at: s.slot.ends_at.and_utc(),
+            lane: s.slot.lane,
+            channel: s.slot.channel,
+            state: state.into(),
+            appointment_id,
+        }
+    }
+}
+
 /// A session with its slots.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SessionDetail {
@@ -102,6 +120,15 @@ pub struct SessionDetail {
     pub session: SessionView,
     /// Its slots in time then lane order.
     pub slots: Vec<SlotView>,
+}
+
+impl From<SessionWithSlots> for SessionDetail {
+    fn from(s: SessionWithSlots) -> Self {
+        Self {
+            session: s.session.into(),
+            slots: s.slots.into_iter().map(SlotView::from).collect(),
+        }
+    }
 }
 
 /// Filters for listing sessions.
@@ -161,16 +188,8 @@ pub async fn list_sessions(
         status: q.status,
     };
     let page = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Operate)?;
-            Ok(sessions::list_sessions(
-                c,
-                &cluster.id,
-                &filter,
-                after.as_deref(),
-                limit,
-            )?)
-        })
+        .hubbook
+        .list_sessions(&who, code.into_inner(), filter, after, limit)
         .await?;
     Ok(web::Json(PageOf::from_page(page, SessionView::from)))
 }
@@ -184,40 +203,10 @@ pub async fn get_session(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, id) = path.into_inner();
-    let now = state.now();
-    let (session, slots) = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Operate)?;
-            let session = found(sessions::get_session(c, &cluster.id, &id), "session")?;
-            let slots = sessions::session_slots(c, &cluster.id, &id, now)?;
-            Ok((session, slots))
-        })
-        .await?;
-    let slots = slots
-        .into_iter()
-        .map(|s| {
-            let (state, appointment_id) = match s.occupancy {
-                Occupancy::Free => ("free", None),
-                Occupancy::Held => ("held", None),
-                Occupancy::Booked { appointment_id } => ("booked", Some(appointment_id)),
-            };
-            SlotView {
-                id: s.slot.id,
-                starts_at: s.slot.starts_at.and_utc(),
-                ends_at: s.slot.ends_at.and_utc(),
-                lane: s.slot.lane,
-                channel: s.slot.channel,
-                state: state.into(),
-                appointment_id,
-            }
-        })
-        .collect();
+    let detail = state.hubbook.session(&who, code, id).await?;
     Ok(HttpResponse::Ok()
-        .insert_header(etag(session.version))
-        .json(SessionDetail {
-            session: session.into(),
-            slots,
-        }))
+        .insert_header(etag(detail.session.version))
+        .json(SessionDetail::from(detail)))
 }
 
 /// Cancel one session (its cluster's manager), by the same rules as a withdrawal: free slots go,
@@ -238,17 +227,10 @@ pub async fn cancel_session(
     body: web::Json<CancelSessionBody>,
 ) -> Result<web::Json<ChangeReportView>, ApiError> {
     let (code, id) = path.into_inner();
-    let reason = validate_name("reason", &body.reason, 500)?;
     let expected = if_match_optional(&req);
-    let change = state.change(&who);
     let report = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            found(
-                sessions::cancel_session(c, &change, &cluster.id, &id, expected, &reason),
-                "session",
-            )
-        })
+        .hubbook
+        .cancel_session(&who, code, id, expected, &body.reason)
         .await?;
     Ok(web::Json(report.into()))
 }
@@ -276,15 +258,9 @@ pub async fn update_session(
         .map(|n| validate_name("clinician", &n, 200))
         .transpose()?;
     let expected = if_match(&req)?;
-    let change = state.change(&who);
     let session = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            found(
-                sessions::set_clinician(c, &change, &cluster.id, &id, expected, clinician),
-                "session",
-            )
-        })
+        .hubbook
+        .set_clinician(&who, code, id, expected, clinician)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(session.version))

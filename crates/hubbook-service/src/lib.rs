@@ -18,6 +18,7 @@ pub mod integrations;
 pub mod reference;
 pub mod reports;
 pub mod secrets;
+pub mod rebooking;
 pub mod rotas;
 pub mod sessions;
 pub mod slots;

@@ -4,14 +4,10 @@
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
-use hubbook_core::Role;
-use hubbook_store::models::{Appointment, Rebooking};
-use hubbook_store::repo::appointments::{self, Resolution};
-use hubbook_store::repo::MAX_PAGE;
+use hubbook_service::rebooking::{RebookingEntry, Resolution};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::access::{cluster_for, found, Need};
 use crate::csv::{attachment, wants_csv, Cell, CsvWriter};
 use crate::extract::{if_match_optional, PageOf, PageQuery};
 use crate::{auth::Principal, ApiError, AppState};
@@ -47,21 +43,24 @@ pub struct RebookingItem {
     pub version: i64,
 }
 
-fn item((need, a): (Rebooking, Appointment)) -> RebookingItem {
-    RebookingItem {
-        appointment_id: a.id,
-        status: a.status,
-        reason: need.reason,
-        flagged_at: need.flagged_at.and_utc(),
-        starts_at: a.starts_at.and_utc(),
-        ends_at: a.ends_at.and_utc(),
-        site_id: a.site_id,
-        service_id: a.service_id,
-        booking_practice_id: a.booking_practice_id,
-        patient_name: a.patient_name,
-        patient_phone: a.patient_phone,
-        patient_birth_date: a.patient_birth_date,
-        version: a.version,
+impl From<RebookingEntry> for RebookingItem {
+    fn from(entry: RebookingEntry) -> Self {
+        let (need, a) = (entry.need, entry.appointment);
+        Self {
+            appointment_id: a.id,
+            status: a.status,
+            reason: need.reason,
+            flagged_at: need.flagged_at.and_utc(),
+            starts_at: a.starts_at.and_utc(),
+            ends_at: a.ends_at.and_utc(),
+            site_id: a.site_id,
+            service_id: a.service_id,
+            booking_practice_id: a.booking_practice_id,
+            patient_name: a.patient_name,
+            patient_phone: a.patient_phone,
+            patient_birth_date: a.patient_birth_date,
+            version: a.version,
+        }
     }
 }
 
@@ -83,18 +82,8 @@ pub struct ResolveBody {
     pub resolution: ResolutionBody,
 }
 
-fn practice_scope(who: &Principal) -> Result<Option<String>, ApiError> {
-    match who.role {
-        Role::ClusterManager => Ok(None),
-        Role::Receptionist => Ok(who.scope.practice.clone()),
-        _ => Err(ApiError::Forbidden(
-            "only a cluster manager or a receptionist may work the rebooking list".into(),
-        )),
-    }
-}
-
 /// The most rows the CSV worklist holds.
-pub const MAX_CSV_ROWS: usize = 10_000;
+pub const MAX_CSV_ROWS: usize = hubbook_service::rebooking::MAX_WORKLIST_ROWS;
 
 /// The appointments needing rebooking: all of the cluster's for its manager, a practice's own
 /// for its receptionist. Each stays valid and visible until resolved. With `Accept: text/csv`
@@ -119,52 +108,26 @@ pub async fn list_rebooking(
 ) -> Result<HttpResponse, ApiError> {
     let (after, limit) = page.decode()?;
     if wants_csv(&req) {
-        let today = state.clock.now().date_naive();
-        let (cluster, items) = state
-            .db(move |c| {
-                let cluster = cluster_for(c, &who, &code, Need::Read)?;
-                let practice = practice_scope(&who)?;
-                let mut items = Vec::new();
-                let mut after = None;
-                loop {
-                    let page = appointments::list_rebooking(
-                        c,
-                        &cluster.id,
-                        practice.as_deref(),
-                        after.as_deref(),
-                        MAX_PAGE,
-                    )?;
-                    items.extend(page.items);
-                    after = page.next_after;
-                    if after.is_none() || items.len() >= MAX_CSV_ROWS {
-                        break;
-                    }
-                }
-                items.truncate(MAX_CSV_ROWS);
-                Ok((cluster.code, items))
-            })
+        let list = state
+            .hubbook
+            .rebooking_worklist(&who, code.into_inner())
             .await?;
         return Ok(attachment(
-            &format!("{cluster}-rebooking-{today}.csv"),
-            worklist_csv(items.into_iter().map(item)),
+            &format!(
+                "{}-rebooking-{}.csv",
+                list.cluster_code,
+                list.as_of.date_naive()
+            ),
+            worklist_csv(list.entries.into_iter().map(RebookingItem::from)),
         ));
     }
     let page = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Read)?;
-            let practice = practice_scope(&who)?;
-            Ok(appointments::list_rebooking(
-                c,
-                &cluster.id,
-                practice.as_deref(),
-                after.as_deref(),
-                limit,
-            )?)
-        })
+        .hubbook
+        .rebooking_list(&who, code.into_inner(), after, limit)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::VARY, "Accept"))
-        .json(PageOf::from_page(page, item)))
+        .json(PageOf::from_page(page, RebookingItem::from)))
 }
 
 /// The worklist as CSV, one row per appointment.
@@ -227,25 +190,9 @@ pub async fn resolve_rebooking(
         ResolutionBody::Cancel => Resolution::Cancelled,
     };
     let expected = if_match_optional(&req);
-    let change = state.change(&who);
     let resolved = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Read)?;
-            let practice = practice_scope(&who)?;
-            let appointment = found(
-                appointments::get_appointment(c, &cluster.id, &id),
-                "appointment",
-            )?;
-            if practice.is_some() && appointment.booking_practice_id != practice {
-                return Err(ApiError::NotFound(
-                    "no appointment here that you may see".into(),
-                ));
-            }
-            found(
-                appointments::resolve_rebooking(c, &change, &cluster.id, &id, expected, resolution),
-                "open rebooking need",
-            )
-        })
+        .hubbook
+        .resolve_rebooking(&who, code, id, expected, resolution)
         .await?;
-    Ok(web::Json(item(resolved)))
+    Ok(web::Json(resolved.into()))
 }

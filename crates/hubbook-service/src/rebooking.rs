@@ -1,0 +1,161 @@
+//! The rebooking worklist: appointments a rota change left in a slot that no longer belongs,
+//! kept valid until a receptionist or the cluster's manager rebooks, cancels or confirms them.
+
+use chrono::{DateTime, Utc};
+use hubbook_core::access::{ClusterNeed, Forbidden};
+use hubbook_core::Role;
+use hubbook_store::models::{Appointment, Cluster, Rebooking};
+use hubbook_store::repo::appointments;
+use hubbook_store::repo::MAX_PAGE;
+use hubbook_store::{DbConn, Page};
+
+use crate::access::cluster_for;
+use crate::error::found;
+use crate::{Caller, Hubbook, ServiceError};
+
+pub use hubbook_store::repo::appointments::Resolution;
+
+/// The most appointments the whole worklist holds (oldest need first).
+pub const MAX_WORKLIST_ROWS: usize = 10_000;
+
+/// One appointment to rebook or confirm, with why and when it was flagged.
+#[derive(Debug, Clone)]
+pub struct RebookingEntry {
+    /// The open need: why and when.
+    pub need: Rebooking,
+    /// The appointment, still live until the need is resolved.
+    pub appointment: Appointment,
+}
+
+impl From<(Rebooking, Appointment)> for RebookingEntry {
+    fn from((need, appointment): (Rebooking, Appointment)) -> Self {
+        Self { need, appointment }
+    }
+}
+
+/// The whole worklist of a cluster, as one download.
+#[derive(Debug, Clone)]
+pub struct Worklist {
+    /// The cluster's code.
+    pub cluster_code: String,
+    /// When it was read.
+    pub as_of: DateTime<Utc>,
+    /// Up to [`MAX_WORKLIST_ROWS`] entries, oldest need first.
+    pub entries: Vec<RebookingEntry>,
+}
+
+/// The cluster and, for a receptionist, the practice whose worklist the caller works: a
+/// cluster's manager works all of it, a receptionist its own practice's bookings.
+fn worklist_of(
+    c: &mut DbConn,
+    who: &Caller,
+    code: &str,
+) -> Result<(Cluster, Option<String>), ServiceError> {
+    let cluster = cluster_for(c, who, code, ClusterNeed::Read)?;
+    let practice = match who.role {
+        Role::ClusterManager => None,
+        Role::Receptionist => who.scope.practice.clone(),
+        _ => {
+            return Err(Forbidden(
+                "only a cluster manager or a receptionist may work the rebooking list",
+            )
+            .into())
+        }
+    };
+    Ok((cluster, practice))
+}
+
+impl Hubbook {
+    /// A page of the appointments needing rebooking that the caller works, oldest need first.
+    pub async fn rebooking_list(
+        &self,
+        who: &Caller,
+        code: String,
+        after: Option<String>,
+        limit: i64,
+    ) -> Result<Page<RebookingEntry>, ServiceError> {
+        let who = who.clone();
+        self.run(move |c| {
+            let (cluster, practice) = worklist_of(c, &who, &code)?;
+            let page = appointments::list_rebooking(
+                c,
+                &cluster.id,
+                practice.as_deref(),
+                after.as_deref(),
+                limit,
+            )?;
+            Ok(Page {
+                items: page.items.into_iter().map(RebookingEntry::from).collect(),
+                next_after: page.next_after,
+            })
+        })
+        .await
+    }
+
+    /// The whole worklist the caller works (up to [`MAX_WORKLIST_ROWS`]), for a download.
+    pub async fn rebooking_worklist(
+        &self,
+        who: &Caller,
+        code: String,
+    ) -> Result<Worklist, ServiceError> {
+        let (who, now) = (who.clone(), self.now());
+        self.run(move |c| {
+            let (cluster, practice) = worklist_of(c, &who, &code)?;
+            let mut entries = Vec::new();
+            let mut after = None;
+            loop {
+                let page = appointments::list_rebooking(
+                    c,
+                    &cluster.id,
+                    practice.as_deref(),
+                    after.as_deref(),
+                    MAX_PAGE,
+                )?;
+                entries.extend(page.items.into_iter().map(RebookingEntry::from));
+                after = page.next_after;
+                if after.is_none() || entries.len() >= MAX_WORKLIST_ROWS {
+                    break;
+                }
+            }
+            entries.truncate(MAX_WORKLIST_ROWS);
+            Ok(Worklist {
+                cluster_code: cluster.code,
+                as_of: now,
+                entries,
+            })
+        })
+        .await
+    }
+
+    /// Resolves one appointment's rebooking need (keep the old time, or cancel it) if the
+    /// appointment is still at version `expected`; a receptionist only its practice's bookings.
+    pub async fn resolve_rebooking(
+        &self,
+        who: &Caller,
+        code: String,
+        id: String,
+        expected: Option<i64>,
+        resolution: Resolution,
+    ) -> Result<RebookingEntry, ServiceError> {
+        let who = who.clone();
+        let change = self.change(&who);
+        self.run(move |c| {
+            let (cluster, practice) = worklist_of(c, &who, &code)?;
+            let appointment = found(
+                appointments::get_appointment(c, &cluster.id, &id),
+                "appointment",
+            )?;
+            if practice.is_some() && appointment.booking_practice_id != practice {
+                return Err(ServiceError::NotFound(
+                    "no appointment here that you may see".into(),
+                ));
+            }
+            Ok(found(
+                appointments::resolve_rebooking(c, &change, &cluster.id, &id, expected, resolution),
+                "open rebooking need",
+            )?
+            .into())
+        })
+        .await
+    }
+}

@@ -145,6 +145,7 @@ impl From<hubbook_service::ServiceError> for ApiError {
             E::Rota(e) => Self::Rota(e),
             e @ E::UnknownReference(_) => Self::Unprocessable("unknown-reference", e.to_string()),
             e @ E::InvalidDateRange(_) => Self::Unprocessable("invalid-date-range", e.to_string()),
+            e @ E::InvalidChannel => Self::Unprocessable("invalid-channel", e.to_string()),
         }
     }
 }

@@ -126,6 +126,9 @@ pub enum ServiceError {
     /// A range of dates that ends before it starts or is longer than allowed; the text says which.
     #[error("{0}")]
     InvalidDateRange(String),
+    /// A hand-set slot channel that is not open, 111 or a practice's with its ODS code.
+    #[error("channel is open or 111 (without practice) or practice (with its ODS code)")]
+    InvalidChannel,
 }
 
 /// Maps a store `NotFound` to a `NotFound` naming what was looked for.

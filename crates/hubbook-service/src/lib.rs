@@ -21,6 +21,7 @@ pub mod secrets;
 pub mod rebooking;
 pub mod rotas;
 pub mod sessions;
+pub mod sharing;
 pub mod slots;
 pub mod triage;
 pub mod users;

@@ -1,25 +1,19 @@
 //! How a cluster shares its capacity: the rules (versioned; they apply to slots published after
 //! a change) and the fair-share report of what each practice was given and used.
 
-use std::collections::HashMap;
-
 use actix_web::http::header;
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
-use hubbook_core::fair_share::{exact_quota, fair_shares};
-use hubbook_core::sharing::{PracticeShare, SharingRules};
-use hubbook_core::{ClusterTimeZone, DataSharingAgreement};
-use hubbook_store::models::Cluster;
-use hubbook_store::repo::practices;
-use hubbook_store::repo::reports::{self, Window};
-use hubbook_store::repo::sharing::{self, RulesVersion};
+use chrono::{DateTime, NaiveDate, Utc};
+use hubbook_core::sharing::SharingRules;
+use hubbook_service::sharing::{FairShare, PracticeFairShare, RulesVersion};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{cluster_for, Need};
 use crate::csv::{attachment, wants_csv, Cell, CsvWriter};
 use crate::extract::{etag, if_match};
 use crate::{auth::Principal, ApiError, AppState};
+
+pub use hubbook_service::sharing::practice_share;
 
 /// The sharing rules as the API shows and takes them.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -66,32 +60,34 @@ impl From<RulesVersion> for SharingView {
     }
 }
 
-fn into_rules(body: SharingRulesBody) -> Result<SharingRules, ApiError> {
-    let defaults = SharingRules::default();
-    let triage = match body.triage {
-        None => defaults.triage,
-        Some(v) => {
-            serde_json::from_value(v).map_err(|e| ApiError::InvalidBody(format!("triage: {e}")))?
-        }
-    };
-    let rules = SharingRules {
-        triage,
-        triage_services: body.triage_services,
-        practice_release_hours: body
-            .practice_release_hours
-            .unwrap_or(defaults.practice_release_hours),
-        triage_release_hours: body
-            .triage_release_hours
-            .unwrap_or(defaults.triage_release_hours),
-        triage_may_book_open: body
-            .triage_may_book_open
-            .unwrap_or(defaults.triage_may_book_open),
-        apportionment: body.apportionment.unwrap_or(defaults.apportionment),
-    };
-    rules
-        .validate()
-        .map_err(|e| ApiError::Unprocessable(e.code(), e.to_string()))?;
-    Ok(rules)
+impl TryFrom<SharingRulesBody> for SharingRules {
+    type Error = ApiError;
+    fn try_from(body: SharingRulesBody) -> Result<Self, ApiError> {
+        let defaults = SharingRules::default();
+        let triage = match body.triage {
+            None => defaults.triage,
+            Some(v) => serde_json::from_value(v)
+                .map_err(|e| ApiError::InvalidBody(format!("triage: {e}")))?,
+        };
+        let rules = SharingRules {
+            triage,
+            triage_services: body.triage_services,
+            practice_release_hours: body
+                .practice_release_hours
+                .unwrap_or(defaults.practice_release_hours),
+            triage_release_hours: body
+                .triage_release_hours
+                .unwrap_or(defaults.triage_release_hours),
+            triage_may_book_open: body
+                .triage_may_book_open
+                .unwrap_or(defaults.triage_may_book_open),
+            apportionment: body.apportionment.unwrap_or(defaults.apportionment),
+        };
+        rules
+            .validate()
+            .map_err(|e| ApiError::Unprocessable(e.code(), e.to_string()))?;
+        Ok(rules)
+    }
 }
 
 /// Read the cluster's sharing rules (its manager).
@@ -102,12 +98,7 @@ pub async fn get_sharing(
     who: Principal,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let rules = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            Ok(sharing::current_rules(c, &cluster.id)?)
-        })
-        .await?;
+    let rules = state.hubbook.sharing_rules(&who, code.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(rules.version))
         .json(SharingView::from(rules)))
@@ -130,30 +121,11 @@ pub async fn set_sharing(
     code: web::Path<String>,
     body: web::Json<SharingRulesBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let rules = into_rules(body.into_inner())?;
+    let rules = SharingRules::try_from(body.into_inner())?;
     let expected = if_match(&req)?;
-    let change = state.change(&who);
     let saved = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            for id in &rules.triage_services {
-                if let Err(hubbook_store::StoreError::NotFound) =
-                    hubbook_store::repo::services::get_service(c, &cluster.id, id)
-                {
-                    return Err(ApiError::Unprocessable(
-                        "unknown-reference",
-                        format!("service {id} is not a service of this cluster"),
-                    ));
-                }
-            }
-            Ok(sharing::set_rules(
-                c,
-                &change,
-                &cluster.id,
-                expected,
-                &rules,
-            )?)
-        })
+        .hubbook
+        .set_sharing_rules(&who, code.into_inner(), expected, rules)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(saved.version))
@@ -207,51 +179,30 @@ pub struct FairShareReport {
     pub practices: Vec<FairShareRow>,
 }
 
-/// A member practice as the fair-share rule sees it, from its stored list size and agreement
-/// dates; an agreement whose dates are inconsistent counts as none, so it is never in force.
-pub fn practice_share(
-    practice_id: &str,
-    list_size: i64,
-    dsa_from: Option<NaiveDate>,
-    dsa_to: Option<NaiveDate>,
-) -> PracticeShare {
-    PracticeShare {
-        practice_id: practice_id.to_owned(),
-        list_size: u32::try_from(list_size).unwrap_or(0),
-        agreement: DataSharingAgreement::new(dsa_from, dsa_to).unwrap_or_default(),
+impl From<PracticeFairShare> for FairShareRow {
+    fn from(p: PracticeFairShare) -> Self {
+        Self {
+            practice_id: p.practice_id,
+            ods_code: p.ods_code,
+            list_size: p.list_size,
+            exact_quota: p.exact_quota,
+            reserved: p.reserved,
+            booked_from_reservation: p.booked_from_reservation,
+            booked_from_open: p.booked_from_open,
+            released_unused: p.released_unused,
+        }
     }
 }
 
-/// The instants that bound a period of local dates in the cluster's time zone: `[from 00:00, to + 1 00:00)`.
-/// Like every report's, the period is at most [`MAX_REPORT_DAYS`](super::reports::MAX_REPORT_DAYS) days.
-pub fn period_bounds(
-    cluster: &Cluster,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
-    crate::extract::check_date("from", from)?;
-    crate::extract::check_date("to", to)?;
-    if to < from {
-        return Err(ApiError::Unprocessable(
-            "invalid-date-range",
-            "`to` is before `from`".into(),
-        ));
+impl From<FairShare> for FairShareReport {
+    fn from(r: FairShare) -> Self {
+        Self {
+            from: r.from,
+            to: r.to,
+            apportioned: r.apportioned,
+            practices: r.practices.into_iter().map(FairShareRow::from).collect(),
+        }
     }
-    let max_days = super::reports::MAX_REPORT_DAYS;
-    if (to - from).num_days() + 1 > max_days {
-        return Err(ApiError::Unprocessable(
-            "invalid-date-range",
-            format!("a report covers at most {max_days} days"),
-        ));
-    }
-    let zone = ClusterTimeZone::parse(&cluster.time_zone)?.0;
-    let midnight = |d: NaiveDate| {
-        zone.from_local_datetime(&d.and_time(NaiveTime::MIN))
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-            .ok_or_else(|| ApiError::Internal(format!("no midnight on {d}")))
-    };
-    Ok((midnight(from)?, midnight(to + chrono::Duration::days(1))?))
 }
 
 /// Per practice: its list size, exact quota, slots reserved for it, booked from its reservation,
@@ -275,62 +226,14 @@ pub async fn fair_share(
     period: web::Query<PeriodQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let PeriodQuery { from, to } = period.into_inner();
-    let now = state.now();
+    crate::extract::check_date("from", from)?;
+    crate::extract::check_date("to", to)?;
     let report = state
-        .db(move |c| {
-            let cluster = cluster_for(c, &who, &code, Need::Manage)?;
-            let (start, end) = period_bounds(&cluster, from, to)?;
-            let (reserved, open) =
-                sharing::fair_share(c, &cluster.id, start.naive_utc(), end.naive_utc(), now)?;
-            let zone = ClusterTimeZone::parse(&cluster.time_zone)?;
-            let window = Window::new(zone, from, to, now);
-            let days = reports::shared_slots_by_day(c, &cluster.id, &window)?;
-            let members = practices::list_practices(c, &cluster.id, None, i64::MAX / 2)?.items;
-            Ok((cluster.code, reserved, open, members, days))
-        })
+        .hubbook
+        .fair_share(&who, code.into_inner(), from, to)
         .await?;
-    let (cluster_code, reserved, open, members, days) = report;
-    let reserved: HashMap<String, _> = reserved
-        .into_iter()
-        .map(|r| (r.practice_id.clone(), r))
-        .collect();
-    let open: HashMap<String, i64> = open
-        .into_iter()
-        .map(|o| (o.practice_id, o.booked_from_open))
-        .collect();
-    let apportioned: i64 = reserved.values().map(|r| r.reserved).sum();
-    let shares = fair_shares(
-        &members
-            .iter()
-            .map(|p| practice_share(&p.id, p.list_size, p.dsa_from, p.dsa_to))
-            .collect::<Vec<_>>(),
-        &days,
-    );
-    let slots = u64::try_from(apportioned).unwrap_or(0);
-    let practices = members
-        .into_iter()
-        .zip(shares)
-        .map(|(p, share)| {
-            let quota = exact_quota(slots, share);
-            let r = reserved.get(&p.id).cloned().unwrap_or_default();
-            FairShareRow {
-                booked_from_open: open.get(&p.id).copied().unwrap_or(0),
-                practice_id: p.id,
-                ods_code: p.ods_code,
-                list_size: p.list_size,
-                exact_quota: (quota * 100.0).round() / 100.0,
-                reserved: r.reserved,
-                booked_from_reservation: r.booked_from_reservation,
-                released_unused: r.released_unused,
-            }
-        })
-        .collect();
-    let report = FairShareReport {
-        from,
-        to,
-        apportioned,
-        practices,
-    };
+    let cluster_code = report.cluster_code.clone();
+    let report = FairShareReport::from(report);
     if !wants_csv(&req) {
         return Ok(HttpResponse::Ok()
             .insert_header((header::VARY, "Accept"))

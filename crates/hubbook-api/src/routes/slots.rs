@@ -3,19 +3,12 @@
 
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use hubbook_core::allocation::Channel;
-use hubbook_core::sharing::{visibility, Viewer, Visibility};
-use hubbook_core::Role;
+use hubbook_core::sharing::Visibility;
+use hubbook_service::sharing::{SetChannel, ViewerVisibility, VisibilityAnswer, VisibilityFor};
 use hubbook_service::slots::{FindSlots, Offer};
-use hubbook_service::viewer::{agreement_in_force, today_in};
-use hubbook_store::models::Practice;
-use hubbook_store::repo::sharing;
-use hubbook_store::repo::{clusters, practices};
-use hubbook_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::found;
 use crate::extract::{etag, if_match, PageOf, PageQuery};
 use crate::{auth::Principal, ApiError, AppState};
 
@@ -274,12 +267,28 @@ fn explain(v: &Visibility) -> String {
     }
 }
 
-fn manager_cluster(who: &Principal) -> Result<String, ApiError> {
-    match (who.role, &who.scope.cluster) {
-        (Role::ClusterManager, Some(cluster)) => Ok(cluster.clone()),
-        _ => Err(ApiError::Forbidden(
-            "only a cluster manager may do this".into(),
-        )),
+impl From<ViewerVisibility> for VisibilityLine {
+    fn from(v: ViewerVisibility) -> Self {
+        Self {
+            viewer: v.viewer,
+            visible: v.visible,
+            reason: v.visibility.code().to_owned(),
+            explanation: explain(&v.visibility),
+        }
+    }
+}
+
+impl From<VisibilityAnswer> for SlotVisibility {
+    fn from(v: VisibilityAnswer) -> Self {
+        Self {
+            released_at: v.slot.released_at.map(|t| t.and_utc()),
+            slot_id: v.slot.id,
+            channel: v.slot.channel,
+            reserved_for: v.reserved_for,
+            free: v.free,
+            rules_version: v.rules_version,
+            viewers: v.viewers.into_iter().map(VisibilityLine::from).collect(),
+        }
     }
 }
 
@@ -293,87 +302,16 @@ pub async fn slot_visibility(
     id: web::Path<String>,
     query: web::Query<VisibilityQuery>,
 ) -> Result<web::Json<SlotVisibility>, ApiError> {
-    let cluster_id = manager_cluster(&who)?;
-    let now = state.clock.now();
     let q = query.into_inner();
+    let asked = VisibilityFor {
+        practice: q.practice,
+        triage: q.triage,
+    };
     let answer = state
-        .db(move |c| {
-            let slot = found(sharing::get_live_slot(c, &cluster_id, &id), "slot")?;
-            let cluster = clusters::get_cluster(c, &cluster_id)?;
-            let today = today_in(&cluster, now)?;
-            let rules = sharing::current_rules(c, &cluster_id)?;
-            let all: Vec<Practice> =
-                practices::list_practices(c, &cluster_id, None, i64::MAX / 2)?.items;
-            let free = sharing::slot_is_free(c, &cluster_id, &slot, now.naive_utc())?;
-            let channel = hubbook_store::repo::booking::slot_channel(&slot)?;
-            let released = slot.released_at.map(|t| t.and_utc());
-            let mut lines = Vec::new();
-            let ask_triage = q.triage.unwrap_or(q.practice.is_none());
-            let wanted: Vec<&Practice> = match &q.practice {
-                Some(ods) => {
-                    let p = all
-                        .iter()
-                        .find(|p| p.ods_code.eq_ignore_ascii_case(ods))
-                        .ok_or_else(|| {
-                            ApiError::NotFound(format!("no practice {ods} in this cluster"))
-                        })?;
-                    vec![p]
-                }
-                None if q.triage == Some(true) => Vec::new(),
-                None => all.iter().collect(),
-            };
-            for p in wanted {
-                let viewer = Viewer::Practice {
-                    practice_id: p.id.clone(),
-                    agreement_in_force: agreement_in_force(p, today),
-                    own_site: p.site_id.clone(),
-                };
-                let v = visibility(&channel, released, &cluster_id, &slot.site_id, &viewer, now);
-                lines.push(VisibilityLine {
-                    viewer: p.ods_code.clone(),
-                    visible: v.visible() && free,
-                    reason: v.code().to_owned(),
-                    explanation: explain(&v),
-                });
-            }
-            if ask_triage {
-                let open_clusters = if rules.rules.triage_may_book_open {
-                    vec![cluster_id.clone()]
-                } else {
-                    Vec::new()
-                };
-                let v = visibility(
-                    &channel,
-                    released,
-                    &cluster_id,
-                    &slot.site_id,
-                    &Viewer::Triage { open_clusters },
-                    now,
-                );
-                lines.push(VisibilityLine {
-                    viewer: "111".into(),
-                    visible: v.visible() && free,
-                    reason: v.code().to_owned(),
-                    explanation: explain(&v),
-                });
-            }
-            let reserved_for = slot
-                .channel_practice_id
-                .as_ref()
-                .and_then(|id| all.iter().find(|p| &p.id == id))
-                .map(|p| p.ods_code.clone());
-            Ok(SlotVisibility {
-                slot_id: slot.id,
-                channel: slot.channel,
-                reserved_for,
-                released_at: released,
-                free,
-                rules_version: rules.version,
-                viewers: lines,
-            })
-        })
+        .hubbook
+        .slot_visibility(&who, id.into_inner(), asked)
         .await?;
-    Ok(web::Json(answer))
+    Ok(web::Json(answer.into()))
 }
 
 /// A slot's channel after a change.
@@ -418,53 +356,15 @@ pub async fn set_slot_channel(
     id: web::Path<String>,
     body: web::Json<ChannelBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let cluster_id = manager_cluster(&who)?;
     let expected = if_match(&req)?;
-    let change = state.change(&who);
     let body = body.into_inner();
+    let set = SetChannel {
+        channel: body.channel,
+        practice: body.practice,
+    };
     let slot = state
-        .db(move |c| {
-            let slot = found(sharing::get_live_slot(c, &cluster_id, &id), "slot")?;
-            let channel = match (body.channel.as_str(), &body.practice) {
-                ("open", None) => Channel::Open,
-                ("111", None) => Channel::Triage,
-                ("practice", Some(ods)) => {
-                    match practices::get_practice_by_ods(c, &cluster_id, &ods.to_ascii_uppercase())
-                    {
-                        Ok(p) => Channel::Practice(p.id),
-                        Err(StoreError::NotFound) => {
-                            return Err(ApiError::Unprocessable(
-                                "unknown-reference",
-                                format!("no practice {ods} in this cluster"),
-                            ))
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                _ => {
-                    return Err(ApiError::Unprocessable(
-                        "invalid-channel",
-                        "channel is open or 111 (without practice) or practice (with its ODS code)"
-                            .into(),
-                    ))
-                }
-            };
-            let session =
-                hubbook_store::repo::sessions::get_session(c, &cluster_id, &slot.session_id)?;
-            let rules = sharing::current_rules(c, &cluster_id)?.rules;
-            let released = rules
-                .release_time(&channel, session.starts_at.and_utc())
-                .map(|t| t.naive_utc());
-            Ok(sharing::set_slot_channel(
-                c,
-                &change,
-                &cluster_id,
-                &slot.id,
-                expected,
-                &channel,
-                released,
-            )?)
-        })
+        .hubbook
+        .set_slot_channel(&who, id.into_inner(), expected, set)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(slot.version))

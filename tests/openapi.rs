@@ -36,3 +36,39 @@ fn every_operation_is_documented_with_its_errors() {
         }
     }
 }
+
+/// Every kind of problem the API answers with is documented for integrators: the general ones
+/// (a body that does not parse, an expired token, a busy database) in the API's description,
+/// every other one in the error responses of at least one operation.
+#[test]
+fn every_problem_type_is_documented() {
+    let doc = serde_json::to_value(hubbook_api::openapi()).unwrap();
+    let general = doc["info"]["description"].as_str().unwrap_or_default();
+    let mut operations = String::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            for (status, response) in op["responses"].as_object().into_iter().flatten() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    operations.push_str(response["description"].as_str().unwrap_or_default());
+                    operations.push('\n');
+                }
+            }
+        }
+    }
+    let missing: Vec<&str> = hubbook_api::ProblemType::ALL
+        .iter()
+        .filter(|kind| {
+            let name = format!("`{}`", kind.as_str());
+            if kind.is_general() {
+                !general.contains(&name)
+            } else {
+                !operations.contains(&name)
+            }
+        })
+        .map(|kind| kind.as_str())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "problem types no operation documents: {missing:?}"
+    );
+}

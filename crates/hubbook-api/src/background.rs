@@ -15,7 +15,7 @@ use hubbook_store::models::{Event, Webhook};
 use hubbook_store::repo::{clusters, events, webhooks};
 use sha2::Sha256;
 
-use crate::routes::events::EventView;
+use crate::feed::EventView;
 use crate::AppState;
 
 /// How the periodic work runs.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::ApiError;
+use crate::ProblemType;
 
 /// The page size used when the caller does not ask for one.
 pub const DEFAULT_PAGE: i64 = 50;
@@ -36,8 +37,8 @@ impl PageQuery {
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
                     .ok_or_else(|| {
-                        ApiError::InvalidHeader(
-                            "invalid-cursor",
+                        ApiError::Refused(
+                            ProblemType::InvalidCursor,
                             "the cursor is not one this API returned".into(),
                         )
                     })?,
@@ -113,8 +114,8 @@ pub fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     };
     let key = value.to_str().unwrap_or("").trim();
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::InvalidHeader(
-            "invalid-idempotency-key",
+        return Err(ApiError::Refused(
+            ProblemType::InvalidIdempotencyKey,
             "Idempotency-Key must be 1 to 255 visible ASCII characters, such as a UUID".into(),
         ));
     }
@@ -173,8 +174,8 @@ pub fn check_date(field: &str, date: chrono::NaiveDate) -> Result<chrono::NaiveD
     if YEARS.contains(&date.year()) {
         Ok(date)
     } else {
-        Err(ApiError::Unprocessable(
-            "invalid-date-range",
+        Err(ApiError::Refused(
+            ProblemType::InvalidDateRange,
             format!("{field} must fall in the years 2000 to 2100"),
         ))
     }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod background;
 pub mod csv;
 pub mod extract;
+pub mod feed;
 pub mod fhir;
 pub mod idempotency;
 pub mod metrics;

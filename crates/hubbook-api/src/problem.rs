@@ -54,9 +54,6 @@ pub enum ApiError {
     /// Nothing the caller may see exists here.
     #[error("{0}")]
     NotFound(String),
-    /// No such thing of a named kind exists (an unknown report); the first field is the problem type.
-    #[error("{1}")]
-    NoSuch(&'static str, String),
     /// The request body is not valid JSON.
     #[error("{0}")]
     MalformedJson(String),
@@ -66,18 +63,16 @@ pub enum ApiError {
     /// The query string does not parse.
     #[error("{0}")]
     InvalidQuery(String),
-    /// A header value is not acceptable; the first field is the problem type.
-    #[error("{1}")]
-    InvalidHeader(&'static str, String),
     /// The body is larger than allowed.
     #[error("{0}")]
     PayloadTooLarge(String),
     /// The body's content type is not one this route reads.
     #[error("{0}")]
     UnsupportedMediaType(String),
-    /// A request that is well-formed but breaks a rule; the first field is the problem type.
+    /// A request refused by a rule; the kind names the rule (and, through the catalogue, the
+    /// status), the text says what to do.
     #[error("{1}")]
-    Unprocessable(&'static str, String),
+    Refused(ProblemType, String),
     /// An update came without `If-Match`.
     #[error("send If-Match with the ETag you last read (or * to update whatever is current)")]
     PreconditionRequired,
@@ -104,12 +99,12 @@ impl From<hubbook_service::ServiceError> for ApiError {
             E::Validation(e) => Self::Validation(e),
             E::Forbidden(e) => Self::Forbidden(e.0.to_owned()),
             E::NotFound(what) => Self::NotFound(what),
-            E::InvalidCommand(why) => Self::Unprocessable("invalid-body", why.to_owned()),
+            E::InvalidCommand(why) => Self::Refused(ProblemType::InvalidBody, why.to_owned()),
             e @ E::PracticeNotInCluster(_) => {
-                Self::Unprocessable("practice-not-in-cluster", e.to_string())
+                Self::Refused(ProblemType::PracticeNotInCluster, e.to_string())
             }
             E::Triage(e) => Self::Triage(e),
-            E::Ranking(e) => Self::Unprocessable(e.code(), e.to_string()),
+            E::Ranking(e) => Self::Refused(ProblemType::coded(e.code()), e.to_string()),
             E::NoCapacity { detail, next_slot } => Self::NoCapacity {
                 detail,
                 next_slot: next_slot.and_then(|o| {
@@ -117,35 +112,46 @@ impl From<hubbook_service::ServiceError> for ApiError {
                 }),
             },
             e @ E::UnknownDisposition(_) => {
-                Self::Unprocessable("unknown-disposition", e.to_string())
+                Self::Refused(ProblemType::UnknownDisposition, e.to_string())
             }
-            e @ E::SlotNotFitting(_) => Self::Unprocessable("slot-not-fitting", e.to_string()),
-            e @ E::UnknownLocation(_) => Self::Unprocessable("unknown-location", e.to_string()),
-            e @ E::InvalidLocation => Self::Unprocessable("invalid-location", e.to_string()),
-            e @ E::UnknownPostcode(_) => Self::Unprocessable("unknown-postcode", e.to_string()),
+            e @ E::SlotNotFitting(_) => Self::Refused(ProblemType::SlotNotFitting, e.to_string()),
+            e @ E::UnknownLocation(_) => Self::Refused(ProblemType::UnknownLocation, e.to_string()),
+            e @ E::InvalidLocation => Self::Refused(ProblemType::InvalidLocation, e.to_string()),
+            e @ E::UnknownPostcode(_) => Self::Refused(ProblemType::UnknownPostcode, e.to_string()),
             e @ E::TwoOrigins => Self::InvalidQuery(e.to_string()),
-            e @ E::InvalidCursor => Self::InvalidHeader("invalid-cursor", e.to_string()),
-            e @ E::InvalidWebhookUrl => Self::Unprocessable("invalid-webhook-url", e.to_string()),
-            e @ E::UnknownEventType(_) => Self::Unprocessable("unknown-event-type", e.to_string()),
-            e @ E::UnknownReport(_) => Self::NoSuch("unknown-report", e.to_string()),
-            e @ E::PeriodTooLong(_) => Self::Unprocessable("invalid-date-range", e.to_string()),
-            e @ E::InvalidGroupBy { .. } => Self::Unprocessable("invalid-group-by", e.to_string()),
+            e @ E::InvalidCursor => Self::Refused(ProblemType::InvalidCursor, e.to_string()),
+            e @ E::InvalidWebhookUrl => {
+                Self::Refused(ProblemType::InvalidWebhookUrl, e.to_string())
+            }
+            e @ E::UnknownEventType(_) => {
+                Self::Refused(ProblemType::UnknownEventType, e.to_string())
+            }
+            e @ E::UnknownReport(_) => Self::Refused(ProblemType::UnknownReport, e.to_string()),
+            e @ E::InvalidGroupBy { .. } => {
+                Self::Refused(ProblemType::InvalidGroupBy, e.to_string())
+            }
             e @ E::InvalidLateCancelHours(_) => {
-                Self::Unprocessable("invalid-late-cancel-hours", e.to_string())
+                Self::Refused(ProblemType::InvalidLateCancelHours, e.to_string())
             }
             E::Store(e) => Self::Store(e),
             E::Internal(why) => Self::Internal(why),
-            e @ E::HalfCoordinates => Self::Unprocessable("invalid-coordinates", e.to_string()),
-            e @ E::InvalidRole(_) => Self::Unprocessable("invalid-role", e.to_string()),
-            e @ E::InvalidUsername => Self::Unprocessable("invalid-username", e.to_string()),
-            e @ E::WeakPassword => Self::Unprocessable("weak-password", e.to_string()),
-            e @ E::InvalidClientId => Self::Unprocessable("invalid-client-id", e.to_string()),
-            e @ E::UnknownCluster(_) => Self::Unprocessable("unknown-cluster", e.to_string()),
-            e @ E::InvalidChangeover => Self::Unprocessable("invalid-changeover", e.to_string()),
+            e @ E::HalfCoordinates => Self::Refused(ProblemType::InvalidCoordinates, e.to_string()),
+            e @ E::InvalidRole(_) => Self::Refused(ProblemType::InvalidRole, e.to_string()),
+            e @ E::InvalidUsername => Self::Refused(ProblemType::InvalidUsername, e.to_string()),
+            e @ E::WeakPassword => Self::Refused(ProblemType::WeakPassword, e.to_string()),
+            e @ E::InvalidClientId => Self::Refused(ProblemType::InvalidClientId, e.to_string()),
+            e @ E::UnknownCluster(_) => Self::Refused(ProblemType::UnknownCluster, e.to_string()),
+            e @ E::InvalidChangeover => {
+                Self::Refused(ProblemType::InvalidChangeover, e.to_string())
+            }
             E::Rota(e) => Self::Rota(e),
-            e @ E::UnknownReference(_) => Self::Unprocessable("unknown-reference", e.to_string()),
-            e @ E::InvalidDateRange(_) => Self::Unprocessable("invalid-date-range", e.to_string()),
-            e @ E::InvalidChannel => Self::Unprocessable("invalid-channel", e.to_string()),
+            e @ E::UnknownReference(_) => {
+                Self::Refused(ProblemType::UnknownReference, e.to_string())
+            }
+            e @ E::InvalidDateRange(_) => {
+                Self::Refused(ProblemType::InvalidDateRange, e.to_string())
+            }
+            e @ E::InvalidChannel => Self::Refused(ProblemType::InvalidChannel, e.to_string()),
         }
     }
 }
@@ -154,12 +160,7 @@ impl ApiError {
     /// The kind of problem this error is, from the one catalogue ([`ProblemType`]).
     pub fn problem_type(&self) -> ProblemType {
         use ProblemType as P;
-        let coded = |code: &'static str| {
-            ProblemType::from_code(code).unwrap_or_else(|| {
-                tracing::error!(code, "a problem type missing from the catalogue");
-                P::InvalidValue
-            })
-        };
+        let coded = ProblemType::coded;
         match self {
             Self::Validation(e) => coded(e.code()),
             Self::Triage(e) => coded(e.code()),
@@ -185,9 +186,7 @@ impl ApiError {
             Self::InvalidToken(_) => P::InvalidToken,
             Self::InvalidCredentials => P::InvalidCredentials,
             Self::Forbidden(_) => P::Forbidden,
-            Self::NoSuch(kind, _) | Self::InvalidHeader(kind, _) | Self::Unprocessable(kind, _) => {
-                coded(kind)
-            }
+            Self::Refused(kind, _) => *kind,
             Self::MalformedJson(_) => P::MalformedJson,
             Self::InvalidBody(_) => P::InvalidBody,
             Self::InvalidQuery(_) => P::InvalidQuery,

@@ -150,6 +150,16 @@ impl ProblemType {
         Self::ALL.iter().copied().find(|t| t.as_str() == code)
     }
 
+    /// The kind a core rule names by its code (`ValidationError::code` and the like); a code
+    /// missing from the catalogue is logged and answered as `invalid-value` (a test walks the
+    /// core's codes so that none is).
+    pub fn coded(code: &str) -> Self {
+        Self::from_code(code).unwrap_or_else(|| {
+            tracing::error!(code, "a problem type missing from the catalogue");
+            Self::InvalidValue
+        })
+    }
+
     /// A title for the kind: its words, the first capitalised, acronyms in capitals.
     pub fn title(self) -> String {
         let words: Vec<String> = self
@@ -182,6 +192,7 @@ impl ProblemType {
                 | Self::UnsupportedMediaType
                 | Self::InvalidToken
                 | Self::InvalidBody
+                | Self::InvalidValue
                 | Self::ServiceBusy
                 | Self::InternalError
         )

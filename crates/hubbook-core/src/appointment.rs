@@ -2,6 +2,9 @@
 
 use chrono::{Duration, NaiveDateTime};
 
+/// The statuses of a live appointment, one that occupies its slot: at most one per slot.
+pub const LIVE_STATUSES: [&str; 3] = ["booked", "arrived", "seen"];
+
 /// An attendance outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

@@ -70,9 +70,6 @@ pub enum ServiceError {
     /// A report name that is not one of the reports.
     #[error("no report {0:?}; the reports are {names}, and fair-share", names = crate::reports::ReportName::ALL.map(crate::reports::ReportName::as_str).join(", "))]
     UnknownReport(String),
-    /// A report period longer than allowed (the number of days).
-    #[error("a report covers at most {0} days")]
-    PeriodTooLong(i64),
     /// A grouping the report does not offer; names the ones it does.
     #[error("the {report} report is grouped by one of: {groups}", groups = groups.join(", "))]
     InvalidGroupBy {

@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::access::ClusterNeed;
 use hubbook_core::fair_share::SharedDay;
-use hubbook_core::{ClusterTimeZone, ValidationError};
+use hubbook_core::ClusterTimeZone;
 use hubbook_store::repo::reports::{
     self, ActivityLine, ActivityRow, BookingsRow, CapacityRow, DnaRow, EnhancedAccess, GroupBy,
     UtilisationRow, Window,
@@ -107,12 +107,7 @@ impl ReportRequest {
             .into_iter()
             .find(|r| r.as_str() == name)
             .ok_or_else(|| ServiceError::UnknownReport(name.to_owned()))?;
-        if to < from {
-            return Err(ValidationError::InvalidDateRange("the report").into());
-        }
-        if (to - from).num_days() + 1 > MAX_REPORT_DAYS {
-            return Err(ServiceError::PeriodTooLong(MAX_REPORT_DAYS));
-        }
+        check_period(from, to)?;
         let groups = name.groups();
         let group = match group_by {
             None => groups[0],
@@ -139,6 +134,21 @@ impl ReportRequest {
             detail,
         })
     }
+}
+
+/// Every report's period: in order, and at most [`MAX_REPORT_DAYS`] local dates.
+pub fn check_period(from: NaiveDate, to: NaiveDate) -> Result<(), ServiceError> {
+    if to < from {
+        return Err(ServiceError::InvalidDateRange(
+            "`to` is before `from`".into(),
+        ));
+    }
+    if (to - from).num_days() + 1 > MAX_REPORT_DAYS {
+        return Err(ServiceError::InvalidDateRange(format!(
+            "a report covers at most {MAX_REPORT_DAYS} days"
+        )));
+    }
+    Ok(())
 }
 
 /// A report's aggregates, as the store computed them.

@@ -23,9 +23,6 @@ use crate::{Caller, Hubbook, ServiceError};
 
 pub use hubbook_store::repo::sharing::RulesVersion;
 
-/// The longest period a report covers, in days.
-pub const MAX_REPORT_DAYS: i64 = 400;
-
 /// A member practice as the fair-share rule sees it, from its stored list size and agreement
 /// dates; an agreement whose dates are inconsistent counts as none, so it is never in force.
 pub fn practice_share(
@@ -43,22 +40,13 @@ pub fn practice_share(
 
 /// The instants that bound a report's period of local dates in the cluster's zone,
 /// `[from 00:00, to + 1 00:00)` (`ClusterTimeZone::day`); the period is in order and at most
-/// [`MAX_REPORT_DAYS`] days.
+/// [`MAX_REPORT_DAYS`](crate::reports::MAX_REPORT_DAYS) days.
 pub fn report_period(
     zone: ClusterTimeZone,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), ServiceError> {
-    if to < from {
-        return Err(ServiceError::InvalidDateRange(
-            "`to` is before `from`".into(),
-        ));
-    }
-    if (to - from).num_days() + 1 > MAX_REPORT_DAYS {
-        return Err(ServiceError::InvalidDateRange(format!(
-            "a report covers at most {MAX_REPORT_DAYS} days"
-        )));
-    }
+    crate::reports::check_period(from, to)?;
     Ok((zone.day(from).from, zone.day(to).to))
 }
 

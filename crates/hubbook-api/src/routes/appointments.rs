@@ -9,13 +9,14 @@ use hubbook_core::patient::{Patient, Requester};
 use hubbook_core::{validate_optional_name, NhsNumber};
 use hubbook_service::appointments;
 use hubbook_service::booking::BookAppointment;
-use hubbook_store::models::Appointment;
+use hubbook_store::models::{Appointment, TriageBooking};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{if_match_optional, PageOf, PageQuery};
 use crate::fhir;
 use crate::idempotency::Replay;
+use crate::ProblemType;
 use crate::{auth::Principal, ApiError, AppState};
 
 crate::problems!(HoldProblems: Forbidden, NotFound, SlotUnavailable, SlotNotOffered, SlotInPast);
@@ -155,6 +156,30 @@ pub struct BookingBody {
     pub on_behalf_of: Option<String>,
 }
 
+/// What a 111 booking was triaged for.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TriageView {
+    /// The disposition code.
+    pub disposition: String,
+    /// When the patient was triaged.
+    pub triaged_at: DateTime<Utc>,
+    /// When the disposition's timeframe ends.
+    pub due_by: DateTime<Utc>,
+    /// The triage service's case reference.
+    pub case_reference: Option<String>,
+}
+
+impl From<TriageBooking> for TriageView {
+    fn from(t: TriageBooking) -> Self {
+        Self {
+            disposition: t.disposition_code,
+            triaged_at: t.triaged_at.and_utc(),
+            due_by: t.due_by.and_utc(),
+            case_reference: t.case_reference,
+        }
+    }
+}
+
 /// An appointment, with what was true when it was booked.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AppointmentView {
@@ -202,7 +227,7 @@ pub struct AppointmentView {
     pub notes: Option<String>,
     /// For a 111 booking, what the patient was triaged for (in single reads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub triage: Option<crate::routes::triage::TriageView>,
+    pub triage: Option<TriageView>,
     /// Current version; also the ETag.
     pub version: i64,
     /// When it was booked.
@@ -304,8 +329,8 @@ pub async fn book(
     let body = body.into_inner();
     let Some(replay) = Replay::from_request(&state, &req, &who, "POST /appointments", &body)?
     else {
-        return Err(ApiError::InvalidHeader(
-            "idempotency-key-required",
+        return Err(ApiError::Refused(
+            ProblemType::IdempotencyKeyRequired,
             "a booking needs an Idempotency-Key header, e.g. a UUID".into(),
         ));
     };
@@ -381,7 +406,7 @@ pub async fn get_appointment(
             .body(body.to_string()));
     }
     let mut view = AppointmentView::from(detail.appointment);
-    view.triage = detail.triage.map(crate::routes::triage::TriageView::from);
+    view.triage = detail.triage.map(TriageView::from);
     Ok(response.json(view))
 }
 

@@ -85,6 +85,8 @@ pub struct ResolveBody {
 /// The most rows the CSV worklist holds.
 pub const MAX_CSV_ROWS: usize = hubbook_service::rebooking::MAX_WORKLIST_ROWS;
 
+crate::problems!(ListRebookingProblems: Forbidden, NotFound, InvalidCursor);
+
 /// The appointments needing rebooking: all of the cluster's for its manager, a practice's own
 /// for its receptionist. Each stays valid and visible until resolved. With `Accept: text/csv`
 /// the whole worklist (up to 10,000 rows, oldest need first; `limit` and `cursor` are ignored)
@@ -95,7 +97,9 @@ pub const MAX_CSV_ROWS: usize = hubbook_service::rebooking::MAX_WORKLIST_ROWS;
     params(("code" = String, Path, description = "Cluster code"), PageQuery, ("Accept" = Option<String>, Header, description = "`text/csv` for the whole worklist as CSV; JSON pages otherwise")),
     responses((status = 200, description = "A page of the worklist, or all of it as CSV",
         content((PageOf<RebookingItem> = "application/json"), (String = "text/csv")),
-        headers(("Content-Disposition" = String, description = "CSV only: `attachment; filename=\"U00001-rebooking-2026-12-01.csv\"`")))),
+        headers(("Content-Disposition" = String, description = "CSV only: `attachment; filename=\"U00001-rebooking-2026-12-01.csv\"`"))),
+        ListRebookingProblems,
+    ),
     security(("bearer" = []))
 )]
 #[get("/clusters/{code}/rebooking")]
@@ -167,13 +171,15 @@ fn worklist_csv(items: impl Iterator<Item = RebookingItem>) -> String {
     csv.finish()
 }
 
+crate::problems!(ResolveRebookingProblems: Forbidden, NotFound, InvalidTransition, PreconditionFailed);
+
 /// Resolve one appointment's rebooking need: keep the old time, or cancel it. (Rescheduling it
 /// to another slot also resolves it.) Send `If-Match` with the appointment's version.
 #[utoipa::path(
     tag = "rebooking",
     params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The appointment's version")),
     request_body = ResolveBody,
-    responses((status = 200, body = RebookingItem), (status = 404, description = "No open need for this appointment that you may see", body = crate::Problem, content_type = "application/problem+json"), (status = 412, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = RebookingItem), ResolveRebookingProblems),
     security(("bearer" = []))
 )]
 #[post("/clusters/{code}/rebooking/{id}/resolve")]

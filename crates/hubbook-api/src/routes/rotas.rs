@@ -213,8 +213,10 @@ impl From<ChangeReport> for ChangeReportView {
     }
 }
 
+crate::problems!(ListRotasProblems: Forbidden, NotFound, InvalidCursor);
+
 /// List the cluster's rotas (its manager).
-#[utoipa::path(tag = "rotas", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<RotaView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "rotas", params(("code" = String, Path, description = "Cluster code"), PageQuery), responses((status = 200, body = PageOf<RotaView>), ListRotasProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/rotas")]
 pub async fn list_rotas(
     state: web::Data<AppState>,
@@ -230,6 +232,8 @@ pub async fn list_rotas(
     Ok(web::Json(PageOf::from_page(page, RotaView::from)))
 }
 
+crate::problems!(CreateRotaProblems: Forbidden, NotFound, InvalidRotaName, InvalidTemplateKey, DuplicateTemplateKey, InvalidTemplateReference, InvalidSessionTimes, TimeNotWholeMinute, InvalidSlotLength, InvalidCapacity, InvalidBreak, NoWeekdays, InvalidWeekPattern, InvalidValidityRange, UnknownDelivery, UnknownReference, IdempotencyKeyReused, InvalidIdempotencyKey);
+
 /// Draft a rota of session templates (its manager). Nothing is bookable until it is published.
 #[utoipa::path(
     tag = "rotas",
@@ -237,7 +241,7 @@ pub async fn list_rotas(
     request_body = RotaBody,
     responses(
         (status = 201, body = RotaView),
-        (status = 422, description = "A template breaks a rule (its key is named) or names an unknown site or service", body = crate::Problem, content_type = "application/problem+json"),
+        CreateRotaProblems,
     ),
     security(("bearer" = []))
 )]
@@ -267,8 +271,10 @@ pub async fn create_rota(
         .json(RotaView::from(created)))
 }
 
+crate::problems!(GetRotaProblems: Forbidden, NotFound);
+
 /// Read one rota.
-#[utoipa::path(tag = "rotas", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Rota id")), responses((status = 200, body = RotaView, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "rotas", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Rota id")), responses((status = 200, body = RotaView, headers(("ETag" = String))), GetRotaProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/rotas/{id}")]
 pub async fn get_rota(
     state: web::Data<AppState>,
@@ -282,13 +288,15 @@ pub async fn get_rota(
         .json(RotaView::from(rota)))
 }
 
+crate::problems!(ReplaceRotaProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, InvalidRotaName, InvalidTemplateKey, DuplicateTemplateKey, InvalidTemplateReference, InvalidSessionTimes, TimeNotWholeMinute, InvalidSlotLength, InvalidCapacity, InvalidBreak, NoWeekdays, InvalidWeekPattern, InvalidValidityRange, UnknownDelivery, UnknownReference);
+
 /// Replace a rota's name and templates. Send `If-Match` with the ETag read. Published sessions
 /// change only when the rota is published again.
 #[utoipa::path(
     tag = "rotas",
     params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Rota id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = RotaBody,
-    responses((status = 200, body = RotaView), (status = 412, body = crate::Problem, content_type = "application/problem+json"), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = RotaView), ReplaceRotaProblems),
     security(("bearer" = []))
 )]
 #[put("/clusters/{code}/rotas/{id}")]
@@ -311,6 +319,8 @@ pub async fn replace_rota(
         .json(RotaView::from(updated)))
 }
 
+crate::problems!(PublishRotaProblems: Forbidden, NotFound, InvalidDateRange, NonexistentLocalTime, InvalidTemplateReference, UnknownReference);
+
 /// Publish a rota over a date range: creates its sessions and slots in one transaction and
 /// reports what was created, unchanged and removed, and which appointments need rebooking.
 ///
@@ -324,7 +334,7 @@ pub async fn replace_rota(
     request_body = RangeBody,
     responses(
         (status = 200, body = ChangeReportView),
-        (status = 422, description = "A wall time that does not exist (the template and date are named), a bad range, or an unknown site or service", body = crate::Problem, content_type = "application/problem+json"),
+        PublishRotaProblems,
     ),
     security(("bearer" = []))
 )]
@@ -341,13 +351,15 @@ pub async fn publish_rota(
     Ok(web::Json(report.into()))
 }
 
+crate::problems!(WithdrawRotaProblems: Forbidden, NotFound, InvalidDateRange, InvalidName);
+
 /// Withdraw what a rota published over a date range (a hub closed for a day): free slots are
 /// removed, booked ones are kept and listed for rebooking, never dropped silently.
 #[utoipa::path(
     tag = "rotas",
     params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Rota id")),
     request_body = RangeBody,
-    responses((status = 200, body = ChangeReportView), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ChangeReportView), WithdrawRotaProblems),
     security(("bearer" = []))
 )]
 #[post("/clusters/{code}/rotas/{id}/withdraw")]

@@ -166,8 +166,10 @@ pub struct SessionPatch {
     pub clinician: Option<String>,
 }
 
+crate::problems!(ListSessionsProblems: Forbidden, NotFound, InvalidCursor, InvalidDateRange);
+
 /// List sessions by site and local date (a manager or hub staff of the cluster).
-#[utoipa::path(tag = "sessions", params(("code" = String, Path, description = "Cluster code"), SessionQuery), responses((status = 200, body = PageOf<SessionView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "sessions", params(("code" = String, Path, description = "Cluster code"), SessionQuery), responses((status = 200, body = PageOf<SessionView>), ListSessionsProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/sessions")]
 pub async fn list_sessions(
     state: web::Data<AppState>,
@@ -194,8 +196,10 @@ pub async fn list_sessions(
     Ok(web::Json(PageOf::from_page(page, SessionView::from)))
 }
 
+crate::problems!(GetSessionProblems: Forbidden, NotFound);
+
 /// Read a session with its slots and whether each is free, held or booked.
-#[utoipa::path(tag = "sessions", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Session id")), responses((status = 200, body = SessionDetail, headers(("ETag" = String))), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "sessions", params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Session id")), responses((status = 200, body = SessionDetail, headers(("ETag" = String))), GetSessionProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/sessions/{id}")]
 pub async fn get_session(
     state: web::Data<AppState>,
@@ -209,13 +213,15 @@ pub async fn get_session(
         .json(SessionDetail::from(detail)))
 }
 
+crate::problems!(CancelSessionProblems: Forbidden, NotFound, InvalidTransition, PreconditionFailed, InvalidName);
+
 /// Cancel one session (its cluster's manager), by the same rules as a withdrawal: free slots go,
 /// booked patients are kept and listed for rebooking. Republishing leaves it cancelled.
 #[utoipa::path(
     tag = "sessions",
     params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Session id"), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
     request_body = CancelSessionBody,
-    responses((status = 200, body = ChangeReportView), (status = 409, description = "Already cancelled or withdrawn", body = crate::Problem, content_type = "application/problem+json"), (status = 412, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ChangeReportView), CancelSessionProblems),
     security(("bearer" = []))
 )]
 #[post("/clusters/{code}/sessions/{id}/cancel")]
@@ -235,12 +241,14 @@ pub async fn cancel_session(
     Ok(web::Json(report.into()))
 }
 
+crate::problems!(UpdateSessionProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, InvalidName);
+
 /// Name or clear the clinician of one session (its cluster's manager). Send `If-Match`.
 #[utoipa::path(
     tag = "sessions",
     params(("code" = String, Path, description = "Cluster code"), ("id" = String, Path, description = "Session id"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` updates whatever is current)")),
     request_body = SessionPatch,
-    responses((status = 200, body = SessionView), (status = 412, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = SessionView), UpdateSessionProblems),
     security(("bearer" = []))
 )]
 #[patch("/clusters/{code}/sessions/{id}")]

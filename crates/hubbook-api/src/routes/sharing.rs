@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::csv::{attachment, wants_csv, Cell, CsvWriter};
 use crate::extract::{etag, if_match};
+use crate::ProblemType;
 use crate::{auth::Principal, ApiError, AppState};
 
 pub use hubbook_service::sharing::practice_share;
@@ -85,13 +86,15 @@ impl TryFrom<SharingRulesBody> for SharingRules {
         };
         rules
             .validate()
-            .map_err(|e| ApiError::Unprocessable(e.code(), e.to_string()))?;
+            .map_err(|e| ApiError::Refused(ProblemType::coded(e.code()), e.to_string()))?;
         Ok(rules)
     }
 }
 
+crate::problems!(GetSharingProblems: Forbidden, NotFound);
+
 /// Read the cluster's sharing rules (its manager).
-#[utoipa::path(tag = "sharing", params(("code" = String, Path, description = "Cluster code")), responses((status = 200, body = SharingView, headers(("ETag" = String)))), security(("bearer" = [])))]
+#[utoipa::path(tag = "sharing", params(("code" = String, Path, description = "Cluster code")), responses((status = 200, body = SharingView, headers(("ETag" = String))), GetSharingProblems), security(("bearer" = [])))]
 #[get("/clusters/{code}/sharing")]
 pub async fn get_sharing(
     state: web::Data<AppState>,
@@ -104,13 +107,15 @@ pub async fn get_sharing(
         .json(SharingView::from(rules)))
 }
 
+crate::problems!(SetSharingProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, InvalidTriagePercentage, InvalidLeadTime, UnknownReference);
+
 /// Set the cluster's sharing rules (its manager): a new version, audited, applied to slots
 /// published from now on. Send `If-Match` with the version last read.
 #[utoipa::path(
     tag = "sharing",
     params(("code" = String, Path, description = "Cluster code"), ("If-Match" = String, Header, description = "The ETag last read (required; `*` replaces whatever is current)")),
     request_body = SharingRulesBody,
-    responses((status = 200, body = SharingView), (status = 412, body = crate::Problem, content_type = "application/problem+json"), (status = 422, description = "An unknown service, a percentage over 100 or a lead time over four weeks", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = SharingView), SetSharingProblems),
     security(("bearer" = []))
 )]
 #[put("/clusters/{code}/sharing")]
@@ -205,6 +210,8 @@ impl From<FairShare> for FairShareReport {
     }
 }
 
+crate::problems!(FairShareProblems: Forbidden, NotFound, InvalidDateRange);
+
 /// Per practice: its list size, exact quota, slots reserved for it, booked from its reservation,
 /// booked from open slots, and released unused (its cluster's manager). JSON, or with
 /// `Accept: text/csv` RFC 4180 CSV with one row per practice, offered as
@@ -214,7 +221,9 @@ impl From<FairShare> for FairShareReport {
     params(("code" = String, Path, description = "Cluster code"), PeriodQuery, ("Accept" = Option<String>, Header, description = "`text/csv` for CSV; JSON otherwise")),
     responses((status = 200, description = "The report; as CSV the columns are a practice row's fields",
         content((FairShareReport = "application/json"), (String = "text/csv")),
-        headers(("Content-Disposition" = String, description = "CSV only: `attachment; filename=\"U00001-fair-share-2026-12-01-2026-12-31.csv\"`")))),
+        headers(("Content-Disposition" = String, description = "CSV only: `attachment; filename=\"U00001-fair-share-2026-12-01-2026-12-31.csv\"`"))),
+        FairShareProblems,
+    ),
     security(("bearer" = []))
 )]
 #[get("/clusters/{code}/reports/fair-share")]

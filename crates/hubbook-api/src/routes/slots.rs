@@ -292,9 +292,11 @@ impl From<VisibilityAnswer> for SlotVisibility {
     }
 }
 
+crate::problems!(SlotVisibilityProblems: Forbidden, NotFound);
+
 /// Why a slot is or is not offered right now, to one practice, to 111, or to everyone (its
 /// cluster's manager): its channel, its release time, and the rule or agreement that hides it.
-#[utoipa::path(tag = "slots", params(("id" = String, Path, description = "Slot id"), VisibilityQuery), responses((status = 200, body = SlotVisibility), (status = 404, body = crate::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "slots", params(("id" = String, Path, description = "Slot id"), VisibilityQuery), responses((status = 200, body = SlotVisibility), SlotVisibilityProblems), security(("bearer" = [])))]
 #[get("/slots/{id}/visibility")]
 pub async fn slot_visibility(
     state: web::Data<AppState>,
@@ -339,13 +341,15 @@ pub struct ChannelBody {
     pub practice: Option<String>,
 }
 
+crate::problems!(SetSlotChannelProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, InvalidChannel, DuplicatePractice, InvalidOdsCode);
+
 /// Set a slot's channel by hand (its cluster's manager), e.g. to keep it for a housebound
 /// patient's practice; its release time follows the rules in force. Audited. Send `If-Match`.
 #[utoipa::path(
     tag = "slots",
     params(("id" = String, Path, description = "Slot id"), ("If-Match" = String, Header, description = "The slot's ETag (required; `*` for whatever is current)")),
     request_body = ChannelBody,
-    responses((status = 200, body = SlotChannelView), (status = 404, body = crate::Problem, content_type = "application/problem+json"), (status = 422, body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = SlotChannelView), SetSlotChannelProblems),
     security(("bearer" = []))
 )]
 #[put("/slots/{id}/channel")]

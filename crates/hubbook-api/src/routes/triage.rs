@@ -7,13 +7,13 @@ use chrono::{DateTime, Utc};
 use hubbook_core::patient::Patient;
 use hubbook_core::validate_optional_name;
 use hubbook_service::triage::{AvailabilityQuestion, Location, TriageBook};
-use hubbook_store::models::TriageBooking;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::idempotency::Replay;
-use crate::routes::appointments::{AppointmentView, PatientBody};
+use crate::routes::appointments::{AppointmentView, PatientBody, TriageView};
 use crate::routes::slots::SlotOffer;
+use crate::ProblemType;
 use crate::{auth::Principal, ApiError, AppState};
 
 /// Where the patient is: a postcode, or coordinates.
@@ -94,30 +94,6 @@ crate::problems!(
     InvalidPostcode,
     InvalidCoordinates,
 );
-
-/// What a 111 booking was triaged for.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct TriageView {
-    /// The disposition code.
-    pub disposition: String,
-    /// When the patient was triaged.
-    pub triaged_at: DateTime<Utc>,
-    /// When the disposition's timeframe ends.
-    pub due_by: DateTime<Utc>,
-    /// The triage service's case reference.
-    pub case_reference: Option<String>,
-}
-
-impl From<TriageBooking> for TriageView {
-    fn from(t: TriageBooking) -> Self {
-        Self {
-            disposition: t.disposition_code,
-            triaged_at: t.triaged_at.and_utc(),
-            due_by: t.due_by.and_utc(),
-            case_reference: t.case_reference,
-        }
-    }
-}
 
 /// A booked 111 appointment, with where to send the patient.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -215,8 +191,8 @@ pub async fn book(
         ));
     }
     let Some(replay) = replay else {
-        return Err(ApiError::InvalidHeader(
-            "idempotency-key-required",
+        return Err(ApiError::Refused(
+            ProblemType::IdempotencyKeyRequired,
             "a triage booking needs an Idempotency-Key header, e.g. the 111 case id".into(),
         ));
     };

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::generate_secret;
 use crate::extract::{etag, if_match, PageOf, PageQuery};
 use crate::idempotency::Replay;
+use crate::ProblemType;
 use crate::{auth::Principal, ApiError, AppState};
 
 /// A webhook as the API shows it (never its secret).
@@ -183,8 +184,8 @@ pub async fn create_webhook(
             None | Some("now") => false,
             Some("start") => true,
             Some(_) => {
-                return Err(ApiError::Unprocessable(
-                    "invalid-body",
+                return Err(ApiError::Refused(
+                    ProblemType::InvalidBody,
                     "`from` is `now` or `start`".into(),
                 ))
             }

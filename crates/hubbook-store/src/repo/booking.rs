@@ -11,11 +11,11 @@ use hubbook_core::sharing::{visibility, Viewer};
 
 use super::audit::Entry;
 use super::events;
-use super::sessions::LIVE_STATUSES;
 use super::{appointments as appointment_repo, update_audited_as, Change};
 use crate::models::{Appointment, Hold, Session, Slot, TriageBooking};
 use crate::schema::{appointments, holds, rebookings, services, sessions, slots, triage_bookings};
 use crate::{new_id, write_tx, ConflictKind, DbConn, StoreError};
+use hubbook_core::appointment::LIVE_STATUSES;
 
 fn conflict(kind: ConflictKind) -> StoreError {
     StoreError::Conflict(kind)

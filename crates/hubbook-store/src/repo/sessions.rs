@@ -19,8 +19,7 @@ use crate::models::{AuditEvent, Session, Slot};
 use crate::schema::{appointments, holds, sessions, slots};
 use crate::{new_id, write_tx, DbConn, Page, StoreError};
 
-/// Appointment states that occupy a slot.
-pub const LIVE_STATUSES: [&str; 3] = ["booked", "arrived", "seen"];
+pub use hubbook_core::appointment::LIVE_STATUSES;
 
 /// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bound-parameter limits.
 const INSERT_CHUNK: usize = 500;

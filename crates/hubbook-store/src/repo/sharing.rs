@@ -263,7 +263,7 @@ pub fn search_slots(
     let live = appointments::table
         .filter(appointments::cluster_id.eq(slots::cluster_id))
         .filter(appointments::slot_id.eq(slots::id))
-        .filter(appointments::status.eq_any(super::sessions::LIVE_STATUSES))
+        .filter(appointments::status.eq_any(hubbook_core::appointment::LIVE_STATUSES))
         .select(appointments::slot_id);
     let held = holds::table
         .filter(holds::cluster_id.eq(slots::cluster_id))
@@ -532,7 +532,7 @@ pub fn slot_is_free(
     let booked: i64 = appointments::table
         .filter(appointments::cluster_id.eq(cluster_id))
         .filter(appointments::slot_id.eq(&slot.id))
-        .filter(appointments::status.eq_any(super::sessions::LIVE_STATUSES))
+        .filter(appointments::status.eq_any(hubbook_core::appointment::LIVE_STATUSES))
         .count()
         .get_result(conn)?;
     let held: i64 = holds::table

@@ -78,7 +78,7 @@ pub fn seed_demo(
             clusters::NewCluster {
                 code: DEMO_CLUSTER.into(),
                 name: "Demo Valley PCN".into(),
-                time_zone: "Europe/London".into(),
+                time_zone: hubbook_core::ClusterTimeZone::DEFAULT,
             },
         )?;
         let site = |name: &str, kind: &str, address: &str, postcode: &str, lat: f64, lon: f64| {

@@ -3,7 +3,6 @@
 //!
 //! Handlers are thin: they parse, authorise, call the store or the core, and map the result.
 
-pub mod access;
 pub mod auth;
 pub mod background;
 pub mod csv;

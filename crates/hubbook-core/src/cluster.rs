@@ -55,7 +55,8 @@ impl fmt::Display for ClusterCode {
 }
 
 /// The IANA time zone a cluster writes its rotas in; Europe/London unless said otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct ClusterTimeZone(pub Tz);
 
 impl ClusterTimeZone {

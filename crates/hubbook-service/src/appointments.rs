@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::access::{
     may_see_appointment, permit, Action, AppointmentFacts, AppointmentScope, Forbidden,
 };
-use hubbook_core::{ClusterTimeZone, NhsNumber, Role};
+use hubbook_core::{NhsNumber, Role};
 use hubbook_store::models::{Appointment, Service, Session, Site, TriageBooking};
 use hubbook_store::repo::appointments::{self as appointment_repo, AppointmentFilter};
 use hubbook_store::repo::{booking, clusters, practices, services, sessions, sites, MAX_PAGE};
@@ -193,7 +193,7 @@ impl Hubbook {
                 ));
             }
             let cluster = clusters::get_cluster(c, &cluster_id)?;
-            let day = ClusterTimeZone::parse(&cluster.time_zone)?.day(date);
+            let day = cluster.time_zone.day(date);
             let today = today_in(&cluster, now)?;
             let filter = AppointmentFilter {
                 site_id: Some(site.id),

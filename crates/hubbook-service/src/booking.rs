@@ -48,11 +48,11 @@ pub struct BookAppointment {
 
 /// The instants of the local day of `at` in a cluster's zone, as the store bounds queries.
 pub fn day_bounds(
-    zone: &str,
+    zone: ClusterTimeZone,
     at: DateTime<Utc>,
-) -> Result<(chrono::NaiveDateTime, chrono::NaiveDateTime), ServiceError> {
-    let LocalDay { from, to, .. } = ClusterTimeZone::parse(zone)?.day_of(at);
-    Ok((from.naive_utc(), to.naive_utc()))
+) -> (chrono::NaiveDateTime, chrono::NaiveDateTime) {
+    let LocalDay { from, to, .. } = zone.day_of(at);
+    (from.naive_utc(), to.naive_utc())
 }
 
 /// Who may book how: a receptionist for its own practice, without the manager's exceptions; a
@@ -202,7 +202,7 @@ impl Hubbook {
                 slot_id: &slot.id,
                 hold_id: hold_id.as_deref(),
                 viewer: &viewer,
-                day: day_bounds(&cluster.time_zone, slot.starts_at.and_utc())?,
+                day: day_bounds(cluster.time_zone, slot.starts_at.and_utc()),
             };
             Ok(booking::reschedule(c, &change, &old.id, expected, &to)?)
         })
@@ -299,7 +299,7 @@ fn place_booking(
         allow_same_day: cmd.allow_same_day,
         ..patient_booking(&cmd.patient, &slot.id, cmd.hold_id.clone())
     };
-    let day = day_bounds(&cluster.time_zone, slot.starts_at.and_utc())?;
+    let day = day_bounds(cluster.time_zone, slot.starts_at.and_utc());
     Ok(booking::book(c, change, &cluster.id, &viewer, &new, day)?)
 }
 

@@ -150,9 +150,7 @@ impl Hubbook {
                 .as_deref()
                 .map(ClusterTimeZone::parse)
                 .transpose()?
-                .unwrap_or_default()
-                .name()
-                .to_owned(),
+                .unwrap_or_default(),
         };
         let (change, now) = (self.change(who), self.now().naive_utc());
         self.run(move |c| {

@@ -5,7 +5,6 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::access::ClusterNeed;
 use hubbook_core::fair_share::SharedDay;
-use hubbook_core::ClusterTimeZone;
 use hubbook_store::repo::reports::{
     self, ActivityLine, ActivityRow, BookingsRow, CapacityRow, DnaRow, EnhancedAccess, GroupBy,
     UtilisationRow, Window,
@@ -197,7 +196,7 @@ impl Hubbook {
         let (who, now) = (who.clone(), self.now());
         self.run(move |c| {
             let cluster = cluster_for(c, &who, &code, ClusterNeed::Manage)?;
-            let zone = ClusterTimeZone::parse(&cluster.time_zone)?;
+            let zone = cluster.time_zone;
             let window = Window::new(zone, request.from, request.to, now.naive_utc());
             let (id, group, late) = (&cluster.id, request.group, request.late_cancel_hours);
             let rows = match request.name {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use chrono::{NaiveDate, NaiveDateTime};
 use hubbook_core::access::ClusterNeed;
 use hubbook_core::rota::{expand, Rota};
-use hubbook_core::{validate_name, ClusterTimeZone};
+use hubbook_core::validate_name;
 use hubbook_store::models;
 use hubbook_store::repo::idempotency::Claim;
 use hubbook_store::repo::sessions::{self, ChangeReport, PublishTarget, Selection};
@@ -254,7 +254,7 @@ impl Hubbook {
             let cluster = cluster_for(c, &who, &code, ClusterNeed::Manage)?;
             let rota = saved_rota(c, &cluster.id, &id)?.rota;
             check_rota(c, &cluster.id, &rota)?;
-            let zone = ClusterTimeZone::parse(&cluster.time_zone)?;
+            let zone = cluster.time_zone;
             let expansion = expand(&rota, range.from, range.to, zone.0)?;
             let target = PublishTarget {
                 cluster_id: &cluster.id,

@@ -202,7 +202,7 @@ impl Hubbook {
         let (cluster_code, reserved, open, members, days) = self
             .run(move |c| {
                 let cluster = cluster_for(c, &who, &code, ClusterNeed::Manage)?;
-                let zone = ClusterTimeZone::parse(&cluster.time_zone)?;
+                let zone = cluster.time_zone;
                 let (start, end) = report_period(zone, from, to)?;
                 let (reserved, open) = sharing::fair_share(
                     c,

@@ -228,7 +228,7 @@ fn book_fitting(
             let zone = clusters::get_cluster(c, cluster_id)?.time_zone;
             zones.insert(cluster_id.clone(), zone);
         }
-        let day = day_bounds(&zones[cluster_id], offer.slot.starts_at.and_utc())?;
+        let day = day_bounds(zones[cluster_id], offer.slot.starts_at.and_utc());
         let new = new_booking(&offer.slot.id, hold_id);
         booking::book_triage(c, change, cluster_id, &need.viewer, &new, day, &record)
             .map_err(ServiceError::from)

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::access::Forbidden;
 use hubbook_core::sharing::Viewer;
-use hubbook_core::{ClusterTimeZone, DataSharingAgreement, OdsCode, Role};
+use hubbook_core::{DataSharingAgreement, OdsCode, Role};
 use hubbook_store::models::{Cluster, Practice};
 use hubbook_store::repo::{clusters, practices, sharing};
 use hubbook_store::{DbConn, StoreError};
@@ -13,7 +13,7 @@ use crate::{Caller, ServiceError};
 
 /// A cluster's local date at `now`: "today" for agreements and the same-day rule.
 pub fn today_in(cluster: &Cluster, now: DateTime<Utc>) -> Result<NaiveDate, ServiceError> {
-    Ok(ClusterTimeZone::parse(&cluster.time_zone)?.date_of(now))
+    Ok(cluster.time_zone.date_of(now))
 }
 
 /// Whether a practice's data-sharing agreement is in force on `today`.

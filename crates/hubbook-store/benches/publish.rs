@@ -43,7 +43,7 @@ fn set_up() -> Year {
         clusters::NewCluster {
             code: "U00001".into(),
             name: "Bench".into(),
-            time_zone: "Europe/London".into(),
+            time_zone: hubbook_core::ClusterTimeZone::DEFAULT,
         },
     )
     .unwrap();

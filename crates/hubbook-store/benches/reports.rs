@@ -111,7 +111,7 @@ fn populate(c: &mut DbConn, code: &str, copies: usize) -> (String, usize, usize)
         clusters::NewCluster {
             code: code.into(),
             name: "Bench".into(),
-            time_zone: "Europe/London".into(),
+            time_zone: hubbook_core::ClusterTimeZone::DEFAULT,
         },
     )
     .unwrap();

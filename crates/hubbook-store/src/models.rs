@@ -18,8 +18,9 @@ pub struct Cluster {
     pub code: String,
     /// Display name.
     pub name: String,
-    /// IANA time zone its rotas are written in.
-    pub time_zone: String,
+    /// IANA time zone its rotas are written in, parsed once as the row is read.
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub time_zone: hubbook_core::ClusterTimeZone,
     /// Optimistic-concurrency version, also the ETag.
     pub version: i64,
     /// When created (UTC).

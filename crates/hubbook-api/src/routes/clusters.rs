@@ -34,7 +34,7 @@ impl From<Cluster> for ClusterView {
         Self {
             code: c.code,
             name: c.name,
-            time_zone: c.time_zone,
+            time_zone: c.time_zone.to_string(),
             version: c.version,
             created_at: c.created_at.and_utc(),
             updated_at: c.updated_at.and_utc(),

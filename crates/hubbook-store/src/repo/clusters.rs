@@ -17,7 +17,7 @@ pub struct NewCluster {
     /// Display name.
     pub name: String,
     /// IANA time zone.
-    pub time_zone: String,
+    pub time_zone: hubbook_core::ClusterTimeZone,
 }
 
 /// Creates a cluster; a taken code is a `Duplicate` conflict.
@@ -41,7 +41,7 @@ pub fn create_cluster(
         change,
         |c| {
             let n = diesel::insert_into(clusters::table)
-                .values(&row)
+                .values(row.clone())
                 .execute(c)?;
             diesel::insert_into(event_counters::table)
                 .values((

@@ -2,10 +2,10 @@
 //! with validation, idempotency keys, ETags and cursor pagination.
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::both;
-use crate::helpers::{TestApp, PASSWORD};
+use crate::helpers::{Reply, TestApp, PASSWORD};
 
 async fn a_manager_sets_up_a_cluster(app: TestApp) {
     let c = app.cluster("U20001").await;
@@ -430,54 +430,37 @@ async fn concurrent_writes_never_fail_busy(app: TestApp) {
     assert_eq!(app.count("services"), 41);
 }
 
-async fn creates_known_by_code_replay_by_key(app: TestApp) {
-    // Clusters and dispositions have no id in their answers: a retry reads them back by code.
-    let key = [("Idempotency-Key", "cluster-create-1")];
-    let body = json!({"code": "U20010", "name": "Retried", "time_zone": "Europe/London"});
+/// The admin's create, sent twice with the same key.
+async fn sent_twice(app: &TestApp, path: &str, key: &str, body: Value) -> (Reply, Reply) {
+    let key = [("Idempotency-Key", key)];
     let first = app
         .send(
             Method::POST,
-            "/api/v1/clusters",
+            path,
             Some(&app.admin),
             Some(body.clone()),
             &key,
         )
         .await;
     let again = app
-        .send(
-            Method::POST,
-            "/api/v1/clusters",
-            Some(&app.admin),
-            Some(body),
-            &key,
-        )
+        .send(Method::POST, path, Some(&app.admin), Some(body), &key)
         .await;
+    (first, again)
+}
+
+async fn creates_known_by_code_replay_by_key(app: TestApp) {
+    // Clusters and dispositions have no id in their answers: a retry reads them back by code.
+    let body = json!({"code": "U20010", "name": "Retried", "time_zone": "Europe/London"});
+    let (first, again) = sent_twice(&app, "/api/v1/clusters", "cluster-create-1", body).await;
     assert_eq!(first.ok(201), again.ok(201));
     assert_eq!(
         (first.etag(), again.etag()),
         ("\"1\"".into(), "\"1\"".into())
     );
     assert_eq!(app.count("clusters WHERE code = 'U20010'"), 1);
-    let key = [("Idempotency-Key", "disposition-create-1")];
     let body = json!({"code": "Zr01", "description": "Retried", "timeframe_minutes": 120, "delivery": "either", "services": ["gp", "nurse"]});
-    let first = app
-        .send(
-            Method::POST,
-            "/api/v1/dispositions",
-            Some(&app.admin),
-            Some(body.clone()),
-            &key,
-        )
-        .await;
-    let again = app
-        .send(
-            Method::POST,
-            "/api/v1/dispositions",
-            Some(&app.admin),
-            Some(body),
-            &key,
-        )
-        .await;
+    let (first, again) =
+        sent_twice(&app, "/api/v1/dispositions", "disposition-create-1", body).await;
     assert_eq!(first.ok(201), again.ok(201));
     assert_eq!(again.body["services"], json!(["gp", "nurse"]));
     assert_eq!(app.count("dispositions WHERE code = 'Zr01'"), 1);

@@ -16,7 +16,8 @@ pub use hubbook_service::DEFAULT_HOLD_SECONDS;
 pub struct AppState {
     /// The use cases: what handlers call.
     pub hubbook: hubbook_service::Hubbook,
-    /// The database pool, for the areas whose use cases are not yet in `hubbook-service`.
+    /// The database pool, for what is not a use case: readiness, metrics, token issue and the
+    /// background workers.
     pub pool: DbPool,
     /// Signs and checks access tokens.
     pub tokens: TokenService,
@@ -41,14 +42,6 @@ impl AppState {
             clock,
             metrics: Metrics::new()?,
         })
-    }
-
-    /// Who is acting and when, for the rows and the audit trail a change writes.
-    pub fn change(&self, who: &crate::auth::Principal) -> hubbook_store::repo::Change {
-        hubbook_store::repo::Change {
-            actor: who.actor(),
-            at: self.now(),
-        }
     }
 
     /// Runs blocking database work on actix's blocking pool with a pooled connection.

@@ -4,7 +4,7 @@
 
 use hubbook_core::access::Forbidden;
 use hubbook_core::triage::{check_code, check_timeframe, DeliveryFit};
-use hubbook_core::{validate_name, Role, ServiceCode};
+use hubbook_core::{validate_name, validate_optional_name, Role, ServiceCode};
 use hubbook_store::models::{Disposition, DispositionChanges};
 use hubbook_store::repo::dispositions;
 use hubbook_store::repo::idempotency::Claim;
@@ -175,11 +175,7 @@ impl Hubbook {
     ) -> Result<DispositionEntry, ServiceError> {
         may_change(who)?;
         let changes = DispositionChanges {
-            description: cmd
-                .description
-                .as_deref()
-                .map(|d| validate_name("description", d, 300))
-                .transpose()?,
+            description: validate_optional_name("description", cmd.description.as_deref(), 300)?,
             timeframe_minutes: cmd.timeframe_minutes.map(timeframe).transpose()?,
             delivery: cmd
                 .delivery

@@ -2,7 +2,7 @@
 
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use hubbook_core::{validate_name, ClusterTimeZone};
+use hubbook_core::{validate_optional_name, ClusterTimeZone};
 use hubbook_service::reference::{CreateCluster, UpdateCluster};
 use hubbook_store::models::Cluster;
 use serde::{Deserialize, Serialize};
@@ -78,11 +78,7 @@ impl TryFrom<ClusterPatch> for UpdateCluster {
     type Error = ApiError;
     fn try_from(body: ClusterPatch) -> Result<Self, ApiError> {
         Ok(Self {
-            name: body
-                .name
-                .as_deref()
-                .map(|n| validate_name("name", n, 200))
-                .transpose()?,
+            name: validate_optional_name("name", body.name.as_deref(), 200)?,
             time_zone: body
                 .time_zone
                 .as_deref()

@@ -3,7 +3,7 @@
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use hubbook_core::validate_name;
+use hubbook_core::validate_optional_name;
 use hubbook_service::integrations::{
     ClientSecret, CreateIntegration, IntegrationClient, UpdateIntegration,
 };
@@ -98,11 +98,7 @@ impl TryFrom<IntegrationPatch> for UpdateIntegration {
     type Error = ApiError;
     fn try_from(body: IntegrationPatch) -> Result<Self, ApiError> {
         Ok(Self {
-            name: body
-                .name
-                .as_deref()
-                .map(|n| validate_name("name", n, 200))
-                .transpose()?,
+            name: validate_optional_name("name", body.name.as_deref(), 200)?,
             active: body.active,
         })
     }

@@ -2,7 +2,9 @@
 
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
-use hubbook_core::{validate_name, DataSharingAgreement, ListSize, OdsCode};
+use hubbook_core::{
+    validate_name, validate_optional_name, DataSharingAgreement, ListSize, OdsCode,
+};
 use hubbook_service::reference::{CreatePractice, UpdatePractice};
 use hubbook_store::models::Practice;
 use serde::{Deserialize, Serialize};
@@ -112,11 +114,7 @@ impl TryFrom<PracticePatch> for UpdatePractice {
     type Error = ApiError;
     fn try_from(body: PracticePatch) -> Result<Self, ApiError> {
         Ok(Self {
-            name: body
-                .name
-                .as_deref()
-                .map(|n| validate_name("name", n, 200))
-                .transpose()?,
+            name: validate_optional_name("name", body.name.as_deref(), 200)?,
             list_size: body.list_size.map(ListSize::new).transpose()?,
             site_id: body.site_id,
             data_sharing_from: body.data_sharing_from,

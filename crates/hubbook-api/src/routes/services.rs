@@ -2,7 +2,7 @@
 
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use hubbook_core::{validate_name, ClinicalRole, ServiceCode};
+use hubbook_core::{validate_name, validate_optional_name, ClinicalRole, ServiceCode};
 use hubbook_service::reference::{CreateService, UpdateService};
 use hubbook_store::models::Service;
 use serde::{Deserialize, Serialize};
@@ -84,11 +84,7 @@ impl TryFrom<ServicePatch> for UpdateService {
     type Error = ApiError;
     fn try_from(body: ServicePatch) -> Result<Self, ApiError> {
         Ok(Self {
-            name: body
-                .name
-                .as_deref()
-                .map(|n| validate_name("name", n, 200))
-                .transpose()?,
+            name: validate_optional_name("name", body.name.as_deref(), 200)?,
             clinical_role: body
                 .clinical_role
                 .as_deref()

@@ -2,7 +2,7 @@
 
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use hubbook_core::{validate_name, Coordinates, Postcode, SiteKind};
+use hubbook_core::{validate_name, validate_optional_name, Coordinates, Postcode, SiteKind};
 use hubbook_service::reference::{site_position, CreateSite, UpdateSite};
 use hubbook_store::models::Site;
 use serde::{Deserialize, Serialize};
@@ -128,17 +128,9 @@ impl TryFrom<SitePatch> for UpdateSite {
     fn try_from(body: SitePatch) -> Result<Self, ApiError> {
         let position = site_position(body.latitude, body.longitude)?;
         Ok(Self {
-            name: body
-                .name
-                .as_deref()
-                .map(|n| validate_name("name", n, 200))
-                .transpose()?,
+            name: validate_optional_name("name", body.name.as_deref(), 200)?,
             kind: body.kind.map(SiteKind::from),
-            address: body
-                .address
-                .as_deref()
-                .map(|a| validate_name("address", a, 500))
-                .transpose()?,
+            address: validate_optional_name("address", body.address.as_deref(), 500)?,
             postcode: body.postcode.as_deref().map(Postcode::parse).transpose()?,
             position,
         })

@@ -2,7 +2,7 @@
 
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use hubbook_core::validate_name;
+use hubbook_core::validate_optional_name;
 use hubbook_service::users::{CreateUser, UpdateUser};
 use hubbook_store::models::User;
 use serde::{Deserialize, Serialize};
@@ -95,11 +95,11 @@ impl TryFrom<UserPatch> for UpdateUser {
     type Error = ApiError;
     fn try_from(body: UserPatch) -> Result<Self, ApiError> {
         Ok(Self {
-            display_name: body
-                .display_name
-                .as_deref()
-                .map(|n| validate_name("display_name", n, 200))
-                .transpose()?,
+            display_name: validate_optional_name(
+                "display_name",
+                body.display_name.as_deref(),
+                200,
+            )?,
             password: body.password,
             active: body.active,
         })

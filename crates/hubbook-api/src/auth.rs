@@ -11,7 +11,6 @@ use futures_util::future::LocalBoxFuture;
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use chrono::{DateTime, Utc};
 use hubbook_core::Role;
-use hubbook_store::repo::integrations;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -161,17 +160,7 @@ impl FromRequest for Principal {
             return Box::pin(ready(Ok(principal)));
         }
         Box::pin(async move {
-            let Some(secret_id) = principal.credential.clone() else {
-                return Err(ApiError::InvalidToken(
-                    "the access token is not valid".into(),
-                ));
-            };
-            let id = principal.id.clone();
-            let now = state.now();
-            let live = state
-                .db(move |c| Ok(integrations::credential_live(c, &id, &secret_id, now)?))
-                .await?;
-            if live {
+            if state.hubbook.still_signed_in(&principal).await? {
                 Ok(principal)
             } else {
                 Err(ApiError::InvalidToken(

@@ -133,6 +133,7 @@ impl From<hubbook_service::ServiceError> for ApiError {
             e @ E::InvalidLateCancelHours(_) => {
                 Self::Refused(ProblemType::InvalidLateCancelHours, e.to_string())
             }
+            E::InvalidCredentials => Self::InvalidCredentials,
             E::Store(e) => Self::Store(e),
             E::Internal(why) => Self::Internal(why),
             e @ E::HalfCoordinates => Self::Refused(ProblemType::InvalidCoordinates, e.to_string()),

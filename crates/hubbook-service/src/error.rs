@@ -81,6 +81,10 @@ pub enum ServiceError {
     /// A late-cancellation window out of bounds (the largest allowed).
     #[error("late_cancel_hours is 0 to {0}")]
     InvalidLateCancelHours(u32),
+    /// Wrong username, password, client id or secret, or a disabled user or client: one answer
+    /// for all, so that it does not tell which names exist.
+    #[error("the credentials are not valid")]
+    InvalidCredentials,
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),

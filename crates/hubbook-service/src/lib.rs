@@ -22,6 +22,7 @@ pub mod rotas;
 pub mod secrets;
 pub mod sessions;
 pub mod sharing;
+pub mod sign_in;
 pub mod slots;
 pub mod triage;
 pub mod users;

@@ -1,0 +1,158 @@
+//! Signing in: a staff user's password or an integration client's secret checked against its
+//! argon2 hash, giving the [`Caller`] every front end then carries (in a token or a session).
+//!
+//! A wrong username, a disabled user, an unknown client and a wrong secret all take the same
+//! number of hash checks and give the same answer, so that neither timing nor wording tells which
+//! names exist.
+
+use hubbook_core::access::{Caller, Scope, SubjectKind};
+use hubbook_core::Role;
+use hubbook_store::repo::{integrations, users};
+use hubbook_store::StoreError;
+
+use crate::secrets::verify_secret;
+use crate::{Hubbook, ServiceError};
+
+/// A hash to check against when the user or client does not exist, so that a wrong name takes as
+/// long as a wrong password.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3x4+H0DqCyeBF2I1CeHGVbqcB6Tf3X5jWZmaSbtnPUk";
+
+/// What a caller signs in with.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// A staff user's login name (case-insensitive) and password.
+    Password {
+        /// Login name.
+        username: String,
+        /// Password.
+        password: String,
+    },
+    /// An integration client's id and one of its live secrets.
+    ClientSecret {
+        /// The client id issued with the integration.
+        client_id: String,
+        /// The secret shown once when it was issued.
+        client_secret: String,
+    },
+}
+
+impl Hubbook {
+    /// Checks credentials and returns who they belong to; anything wrong is
+    /// [`ServiceError::InvalidCredentials`], whatever was wrong.
+    pub async fn sign_in(&self, credentials: Credentials) -> Result<Caller, ServiceError> {
+        let now = self.now().naive_utc();
+        // Look the caller up, then let the connection go before the deliberately slow checks.
+        let (candidate, secret, hashes) = self
+            .run(move |c| match credentials {
+                Credentials::Password { username, password } => {
+                    let user = match users::find_user_by_username(c, &username) {
+                        Err(StoreError::NotFound) => None,
+                        other => Some(other?),
+                    };
+                    let hash = user
+                        .as_ref()
+                        .map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
+                    let candidate = match user {
+                        Some(u) if u.active => Some(Caller {
+                            id: u.id,
+                            kind: SubjectKind::User,
+                            role: u
+                                .role
+                                .parse::<Role>()
+                                .map_err(|e| ServiceError::Internal(format!("stored role: {e}")))?,
+                            scope: Scope {
+                                cluster: u.cluster_id,
+                                practice: u.practice_id,
+                                clusters: Vec::new(),
+                            },
+                            credential: None,
+                        }),
+                        _ => None,
+                    };
+                    Ok((candidate, password, vec![(None, hash)]))
+                }
+                Credentials::ClientSecret {
+                    client_id,
+                    client_secret,
+                } => {
+                    let client = match integrations::find_integration_by_client_id(c, &client_id) {
+                        Err(StoreError::NotFound) => None,
+                        other => Some(other?),
+                    };
+                    // An active client's live secrets (one, or two during a rotation).
+                    let mut hashes: Vec<(Option<String>, String)> = match &client {
+                        Some(i) if i.active => integrations::list_secrets(c, &i.id)?
+                            .into_iter()
+                            .filter(|s| s.live_at(now))
+                            .map(|s| (Some(s.id), s.secret_hash))
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    // Always as many checks as a client mid-rotation needs, so that timing tells
+                    // neither whether the client exists nor how many secrets it has.
+                    while hashes.len() < integrations::MAX_LIVE_SECRETS {
+                        hashes.push((None, DUMMY_HASH.to_owned()));
+                    }
+                    let candidate = match client {
+                        Some(i) if i.active => {
+                            let clusters = integrations::integration_cluster_ids(c, &i.id)?;
+                            Some(Caller {
+                                id: i.id,
+                                kind: SubjectKind::Client,
+                                role: Role::Triage,
+                                scope: Scope {
+                                    clusters,
+                                    ..Scope::default()
+                                },
+                                credential: None,
+                            })
+                        }
+                        _ => None,
+                    };
+                    Ok((candidate, client_secret, hashes))
+                }
+            })
+            .await?;
+        // Every hash is checked (no early exit), then the first match is taken.
+        let matched = tokio::task::spawn_blocking(move || {
+            let results: Vec<(Option<String>, bool)> = hashes
+                .into_iter()
+                .map(|(id, hash)| {
+                    let ok = verify_secret(&secret, &hash);
+                    (id, ok)
+                })
+                .collect();
+            results.into_iter().find(|(_, ok)| *ok).map(|(id, _)| id)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("blocking task failed: {e}")))?;
+        match (candidate, matched) {
+            (Some(caller), Some(credential))
+                if caller.kind == SubjectKind::Client && credential.is_some() =>
+            {
+                Ok(Caller {
+                    credential,
+                    ..caller
+                })
+            }
+            (Some(caller), Some(_)) if caller.kind == SubjectKind::User => Ok(caller),
+            _ => Err(ServiceError::InvalidCredentials),
+        }
+    }
+
+    /// Whether a client caller's secret and the client itself are still live, so that revoking
+    /// either stops its tokens at once. Staff callers are always live here (their tokens are
+    /// short and checked by signature).
+    pub async fn still_signed_in(&self, who: &Caller) -> Result<bool, ServiceError> {
+        if who.kind != SubjectKind::Client {
+            return Ok(true);
+        }
+        let Some(secret_id) = who.credential.clone() else {
+            return Ok(false);
+        };
+        let id = who.id.clone();
+        let now = self.now().naive_utc();
+        self.run(move |c| Ok(integrations::credential_live(c, &id, &secret_id, now)?))
+            .await
+    }
+}

@@ -5,8 +5,9 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use hubbook_core::Refusal;
 use hubbook_core::ValidationError;
-use hubbook_store::{ConflictKind, StoreError};
+use hubbook_store::{ConflictKind, DbError, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -42,6 +43,9 @@ pub enum ApiError {
     /// A store operation failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The facts stored now do not allow the write (the slot is taken, the hold expired...).
+    #[error(transparent)]
+    Refusal(#[from] Refusal),
     /// No valid bearer token was presented.
     #[error("{0}")]
     InvalidToken(String),
@@ -134,6 +138,7 @@ impl From<hubbook_service::ServiceError> for ApiError {
                 Self::Refused(ProblemType::InvalidLateCancelHours, e.to_string())
             }
             E::InvalidCredentials => Self::InvalidCredentials,
+            E::Refused(e) => Self::Refusal(e),
             E::Store(e) => Self::Store(e),
             E::Internal(why) => Self::Internal(why),
             e @ E::HalfCoordinates => Self::Refused(ProblemType::InvalidCoordinates, e.to_string()),
@@ -168,21 +173,15 @@ impl ApiError {
             Self::Rota(e) => coded(e.code()),
             Self::NoCapacity { .. } => P::NoCapacity,
             Self::Store(StoreError::NotFound) | Self::NotFound(_) => P::NotFound,
+            Self::Refusal(e) => coded(e.code()),
             Self::Store(StoreError::Conflict(kind)) => match kind {
-                ConflictKind::SecretLimit => P::SecretLimit,
                 ConflictKind::Duplicate(_) => P::AlreadyExists,
                 ConflictKind::StaleVersion => P::PreconditionFailed,
                 ConflictKind::MissingReference(_) => P::UnknownReference,
                 ConflictKind::IdempotencyKeyReused => P::IdempotencyKeyReused,
-                ConflictKind::SlotUnavailable => P::SlotUnavailable,
-                ConflictKind::HoldExpired => P::HoldExpired,
-                ConflictKind::DuplicateBooking => P::DuplicateBooking,
-                ConflictKind::SlotInPast => P::SlotInPast,
-                ConflictKind::NotOffered(_) => P::SlotNotOffered,
-                ConflictKind::InvalidTransition(_) => P::InvalidTransition,
             },
             Self::Store(StoreError::Busy) => P::ServiceBusy,
-            Self::Store(StoreError::Invalid(_)) => P::InvalidValue,
+            Self::Store(StoreError::Db(DbError::Rejected(_))) => P::InvalidValue,
             Self::Store(_) | Self::Internal(_) => P::InternalError,
             Self::InvalidToken(_) => P::InvalidToken,
             Self::InvalidCredentials => P::InvalidCredentials,
@@ -220,23 +219,11 @@ impl ApiError {
             Self::Store(StoreError::Conflict(ConflictKind::IdempotencyKeyReused)) => {
                 "this Idempotency-Key was already used for a different request".to_owned()
             }
-            Self::Store(StoreError::Conflict(ConflictKind::SlotUnavailable)) => {
-                "the slot has just been booked or is held by someone else; search again".to_owned()
-            }
-            Self::Store(StoreError::Conflict(ConflictKind::HoldExpired)) => {
-                "the hold named is not yours or has expired; hold the slot again or book without a hold".to_owned()
-            }
-            Self::Store(StoreError::Conflict(ConflictKind::DuplicateBooking)) => {
-                "the patient already has an appointment for this service that day".to_owned()
-            }
-            Self::Store(StoreError::Conflict(ConflictKind::SlotInPast)) => "the slot has already started".to_owned(),
-            Self::Store(StoreError::Conflict(ConflictKind::NotOffered(reason))) => {
+            Self::Refusal(Refusal::NotOffered(reason)) => {
                 format!("the slot is not offered to you now ({reason}); GET /api/v1/slots lists those that are")
             }
-            Self::Store(StoreError::Conflict(ConflictKind::InvalidTransition(why))) => why.clone(),
-            Self::Store(StoreError::Conflict(ConflictKind::SecretLimit)) => "two secrets are live already; revoke one before rotating again".to_owned(),
             Self::Store(StoreError::Busy) => "the service is busy; retry shortly".to_owned(),
-            Self::Store(StoreError::Invalid(_)) => "a value breaks a rule of the stored data".to_owned(),
+            Self::Store(StoreError::Db(DbError::Rejected(_))) => "a value breaks a rule of the stored data".to_owned(),
             Self::Store(_) | Self::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
             other => other.to_string(),
         };

@@ -330,6 +330,10 @@ mod tests {
                 include_str!("../../hubbook-core/src/allocation.rs"),
                 "impl AllocationError",
             ),
+            (
+                include_str!("../../hubbook-core/src/refusal.rs"),
+                "impl Refusal",
+            ),
         ];
         let mut codes = Vec::new();
         for (source, error) in sources {

@@ -85,6 +85,9 @@ pub enum ServiceError {
     /// for all, so that it does not tell which names exist.
     #[error("the credentials are not valid")]
     InvalidCredentials,
+    /// The facts stored now do not allow the write (the slot is taken, the hold expired...).
+    #[error(transparent)]
+    Refused(#[from] hubbook_core::Refusal),
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -132,15 +135,24 @@ pub enum ServiceError {
     InvalidChannel,
 }
 
+impl From<hubbook_store::WriteError> for ServiceError {
+    fn from(error: hubbook_store::WriteError) -> Self {
+        match error {
+            hubbook_store::WriteError::Refused(refusal) => Self::Refused(refusal),
+            hubbook_store::WriteError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
 /// Maps a store `NotFound` to a `NotFound` naming what was looked for.
-pub(crate) fn found<T>(
-    result: Result<T, StoreError>,
+pub(crate) fn found<T, E: Into<ServiceError>>(
+    result: Result<T, E>,
     what: &'static str,
 ) -> Result<T, ServiceError> {
-    match result {
-        Err(StoreError::NotFound) => Err(ServiceError::NotFound(format!(
+    match result.map_err(Into::into) {
+        Err(ServiceError::Store(StoreError::NotFound)) => Err(ServiceError::NotFound(format!(
             "no {what} here that you may see"
         ))),
-        other => Ok(other?),
+        other => other,
     }
 }

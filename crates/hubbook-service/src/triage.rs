@@ -8,14 +8,14 @@ use hubbook_core::patient::Patient;
 use hubbook_core::ranking::Candidate;
 use hubbook_core::sharing::Viewer;
 use hubbook_core::triage::{self as rule, DeliveryFit, Window, NEXT_SLOT_HORIZON_DAYS};
-use hubbook_core::{Coordinates, OdsCode, Postcode, Role};
+use hubbook_core::{Coordinates, OdsCode, Postcode, Refusal, Role};
 use hubbook_store::models::{Appointment, Practice, TriageBooking};
 use hubbook_store::repo::booking::{self, NewBooking};
 use hubbook_store::repo::dispositions::{self, DispositionEntry};
 use hubbook_store::repo::idempotency::{self, Claim, Once};
 use hubbook_store::repo::sharing::{self, SlotSearch};
 use hubbook_store::repo::{appointments as appointment_repo, clusters, practices, sites};
-use hubbook_store::{ConflictKind, DbConn, StoreError};
+use hubbook_store::{DbConn, StoreError};
 
 use crate::booking::{day_bounds, patient_booking};
 use crate::error::found;
@@ -236,9 +236,7 @@ fn book_fitting(
     let chosen_slot = match (&req.slot_id, &req.hold_id) {
         (_, Some(hold_id)) => Some(match booking::hold_of(c, hold_id, &who.actor()) {
             Ok(hold) => hold.slot_id,
-            Err(StoreError::NotFound) => {
-                return Err(StoreError::Conflict(ConflictKind::HoldExpired).into())
-            }
+            Err(StoreError::NotFound) => return Err(Refusal::HoldExpired.into()),
             Err(e) => return Err(e.into()),
         }),
         (Some(slot_id), None) => Some(slot_id.clone()),
@@ -275,21 +273,13 @@ fn book_fitting(
                         break;
                     }
                     // The patient already has this service that day: another day may do.
-                    Err(
-                        e @ ServiceError::Store(StoreError::Conflict(
-                            ConflictKind::DuplicateBooking,
-                        )),
-                    ) => duplicate = Some(e),
+                    Err(e @ ServiceError::Refused(Refusal::DuplicateBooking)) => {
+                        duplicate = Some(e)
+                    }
                     // Taken since the search (a racing booking), or no longer offered: the next
                     // best slot is tried.
-                    Err(ServiceError::Store(
-                        StoreError::NotFound
-                        | StoreError::Conflict(
-                            ConflictKind::SlotUnavailable
-                            | ConflictKind::SlotInPast
-                            | ConflictKind::NotOffered(_),
-                        ),
-                    )) => continue,
+                    Err(ServiceError::Store(StoreError::NotFound)) => continue,
+                    Err(ServiceError::Refused(r)) if r.another_slot_may_do() => continue,
                     Err(e) => return Err(e),
                 }
             }

@@ -66,7 +66,7 @@ impl DatabaseUrl {
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url);
         if path.is_empty() || path.contains(":memory:") || path.contains("://") {
-            return Err(StoreError::Connection(format!(
+            return Err(StoreError::connection(format!(
                 "unsupported database URL; use postgres://… or sqlite://path/to/file.db (got a {} character value)",
                 url.len()
             )));
@@ -86,7 +86,7 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConn, StoreError> {
     match url.backend {
         Backend::Postgres => {
             let mut conn = diesel::PgConnection::establish(&url.target)
-                .map_err(|e| StoreError::Connection(e.to_string()))?;
+                .map_err(|e| StoreError::connection(e.to_string()))?;
             // Short OLTP queries never repay JIT compilation, which can cost hundreds of
             // milliseconds when an estimate crosses jit_above_cost. And every execution is
             // planned for its own parameters: after five runs PostgreSQL may switch a prepared
@@ -98,7 +98,7 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConn, StoreError> {
         }
         Backend::Sqlite => {
             let mut conn = diesel::SqliteConnection::establish(&url.target)
-                .map_err(|e| StoreError::Connection(e.to_string()))?;
+                .map_err(|e| StoreError::connection(e.to_string()))?;
             // busy_timeout first, so that every later statement waits for a writer instead of failing.
             conn.batch_execute(&format!(
                 "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
@@ -172,7 +172,7 @@ pub fn connect(url: &str, options: &PoolOptions) -> Result<DbPool, StoreError> {
         .max_size(options.max_size)
         .connection_timeout(options.connection_timeout)
         .build(DbManager { url })
-        .map_err(|e| StoreError::Connection(e.to_string()))
+        .map_err(|e| StoreError::connection(e.to_string()))
 }
 
 impl DbConn {
@@ -201,7 +201,7 @@ impl DbConn {
                 .map(|v| v.len()),
             DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
         };
-        applied.map_err(|e| StoreError::Migration(e.to_string()))
+        applied.map_err(|e| StoreError::migration(e.to_string()))
     }
 
     /// Whether migrations embedded in this binary have not yet been applied.
@@ -210,7 +210,7 @@ impl DbConn {
             DbConn::Pg(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
             DbConn::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
         };
-        pending.map_err(|e| StoreError::Migration(e.to_string()))
+        pending.map_err(|e| StoreError::migration(e.to_string()))
     }
 }
 
@@ -270,9 +270,7 @@ fn with_sqlite(
 ) -> Result<(), StoreError> {
     match conn {
         DbConn::Sqlite(c) => op(c).map_err(StoreError::from),
-        DbConn::Pg(_) => Err(StoreError::Connection(
-            "expected an SQLite connection".into(),
-        )),
+        DbConn::Pg(_) => Err(StoreError::connection("expected an SQLite connection")),
     }
 }
 

@@ -3,6 +3,8 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use thiserror::Error;
 
+use hubbook_core::Refusal;
+
 /// Why a conflicting write was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConflictKind {
@@ -14,37 +16,15 @@ pub enum ConflictKind {
     MissingReference(String),
     /// The same idempotency key was used before with a different request.
     IdempotencyKeyReused,
-    /// The slot is booked, held by someone else, or no longer offered.
-    SlotUnavailable,
-    /// The hold named does not exist, is someone else's, or has expired.
-    HoldExpired,
-    /// The patient already has a live appointment for the same service that day.
-    DuplicateBooking,
-    /// The slot has already started.
-    SlotInPast,
-    /// The slot is not offered to the caller now; the text says why.
-    NotOffered(String),
-    /// The appointment's status does not allow the change; the text says why.
-    InvalidTransition(String),
-    /// An integration already has as many live secrets as it may.
-    SecretLimit,
 }
 
-/// Everything a repository function can fail with.
+/// What went wrong inside the database or with its data, beyond a caller's reach to fix.
 #[derive(Debug, Error)]
-pub enum StoreError {
-    /// The row asked for does not exist (or is outside the caller's cluster).
-    #[error("not found")]
-    NotFound,
-    /// The write conflicts with what is stored.
-    #[error("conflict: {0:?}")]
-    Conflict(ConflictKind),
-    /// A value breaks a rule the database itself enforces (a CHECK or NOT NULL constraint).
+pub enum DbError {
+    /// A value breaks a rule the database itself enforces (a CHECK or NOT NULL constraint), or a
+    /// stored rule the write depends on.
     #[error("invalid value: {0}")]
-    Invalid(String),
-    /// The database is momentarily too busy (lock timeout, serialization failure, pool exhausted).
-    #[error("the database is busy")]
-    Busy,
+    Rejected(String),
     /// A value read back from the database does not parse; the store's own data is inconsistent.
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -56,7 +36,64 @@ pub enum StoreError {
     Connection(String),
     /// Any other database error.
     #[error(transparent)]
-    Db(DieselError),
+    Query(DieselError),
+}
+
+/// Everything a repository function can fail with.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The row asked for does not exist (or is outside the caller's cluster).
+    #[error("not found")]
+    NotFound,
+    /// The write conflicts with what is stored.
+    #[error("conflict: {0:?}")]
+    Conflict(ConflictKind),
+    /// The database is momentarily too busy (lock timeout, serialization failure, pool exhausted).
+    #[error("the database is busy")]
+    Busy,
+    /// The database failed or holds data it should not.
+    #[error(transparent)]
+    Db(DbError),
+}
+
+impl StoreError {
+    /// A value the database refused by one of its own rules; `what` names the rule.
+    pub fn rejected(what: impl Into<String>) -> Self {
+        Self::Db(DbError::Rejected(what.into()))
+    }
+
+    /// Stored data that does not parse; `what` says which.
+    pub fn corrupt(what: impl Into<String>) -> Self {
+        Self::Db(DbError::Corrupt(what.into()))
+    }
+
+    /// A connection that could not be made or used; `why` says what failed.
+    pub fn connection(why: impl Into<String>) -> Self {
+        Self::Db(DbError::Connection(why.into()))
+    }
+
+    /// Migrations that could not be applied; `why` says what failed.
+    pub fn migration(why: impl Into<String>) -> Self {
+        Self::Db(DbError::Migration(why.into()))
+    }
+}
+
+/// What a write that the domain may refuse fails with: a [`Refusal`] by the facts stored now (the
+/// slot is taken, the hold expired...), or a failure of the store itself.
+#[derive(Debug, Error)]
+pub enum WriteError {
+    /// The facts in the database do not allow the write; nothing was changed.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The store failed or found a conflict of its own (a stale version, a duplicate key...).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<DieselError> for WriteError {
+    fn from(error: DieselError) -> Self {
+        Self::Store(error.into())
+    }
 }
 
 impl From<DieselError> for StoreError {
@@ -78,13 +115,13 @@ impl From<DieselError> for StoreError {
                     }
                     DatabaseErrorKind::SerializationFailure => Self::Busy,
                     DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => {
-                        Self::Invalid(named)
+                        Self::rejected(named)
                     }
                     _ if is_busy_message(&message) => Self::Busy,
-                    _ => Self::Db(DieselError::DatabaseError(kind, info)),
+                    _ => Self::Db(DbError::Query(DieselError::DatabaseError(kind, info))),
                 }
             }
-            other => Self::Db(other),
+            other => Self::Db(DbError::Query(other)),
         }
     }
 }

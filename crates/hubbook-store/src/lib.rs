@@ -13,7 +13,7 @@ pub mod schema;
 pub mod test_db;
 
 pub use conn::{connect, write_tx, Backend, DatabaseUrl, DbConn, DbPool, PoolOptions};
-pub use error::{ConflictKind, StoreError};
+pub use error::{ConflictKind, DbError, StoreError, WriteError};
 
 /// A new identifier: a UUIDv7 as text, so ids sort by creation time on both backends.
 pub fn new_id() -> String {

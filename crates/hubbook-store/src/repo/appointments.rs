@@ -12,7 +12,8 @@ use super::{audit, audited, Change};
 audited!(Appointment, "appointment", |a| Some(&a.cluster_id));
 use crate::models::{Appointment, Rebooking};
 use crate::schema::{appointments, practices, rebookings, sites};
-use crate::{new_id, write_tx, ConflictKind, DbConn, Page, StoreError};
+use crate::{new_id, write_tx, ConflictKind, DbConn, Page, StoreError, WriteError};
+use hubbook_core::Refusal;
 
 /// Writes the audit event of a change to an appointment (or to its rebooking need).
 fn record<T: serde::Serialize>(
@@ -199,17 +200,19 @@ pub fn resolve_rebooking(
     appointment_id: &str,
     expected: Option<i64>,
     resolution: Resolution,
-) -> Result<(Rebooking, Appointment), StoreError> {
-    write_tx(conn, |c| {
+) -> Result<(Rebooking, Appointment), WriteError> {
+    write_tx(conn, |c| -> Result<_, WriteError> {
         let appointment = load(c, cluster_id, appointment_id)?;
         if expected.is_some_and(|v| v != appointment.version) {
-            return Err(StoreError::Conflict(ConflictKind::StaleVersion));
+            return Err(StoreError::Conflict(ConflictKind::StaleVersion).into());
         }
         let need = open_rebooking(c, cluster_id, appointment_id)?.ok_or(StoreError::NotFound)?;
         if resolution == Resolution::Cancelled && appointment.status != "booked" {
-            return Err(StoreError::Conflict(ConflictKind::InvalidTransition(
-                format!("a {} appointment cannot be cancelled", appointment.status),
-            )));
+            return Err(Refusal::InvalidTransition(format!(
+                "a {} appointment cannot be cancelled",
+                appointment.status
+            ))
+            .into());
         }
         diesel::update(
             rebookings::table
@@ -237,7 +240,7 @@ pub fn resolve_rebooking(
             ))
             .execute(c)?;
             if changed == 0 {
-                return Err(StoreError::Conflict(ConflictKind::StaleVersion));
+                return Err(StoreError::Conflict(ConflictKind::StaleVersion).into());
             }
         }
         let resolved = rebookings::table

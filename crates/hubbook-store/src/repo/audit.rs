@@ -51,7 +51,7 @@ pub fn write<T: serde::Serialize>(
     change: &super::Change,
     entry: Entry<'_, T>,
 ) -> Result<(), StoreError> {
-    let json = |v: &T| serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()));
+    let json = |v: &T| serde_json::to_string(v).map_err(|e| StoreError::corrupt(e.to_string()));
     record(
         conn,
         AuditEvent {

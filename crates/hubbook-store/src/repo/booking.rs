@@ -14,12 +14,9 @@ use super::events;
 use super::{appointments as appointment_repo, update_audited_as, Change};
 use crate::models::{Appointment, Hold, Session, Slot, TriageBooking};
 use crate::schema::{appointments, holds, rebookings, services, sessions, slots, triage_bookings};
-use crate::{new_id, write_tx, ConflictKind, DbConn, StoreError};
+use crate::{new_id, write_tx, ConflictKind, DbConn, StoreError, WriteError};
 use hubbook_core::appointment::LIVE_STATUSES;
-
-fn conflict(kind: ConflictKind) -> StoreError {
-    StoreError::Conflict(kind)
-}
+use hubbook_core::Refusal;
 
 /// Claims a live slot's row for this transaction and returns it with its session.
 fn claim_slot(
@@ -49,7 +46,7 @@ fn claim_slot(
 }
 
 /// Whether the slot is offered to the viewer at `now`, by the sharing rule.
-fn offered(slot: &Slot, viewer: &Viewer, now: NaiveDateTime) -> Result<(), StoreError> {
+fn offered(slot: &Slot, viewer: &Viewer, now: NaiveDateTime) -> Result<(), WriteError> {
     let seen = visibility(
         &slot_channel(slot)?,
         slot.released_at.map(|t| t.and_utc()),
@@ -61,14 +58,14 @@ fn offered(slot: &Slot, viewer: &Viewer, now: NaiveDateTime) -> Result<(), Store
     if seen.visible() {
         Ok(())
     } else {
-        Err(conflict(ConflictKind::NotOffered(seen.code().to_owned())))
+        Err(Refusal::NotOffered(seen.code().to_owned()).into())
     }
 }
 
 /// A slot's channel as the sharing rules know it.
 pub fn slot_channel(slot: &Slot) -> Result<Channel, StoreError> {
     Channel::from_stored(&slot.channel, slot.channel_practice_id.as_deref())
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+        .map_err(|e| StoreError::corrupt(e.to_string()))
 }
 
 fn check_bookable(
@@ -78,12 +75,12 @@ fn check_bookable(
     session: &Session,
     holder: &str,
     now: NaiveDateTime,
-) -> Result<(), StoreError> {
+) -> Result<(), WriteError> {
     if session.status != "active" {
-        return Err(conflict(ConflictKind::SlotUnavailable));
+        return Err(WriteError::from(Refusal::SlotUnavailable));
     }
     if slot.starts_at <= now {
-        return Err(conflict(ConflictKind::SlotInPast));
+        return Err(WriteError::from(Refusal::SlotInPast));
     }
     let booked: i64 = appointments::table
         .filter(appointments::cluster_id.eq(cluster_id))
@@ -99,7 +96,7 @@ fn check_bookable(
         .count()
         .get_result(c)?;
     if booked > 0 || held_by_other > 0 {
-        return Err(conflict(ConflictKind::SlotUnavailable));
+        return Err(WriteError::from(Refusal::SlotUnavailable));
     }
     Ok(())
 }
@@ -113,12 +110,12 @@ pub fn hold_slot(
     slot_id: &str,
     viewer: &Viewer,
     ttl: Duration,
-) -> Result<Hold, StoreError> {
+) -> Result<Hold, WriteError> {
     write_tx(conn, |c| {
         let now = change.at;
         let (slot, session) = claim_slot(c, cluster_id, slot_id)?;
         if slot.orphaned_at.is_some() {
-            return Err(conflict(ConflictKind::SlotUnavailable));
+            return Err(WriteError::from(Refusal::SlotUnavailable));
         }
         offered(&slot, viewer, now)?;
         check_bookable(c, cluster_id, &slot, &session, &change.actor, now)?;
@@ -224,7 +221,7 @@ pub fn book(
     viewer: &Viewer,
     new: &NewBooking,
     day: (NaiveDateTime, NaiveDateTime),
-) -> Result<Appointment, StoreError> {
+) -> Result<Appointment, WriteError> {
     write_tx(conn, |c| {
         place(c, change, cluster_id, viewer, new, day, None)
     })
@@ -241,11 +238,11 @@ pub fn book_triage(
     new: &NewBooking,
     day: (NaiveDateTime, NaiveDateTime),
     record: &TriageBooking,
-) -> Result<Appointment, StoreError> {
+) -> Result<Appointment, WriteError> {
     write_tx(conn, |c| {
         let appointment = place(c, change, cluster_id, viewer, new, day, None)?;
         if appointment.starts_at > record.due_by {
-            return Err(conflict(ConflictKind::SlotUnavailable));
+            return Err(WriteError::from(Refusal::SlotUnavailable));
         }
         diesel::insert_into(triage_bookings::table)
             .values(&TriageBooking {
@@ -281,7 +278,7 @@ fn place(
     new: &NewBooking,
     day: (NaiveDateTime, NaiveDateTime),
     replacing: Option<&str>,
-) -> Result<Appointment, StoreError> {
+) -> Result<Appointment, WriteError> {
     {
         let now = change.at;
         let (slot, session) = claim_slot(c, cluster_id, &new.slot_id)?;
@@ -295,7 +292,7 @@ fn place(
                 .count()
                 .get_result(c)?;
             if live == 0 {
-                return Err(conflict(ConflictKind::HoldExpired));
+                return Err(WriteError::from(Refusal::HoldExpired));
             }
         }
         if new.hold_id.is_none() && new.own_holds_block {
@@ -306,12 +303,12 @@ fn place(
                 .count()
                 .get_result(c)?;
             if held > 0 {
-                return Err(conflict(ConflictKind::SlotUnavailable));
+                return Err(WriteError::from(Refusal::SlotUnavailable));
             }
         }
         // A slot the rota no longer wants is bookable only by whoever held it when it changed.
         if slot.orphaned_at.is_some() && new.hold_id.is_none() {
-            return Err(conflict(ConflictKind::SlotUnavailable));
+            return Err(WriteError::from(Refusal::SlotUnavailable));
         }
         offered(&slot, viewer, now)?;
         check_bookable(c, cluster_id, &slot, &session, &change.actor, now)?;
@@ -334,7 +331,7 @@ fn place(
                 .count()
                 .get_result(c)?;
             if same_day > 0 {
-                return Err(conflict(ConflictKind::DuplicateBooking));
+                return Err(WriteError::from(Refusal::DuplicateBooking));
             }
         }
         let role: String = services::table
@@ -376,7 +373,7 @@ fn place(
         };
         match insert_appointment(c, change, &row) {
             Err(StoreError::Conflict(ConflictKind::Duplicate(_))) => {
-                return Err(conflict(ConflictKind::SlotUnavailable))
+                return Err(WriteError::from(Refusal::SlotUnavailable))
             }
             other => other?,
         }
@@ -442,7 +439,7 @@ pub fn cancel(
     appointment_id: &str,
     expected: Option<i64>,
     reason: &str,
-) -> Result<Appointment, StoreError> {
+) -> Result<Appointment, WriteError> {
     write_tx(conn, |c| {
         let a = update_audited_as(
             c,
@@ -452,7 +449,7 @@ pub fn cancel(
             |c| load(c, cluster_id, appointment_id),
             |c, before| {
                 if before.status != "booked" {
-                    return Err(conflict(ConflictKind::InvalidTransition(format!(
+                    return Err(WriteError::from(Refusal::InvalidTransition(format!(
                         "a {} appointment cannot be cancelled",
                         before.status
                     ))));
@@ -535,20 +532,22 @@ pub fn reschedule(
     old_id: &str,
     expected: Option<i64>,
     to: &Reschedule<'_>,
-) -> Result<Appointment, StoreError> {
+) -> Result<Appointment, WriteError> {
     write_tx(conn, |c| {
         let old = appointment_repo::get_appointment(c, to.cluster_id, old_id)?;
         if expected.is_some_and(|v| v != old.version) {
-            return Err(conflict(ConflictKind::StaleVersion));
+            return Err(WriteError::from(StoreError::Conflict(
+                ConflictKind::StaleVersion,
+            )));
         }
         if old.status != "booked" {
-            return Err(conflict(ConflictKind::InvalidTransition(format!(
+            return Err(WriteError::from(Refusal::InvalidTransition(format!(
                 "a {} appointment cannot be rescheduled",
                 old.status
             ))));
         }
         if old.slot_id == to.slot_id {
-            return Err(conflict(ConflictKind::InvalidTransition(
+            return Err(WriteError::from(Refusal::InvalidTransition(
                 "the appointment is already in that slot".into(),
             )));
         }
@@ -607,7 +606,9 @@ pub fn reschedule(
         ))
         .execute(c)?;
         if changed == 0 {
-            return Err(conflict(ConflictKind::StaleVersion));
+            return Err(WriteError::from(StoreError::Conflict(
+                ConflictKind::StaleVersion,
+            )));
         }
         diesel::update(
             rebookings::table
@@ -641,7 +642,7 @@ pub fn record_outcome(
     expected: Option<i64>,
     outcome: Outcome,
     correcting: bool,
-) -> Result<Appointment, StoreError> {
+) -> Result<Appointment, WriteError> {
     write_tx(conn, |c| {
         let a = update_audited_as(
             c,
@@ -657,7 +658,7 @@ pub fn record_outcome(
                     change.at,
                     correcting,
                 )
-                .map_err(|why| conflict(ConflictKind::InvalidTransition(why)))?;
+                .map_err(Refusal::InvalidTransition)?;
                 // A corrected did-not-attend becomes live again; if the slot was booked since, the
                 // partial unique index refuses it.
                 diesel::update(guarded(cluster_id, before))
@@ -670,9 +671,9 @@ pub fn record_outcome(
                     .execute(c)
                     .map_err(|e| match StoreError::from(e) {
                         StoreError::Conflict(ConflictKind::Duplicate(_)) => {
-                            conflict(ConflictKind::SlotUnavailable)
+                            WriteError::from(Refusal::SlotUnavailable)
                         }
-                        other => other,
+                        other => other.into(),
                     })
             },
         )?;

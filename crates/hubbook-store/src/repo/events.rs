@@ -94,12 +94,12 @@ pub fn emit(
     if new.is_empty() {
         return Ok(());
     }
-    let n = i64::try_from(new.len()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let n = i64::try_from(new.len()).map_err(|e| StoreError::corrupt(e.to_string()))?;
     let claimed = diesel::update(event_counters::table.find(cluster_id))
         .set(event_counters::last_seq.eq(event_counters::last_seq + n))
         .execute(conn)?;
     if claimed == 0 {
-        return Err(StoreError::Corrupt(format!(
+        return Err(StoreError::corrupt(format!(
             "cluster {cluster_id} has no event counter"
         )));
     }

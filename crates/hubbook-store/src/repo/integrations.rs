@@ -7,7 +7,8 @@ use chrono::NaiveDateTime;
 
 use crate::models::{AuditEvent, Integration, IntegrationChanges, IntegrationSecret};
 use crate::schema::{integration_clusters, integration_secrets, integrations};
-use crate::{new_id, write_tx, ConflictKind, DbConn, Page, StoreError};
+use crate::{new_id, write_tx, DbConn, Page, StoreError, WriteError};
+use hubbook_core::Refusal;
 
 /// How many secrets an integration may have live at once: the current one and, during a
 /// changeover, the one it replaces.
@@ -123,7 +124,7 @@ fn audit_secret(
     after: Option<&IntegrationSecret>,
 ) -> Result<(), StoreError> {
     let json = |s: &IntegrationSecret| {
-        serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+        serde_json::to_string(s).map_err(|e| StoreError::corrupt(e.to_string()))
     };
     let id = after.or(before).map(|s| s.id.clone()).unwrap_or_default();
     // A client of one cluster is its manager's to watch: its secrets' events are the cluster's.
@@ -161,14 +162,14 @@ pub fn add_secret(
     integration_id: &str,
     secret_hash: String,
     previous_until: NaiveDateTime,
-) -> Result<IntegrationSecret, StoreError> {
+) -> Result<IntegrationSecret, WriteError> {
     write_tx(conn, |c| {
         // Claim the integration's row so that two rotations queue.
         let claimed = diesel::update(integrations::table.find(integration_id))
             .set(integrations::version.eq(integrations::version + 1))
             .execute(c)?;
         if claimed == 0 {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::NotFound.into());
         }
         let live: Vec<IntegrationSecret> = list_secrets(c, integration_id)?
             .into_iter()
@@ -180,7 +181,7 @@ pub fn add_secret(
             0
         };
         if kept + 1 > MAX_LIVE_SECRETS {
-            return Err(StoreError::Conflict(ConflictKind::SecretLimit));
+            return Err(Refusal::SecretLimit.into());
         }
         for old in &live {
             let until = old

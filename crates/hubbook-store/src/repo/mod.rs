@@ -59,7 +59,7 @@ pub trait Audited: Serialize {
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::to_string(value).map_err(|e| StoreError::corrupt(e.to_string()))
 }
 
 /// Inserts a row and records its creation, in one transaction; returns the row as read back.
@@ -96,23 +96,24 @@ pub(crate) fn update_audited<T: Audited>(
 
 /// Like [`update_audited`], naming the change in the audit (`<entity>.<verb>`) and handing
 /// `apply` the row as read, so it can refuse a change its state does not allow.
-pub(crate) fn update_audited_as<T: Audited>(
+pub(crate) fn update_audited_as<T: Audited, E: From<StoreError>>(
     conn: &mut DbConn,
     change: &Change,
     verb: &str,
     expected: Option<i64>,
     load: impl Fn(&mut DbConn) -> QueryResult<T>,
-    apply: impl FnOnce(&mut DbConn, &T) -> Result<usize, StoreError>,
-) -> Result<T, StoreError> {
+    apply: impl FnOnce(&mut DbConn, &T) -> Result<usize, E>,
+) -> Result<T, E> {
+    let stale = || E::from(StoreError::Conflict(ConflictKind::StaleVersion));
     write_tx(conn, |c| {
-        let before = load(c)?;
+        let before = load(c).map_err(StoreError::from)?;
         if expected.is_some_and(|v| v != before.version()) {
-            return Err(StoreError::Conflict(ConflictKind::StaleVersion));
+            return Err(stale());
         }
         if apply(c, &before)? == 0 {
-            return Err(StoreError::Conflict(ConflictKind::StaleVersion));
+            return Err(stale());
         }
-        let after = load(c)?;
+        let after = load(c).map_err(StoreError::from)?;
         audit::record(c, event(change, verb, Some(&before), Some(&after))?)?;
         Ok(after)
     })

@@ -739,7 +739,7 @@ pub fn shared_slots_by_day(
             let date = r
                 .local_date
                 .parse()
-                .map_err(|_| StoreError::Corrupt(format!("report date {:?}", r.local_date)))?;
+                .map_err(|_| StoreError::corrupt(format!("report date {:?}", r.local_date)))?;
             Ok(SharedDay {
                 date,
                 slots: u64::try_from(r.slots).unwrap_or(0),
@@ -860,7 +860,7 @@ fn allowed(group: GroupBy, groups: &[GroupBy]) -> Result<(), StoreError> {
     if groups.contains(&group) {
         Ok(())
     } else {
-        Err(StoreError::Invalid(format!(
+        Err(StoreError::rejected(format!(
             "this report cannot be grouped by {}",
             group.as_str()
         )))
@@ -1179,7 +1179,9 @@ where
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, b)| b)
-            .ok_or_else(|| StoreError::Invalid(format!("report parameter :{name} is not bound")))?;
+            .ok_or_else(|| {
+                StoreError::rejected(format!("report parameter :{name} is not bound"))
+            })?;
         order.push(bind);
         match backend {
             Backend::Sqlite => sql.push('?'),

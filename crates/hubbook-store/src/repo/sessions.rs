@@ -576,7 +576,7 @@ fn record(
             entity_id: entity_id.to_owned(),
             before_json: None,
             after_json: Some(
-                serde_json::to_string(report).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                serde_json::to_string(report).map_err(|e| StoreError::corrupt(e.to_string()))?,
             ),
         },
     )
@@ -805,7 +805,7 @@ fn new_rows(
         .collect();
     let channels = match &target.sharing {
         Some(sharing) => assign_channels(&sharing.rules, &sharing.practices, &shares)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+            .map_err(|e| StoreError::rejected(e.to_string()))?,
         None => shares
             .iter()
             .map(|s| {

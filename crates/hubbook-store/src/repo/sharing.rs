@@ -63,7 +63,7 @@ pub fn current_rules_of(
             continue;
         }
         let rules = serde_json::from_str(&json)
-            .map_err(|e| StoreError::Corrupt(format!("sharing rules v{version}: {e}")))?;
+            .map_err(|e| StoreError::corrupt(format!("sharing rules v{version}: {e}")))?;
         current.insert(cluster_id, rules);
     }
     for id in cluster_ids {
@@ -95,7 +95,7 @@ pub fn current_rules(conn: &mut DbConn, cluster_id: &str) -> Result<RulesVersion
         Some((version, json, at, by)) => Ok(RulesVersion {
             version,
             rules: serde_json::from_str(&json)
-                .map_err(|e| StoreError::Corrupt(format!("sharing rules v{version}: {e}")))?,
+                .map_err(|e| StoreError::corrupt(format!("sharing rules v{version}: {e}")))?,
             set_at: Some(at),
             set_by: Some(by),
         }),
@@ -116,7 +116,7 @@ pub fn set_rules(
         if expected.is_some_and(|v| v != before.version) {
             return Err(StoreError::Conflict(ConflictKind::StaleVersion));
         }
-        let json = serde_json::to_string(rules).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json = serde_json::to_string(rules).map_err(|e| StoreError::corrupt(e.to_string()))?;
         diesel::insert_into(sharing_rules::table)
             .values((
                 sharing_rules::cluster_id.eq(cluster_id),
@@ -139,11 +139,11 @@ pub fn set_rules(
                 entity_id: cluster_id.to_owned(),
                 before_json: Some(
                     serde_json::to_string(&before)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        .map_err(|e| StoreError::corrupt(e.to_string()))?,
                 ),
                 after_json: Some(
                     serde_json::to_string(&after)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        .map_err(|e| StoreError::corrupt(e.to_string()))?,
                 ),
             },
         )?;
@@ -164,7 +164,7 @@ pub fn practice_shares(
     rows.into_iter()
         .map(|p| {
             let agreement = DataSharingAgreement::new(p.dsa_from, p.dsa_to)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                .map_err(|e| StoreError::corrupt(e.to_string()))?;
             Ok(PracticeShare {
                 practice_id: p.id,
                 list_size: u32::try_from(p.list_size).unwrap_or(0),

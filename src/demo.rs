@@ -7,6 +7,7 @@ use chrono::Datelike;
 use hubbook_api::auth::hash_secret;
 use hubbook_core::rota::expand;
 use hubbook_core::rota::sample::{enhanced_access, SampleSites, SERVICES};
+use hubbook_core::{Role, SiteKind};
 use hubbook_store::repo::sessions::{self, PublishTarget};
 use hubbook_store::repo::{
     clusters, integrations, practices, rotas, services, sites, users, Change,
@@ -81,23 +82,24 @@ pub fn seed_demo(
                 time_zone: hubbook_core::ClusterTimeZone::DEFAULT,
             },
         )?;
-        let site = |name: &str, kind: &str, address: &str, postcode: &str, lat: f64, lon: f64| {
-            sites::NewSite {
-                name: name.into(),
-                kind: kind.into(),
-                address: address.into(),
-                postcode: postcode.into(),
-                latitude: lat,
-                longitude: lon,
-            }
-        };
+        let site =
+            |name: &str, kind: SiteKind, address: &str, postcode: &str, lat: f64, lon: f64| {
+                sites::NewSite {
+                    name: name.into(),
+                    kind,
+                    address: address.into(),
+                    postcode: postcode.into(),
+                    latitude: lat,
+                    longitude: lon,
+                }
+            };
         let north = sites::create_site(
             c,
             &change,
             &cluster.id,
             site(
                 "Hub North",
-                "hub",
+                SiteKind::Hub,
                 "1 Demo Road North, Leeds",
                 "LS7 3AA",
                 53.8261,
@@ -110,7 +112,7 @@ pub fn seed_demo(
             &cluster.id,
             site(
                 "Hub South",
-                "hub",
+                SiteKind::Hub,
                 "2 Demo Road South, Leeds",
                 "LS11 5AA",
                 53.7796,
@@ -123,7 +125,7 @@ pub fn seed_demo(
             &cluster.id,
             site(
                 "Riverside Surgery",
-                "surgery",
+                SiteKind::Surgery,
                 "3 River View, Leeds",
                 "LS10 1AA",
                 53.7890,
@@ -139,7 +141,7 @@ pub fn seed_demo(
                 services::NewService {
                     code: code.into(),
                     name: name.into(),
-                    clinical_role: role.into(),
+                    clinical_role: role,
                 },
             )?;
             service_ids.insert(code, created.id);
@@ -164,24 +166,28 @@ pub fn seed_demo(
         }
         let user = |username: &str,
                     display: &str,
-                    role: &str,
+                    role: Role,
                     cluster_id: Option<String>,
                     practice_id: Option<String>| users::NewUser {
             username: username.into(),
             display_name: display.into(),
             password_hash: hash.clone(),
-            role: role.into(),
+            role,
             cluster_id,
             practice_id,
         };
-        users::create_user(c, &change, user("admin", "Demo Admin", "admin", None, None))?;
+        users::create_user(
+            c,
+            &change,
+            user("admin", "Demo Admin", Role::Admin, None, None),
+        )?;
         users::create_user(
             c,
             &change,
             user(
                 "manager",
                 "Demo Cluster Manager",
-                "cluster_manager",
+                Role::ClusterManager,
                 Some(cluster.id.clone()),
                 None,
             ),
@@ -192,7 +198,7 @@ pub fn seed_demo(
             user(
                 "hubstaff",
                 "Demo Hub Staff",
-                "hub_staff",
+                Role::HubStaff,
                 Some(cluster.id.clone()),
                 None,
             ),
@@ -204,7 +210,7 @@ pub fn seed_demo(
                 user(
                     &format!("reception-{ods}"),
                     &format!("Reception {}", ods.to_uppercase()),
-                    "receptionist",
+                    Role::Receptionist,
                     Some(cluster.id.clone()),
                     Some(practice_id.clone()),
                 ),

@@ -397,7 +397,7 @@ fn add_user(
             username: username.to_owned(),
             display_name: display_name.unwrap_or(username).to_owned(),
             password_hash: hash,
-            role: role.as_str().to_owned(),
+            role,
             cluster_id,
             practice_id,
         },

@@ -20,11 +20,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
-use hubbook_core::allocation::TriageRule;
+use hubbook_core::allocation::{ChannelKind, TriageRule};
+use hubbook_core::appointment::AppointmentStatus;
 use hubbook_core::practice::DataSharingAgreement;
 use hubbook_core::rota::sample::{time, Weekly, SERVICES, WEEKDAYS};
 use hubbook_core::rota::{expand, Break, Rota};
 use hubbook_core::sharing::{PracticeShare, SharingRules};
+use hubbook_core::{ClinicalRole, Role, SiteKind};
 use hubbook_store::models::{self, Appointment, TriageBooking};
 use hubbook_store::repo::bulk::{self, Rows, SharingRulesRow};
 use hubbook_store::repo::sessions::{fresh_rows, PublishTarget};
@@ -299,7 +301,7 @@ fn cluster(plan: &SeedPlan, c: u32, rows: &mut Rows) -> anyhow::Result<(String, 
             cluster_id: cluster_id.clone(),
             id: id.clone(),
             name: format!("Hub {}", h + 1),
-            kind: "hub".into(),
+            kind: SiteKind::Hub,
             address: format!("{} Seed Street, Network {c}", h + 1),
             postcode: "LS1 4AP".into(),
             latitude: lat + (rng.unit() - 0.5) * 0.1,
@@ -319,7 +321,7 @@ fn cluster(plan: &SeedPlan, c: u32, rows: &mut Rows) -> anyhow::Result<(String, 
             id: id.clone(),
             code: code.into(),
             name: name.into(),
-            clinical_role: role.into(),
+            clinical_role: role,
             version,
             created_at,
             updated_at,
@@ -351,7 +353,7 @@ fn cluster(plan: &SeedPlan, c: u32, rows: &mut Rows) -> anyhow::Result<(String, 
             username: receptionist(c, p),
             display_name: format!("Reception {c}-{p}"),
             password_hash: plan.password_hash.clone(),
-            role: "receptionist".into(),
+            role: Role::Receptionist,
             cluster_id: Some(cluster_id.clone()),
             practice_id: Some(id.clone()),
             active: true,
@@ -367,7 +369,7 @@ fn cluster(plan: &SeedPlan, c: u32, rows: &mut Rows) -> anyhow::Result<(String, 
         username: format!("mgr-{c:05}"),
         display_name: format!("Manager {c}"),
         password_hash: plan.password_hash.clone(),
-        role: "cluster_manager".into(),
+        role: Role::ClusterManager,
         cluster_id: Some(cluster_id.clone()),
         practice_id: None,
         active: true,
@@ -460,7 +462,7 @@ fn book(
     slots: &[models::Slot],
     practices: &[String],
     receptionists: &HashMap<String, String>,
-    roles: &HashMap<String, &'static str>,
+    roles: &HashMap<String, ClinicalRole>,
     rows: &mut Rows,
 ) {
     let dna_rate = 0.05 + rng.unit() * 0.05;
@@ -481,20 +483,20 @@ fn book(
         }
         let lead = Duration::minutes(i64::from(rng.between(30, 14 * 1_440)));
         let made = (slot.starts_at - lead).min(plan.now);
-        let by_111 = slot.channel == "111";
+        let by_111 = slot.channel == ChannelKind::Triage;
         let practice = match &slot.channel_practice_id {
             Some(p) => p.clone(),
             None => practices[rng.between(0, practices.len() as u32 - 1) as usize].clone(),
         };
-        let mut appointment = |status: &str, rng: &mut Random| {
+        let mut appointment = |status: AppointmentStatus, rng: &mut Random| {
             serial += 1;
             let id = rng.id(slot.created_at);
             let (booked_by, channel) = if by_111 {
-                (client.clone(), "111")
-            } else if slot.channel == "practice" {
-                (receptionists[&practice].clone(), "practice")
+                (client.clone(), ChannelKind::Triage)
+            } else if slot.channel == ChannelKind::Practice {
+                (receptionists[&practice].clone(), ChannelKind::Practice)
             } else {
-                (receptionists[&practice].clone(), "open")
+                (receptionists[&practice].clone(), ChannelKind::Open)
             };
             let triage = by_111.then(|| TriageBooking {
                 cluster_id: slot.cluster_id.clone(),
@@ -506,14 +508,17 @@ fn book(
             });
             let born = NaiveDate::from_ymd_opt(1935, 1, 1).unwrap_or_default()
                 + Duration::days(i64::from(rng.between(0, 85 * 365)));
-            let cancelled = status == "cancelled";
-            let outcome = matches!(status, "seen" | "did_not_attend");
+            let cancelled = status == AppointmentStatus::Cancelled;
+            let outcome = matches!(
+                status,
+                AppointmentStatus::Seen | AppointmentStatus::DidNotAttend
+            );
             let row = Appointment {
                 cluster_id: slot.cluster_id.clone(),
                 id,
                 slot_id: slot.id.clone(),
                 session_id: slot.session_id.clone(),
-                status: status.into(),
+                status,
                 nhs_number: Some(test_nhs_number(serial % 10_000_000)),
                 patient_name: format!("Seed Patient {serial}"),
                 patient_birth_date: born,
@@ -523,7 +528,7 @@ fn book(
                 registered_practice_id: (!by_111).then(|| practice.clone()),
                 booking_practice_id: (!by_111).then(|| practice.clone()),
                 booked_by,
-                channel: channel.into(),
+                channel,
                 reason: None,
                 requester_ods: None,
                 requester_reference: None,
@@ -531,8 +536,11 @@ fn book(
                 ends_at: slot.ends_at,
                 site_id: slot.site_id.clone(),
                 service_id: slot.service_id.clone(),
-                clinical_role: roles.get(&slot.service_id).copied().unwrap_or("gp").into(),
-                delivery: slot.delivery.clone(),
+                clinical_role: roles
+                    .get(&slot.service_id)
+                    .copied()
+                    .unwrap_or(ClinicalRole::Gp),
+                delivery: slot.delivery,
                 version: if cancelled || outcome { 2 } else { 1 },
                 created_at: made,
                 updated_at: made,
@@ -548,15 +556,15 @@ fn book(
             rows.triage_bookings.extend(triage);
         };
         if cancelled_first {
-            keep(appointment("cancelled", rng));
+            keep(appointment(AppointmentStatus::Cancelled, rng));
         }
         if booked {
             let status = if !past {
-                "booked"
+                AppointmentStatus::Booked
             } else if rng.unit() < dna_rate {
-                "did_not_attend"
+                AppointmentStatus::DidNotAttend
             } else {
-                "seen"
+                AppointmentStatus::Seen
             };
             keep(appointment(status, rng));
         }

@@ -5,6 +5,7 @@
 //! because FHIR JSON forbids nulls and empty arrays or objects.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use hubbook_core::appointment::AppointmentStatus;
 use serde_json::{json, Map, Value};
 
 /// The media type of FHIR JSON.
@@ -33,8 +34,8 @@ pub struct AppointmentFacts<'a> {
     pub id: &'a str,
     /// The appointment's row version, sent as `meta.versionId` (the same value as the ETag).
     pub version: i64,
-    /// hubbook's status: `booked`, `cancelled`, `arrived`, `seen` or `did_not_attend`.
-    pub status: &'a str,
+    /// hubbook's status.
+    pub status: AppointmentStatus,
     /// When the appointment starts.
     pub starts_at: DateTime<Utc>,
     /// When the appointment ends.
@@ -72,16 +73,13 @@ pub struct AppointmentFacts<'a> {
 }
 
 /// Maps hubbook's appointment status to FHIR R4 `Appointment.status`.
-///
-/// An unknown status maps to `entered-in-error` rather than guessing at a live state.
-pub fn status_code(status: &str) -> &'static str {
+pub fn status_code(status: AppointmentStatus) -> &'static str {
     match status {
-        "booked" => "booked",
-        "arrived" => "arrived",
-        "seen" => "fulfilled",
-        "did_not_attend" => "noshow",
-        "cancelled" => "cancelled",
-        _ => "entered-in-error",
+        AppointmentStatus::Booked => "booked",
+        AppointmentStatus::Arrived => "arrived",
+        AppointmentStatus::Seen => "fulfilled",
+        AppointmentStatus::DidNotAttend => "noshow",
+        AppointmentStatus::Cancelled => "cancelled",
     }
 }
 
@@ -227,7 +225,7 @@ mod tests {
         AppointmentFacts {
             id: "0193a2b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b",
             version: 3,
-            status: "booked",
+            status: AppointmentStatus::Booked,
             starts_at: Utc.with_ymd_and_hms(2026, 3, 30, 9, 0, 0).unwrap(),
             ends_at: Utc.with_ymd_and_hms(2026, 3, 30, 9, 15, 0).unwrap(),
             created_at: Utc.with_ymd_and_hms(2026, 3, 27, 16, 42, 7).unwrap()
@@ -310,7 +308,7 @@ mod tests {
     fn cancelled_temporary_resident_is_valid_fhir() {
         let v = validator();
         let f = AppointmentFacts {
-            status: "cancelled",
+            status: AppointmentStatus::Cancelled,
             nhs_number: None,
             clinician: None,
             reason: None,
@@ -339,7 +337,7 @@ mod tests {
     fn blank_optional_text_is_left_out() {
         let v = validator();
         let f = AppointmentFacts {
-            status: "cancelled",
+            status: AppointmentStatus::Cancelled,
             nhs_number: Some(" "),
             clinician: Some(""),
             reason: Some("  "),
@@ -357,7 +355,7 @@ mod tests {
     #[test]
     fn cancel_reason_only_when_cancelled() {
         let f = AppointmentFacts {
-            status: "booked",
+            status: AppointmentStatus::Booked,
             cancel_reason: Some("stale"),
             ..facts()
         };
@@ -368,13 +366,11 @@ mod tests {
     fn statuses_map_to_fhir() {
         let v = validator();
         for (ours, fhir) in [
-            ("booked", "booked"),
-            ("arrived", "arrived"),
-            ("seen", "fulfilled"),
-            ("did_not_attend", "noshow"),
-            ("cancelled", "cancelled"),
-            ("held", "entered-in-error"),
-            ("", "entered-in-error"),
+            (AppointmentStatus::Booked, "booked"),
+            (AppointmentStatus::Arrived, "arrived"),
+            (AppointmentStatus::Seen, "fulfilled"),
+            (AppointmentStatus::DidNotAttend, "noshow"),
+            (AppointmentStatus::Cancelled, "cancelled"),
         ] {
             assert_eq!(status_code(ours), fhir, "{ours}");
             let r = appointment(&AppointmentFacts {

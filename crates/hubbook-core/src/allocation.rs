@@ -137,6 +137,26 @@ impl AllocationError {
     }
 }
 
+crate::text_enum! {
+    /// The kind of a slot's channel as stored (its practice, if any, is stored beside it), and
+    /// how an appointment was booked: through 111, as its practice's own, or from the open pool.
+    pub enum ChannelKind(
+        crate::ValidationError,
+        |value| crate::ValidationError::UnknownName {
+            what: "channel",
+            value,
+            known: "open, practice, 111",
+        }
+    ) {
+        /// Open to every practice of the cluster.
+        Open = "open",
+        /// Reserved for one member practice.
+        Practice = "practice",
+        /// Reserved for NHS 111.
+        Triage = "111",
+    }
+}
+
 /// Who may book a slot before it is released: 111, one member practice, or any practice.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -150,13 +170,18 @@ pub enum Channel {
 }
 
 impl Channel {
-    /// The channel's stored kind: `111`, `practice` or `open`.
-    pub fn as_str(&self) -> &'static str {
+    /// The channel's stored kind.
+    pub fn kind(&self) -> ChannelKind {
         match self {
-            Self::Triage => "111",
-            Self::Practice(_) => "practice",
-            Self::Open => "open",
+            Self::Triage => ChannelKind::Triage,
+            Self::Practice(_) => ChannelKind::Practice,
+            Self::Open => ChannelKind::Open,
         }
+    }
+
+    /// The channel's stored kind's name: `111`, `practice` or `open`.
+    pub fn as_str(&self) -> &'static str {
+        self.kind().as_str()
     }
 
     /// The practice a [`Channel::Practice`] slot is reserved for.
@@ -168,13 +193,18 @@ impl Channel {
     }
 
     /// Rebuilds a channel from its stored kind and practice id (an id only with `practice`).
-    pub fn from_stored(kind: &str, practice_id: Option<&str>) -> Result<Self, AllocationError> {
+    pub fn from_stored(
+        kind: ChannelKind,
+        practice_id: Option<&str>,
+    ) -> Result<Self, AllocationError> {
         match (kind, practice_id) {
-            ("111", None) => Ok(Self::Triage),
-            ("open", None) => Ok(Self::Open),
-            ("practice", Some(id)) if !id.is_empty() => Ok(Self::Practice(id.to_owned())),
+            (ChannelKind::Triage, None) => Ok(Self::Triage),
+            (ChannelKind::Open, None) => Ok(Self::Open),
+            (ChannelKind::Practice, Some(id)) if !id.is_empty() => {
+                Ok(Self::Practice(id.to_owned()))
+            }
             _ => Err(AllocationError::InvalidChannel {
-                kind: kind.to_owned(),
+                kind: kind.as_str().to_owned(),
             }),
         }
     }

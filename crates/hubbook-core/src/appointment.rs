@@ -2,8 +2,48 @@
 
 use chrono::{Duration, NaiveDateTime};
 
-/// The statuses of a live appointment, one that occupies its slot: at most one per slot.
-pub const LIVE_STATUSES: [&str; 3] = ["booked", "arrived", "seen"];
+use crate::ValidationError;
+
+crate::text_enum! {
+    /// Where an appointment stands: booked, then arrived and seen or did-not-attend, or cancelled.
+    pub enum AppointmentStatus(
+        ValidationError,
+        |value| ValidationError::UnknownName {
+            what: "appointment status",
+            value,
+            known: "booked, cancelled, arrived, seen, did_not_attend",
+        }
+    ) {
+        /// Booked and not yet attended.
+        Booked = "booked",
+        /// Cancelled (or moved away by a reschedule); the slot is free again.
+        Cancelled = "cancelled",
+        /// The patient has arrived.
+        Arrived = "arrived",
+        /// The patient has been seen.
+        Seen = "seen",
+        /// The patient did not attend.
+        DidNotAttend = "did_not_attend",
+    }
+}
+
+impl AppointmentStatus {
+    /// The statuses of a live appointment, one that occupies its slot: at most one per slot.
+    pub const LIVE: [AppointmentStatus; 3] = [Self::Booked, Self::Arrived, Self::Seen];
+
+    /// Whether an appointment in this status occupies its slot.
+    pub fn is_live(self) -> bool {
+        Self::LIVE.contains(&self)
+    }
+}
+
+/// The stored names of [`AppointmentStatus::LIVE`], for the queries and the partial unique index
+/// (`appointments_one_live_per_slot`) that must list them literally.
+pub const LIVE_STATUSES: [&str; 3] = [
+    AppointmentStatus::Booked.as_str(),
+    AppointmentStatus::Arrived.as_str(),
+    AppointmentStatus::Seen.as_str(),
+];
 
 /// An attendance outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,13 +57,18 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The status the appointment takes.
+    pub fn status(self) -> AppointmentStatus {
+        match self {
+            Self::Arrived => AppointmentStatus::Arrived,
+            Self::Seen => AppointmentStatus::Seen,
+            Self::DidNotAttend => AppointmentStatus::DidNotAttend,
+        }
+    }
+
     /// The stored status.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Arrived => "arrived",
-            Self::Seen => "seen",
-            Self::DidNotAttend => "did_not_attend",
-        }
+        self.status().as_str()
     }
 }
 
@@ -31,26 +76,25 @@ impl Outcome {
 /// an hour before the start), to seen or to did-not-attend (from the start); arrived to seen; a
 /// did-not-attend corrected to arrived or seen only when `correcting` (a manager).
 pub fn outcome_allowed(
-    status: &str,
+    status: AppointmentStatus,
     outcome: Outcome,
     starts_at: NaiveDateTime,
     now: NaiveDateTime,
     correcting: bool,
 ) -> Result<(), String> {
+    use AppointmentStatus::{Arrived, Booked, DidNotAttend};
     let started = now >= starts_at;
     match (status, outcome) {
-        ("booked", Outcome::Arrived) if now >= starts_at - Duration::hours(1) => Ok(()),
-        ("booked", Outcome::Arrived) => {
+        (Booked, Outcome::Arrived) if now >= starts_at - Duration::hours(1) => Ok(()),
+        (Booked, Outcome::Arrived) => {
             Err("a patient can be marked arrived from an hour before the appointment".into())
         }
-        ("booked" | "arrived", Outcome::Seen) | ("booked", Outcome::DidNotAttend) if started => {
-            Ok(())
-        }
-        ("booked" | "arrived", Outcome::Seen) | ("booked", Outcome::DidNotAttend) => {
+        (Booked | Arrived, Outcome::Seen) | (Booked, Outcome::DidNotAttend) if started => Ok(()),
+        (Booked | Arrived, Outcome::Seen) | (Booked, Outcome::DidNotAttend) => {
             Err("the appointment has not started yet".into())
         }
-        ("did_not_attend", Outcome::Arrived | Outcome::Seen) if correcting => Ok(()),
-        ("did_not_attend", _) => Err("only a cluster manager may correct a did-not-attend".into()),
+        (DidNotAttend, Outcome::Arrived | Outcome::Seen) if correcting => Ok(()),
+        (DidNotAttend, _) => Err("only a cluster manager may correct a did-not-attend".into()),
         (from, to) => Err(format!(
             "an appointment cannot go from {from} to {}",
             to.as_str()
@@ -70,7 +114,7 @@ mod tests {
     fn outcomes_follow_the_allowed_transitions() {
         let start = t("2026-12-07 09:00");
         assert!(outcome_allowed(
-            "booked",
+            AppointmentStatus::Booked,
             Outcome::Arrived,
             start,
             t("2026-12-07 08:15"),
@@ -78,7 +122,7 @@ mod tests {
         )
         .is_ok());
         assert!(outcome_allowed(
-            "booked",
+            AppointmentStatus::Booked,
             Outcome::Arrived,
             start,
             t("2026-12-07 07:00"),
@@ -86,7 +130,7 @@ mod tests {
         )
         .is_err());
         assert!(outcome_allowed(
-            "booked",
+            AppointmentStatus::Booked,
             Outcome::DidNotAttend,
             start,
             t("2026-12-07 08:59"),
@@ -94,7 +138,7 @@ mod tests {
         )
         .is_err());
         assert!(outcome_allowed(
-            "booked",
+            AppointmentStatus::Booked,
             Outcome::DidNotAttend,
             start,
             t("2026-12-07 09:20"),
@@ -102,18 +146,23 @@ mod tests {
         )
         .is_ok());
         assert!(outcome_allowed(
-            "arrived",
+            AppointmentStatus::Arrived,
             Outcome::Seen,
             start,
             t("2026-12-07 09:10"),
             false
         )
         .is_ok());
-        assert!(
-            outcome_allowed("seen", Outcome::Arrived, start, t("2026-12-07 09:10"), true).is_err()
-        );
         assert!(outcome_allowed(
-            "cancelled",
+            AppointmentStatus::Seen,
+            Outcome::Arrived,
+            start,
+            t("2026-12-07 09:10"),
+            true
+        )
+        .is_err());
+        assert!(outcome_allowed(
+            AppointmentStatus::Cancelled,
             Outcome::Seen,
             start,
             t("2026-12-07 09:10"),
@@ -121,7 +170,7 @@ mod tests {
         )
         .is_err());
         assert!(outcome_allowed(
-            "did_not_attend",
+            AppointmentStatus::DidNotAttend,
             Outcome::Seen,
             start,
             t("2026-12-07 10:00"),
@@ -129,7 +178,7 @@ mod tests {
         )
         .is_err());
         assert!(outcome_allowed(
-            "did_not_attend",
+            AppointmentStatus::DidNotAttend,
             Outcome::Seen,
             start,
             t("2026-12-07 10:00"),

@@ -39,6 +39,16 @@ pub enum ValidationError {
     /// A role name this product does not know.
     #[error("'{0}' is not a known role")]
     UnknownRole(String),
+    /// A stored or requested name that is not one of a field's values (a status, a channel...).
+    #[error("'{value}' is not a {what}; the {what}s are {known}")]
+    UnknownName {
+        /// What the name should have been (`appointment status`, `channel`...).
+        what: &'static str,
+        /// The name given.
+        value: String,
+        /// The names known, comma-separated.
+        known: &'static str,
+    },
     /// A site kind other than hub or surgery.
     #[error("'{0}' is not a site kind (hub or surgery)")]
     UnknownSiteKind(String),
@@ -72,6 +82,7 @@ impl ValidationError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidNhsNumber => "invalid-nhs-number",
+            Self::UnknownName { .. } => "invalid-value",
             Self::InvalidOdsCode => "invalid-ods-code",
             Self::InvalidClusterCode => "invalid-cluster-code",
             Self::InvalidTimeZone(_) => "invalid-time-zone",

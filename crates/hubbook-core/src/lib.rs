@@ -3,6 +3,8 @@
 //! Nothing here knows about HTTP or SQL. Every constructor validates its input, so a value of a
 //! type from this crate is always a valid one; the store and the API build on that guarantee.
 
+mod text;
+
 pub mod access;
 pub mod allocation;
 pub mod appointment;

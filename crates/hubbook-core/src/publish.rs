@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::rota::{ExpandedSession, Expansion};
+use crate::rota::{Delivery, ExpandedSession, Expansion};
 
 /// Whether a stored slot is free, under a live hold, or has a live appointment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,8 +79,8 @@ pub struct StoredSession {
     pub site_id: String,
     /// Its service.
     pub service_id: String,
-    /// Its delivery channel, as stored (`face_to_face`, `telephone`, `video`).
-    pub delivery: String,
+    /// How its patients are seen.
+    pub delivery: Delivery,
     /// When it starts.
     pub start: DateTime<Utc>,
     /// When it ends.
@@ -190,7 +190,7 @@ type SlotKey = (DateTime<Utc>, DateTime<Utc>, u32);
 fn same_place(stored: &StoredSession, wanted: &ExpandedSession) -> bool {
     stored.site_id == wanted.site_id
         && stored.service_id == wanted.service_id
-        && stored.delivery == wanted.delivery.as_str()
+        && stored.delivery == wanted.delivery
 }
 
 /// Plans a publish: what to do to `stored` (the rota's current sessions in the range) so that it
@@ -287,7 +287,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::rota::{expand, Delivery, Rota, SessionTemplate, WeekPattern};
+    use crate::rota::{expand, Rota, SessionTemplate, WeekPattern};
 
     fn template(
         key: &str,
@@ -330,7 +330,7 @@ mod tests {
                 date: s.date,
                 site_id: s.site_id.clone(),
                 service_id: s.service_id.clone(),
-                delivery: s.delivery.as_str().into(),
+                delivery: s.delivery,
                 start: s.start,
                 end: s.end,
                 capacity: s.capacity,

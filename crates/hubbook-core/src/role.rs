@@ -74,6 +74,8 @@ impl fmt::Display for Role {
     }
 }
 
+crate::stored_as_text!(Role);
+
 #[cfg(test)]
 mod tests {
     use super::*;

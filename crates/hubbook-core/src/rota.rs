@@ -275,6 +275,27 @@ impl fmt::Display for Delivery {
     }
 }
 
+crate::stored_as_text!(Delivery);
+
+crate::text_enum! {
+    /// Whether a session runs: active, cancelled by its manager, or withdrawn by a later rota.
+    pub enum SessionStatus(
+        crate::ValidationError,
+        |value| crate::ValidationError::UnknownName {
+            what: "session status",
+            value,
+            known: "active, cancelled, withdrawn",
+        }
+    ) {
+        /// Runs as published; its slots may be booked.
+        Active = "active",
+        /// Cancelled by a manager; its appointments need rebooking.
+        Cancelled = "cancelled",
+        /// Withdrawn because a newer rota no longer has it.
+        Withdrawn = "withdrawn",
+    }
+}
+
 /// Which weeks a template runs in, combined with its weekdays.
 ///
 /// In JSON it is tagged by `kind`: `{"kind":"every_week"}`,

@@ -65,6 +65,8 @@ impl ClinicalRole {
     }
 }
 
+crate::stored_as_text!(ClinicalRole);
+
 impl FromStr for ClinicalRole {
     type Err = ValidationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -16,7 +16,9 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::allocation::{AllocationError, Apportioner, Channel, Member, SessionShare, TriageRule};
+use crate::allocation::{
+    AllocationError, Apportioner, Channel, ChannelKind, Member, SessionShare, TriageRule,
+};
 use crate::practice::DataSharingAgreement;
 use crate::rota::ExpandedSession;
 
@@ -245,13 +247,13 @@ pub enum Viewer {
 impl Viewer {
     /// How a booking by this viewer of a slot of `channel` is recorded: `practice` when a practice
     /// books from its own reservation, `111` for a triage service, `open` otherwise.
-    pub fn booking_channel(&self, channel: &Channel) -> &'static str {
+    pub fn booking_channel(&self, channel: &Channel) -> ChannelKind {
         match (self, channel) {
-            (Self::Triage { .. }, _) => "111",
+            (Self::Triage { .. }, _) => ChannelKind::Triage,
             (Self::Practice { practice_id, .. }, Channel::Practice(p)) if p == practice_id => {
-                "practice"
+                ChannelKind::Practice
             }
-            (Self::Practice { .. }, _) => "open",
+            (Self::Practice { .. }, _) => ChannelKind::Open,
         }
     }
 }

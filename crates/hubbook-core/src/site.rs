@@ -38,6 +38,8 @@ impl FromStr for SiteKind {
     }
 }
 
+crate::stored_as_text!(SiteKind);
+
 /// A UK postcode in its normal written form: capitals, one space before the inward code.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

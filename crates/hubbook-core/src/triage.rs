@@ -14,6 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use thiserror::Error;
 
 use crate::ranking::{round_km, Candidate};
+use crate::rota::Delivery;
 use crate::Coordinates;
 
 /// The longest timeframe a disposition may have: two weeks, in minutes.
@@ -84,7 +85,8 @@ pub fn check_timeframe(minutes: i64) -> Result<i64, TriageError> {
 }
 
 /// Which kinds of slot a disposition can be met by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DeliveryFit {
     /// Only a face-to-face slot.
     FaceToFace,
@@ -93,6 +95,15 @@ pub enum DeliveryFit {
     /// Any slot.
     Either,
 }
+
+impl std::str::FromStr for DeliveryFit {
+    type Err = TriageError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+crate::stored_as_text!(DeliveryFit);
 
 impl DeliveryFit {
     /// Parses `face_to_face`, `telephone` or `either`.
@@ -114,17 +125,17 @@ impl DeliveryFit {
         }
     }
 
-    /// The slot delivery channels (`face_to_face`, `telephone`, `video`) that fit.
-    pub fn deliveries(self) -> &'static [&'static str] {
+    /// The slot deliveries that fit.
+    pub fn deliveries(self) -> &'static [Delivery] {
         match self {
-            Self::FaceToFace => &["face_to_face"],
-            Self::Telephone => &["telephone", "video"],
-            Self::Either => &["face_to_face", "telephone", "video"],
+            Self::FaceToFace => &[Delivery::FaceToFace],
+            Self::Telephone => &[Delivery::Telephone, Delivery::Video],
+            Self::Either => &Delivery::ALL,
         }
     }
 
     /// Whether a slot delivered this way fits.
-    pub fn fits(self, delivery: &str) -> bool {
+    pub fn fits(self, delivery: Delivery) -> bool {
         self.deliveries().contains(&delivery)
     }
 }
@@ -333,10 +344,12 @@ mod tests {
     #[test]
     fn delivery_fits() {
         let f = DeliveryFit::parse("telephone").unwrap();
-        assert!(f.fits("telephone") && f.fits("video") && !f.fits("face_to_face"));
+        assert!(
+            f.fits(Delivery::Telephone) && f.fits(Delivery::Video) && !f.fits(Delivery::FaceToFace)
+        );
         let f = DeliveryFit::parse("face_to_face").unwrap();
-        assert!(f.fits("face_to_face") && !f.fits("telephone"));
-        assert!(DeliveryFit::Either.fits("video"));
+        assert!(f.fits(Delivery::FaceToFace) && !f.fits(Delivery::Telephone));
+        assert!(DeliveryFit::Either.fits(Delivery::Video));
         assert_eq!(
             DeliveryFit::parse("in person").unwrap_err().code(),
             "unknown-delivery-fit"

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::access::{
     may_see_appointment, permit, Action, AppointmentFacts, AppointmentScope, Forbidden,
 };
-use hubbook_core::{NhsNumber, Role};
+use hubbook_core::{NhsNumber, Role, SiteKind};
 use hubbook_store::models::{Appointment, Service, Session, Site, TriageBooking};
 use hubbook_store::repo::appointments::{self as appointment_repo, AppointmentFilter};
 use hubbook_store::repo::{booking, clusters, practices, services, sessions, sites, MAX_PAGE};
@@ -75,8 +75,8 @@ pub(crate) fn visible_appointment(
         }
         _ => (false, false),
     };
-    let at_hub =
-        who.role == Role::HubStaff && sites::get_site(c, &a.cluster_id, &a.site_id)?.kind == "hub";
+    let at_hub = who.role == Role::HubStaff
+        && sites::get_site(c, &a.cluster_id, &a.site_id)?.kind == SiteKind::Hub;
     let facts = AppointmentFacts {
         cluster_id: &a.cluster_id,
         booking_practice: a.booking_practice_id.as_deref(),
@@ -187,7 +187,7 @@ impl Hubbook {
                 .clone()
                 .ok_or(Forbidden("no cluster in scope"))?;
             let site = found(sites::get_site(c, &cluster_id, &site_id), "site")?;
-            if who.role == Role::HubStaff && site.kind != "hub" {
+            if who.role == Role::HubStaff && site.kind != SiteKind::Hub {
                 return Err(ServiceError::NotFound(
                     "no hub here that you may see".into(),
                 ));

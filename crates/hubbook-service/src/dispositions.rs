@@ -137,7 +137,7 @@ impl Hubbook {
             code: check_code(cmd.code.trim())?.to_owned(),
             description: validate_name("description", &cmd.description, 300)?,
             timeframe_minutes: timeframe(cmd.timeframe_minutes)?,
-            delivery: DeliveryFit::parse(&cmd.delivery)?.as_str().to_owned(),
+            delivery: DeliveryFit::parse(&cmd.delivery)?,
             active: true,
             version: 1,
             created_at: change.at,

@@ -360,7 +360,7 @@ impl Hubbook {
         let (who, change, now) = (who.clone(), self.change(who), self.now().naive_utc());
         let new = sites::NewSite {
             name: cmd.name,
-            kind: cmd.kind.as_str().to_owned(),
+            kind: cmd.kind,
             address: cmd.address,
             postcode: cmd.postcode.as_str().to_owned(),
             latitude: cmd.position.latitude,
@@ -452,7 +452,7 @@ impl Hubbook {
         let new = services::NewService {
             code: cmd.code.as_str().to_owned(),
             name: cmd.name,
-            clinical_role: cmd.clinical_role.as_str().to_owned(),
+            clinical_role: cmd.clinical_role,
         };
         self.run(move |c| {
             let cluster = cluster_for(c, &who, &code, ClusterNeed::Manage)?;

@@ -56,10 +56,7 @@ impl Hubbook {
                         Some(u) if u.active => Some(Caller {
                             id: u.id,
                             kind: SubjectKind::User,
-                            role: u
-                                .role
-                                .parse::<Role>()
-                                .map_err(|e| ServiceError::Internal(format!("stored role: {e}")))?,
+                            role: u.role,
                             scope: Scope {
                                 cluster: u.cluster_id,
                                 practice: u.practice_id,

@@ -369,8 +369,7 @@ impl Need {
         location: &Location,
     ) -> Result<Self, ServiceError> {
         let disposition = disposition(c, code)?;
-        let fit = DeliveryFit::parse(&disposition.disposition.delivery)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let fit = disposition.disposition.delivery;
         let window = rule::window(
             triaged_at,
             i64::from(disposition.disposition.timeframe_minutes),
@@ -424,7 +423,7 @@ impl Need {
                 self.fit
                     .deliveries()
                     .iter()
-                    .map(|d| (*d).to_owned())
+                    .map(|d| d.as_str().to_owned())
                     .collect(),
             ),
         }
@@ -497,7 +496,7 @@ impl Need {
                 self.window.due_by.to_rfc3339()
             ));
         }
-        if !self.fit.fits(&offer.slot.delivery) {
+        if !self.fit.fits(offer.slot.delivery) {
             return Some(format!(
                 "it is a {} slot and the disposition needs {}",
                 offer.slot.delivery,
@@ -505,7 +504,11 @@ impl Need {
             ));
         }
         let codes = &self.disposition.service_codes;
-        if !codes.contains(&offer.service.code) && !codes.contains(&offer.service.clinical_role) {
+        if !codes.contains(&offer.service.code)
+            && !codes
+                .iter()
+                .any(|c| c == offer.service.clinical_role.as_str())
+        {
             return Some(format!(
                 "its service {} ({}) is not one the disposition names ({})",
                 offer.service.code,

@@ -151,7 +151,7 @@ impl Hubbook {
                         username: cmd.username,
                         display_name: cmd.display_name,
                         password_hash,
-                        role: cmd.role.as_str().to_owned(),
+                        role: cmd.role,
                         cluster_id: Some(cluster.id.clone()),
                         practice_id: cmd.practice_id,
                     };

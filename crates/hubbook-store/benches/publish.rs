@@ -54,7 +54,7 @@ fn set_up() -> Year {
             &cluster.id,
             sites::NewSite {
                 name: name.into(),
-                kind: "hub".into(),
+                kind: "hub".parse().unwrap(),
                 address: "A".into(),
                 postcode: "LS1 4AP".into(),
                 latitude: 53.8,
@@ -77,7 +77,7 @@ fn set_up() -> Year {
             services::NewService {
                 code: code.into(),
                 name: code.into(),
-                clinical_role: role.into(),
+                clinical_role: role.parse().unwrap(),
             },
         )
         .unwrap()

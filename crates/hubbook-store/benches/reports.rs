@@ -122,7 +122,7 @@ fn populate(c: &mut DbConn, code: &str, copies: usize) -> (String, usize, usize)
             &cluster.id,
             sites::NewSite {
                 name: name.into(),
-                kind: "hub".into(),
+                kind: "hub".parse().unwrap(),
                 address: "A".into(),
                 postcode: "LS1 4AP".into(),
                 latitude: 53.8,
@@ -141,7 +141,7 @@ fn populate(c: &mut DbConn, code: &str, copies: usize) -> (String, usize, usize)
             services::NewService {
                 code: code.into(),
                 name: code.into(),
-                clinical_role: role.into(),
+                clinical_role: role.parse().unwrap(),
             },
         )
         .unwrap()
@@ -239,7 +239,7 @@ fn populate(c: &mut DbConn, code: &str, copies: usize) -> (String, usize, usize)
                 id: hubbook_store::new_id(),
                 slot_id: slot.id.clone(),
                 session_id: slot.session_id.clone(),
-                status: status.into(),
+                status: status.parse().unwrap(),
                 nhs_number: Some(format!("999{:07}", (i as u64) * 3 + n)),
                 patient_name: "Bench Patient".into(),
                 patient_birth_date: NaiveDate::from_ymd_opt(1960, 1, 1).unwrap(),
@@ -249,7 +249,7 @@ fn populate(c: &mut DbConn, code: &str, copies: usize) -> (String, usize, usize)
                 registered_practice_id: Some(practice.clone()),
                 booking_practice_id: booking,
                 booked_by: "user:bench".into(),
-                channel: channel.into(),
+                channel: channel.parse().unwrap(),
                 reason: None,
                 requester_ods: (slot.service_id == bloods).then(|| "RR8".to_owned()),
                 requester_reference: (slot.service_id == bloods).then(|| format!("BLOODS-{i}")),
@@ -257,8 +257,8 @@ fn populate(c: &mut DbConn, code: &str, copies: usize) -> (String, usize, usize)
                 ends_at: slot.ends_at,
                 site_id: slot.site_id.clone(),
                 service_id: slot.service_id.clone(),
-                clinical_role: roles[slot.service_id.as_str()].into(),
-                delivery: slot.delivery.clone(),
+                clinical_role: roles[slot.service_id.as_str()].parse().unwrap(),
+                delivery: slot.delivery,
                 version: 1,
                 created_at: created,
                 updated_at: created,
@@ -288,11 +288,11 @@ fn populate(c: &mut DbConn, code: &str, copies: usize) -> (String, usize, usize)
     for chunk in rows.chunks(500) {
         match c {
             DbConn::Pg(pg) => diesel::insert_into(appointments::table)
-                .values(chunk)
+                .values(chunk.to_vec())
                 .execute(pg)
                 .unwrap(),
             DbConn::Sqlite(lite) => diesel::insert_into(appointments::table)
-                .values(chunk)
+                .values(chunk.to_vec())
                 .execute(lite)
                 .unwrap(),
         };

@@ -1,6 +1,8 @@
 //! Rows as stored: one struct per table to read (`X`), one to insert (`NewX`), one to change (`XChanges`).
 //!
-//! Values are validated by `hubbook-core` before they reach these structs; the store keeps them as text.
+//! Values are validated by `hubbook-core` before they reach these structs. Statuses, kinds,
+//! channels, roles and deliveries are core enums, stored as their text names (read back through
+//! `TryFrom<String>`, so an unknown name is an error, never a silent string).
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -50,7 +52,8 @@ pub struct Site {
     /// Display name, unique within the cluster.
     pub name: String,
     /// `hub` or `surgery`.
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: hubbook_core::SiteKind,
     /// Street address.
     pub address: String,
     /// Normalised UK postcode.
@@ -142,7 +145,8 @@ pub struct Service {
     /// Display name.
     pub name: String,
     /// Clinical role, e.g. `gp`.
-    pub clinical_role: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub clinical_role: hubbook_core::ClinicalRole,
     /// Optimistic-concurrency version.
     pub version: i64,
     /// When created (UTC).
@@ -175,7 +179,8 @@ pub struct User {
     #[serde(skip_serializing)]
     pub password_hash: String,
     /// Role name.
-    pub role: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub role: hubbook_core::Role,
     /// Cluster scope (none for admins).
     pub cluster_id: Option<String>,
     /// Practice scope (receptionists only).
@@ -321,13 +326,15 @@ pub struct Session {
     /// Patients in parallel per slot interval.
     pub capacity: i32,
     /// `face_to_face`, `telephone` or `video`.
-    pub delivery: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub delivery: hubbook_core::rota::Delivery,
     /// Site, service and delivery together; a change means a different session.
     pub fingerprint: String,
     /// Whether a wall time fell in an autumn fold.
     pub ambiguous: bool,
     /// `active`, `cancelled` or `withdrawn`.
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: hubbook_core::rota::SessionStatus,
     /// Why it was cancelled or withdrawn.
     pub status_reason: Option<String>,
     /// The clinician running it, if named.
@@ -361,9 +368,11 @@ pub struct Slot {
     /// Parallel place, from 0.
     pub lane: i32,
     /// Delivery channel (copied for search).
-    pub delivery: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub delivery: hubbook_core::rota::Delivery,
     /// Who may book it: `open`, `practice` or `111`.
-    pub channel: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub channel: hubbook_core::allocation::ChannelKind,
     /// The practice it is reserved for, when the channel is `practice`.
     pub channel_practice_id: Option<String>,
     /// Optimistic-concurrency version.
@@ -413,7 +422,8 @@ pub struct Appointment {
     /// The slot's session.
     pub session_id: String,
     /// `booked`, `cancelled`, `arrived`, `seen` or `did_not_attend`.
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: hubbook_core::appointment::AppointmentStatus,
     /// The patient's NHS number (absent for some temporary residents).
     pub nhs_number: Option<String>,
     /// The patient's name.
@@ -433,7 +443,8 @@ pub struct Appointment {
     /// Who booked (`user:<id>` or `client:<id>`).
     pub booked_by: String,
     /// How it was booked: `practice`, `open` or `111`.
-    pub channel: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub channel: hubbook_core::allocation::ChannelKind,
     /// Reason for the appointment.
     pub reason: Option<String>,
     /// Requesting organisation's ODS code (e.g. a hospital asking for bloods).
@@ -449,9 +460,11 @@ pub struct Appointment {
     /// Service at booking time.
     pub service_id: String,
     /// Clinical role at booking time.
-    pub clinical_role: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub clinical_role: hubbook_core::ClinicalRole,
     /// Delivery channel at booking time.
-    pub delivery: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub delivery: hubbook_core::rota::Delivery,
     /// Optimistic-concurrency version.
     pub version: i64,
     /// When created (UTC).
@@ -503,7 +516,8 @@ pub struct Disposition {
     /// Minutes from triage within which the patient must be seen or called.
     pub timeframe_minutes: i32,
     /// `face_to_face`, `telephone` or `either`.
-    pub delivery: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub delivery: hubbook_core::triage::DeliveryFit,
     /// Whether 111 may book with it; a retired code stays for the bookings that name it.
     pub active: bool,
     /// Optimistic-concurrency version.

@@ -40,7 +40,7 @@ impl From<DispositionEntry> for DispositionView {
             code: d.code,
             description: d.description,
             timeframe_minutes: i64::from(d.timeframe_minutes),
-            delivery: d.delivery,
+            delivery: d.delivery.into(),
             services: e.service_codes,
             active: d.active,
             version: d.version,

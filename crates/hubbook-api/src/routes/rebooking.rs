@@ -48,7 +48,7 @@ impl From<RebookingEntry> for RebookingItem {
         let (need, a) = (entry.need, entry.appointment);
         Self {
             appointment_id: a.id,
-            status: a.status,
+            status: a.status.into(),
             reason: need.reason,
             flagged_at: need.flagged_at.and_utc(),
             starts_at: a.starts_at.and_utc(),

@@ -39,7 +39,7 @@ impl From<Service> for ServiceView {
             id: s.id,
             code: s.code,
             name: s.name,
-            clinical_role: s.clinical_role,
+            clinical_role: s.clinical_role.into(),
             version: s.version,
             created_at: s.created_at.and_utc(),
             updated_at: s.updated_at.and_utc(),

@@ -61,7 +61,7 @@ impl From<Site> for SiteView {
         Self {
             id: s.id,
             name: s.name,
-            kind: s.kind,
+            kind: s.kind.into(),
             address: s.address,
             postcode: s.postcode,
             latitude: s.latitude,

@@ -115,7 +115,7 @@ impl From<Offer> for SlotOffer {
             site: OfferSite {
                 id: o.site.id,
                 name: o.site.name,
-                kind: o.site.kind,
+                kind: o.site.kind.into(),
                 address: o.site.address,
                 postcode: o.site.postcode,
                 latitude: o.site.latitude,
@@ -126,11 +126,11 @@ impl From<Offer> for SlotOffer {
                 code: o.service.code,
                 name: o.service.name,
             },
-            clinical_role: o.service.clinical_role,
-            delivery: o.slot.delivery,
+            clinical_role: o.service.clinical_role.into(),
+            delivery: o.slot.delivery.into(),
             starts_at: o.slot.starts_at.and_utc(),
             ends_at: o.slot.ends_at.and_utc(),
-            channel: o.slot.channel,
+            channel: o.slot.channel.into(),
             released_at: o.slot.released_at.map(|t| t.and_utc()),
             distance_km: o.distance_km,
             slot_id: o.slot.id,
@@ -283,7 +283,7 @@ impl From<VisibilityAnswer> for SlotVisibility {
         Self {
             released_at: v.slot.released_at.map(|t| t.and_utc()),
             slot_id: v.slot.id,
-            channel: v.slot.channel,
+            channel: v.slot.channel.into(),
             reserved_for: v.reserved_for,
             free: v.free,
             rules_version: v.rules_version,
@@ -374,7 +374,7 @@ pub async fn set_slot_channel(
         .insert_header(etag(slot.version))
         .json(SlotChannelView {
             slot_id: slot.id,
-            channel: slot.channel,
+            channel: slot.channel.into(),
             practice_id: slot.channel_practice_id,
             released_at: slot.released_at.map(|t| t.and_utc()),
             version: slot.version,

@@ -41,7 +41,7 @@ impl From<User> for UserView {
             id: u.id,
             username: u.username,
             display_name: u.display_name,
-            role: u.role,
+            role: u.role.into(),
             practice_id: u.practice_id,
             active: u.active,
             version: u.version,

@@ -4,6 +4,7 @@
 use chrono::{NaiveDate, NaiveTime, Weekday};
 
 use super::{Break, Delivery, Rota, SessionTemplate, WeekPattern};
+use crate::ClinicalRole;
 
 /// Where and what the reference rota runs: two hubs, one surgery, and four services.
 #[derive(Debug, Clone)]
@@ -47,11 +48,15 @@ pub const WEEKDAYS: [Weekday; 5] = [
 ];
 
 /// The reference services: code, name and clinical role.
-pub const SERVICES: [(&str, &str, &str); 4] = [
-    ("gp", "GP appointment", "gp"),
-    ("nurse", "Practice nurse appointment", "nurse"),
-    ("physio", "Physiotherapy clinic", "physiotherapist"),
-    ("phlebotomy", "Blood test", "phlebotomist"),
+pub const SERVICES: [(&str, &str, ClinicalRole); 4] = [
+    ("gp", "GP appointment", ClinicalRole::Gp),
+    ("nurse", "Practice nurse appointment", ClinicalRole::Nurse),
+    (
+        "physio",
+        "Physiotherapy clinic",
+        ClinicalRole::Physiotherapist,
+    ),
+    ("phlebotomy", "Blood test", ClinicalRole::Phlebotomist),
 ];
 
 /// [`BANK_HOLIDAYS`] as dates.

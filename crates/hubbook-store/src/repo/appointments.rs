@@ -13,6 +13,7 @@ audited!(Appointment, "appointment", |a| Some(&a.cluster_id));
 use crate::models::{Appointment, Rebooking};
 use crate::schema::{appointments, practices, rebookings, sites};
 use crate::{new_id, write_tx, ConflictKind, DbConn, Page, StoreError, WriteError};
+use hubbook_core::appointment::AppointmentStatus;
 use hubbook_core::Refusal;
 
 /// Writes the audit event of a change to an appointment (or to its rebooking need).
@@ -207,7 +208,7 @@ pub fn resolve_rebooking(
             return Err(StoreError::Conflict(ConflictKind::StaleVersion).into());
         }
         let need = open_rebooking(c, cluster_id, appointment_id)?.ok_or(StoreError::NotFound)?;
-        if resolution == Resolution::Cancelled && appointment.status != "booked" {
+        if resolution == Resolution::Cancelled && appointment.status != AppointmentStatus::Booked {
             return Err(Refusal::InvalidTransition(format!(
                 "a {} appointment cannot be cancelled",
                 appointment.status

@@ -5,7 +5,7 @@
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use hubbook_core::allocation::Channel;
+use hubbook_core::allocation::{Channel, ChannelKind};
 pub use hubbook_core::appointment::{outcome_allowed, Outcome};
 use hubbook_core::sharing::{visibility, Viewer};
 
@@ -15,7 +15,8 @@ use super::{appointments as appointment_repo, update_audited_as, Change};
 use crate::models::{Appointment, Hold, Session, Slot, TriageBooking};
 use crate::schema::{appointments, holds, rebookings, services, sessions, slots, triage_bookings};
 use crate::{new_id, write_tx, ConflictKind, DbConn, StoreError, WriteError};
-use hubbook_core::appointment::LIVE_STATUSES;
+use hubbook_core::appointment::{AppointmentStatus, LIVE_STATUSES};
+use hubbook_core::rota::SessionStatus;
 use hubbook_core::Refusal;
 
 /// Claims a live slot's row for this transaction and returns it with its session.
@@ -64,7 +65,7 @@ fn offered(slot: &Slot, viewer: &Viewer, now: NaiveDateTime) -> Result<(), Write
 
 /// A slot's channel as the sharing rules know it.
 pub fn slot_channel(slot: &Slot) -> Result<Channel, StoreError> {
-    Channel::from_stored(&slot.channel, slot.channel_practice_id.as_deref())
+    Channel::from_stored(slot.channel, slot.channel_practice_id.as_deref())
         .map_err(|e| StoreError::corrupt(e.to_string()))
 }
 
@@ -76,7 +77,7 @@ fn check_bookable(
     holder: &str,
     now: NaiveDateTime,
 ) -> Result<(), WriteError> {
-    if session.status != "active" {
+    if session.status != SessionStatus::Active {
         return Err(WriteError::from(Refusal::SlotUnavailable));
     }
     if slot.starts_at <= now {
@@ -338,12 +339,15 @@ fn place(
             .find((cluster_id, &slot.service_id))
             .select(services::clinical_role)
             .first(c)?;
+        let role = role
+            .parse()
+            .map_err(|e| StoreError::corrupt(format!("service {}: {e}", slot.service_id)))?;
         let row = Appointment {
             cluster_id: cluster_id.to_owned(),
             id: new_id(),
             slot_id: slot.id.clone(),
             session_id: slot.session_id.clone(),
-            status: "booked".into(),
+            status: AppointmentStatus::Booked,
             nhs_number: new.nhs_number.clone(),
             patient_name: new.patient_name.clone(),
             patient_birth_date: new.patient_birth_date,
@@ -362,7 +366,7 @@ fn place(
             site_id: slot.site_id.clone(),
             service_id: slot.service_id.clone(),
             clinical_role: role,
-            delivery: slot.delivery.clone(),
+            delivery: slot.delivery,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -413,7 +417,7 @@ pub fn insert_appointment(
 ) -> Result<(), StoreError> {
     write_tx(conn, |c| {
         diesel::insert_into(appointments::table)
-            .values(row)
+            .values(row.clone())
             .execute(c)?;
         super::audit::write(
             c,
@@ -448,7 +452,7 @@ pub fn cancel(
             expected,
             |c| load(c, cluster_id, appointment_id),
             |c, before| {
-                if before.status != "booked" {
+                if before.status != AppointmentStatus::Booked {
                     return Err(WriteError::from(Refusal::InvalidTransition(format!(
                         "a {} appointment cannot be cancelled",
                         before.status
@@ -540,7 +544,7 @@ pub fn reschedule(
                 ConflictKind::StaleVersion,
             )));
         }
-        if old.status != "booked" {
+        if old.status != AppointmentStatus::Booked {
             return Err(WriteError::from(Refusal::InvalidTransition(format!(
                 "a {} appointment cannot be rescheduled",
                 old.status
@@ -578,7 +582,7 @@ pub fn reschedule(
             Some(old_id),
         )?;
         // A 111 booking moved stays the triage service's, with what it was triaged for.
-        if old.channel == "111" && placed.channel == "111" {
+        if old.channel == ChannelKind::Triage && placed.channel == ChannelKind::Triage {
             diesel::update(appointments::table.find((to.cluster_id, &placed.id)))
                 .set(appointments::booked_by.eq(&old.booked_by))
                 .execute(c)?;
@@ -652,7 +656,7 @@ pub fn record_outcome(
             |c| load(c, cluster_id, id),
             |c, before| {
                 outcome_allowed(
-                    &before.status,
+                    before.status,
                     outcome,
                     before.starts_at,
                     change.at,

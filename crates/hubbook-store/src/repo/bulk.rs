@@ -116,7 +116,9 @@ macro_rules! load {
                 }
                 DbConn::Sqlite(lite) => {
                     for chunk in rows.chunks(SQLITE_CHUNK) {
-                        diesel::insert_into($table).values(chunk).execute(lite)?;
+                        diesel::insert_into($table)
+                            .values(chunk.to_vec())
+                            .execute(lite)?;
                     }
                 }
             }

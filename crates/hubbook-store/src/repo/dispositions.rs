@@ -136,7 +136,7 @@ pub fn create_disposition(
         change,
         |c| {
             diesel::insert_into(dispositions::table)
-                .values(&row)
+                .values(row.clone())
                 .execute(c)?;
             set_services(c, &row.code, service_codes)
         },

@@ -17,7 +17,7 @@ pub struct NewService {
     /// Display name.
     pub name: String,
     /// Clinical role.
-    pub clinical_role: String,
+    pub clinical_role: hubbook_core::ClinicalRole,
 }
 
 /// Creates a service; a code already in the cluster is a `Duplicate` conflict.
@@ -41,7 +41,11 @@ pub fn create_service(
     insert_audited(
         conn,
         change,
-        |c| diesel::insert_into(services::table).values(&row).execute(c),
+        |c| {
+            diesel::insert_into(services::table)
+                .values(row.clone())
+                .execute(c)
+        },
         |c| load(c, cluster_id, &id),
     )
 }

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use hubbook_core::allocation::Channel;
+use hubbook_core::allocation::{Channel, ChannelKind};
 use hubbook_core::publish::{
     plan_publish, plan_withdraw, Occupancy, Plan, StoredSession, StoredSlot, StoredStatus,
 };
-use hubbook_core::rota::{ExpandedSession, Expansion};
+use hubbook_core::rota::{ExpandedSession, Expansion, SessionStatus};
 use hubbook_core::sharing::{assign_channels, NewSlots, SlotChannel};
 use serde::Serialize;
 
@@ -233,7 +233,7 @@ pub fn load_stored(
                 start: s.starts_at.and_utc(),
                 end: s.ends_at.and_utc(),
                 capacity: u32::try_from(s.capacity).unwrap_or(0),
-                status: if s.status == "cancelled" {
+                status: if s.status == SessionStatus::Cancelled {
                     StoredStatus::Cancelled
                 } else {
                     StoredStatus::Active
@@ -372,7 +372,7 @@ pub fn cancel_session(
         if expected.is_some_and(|v| v != session.version) {
             return Err(StoreError::Conflict(crate::ConflictKind::StaleVersion));
         }
-        if session.status != "active" {
+        if session.status != SessionStatus::Active {
             return Err(StoreError::Conflict(crate::ConflictKind::Duplicate(
                 "the session is already cancelled or withdrawn".into(),
             )));
@@ -606,10 +606,10 @@ fn session_row(
         ends_at: naive(s.end),
         slot_minutes: i32::try_from(slot_minutes).unwrap_or(i32::MAX),
         capacity: i32::try_from(s.capacity).unwrap_or(i32::MAX),
-        delivery: s.delivery.as_str().to_owned(),
+        delivery: s.delivery,
         fingerprint: format!("{}|{}|{}", s.site_id, s.service_id, s.delivery.as_str()),
         ambiguous: s.ambiguous,
-        status: "active".into(),
+        status: SessionStatus::Active,
         status_reason: None,
         clinician: None,
         version: 1,
@@ -636,8 +636,8 @@ fn slot_row(
         starts_at: naive(x.start),
         ends_at: naive(x.end),
         lane: i32::try_from(x.lane).unwrap_or(0),
-        delivery: s.delivery.as_str().to_owned(),
-        channel: "open".into(),
+        delivery: s.delivery,
+        channel: ChannelKind::Open,
         channel_practice_id: None,
         version: 1,
         created_at: at,
@@ -656,8 +656,12 @@ macro_rules! insert_chunked {
         let conn: &mut DbConn = $conn;
         for chunk in $rows.chunks(INSERT_CHUNK) {
             match conn {
-                DbConn::Pg(pg) => diesel::insert_into($table).values(chunk).execute(pg)?,
-                DbConn::Sqlite(lite) => diesel::insert_into($table).values(chunk).execute(lite)?,
+                DbConn::Pg(pg) => diesel::insert_into($table)
+                    .values(chunk.to_vec())
+                    .execute(pg)?,
+                DbConn::Sqlite(lite) => diesel::insert_into($table)
+                    .values(chunk.to_vec())
+                    .execute(lite)?,
             };
         }
     }};
@@ -831,7 +835,7 @@ fn new_rows(
                 at,
                 ids(),
             ) {
-                row.channel = assigned.channel.as_str().to_owned();
+                row.channel = assigned.channel.kind();
                 row.channel_practice_id = assigned.channel.practice_id().map(str::to_owned);
                 row.released_at = assigned.released_at.map(naive);
                 row.sharing_version = version;

@@ -351,7 +351,7 @@ pub fn search_slots(
         query = query.filter(slots::site_id.eq(site.clone()));
     }
     if let Some(delivery) = &search.delivery {
-        query = query.filter(slots::delivery.eq(delivery.clone()));
+        query = query.filter(slots::delivery.eq(delivery));
     }
     if let Some(codes) = &search.service_codes {
         let fitting = services::table

@@ -15,7 +15,7 @@ pub struct NewSite {
     /// Display name.
     pub name: String,
     /// `hub` or `surgery`.
-    pub kind: String,
+    pub kind: hubbook_core::SiteKind,
     /// Street address.
     pub address: String,
     /// Normalised postcode.
@@ -50,7 +50,11 @@ pub fn create_site(
     insert_audited(
         conn,
         change,
-        |c| diesel::insert_into(sites::table).values(&row).execute(c),
+        |c| {
+            diesel::insert_into(sites::table)
+                .values(row.clone())
+                .execute(c)
+        },
         |c| load(c, cluster_id, &id),
     )
 }

@@ -19,7 +19,7 @@ pub struct NewUser {
     /// argon2id PHC string.
     pub password_hash: String,
     /// Role name.
-    pub role: String,
+    pub role: hubbook_core::Role,
     /// Cluster scope.
     pub cluster_id: Option<String>,
     /// Practice scope (receptionists).
@@ -46,7 +46,11 @@ pub fn create_user(conn: &mut DbConn, change: &Change, new: NewUser) -> Result<U
     insert_audited(
         conn,
         change,
-        |c| diesel::insert_into(users::table).values(&row).execute(c),
+        |c| {
+            diesel::insert_into(users::table)
+                .values(row.clone())
+                .execute(c)
+        },
         |c| load(c, &id),
     )
 }

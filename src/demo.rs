@@ -13,6 +13,7 @@ use hubbook_store::repo::{
     clusters, integrations, practices, rotas, services, sites, users, Change,
 };
 use hubbook_store::{write_tx, DbConn, StoreError};
+use hubbook_store::{ClusterId, PracticeId};
 
 /// The demo cluster's code.
 pub const DEMO_CLUSTER: &str = "U00001";
@@ -157,7 +158,7 @@ pub fn seed_demo(
                     ods_code: (*ods).into(),
                     name: (*name).into(),
                     list_size: *list_size,
-                    site_id: (i == 0).then(|| riverside.id.clone()),
+                    site_id: ((i == 0).then(|| riverside.id.clone())).map(Into::into),
                     dsa_from: agreed,
                     dsa_to: None,
                 },
@@ -188,7 +189,7 @@ pub fn seed_demo(
                 "manager",
                 "Demo Cluster Manager",
                 Role::ClusterManager,
-                Some(cluster.id.clone()),
+                Some(cluster.id.clone().into()),
                 None,
             ),
         )?;
@@ -199,7 +200,7 @@ pub fn seed_demo(
                 "hubstaff",
                 "Demo Hub Staff",
                 Role::HubStaff,
-                Some(cluster.id.clone()),
+                Some(cluster.id.clone().into()),
                 None,
             ),
         )?;
@@ -211,8 +212,8 @@ pub fn seed_demo(
                     &format!("reception-{ods}"),
                     &format!("Reception {}", ods.to_uppercase()),
                     Role::Receptionist,
-                    Some(cluster.id.clone()),
-                    Some(practice_id.clone()),
+                    Some(cluster.id.clone().into()),
+                    Some(practice_id.clone().into()),
                 ),
             )?;
         }
@@ -284,8 +285,8 @@ const DEMO_PATIENTS: [(&str, &str, &str); 6] = [
 fn book_a_few(
     c: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
-    practice_ids: &[(String, String)],
+    cluster_id: &ClusterId,
+    practice_ids: &[(String, PracticeId)],
 ) -> anyhow::Result<()> {
     use hubbook_core::sharing::Viewer;
     use hubbook_store::repo::booking::{book, NewBooking};
@@ -294,12 +295,12 @@ fn book_a_few(
     let mut patients = DEMO_PATIENTS.iter();
     for (_, practice_id) in practice_ids.iter().take(3) {
         let viewer = Viewer::Practice {
-            practice_id: practice_id.clone(),
+            practice_id: practice_id.to_string(),
             agreement_in_force: true,
             own_site: None,
         };
         let search = SlotSearch {
-            cluster_ids: vec![cluster_id.to_owned()],
+            cluster_ids: vec![cluster_id.clone()],
             viewer: viewer.clone(),
             holder: change.actor.clone(),
             now,

@@ -265,7 +265,7 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         let manager = state
             .db(|c| {
                 let m = users::find_user_by_username(c, "manager")?;
-                Ok(Principal(Caller { id: m.id, kind: SubjectKind::User, role: Role::ClusterManager, scope: Scope { cluster: m.cluster_id, ..Scope::default() }, credential: None }))
+                Ok(Principal(Caller { id: m.id, kind: SubjectKind::User, role: Role::ClusterManager, scope: Scope { cluster: m.cluster_id.map(Into::into), ..Scope::default() }, credential: None }))
             })
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -398,8 +398,8 @@ fn add_user(
             display_name: display_name.unwrap_or(username).to_owned(),
             password_hash: hash,
             role,
-            cluster_id,
-            practice_id,
+            cluster_id: cluster_id.map(Into::into),
+            practice_id: practice_id.map(Into::into),
         },
     )?;
     println!("created {} user {} ({})", user.role, user.username, user.id);

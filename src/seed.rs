@@ -32,6 +32,7 @@ use hubbook_store::repo::bulk::{self, Rows, SharingRulesRow};
 use hubbook_store::repo::sessions::{fresh_rows, PublishTarget};
 use hubbook_store::repo::sharing::Sharing;
 use hubbook_store::repo::{clusters, integrations, Change};
+use hubbook_store::ClusterId;
 use hubbook_store::{write_tx, DbConn, StoreError};
 
 /// What to generate.
@@ -280,7 +281,7 @@ fn cluster(plan: &SeedPlan, c: u32, rows: &mut Rows) -> anyhow::Result<(String, 
     let cluster_id = rng.id(created);
     let (version, created_at, updated_at) = (1, created, created);
     rows.clusters.push(models::Cluster {
-        id: cluster_id.clone(),
+        id: cluster_id.clone().into(),
         code: cluster_code(c),
         name: format!("Seeded Network {c}"),
         time_zone: hubbook_core::ClusterTimeZone::DEFAULT,
@@ -298,8 +299,8 @@ fn cluster(plan: &SeedPlan, c: u32, rows: &mut Rows) -> anyhow::Result<(String, 
     for h in 0..hub_count {
         let id = rng.id(created);
         rows.sites.push(models::Site {
-            cluster_id: cluster_id.clone(),
-            id: id.clone(),
+            cluster_id: cluster_id.clone().into(),
+            id: id.clone().into(),
             name: format!("Hub {}", h + 1),
             kind: SiteKind::Hub,
             address: format!("{} Seed Street, Network {c}", h + 1),
@@ -317,7 +318,7 @@ fn cluster(plan: &SeedPlan, c: u32, rows: &mut Rows) -> anyhow::Result<(String, 
     for (code, name, role) in SERVICES {
         let id = rng.id(created);
         rows.services.push(models::Service {
-            cluster_id: cluster_id.clone(),
+            cluster_id: cluster_id.clone().into(),
             id: id.clone(),
             code: code.into(),
             name: name.into(),
@@ -335,8 +336,8 @@ fn cluster(plan: &SeedPlan, c: u32, rows: &mut Rows) -> anyhow::Result<(String, 
     for (p, &list) in (1..).zip(&lists) {
         let id = rng.id(created);
         rows.practices.push(models::Practice {
-            cluster_id: cluster_id.clone(),
-            id: id.clone(),
+            cluster_id: cluster_id.clone().into(),
+            id: id.clone().into(),
             ods_code: format!("Y{:05}", c * 12 + p),
             name: format!("Seeded Surgery {c}-{p}"),
             list_size: i64::from(list),
@@ -354,8 +355,8 @@ fn cluster(plan: &SeedPlan, c: u32, rows: &mut Rows) -> anyhow::Result<(String, 
             display_name: format!("Reception {c}-{p}"),
             password_hash: plan.password_hash.clone(),
             role: Role::Receptionist,
-            cluster_id: Some(cluster_id.clone()),
-            practice_id: Some(id.clone()),
+            cluster_id: Some(cluster_id.clone().into()),
+            practice_id: Some(id.clone().into()),
             active: true,
             version,
             created_at,
@@ -370,7 +371,7 @@ fn cluster(plan: &SeedPlan, c: u32, rows: &mut Rows) -> anyhow::Result<(String, 
         display_name: format!("Manager {c}"),
         password_hash: plan.password_hash.clone(),
         role: Role::ClusterManager,
-        cluster_id: Some(cluster_id.clone()),
+        cluster_id: Some(cluster_id.clone().into()),
         practice_id: None,
         active: true,
         version,
@@ -395,7 +396,7 @@ fn cluster(plan: &SeedPlan, c: u32, rows: &mut Rows) -> anyhow::Result<(String, 
     rota.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let rota_id = rng.id(created);
     rows.rotas.push(models::Rota {
-        cluster_id: cluster_id.clone(),
+        cluster_id: cluster_id.clone().into(),
         id: rota_id.clone(),
         name: rota.name.clone(),
         templates_json: serde_json::to_string(&rota.templates)?,
@@ -405,7 +406,7 @@ fn cluster(plan: &SeedPlan, c: u32, rows: &mut Rows) -> anyhow::Result<(String, 
     });
     let expansion = expand(&rota, from, to, chrono_tz::Europe::London)?;
     let target = PublishTarget {
-        cluster_id: &cluster_id,
+        cluster_id: &ClusterId::from(&cluster_id),
         rota_id: &rota_id,
         from,
         to,
@@ -486,7 +487,9 @@ fn book(
         let by_111 = slot.channel == ChannelKind::Triage;
         let practice = match &slot.channel_practice_id {
             Some(p) => p.clone(),
-            None => practices[rng.between(0, practices.len() as u32 - 1) as usize].clone(),
+            None => practices[rng.between(0, practices.len() as u32 - 1) as usize]
+                .as_str()
+                .into(),
         };
         let mut appointment = |status: AppointmentStatus, rng: &mut Random| {
             serial += 1;
@@ -494,13 +497,16 @@ fn book(
             let (booked_by, channel) = if by_111 {
                 (client.clone(), ChannelKind::Triage)
             } else if slot.channel == ChannelKind::Practice {
-                (receptionists[&practice].clone(), ChannelKind::Practice)
+                (
+                    receptionists[practice.as_str()].clone(),
+                    ChannelKind::Practice,
+                )
             } else {
-                (receptionists[&practice].clone(), ChannelKind::Open)
+                (receptionists[practice.as_str()].clone(), ChannelKind::Open)
             };
             let triage = by_111.then(|| TriageBooking {
                 cluster_id: slot.cluster_id.clone(),
-                appointment_id: id.clone(),
+                appointment_id: id.clone().into(),
                 disposition_code: "Dx75".into(),
                 triaged_at: made,
                 due_by: made + Duration::hours(24).max(slot.ends_at - made),
@@ -515,7 +521,7 @@ fn book(
             );
             let row = Appointment {
                 cluster_id: slot.cluster_id.clone(),
-                id,
+                id: id.into(),
                 slot_id: slot.id.clone(),
                 session_id: slot.session_id.clone(),
                 status,
@@ -665,7 +671,7 @@ pub fn seed(
                 client_id: SEED_CLIENT.into(),
                 name: "Seeded NHS 111 service".into(),
                 secret_hash: plan.password_hash.clone(),
-                cluster_ids,
+                cluster_ids: cluster_ids.into_iter().map(ClusterId::from).collect(),
             },
         )?;
         Ok(())

@@ -392,9 +392,10 @@ impl TestApp {
     /// The internal id of a cluster.
     pub fn cluster_id(&self, code: &str) -> String {
         let mut conn = self.pool.get().expect("connection");
-        hubbook_store::repo::clusters::get_cluster_by_code(&mut conn, code)
+        (hubbook_store::repo::clusters::get_cluster_by_code(&mut conn, code)
             .expect("cluster")
-            .id
+            .id)
+            .into()
     }
 
     /// Books a slot straight in the store (the booking API is not under test here); returns the
@@ -409,11 +410,15 @@ impl TestApp {
         use hubbook_store::repo::{appointments, sessions};
         let cluster_id = self.cluster_id(code);
         let mut conn = self.pool.get().expect("connection");
-        let slot = sessions::get_slot(&mut conn, &cluster_id, slot_id)?;
+        let slot = sessions::get_slot(
+            &mut conn,
+            &hubbook_store::ClusterId::from(&cluster_id),
+            &hubbook_store::SlotId::from(slot_id),
+        )?;
         let now = Utc::now().naive_utc();
         let row = Appointment {
-            cluster_id: cluster_id.clone(),
-            id: hubbook_store::new_id(),
+            cluster_id: cluster_id.clone().into(),
+            id: (hubbook_store::new_id()).into(),
             slot_id: slot.id.clone(),
             session_id: slot.session_id.clone(),
             status: hubbook_core::appointment::AppointmentStatus::Booked,
@@ -449,7 +454,7 @@ impl TestApp {
             at: now,
         };
         appointments::insert_appointment(&mut conn, &change, &row)?;
-        Ok(row.id)
+        Ok(row.id.into())
     }
 
     /// Puts a live hold on a slot straight in the store, expiring at `expires_at`.

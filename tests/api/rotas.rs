@@ -640,7 +640,7 @@ async fn a_publish_that_fails_half_way_leaves_nothing(app: TestApp) {
     let cluster_id = app.cluster_id(&c.code);
     let slot_minutes = [("gp-evening".to_owned(), 10), ("late".to_owned(), 10)].into();
     let target = PublishTarget {
-        cluster_id: &cluster_id,
+        cluster_id: &hubbook_store::ClusterId::from(&cluster_id),
         rota_id: &rota_id,
         from: day,
         to: day,

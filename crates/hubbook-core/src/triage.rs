@@ -219,21 +219,21 @@ pub fn order(candidates: &[Candidate<'_>], origin: Option<Coordinates>) -> Vec<C
 ///
 /// A 111 service may book in every cluster of the country; a triage search looks in these only,
 /// since the nearest fitting slot is in a nearby cluster.
-pub fn nearest_clusters(
+pub fn nearest_clusters<Id: AsRef<str> + Clone>(
     sites: &[(String, Coordinates)],
-    cluster_ids: &[String],
+    cluster_ids: &[Id],
     origin: Coordinates,
     limit: usize,
-) -> Vec<String> {
+) -> Vec<Id> {
     let mut nearest: std::collections::HashMap<&str, f64> = std::collections::HashMap::new();
     for (cluster_id, at) in sites {
         let km = origin.distance_km(at);
         let best = nearest.entry(cluster_id.as_str()).or_insert(f64::INFINITY);
         *best = best.min(km);
     }
-    let mut ranked: Vec<(usize, &String)> = cluster_ids.iter().enumerate().collect();
+    let mut ranked: Vec<(usize, &Id)> = cluster_ids.iter().enumerate().collect();
     ranked.sort_by(|(i, a), (j, b)| {
-        let km = |id: &str| nearest.get(id).copied().unwrap_or(f64::INFINITY);
+        let km = |id: &Id| nearest.get(id.as_ref()).copied().unwrap_or(f64::INFINITY);
         km(a).total_cmp(&km(b)).then(i.cmp(j))
     });
     ranked

@@ -6,6 +6,7 @@ use hubbook_core::access::{
     may_see_appointment, permit, Action, AppointmentFacts, AppointmentScope, Forbidden,
 };
 use hubbook_core::{NhsNumber, Role, SiteKind};
+use hubbook_store::ids::{AppointmentId, ClusterId, SiteId};
 use hubbook_store::models::{Appointment, Service, Session, Site, TriageBooking};
 use hubbook_store::repo::appointments::{self as appointment_repo, AppointmentFilter};
 use hubbook_store::repo::{booking, clusters, practices, services, sessions, sites, MAX_PAGE};
@@ -55,7 +56,11 @@ pub(crate) fn visible_appointment(
     let not_found = || ServiceError::NotFound("no appointment here that you may see".into());
     let mut found_one = None;
     for cluster_id in who.clusters() {
-        match appointment_repo::get_appointment(c, &cluster_id, id) {
+        match appointment_repo::get_appointment(
+            c,
+            &ClusterId::from(&cluster_id),
+            &AppointmentId::from(id),
+        ) {
             Ok(a) => {
                 found_one = Some(a);
                 break;
@@ -139,7 +144,8 @@ impl Hubbook {
         }
         let (who, now) = (who.clone(), self.now());
         self.run(move |c| {
-            let cluster_ids = who.clusters();
+            let cluster_ids: Vec<ClusterId> =
+                who.clusters().into_iter().map(ClusterId::from).collect();
             let Some(first) = cluster_ids.first().cloned() else {
                 return Err(Forbidden("no cluster in scope").into());
             };
@@ -150,7 +156,7 @@ impl Hubbook {
                 None => None,
             };
             let filter = AppointmentFilter {
-                practice_id,
+                practice_id: practice_id.map(Into::into),
                 site_id: query.site,
                 status: query.status,
                 nhs_number: query.nhs_number.map(|n| n.as_str().to_owned()),
@@ -184,9 +190,13 @@ impl Hubbook {
             let cluster_id = who
                 .scope
                 .cluster
-                .clone()
+                .as_deref()
+                .map(ClusterId::from)
                 .ok_or(Forbidden("no cluster in scope"))?;
-            let site = found(sites::get_site(c, &cluster_id, &site_id), "site")?;
+            let site = found(
+                sites::get_site(c, &cluster_id, &SiteId::from(site_id)),
+                "site",
+            )?;
             if who.role == Role::HubStaff && site.kind != SiteKind::Hub {
                 return Err(ServiceError::NotFound(
                     "no hub here that you may see".into(),
@@ -196,7 +206,7 @@ impl Hubbook {
             let day = cluster.time_zone.day(date);
             let today = today_in(&cluster, now)?;
             let filter = AppointmentFilter {
-                site_id: Some(site.id),
+                site_id: Some(site.id.into()),
                 from: Some(day.from.naive_utc()),
                 to: Some(day.to.naive_utc()),
                 ..AppointmentFilter::default()

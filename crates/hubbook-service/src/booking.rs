@@ -12,6 +12,7 @@ use hubbook_core::appointment::Outcome;
 use hubbook_core::patient::{Patient, Requester};
 use hubbook_core::sharing::Viewer;
 use hubbook_core::{validate_name, validate_optional_name, ClusterTimeZone, LocalDay, Role};
+use hubbook_store::ids::{AppointmentId, ClusterId, HoldId, PracticeId, SlotId};
 use hubbook_store::models::{Appointment, Hold};
 use hubbook_store::repo::booking::{self, NewBooking, Reschedule};
 use hubbook_store::repo::idempotency::Claim;
@@ -80,7 +81,10 @@ impl Hubbook {
         let change = self.change(&who);
         self.run(move |c| {
             let (cluster_ids, viewer) = viewer_for(c, &who, now, None)?;
-            let slot = found(sharing::find_slot(c, &cluster_ids, &slot_id), "slot")?;
+            let slot = found(
+                sharing::find_slot(c, &cluster_ids, &SlotId::from(&slot_id)),
+                "slot",
+            )?;
             Ok(booking::hold_slot(
                 c,
                 &change,
@@ -96,8 +100,13 @@ impl Hubbook {
     /// Lets the caller's hold go (only its holder may).
     pub async fn release_hold(&self, who: &Caller, hold_id: String) -> Result<Hold, ServiceError> {
         let change = self.change(who);
-        self.run(move |c| found(booking::release_hold(c, &change, &hold_id), "hold"))
-            .await
+        self.run(move |c| {
+            found(
+                booking::release_hold(c, &change, &HoldId::from(&hold_id)),
+                "hold",
+            )
+        })
+        .await
     }
 
     /// Books a slot for a patient. With a claim, a retry of the same request returns the
@@ -118,10 +127,14 @@ impl Hubbook {
                 claim.as_ref(),
                 now.naive_utc(),
                 |c| place_booking(c, &who, &change, now, &cmd),
-                |a: &Appointment| a.id.clone(),
+                |a: &Appointment| a.id.clone().into(),
                 |c, id| {
                     for cluster_id in who.clusters() {
-                        match appointment_repo::get_appointment(c, &cluster_id, id) {
+                        match appointment_repo::get_appointment(
+                            c,
+                            &ClusterId::from(&cluster_id),
+                            &AppointmentId::from(id),
+                        ) {
                             Err(hubbook_store::StoreError::NotFound) => continue,
                             other => return Ok(other?),
                         }
@@ -184,7 +197,7 @@ impl Hubbook {
                     let rules = sharing::current_rules(c, &old.cluster_id)?.rules;
                     Viewer::Triage {
                         open_clusters: if rules.triage_may_book_open {
-                            vec![old.cluster_id.clone()]
+                            vec![old.cluster_id.clone().into()]
                         } else {
                             Vec::new()
                         },
@@ -193,14 +206,19 @@ impl Hubbook {
                 _ => viewer_for(c, &who, now, None)?.1,
             };
             let slot = found(
-                sharing::find_slot(c, std::slice::from_ref(&old.cluster_id), &slot_id),
+                sharing::find_slot(
+                    c,
+                    std::slice::from_ref(&old.cluster_id),
+                    &SlotId::from(&slot_id),
+                ),
                 "slot",
             )?;
             let cluster = clusters::get_cluster(c, &old.cluster_id)?;
+            let hold_id = hold_id.map(HoldId::from);
             let to = Reschedule {
                 cluster_id: &old.cluster_id,
                 slot_id: &slot.id,
-                hold_id: hold_id.as_deref(),
+                hold_id: hold_id.as_ref(),
                 viewer: &viewer,
                 day: day_bounds(cluster.time_zone, slot.starts_at.and_utc()),
             };
@@ -276,7 +294,8 @@ fn place_booking(
             let cluster_id = who
                 .scope
                 .cluster
-                .clone()
+                .as_deref()
+                .map(ClusterId::from)
                 .ok_or(Forbidden("no cluster in scope"))?;
             let practice = member_practice(c, &cluster_id, ods)?;
             who.as_practice(&cluster_id, &practice)
@@ -284,15 +303,18 @@ fn place_booking(
         None => who.clone(),
     };
     let (cluster_ids, viewer) = viewer_for(c, &acting, now, None)?;
-    let slot = found(sharing::find_slot(c, &cluster_ids, &cmd.slot_id), "slot")?;
+    let slot = found(
+        sharing::find_slot(c, &cluster_ids, &SlotId::from(&cmd.slot_id)),
+        "slot",
+    )?;
     let cluster = clusters::get_cluster(c, &slot.cluster_id)?;
     let registered = match &cmd.registered_practice {
-        None => acting.scope.practice.clone(),
+        None => acting.scope.practice.as_deref().map(PracticeId::from),
         Some(ods) => Some(member_practice(c, &cluster.id, ods)?),
     };
     let new = NewBooking {
         registered_practice_id: registered,
-        booking_practice_id: acting.scope.practice.clone(),
+        booking_practice_id: acting.scope.practice.clone().map(Into::into),
         reason: cmd.reason.clone(),
         requester_ods: cmd.requester.as_ref().map(|r| r.ods.clone()),
         requester_reference: cmd.requester.as_ref().and_then(|r| r.reference.clone()),
@@ -307,8 +329,8 @@ fn place_booking(
 /// requester, the same-day rule applied, and no hold but the one named.
 pub(crate) fn patient_booking(p: &Patient, slot_id: &str, hold_id: Option<String>) -> NewBooking {
     NewBooking {
-        slot_id: slot_id.to_owned(),
-        hold_id,
+        slot_id: slot_id.to_owned().into(),
+        hold_id: hold_id.map(Into::into),
         nhs_number: p.nhs_number.as_ref().map(|n| n.as_str().to_owned()),
         patient_name: p.name.clone(),
         patient_birth_date: p.birth_date,

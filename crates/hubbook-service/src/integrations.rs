@@ -5,6 +5,7 @@
 
 use hubbook_core::access::Forbidden;
 use hubbook_core::{validate_name, Role};
+use hubbook_store::ids::ClusterId;
 use hubbook_store::models::{Integration, IntegrationChanges, IntegrationSecret};
 use hubbook_store::repo::idempotency::Claim;
 use hubbook_store::repo::{clusters, integrations};
@@ -80,10 +81,10 @@ pub struct UpdateIntegration {
 
 /// Who may manage integrations: an admin (all: `None`), or a cluster manager (those of its
 /// cluster alone: `Some(cluster id)`).
-fn manager_scope(who: &Caller) -> Result<Option<String>, ServiceError> {
+fn manager_scope(who: &Caller) -> Result<Option<ClusterId>, ServiceError> {
     match who.role {
         Role::Admin => Ok(None),
-        Role::ClusterManager => Ok(who.scope.cluster.clone()),
+        Role::ClusterManager => Ok(who.scope.cluster.as_deref().map(ClusterId::from)),
         _ => Err(Forbidden("only an admin or a cluster manager may manage integrations").into()),
     }
 }
@@ -146,13 +147,13 @@ fn client_id(asked: Option<String>) -> Result<String, ServiceError> {
 /// the manager's own is `UnknownCluster`.
 fn clusters_named(
     c: &mut DbConn,
-    scope: Option<&str>,
+    scope: Option<&ClusterId>,
     codes: &[String],
-) -> Result<Vec<String>, ServiceError> {
+) -> Result<Vec<ClusterId>, ServiceError> {
     let mut cluster_ids = Vec::new();
     for code in codes {
         let cluster = match clusters::get_cluster_by_code(c, &code.to_ascii_uppercase()) {
-            Ok(cl) if scope.is_none_or(|s| s == cl.id) => cl,
+            Ok(cl) if scope.is_none_or(|s| *s == cl.id) => cl,
             Ok(_) | Err(StoreError::NotFound) => {
                 return Err(ServiceError::UnknownCluster(code.clone()))
             }
@@ -176,8 +177,7 @@ impl Hubbook {
     ) -> Result<Page<IntegrationClient>, ServiceError> {
         let scope = manager_scope(who)?;
         self.run(move |c| {
-            let page =
-                integrations::list_integrations(c, scope.as_deref(), after.as_deref(), limit)?;
+            let page = integrations::list_integrations(c, scope.as_ref(), after.as_deref(), limit)?;
             let mut items = Vec::with_capacity(page.items.len());
             for i in page.items {
                 items.push(with_clusters(c, i)?);
@@ -215,7 +215,7 @@ impl Hubbook {
                 claim.as_ref(),
                 now,
                 |c| {
-                    let cluster_ids = clusters_named(c, scope.as_deref(), &cmd.clusters)?;
+                    let cluster_ids = clusters_named(c, scope.as_ref(), &cmd.clusters)?;
                     let created = integrations::create_integration(
                         c,
                         &change,

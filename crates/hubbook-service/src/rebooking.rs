@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use hubbook_core::access::{ClusterNeed, Forbidden};
 use hubbook_core::Role;
+use hubbook_store::ids::{AppointmentId, PracticeId};
 use hubbook_store::models::{Appointment, Cluster, Rebooking};
 use hubbook_store::repo::appointments;
 use hubbook_store::repo::MAX_PAGE;
@@ -50,11 +51,11 @@ fn worklist_of(
     c: &mut DbConn,
     who: &Caller,
     code: &str,
-) -> Result<(Cluster, Option<String>), ServiceError> {
+) -> Result<(Cluster, Option<PracticeId>), ServiceError> {
     let cluster = cluster_for(c, who, code, ClusterNeed::Read)?;
     let practice = match who.role {
         Role::ClusterManager => None,
-        Role::Receptionist => who.scope.practice.clone(),
+        Role::Receptionist => who.scope.practice.as_deref().map(PracticeId::from),
         _ => {
             return Err(Forbidden(
                 "only a cluster manager or a receptionist may work the rebooking list",
@@ -80,7 +81,7 @@ impl Hubbook {
             let page = appointments::list_rebooking(
                 c,
                 &cluster.id,
-                practice.as_deref(),
+                practice.as_ref(),
                 after.as_deref(),
                 limit,
             )?;
@@ -107,7 +108,7 @@ impl Hubbook {
                 let page = appointments::list_rebooking(
                     c,
                     &cluster.id,
-                    practice.as_deref(),
+                    practice.as_ref(),
                     after.as_deref(),
                     MAX_PAGE,
                 )?;
@@ -142,7 +143,7 @@ impl Hubbook {
         self.run(move |c| {
             let (cluster, practice) = worklist_of(c, &who, &code)?;
             let appointment = found(
-                appointments::get_appointment(c, &cluster.id, &id),
+                appointments::get_appointment(c, &cluster.id, &AppointmentId::from(&id)),
                 "appointment",
             )?;
             if practice.is_some() && appointment.booking_practice_id != practice {
@@ -151,7 +152,14 @@ impl Hubbook {
                 ));
             }
             Ok(found(
-                appointments::resolve_rebooking(c, &change, &cluster.id, &id, expected, resolution),
+                appointments::resolve_rebooking(
+                    c,
+                    &change,
+                    &cluster.id,
+                    &AppointmentId::from(&id),
+                    expected,
+                    resolution,
+                ),
                 "open rebooking need",
             )?
             .into())

@@ -8,6 +8,7 @@ use hubbook_core::{
     validate_name, ClinicalRole, ClusterCode, ClusterTimeZone, Coordinates, DataSharingAgreement,
     ListSize, OdsCode, Postcode, Role, ServiceCode, SiteKind,
 };
+use hubbook_store::ids::{ClusterId, PracticeId, SiteId};
 use hubbook_store::models::{
     Cluster, ClusterChanges, Practice, PracticeChanges, Service, ServiceChanges, Site, SiteChanges,
 };
@@ -173,14 +174,14 @@ impl Hubbook {
         after: Option<String>,
         limit: i64,
     ) -> Result<Page<Cluster>, ServiceError> {
-        let only: Option<Vec<String>> = match who.role {
+        let only: Option<Vec<ClusterId>> = match who.role {
             Role::Admin => None,
             _ => Some(
                 who.scope
                     .cluster
                     .iter()
                     .chain(who.scope.clusters.iter())
-                    .cloned()
+                    .map(ClusterId::from)
                     .collect(),
             ),
         };
@@ -274,8 +275,13 @@ impl Hubbook {
                 claim.as_ref(),
                 now,
                 |c| Ok(practices::create_practice(c, &change, &cluster.id, new)?),
-                |p: &Practice| p.id.clone(),
-                |c, id| found(practices::get_practice(c, &cluster.id, id), "practice"),
+                |p: &Practice| p.id.clone().into(),
+                |c, id| {
+                    found(
+                        practices::get_practice(c, &cluster.id, &PracticeId::from(id)),
+                        "practice",
+                    )
+                },
             )
         })
         .await
@@ -291,7 +297,10 @@ impl Hubbook {
         let who = who.clone();
         self.run(move |c| {
             let cluster = cluster_for(c, &who, &code, ClusterNeed::Read)?;
-            found(practices::get_practice(c, &cluster.id, &id), "practice")
+            found(
+                practices::get_practice(c, &cluster.id, &PracticeId::from(&id)),
+                "practice",
+            )
         })
         .await
     }
@@ -308,7 +317,10 @@ impl Hubbook {
         let (who, change) = (who.clone(), self.change(who));
         self.run(move |c| {
             let cluster = cluster_for(c, &who, &code, ClusterNeed::Manage)?;
-            let current = found(practices::get_practice(c, &cluster.id, &id), "practice")?;
+            let current = found(
+                practices::get_practice(c, &cluster.id, &PracticeId::from(&id)),
+                "practice",
+            )?;
             DataSharingAgreement::new(
                 cmd.data_sharing_from.unwrap_or(current.dsa_from),
                 cmd.data_sharing_to.unwrap_or(current.dsa_to),
@@ -324,7 +336,7 @@ impl Hubbook {
                 c,
                 &change,
                 &cluster.id,
-                &id,
+                &PracticeId::from(&id),
                 expected,
                 changes,
             )?)
@@ -373,8 +385,8 @@ impl Hubbook {
                 claim.as_ref(),
                 now,
                 |c| Ok(sites::create_site(c, &change, &cluster.id, new)?),
-                |s: &Site| s.id.clone(),
-                |c, id| found(sites::get_site(c, &cluster.id, id), "site"),
+                |s: &Site| s.id.clone().into(),
+                |c, id| found(sites::get_site(c, &cluster.id, &SiteId::from(id)), "site"),
             )
         })
         .await
@@ -385,7 +397,7 @@ impl Hubbook {
         let who = who.clone();
         self.run(move |c| {
             let cluster = cluster_for(c, &who, &code, ClusterNeed::Read)?;
-            found(sites::get_site(c, &cluster.id, &id), "site")
+            found(sites::get_site(c, &cluster.id, &SiteId::from(&id)), "site")
         })
         .await
     }
@@ -411,7 +423,14 @@ impl Hubbook {
         self.run(move |c| {
             let cluster = cluster_for(c, &who, &code, ClusterNeed::Manage)?;
             found(
-                sites::update_site(c, &change, &cluster.id, &id, expected, changes),
+                sites::update_site(
+                    c,
+                    &change,
+                    &cluster.id,
+                    &SiteId::from(&id),
+                    expected,
+                    changes,
+                ),
                 "site",
             )
         })

@@ -2,6 +2,7 @@
 //! dates to make sessions and slots, or withdraws a range; neither ever drops a booked patient
 //! silently (`hubbook_store::repo::sessions` keeps the appointment and lists it for rebooking).
 
+use hubbook_store::ids::{ClusterId, SiteId};
 use std::collections::BTreeSet;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -111,14 +112,18 @@ fn check_rota(c: &mut DbConn, cluster_id: &str, rota: &Rota) -> Result<(), Servi
         .map(|t| t.service_id.as_str())
         .collect();
     for id in site_ids {
-        if let Err(StoreError::NotFound) = sites::get_site(c, cluster_id, id) {
+        if let Err(StoreError::NotFound) =
+            sites::get_site(c, &ClusterId::from(cluster_id), &SiteId::from(id))
+        {
             return Err(ServiceError::UnknownReference(format!(
                 "site {id} is not a site of this cluster"
             )));
         }
     }
     for id in service_ids {
-        if let Err(StoreError::NotFound) = services::get_service(c, cluster_id, id) {
+        if let Err(StoreError::NotFound) =
+            services::get_service(c, &ClusterId::from(cluster_id), id)
+        {
             return Err(ServiceError::UnknownReference(format!(
                 "service {id} is not a service of this cluster"
             )));
@@ -134,7 +139,7 @@ fn templates_json(rota: &Rota) -> Result<String, ServiceError> {
 
 /// A rota of the cluster, or `NotFound`.
 fn saved_rota(c: &mut DbConn, cluster_id: &str, id: &str) -> Result<SavedRota, ServiceError> {
-    found(rotas::get_rota(c, cluster_id, id), "rota")?.try_into()
+    found(rotas::get_rota(c, &ClusterId::from(cluster_id), id), "rota")?.try_into()
 }
 
 impl Hubbook {

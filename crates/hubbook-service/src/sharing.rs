@@ -2,6 +2,7 @@
 //! published after a change), the fair-share report of what each practice was given and used,
 //! and, slot by slot, why it is offered to whom and a channel set by hand.
 
+use hubbook_store::ids::{ClusterId, SlotId};
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -239,10 +240,10 @@ impl Hubbook {
             .zip(shares)
             .map(|(p, share)| {
                 let quota = exact_quota(slots, share);
-                let r = reserved.get(&p.id).cloned().unwrap_or_default();
+                let r = reserved.get(p.id.as_str()).cloned().unwrap_or_default();
                 PracticeFairShare {
-                    booked_from_open: open.get(&p.id).copied().unwrap_or(0),
-                    practice_id: p.id,
+                    booked_from_open: open.get(p.id.as_str()).copied().unwrap_or(0),
+                    practice_id: p.id.into(),
                     ods_code: p.ods_code,
                     list_size: p.list_size,
                     exact_quota: (quota * 100.0).round() / 100.0,
@@ -272,13 +273,18 @@ impl Hubbook {
         let cluster_id = managed_cluster(who)?;
         let now = self.now();
         self.run(move |c| {
-            let slot = found(sharing::get_live_slot(c, &cluster_id, &slot_id), "slot")?;
-            let cluster = clusters::get_cluster(c, &cluster_id)?;
+            let slot = found(
+                sharing::get_live_slot(c, &ClusterId::from(&cluster_id), &SlotId::from(&slot_id)),
+                "slot",
+            )?;
+            let cluster = clusters::get_cluster(c, &ClusterId::from(&cluster_id))?;
             let today = today_in(&cluster, now)?;
-            let rules = sharing::current_rules(c, &cluster_id)?;
+            let rules = sharing::current_rules(c, &ClusterId::from(&cluster_id))?;
             let all: Vec<Practice> =
-                practices::list_practices(c, &cluster_id, None, i64::MAX / 2)?.items;
-            let free = sharing::slot_is_free(c, &cluster_id, &slot, now.naive_utc())?;
+                practices::list_practices(c, &ClusterId::from(&cluster_id), None, i64::MAX / 2)?
+                    .items;
+            let free =
+                sharing::slot_is_free(c, &ClusterId::from(&cluster_id), &slot, now.naive_utc())?;
             let channel = booking::slot_channel(&slot)?;
             let released = slot.released_at.map(|t| t.and_utc());
             let ask_triage = asked.triage.unwrap_or(asked.practice.is_none());
@@ -298,7 +304,7 @@ impl Hubbook {
             let mut viewers = Vec::new();
             for p in wanted {
                 let viewer = Viewer::Practice {
-                    practice_id: p.id.clone(),
+                    practice_id: p.id.clone().into(),
                     agreement_in_force: agreement_in_force(p, today),
                     own_site: p.site_id.clone(),
                 };
@@ -358,14 +364,20 @@ impl Hubbook {
         let cluster_id = managed_cluster(who)?;
         let change = self.change(who);
         self.run(move |c| {
-            let slot = found(sharing::get_live_slot(c, &cluster_id, &slot_id), "slot")?;
+            let slot = found(
+                sharing::get_live_slot(c, &ClusterId::from(&cluster_id), &SlotId::from(&slot_id)),
+                "slot",
+            )?;
             let channel = match (set.channel.as_str(), &set.practice) {
                 ("open", None) => Channel::Open,
                 ("111", None) => Channel::Triage,
                 ("practice", Some(ods)) => {
-                    match practices::get_practice_by_ods(c, &cluster_id, &ods.to_ascii_uppercase())
-                    {
-                        Ok(p) => Channel::Practice(p.id),
+                    match practices::get_practice_by_ods(
+                        c,
+                        &ClusterId::from(&cluster_id),
+                        &ods.to_ascii_uppercase(),
+                    ) {
+                        Ok(p) => Channel::Practice(p.id.into()),
                         Err(StoreError::NotFound) => {
                             return Err(ServiceError::UnknownReference(format!(
                                 "no practice {ods} in this cluster"
@@ -376,15 +388,16 @@ impl Hubbook {
                 }
                 _ => return Err(ServiceError::InvalidChannel),
             };
-            let session = sessions::get_session(c, &cluster_id, &slot.session_id)?;
-            let rules = sharing::current_rules(c, &cluster_id)?.rules;
+            let session =
+                sessions::get_session(c, &ClusterId::from(&cluster_id), &slot.session_id)?;
+            let rules = sharing::current_rules(c, &ClusterId::from(&cluster_id))?.rules;
             let released = rules
                 .release_time(&channel, session.starts_at.and_utc())
                 .map(|t| t.naive_utc());
             Ok(sharing::set_slot_channel(
                 c,
                 &change,
-                &cluster_id,
+                &ClusterId::from(&cluster_id),
                 &slot.id,
                 expected,
                 &channel,

@@ -58,8 +58,8 @@ impl Hubbook {
                             kind: SubjectKind::User,
                             role: u.role,
                             scope: Scope {
-                                cluster: u.cluster_id,
-                                practice: u.practice_id,
+                                cluster: u.cluster_id.map(Into::into),
+                                practice: u.practice_id.map(Into::into),
                                 clusters: Vec::new(),
                             },
                             credential: None,
@@ -98,7 +98,7 @@ impl Hubbook {
                                 kind: SubjectKind::Client,
                                 role: Role::Triage,
                                 scope: Scope {
-                                    clusters,
+                                    clusters: clusters.into_iter().map(String::from).collect(),
                                     ..Scope::default()
                                 },
                                 credential: None,

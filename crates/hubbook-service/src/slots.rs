@@ -1,6 +1,7 @@
 //! Finding slots to book: the free slots the caller may book now, in time order or ranked by time
 //! and distance (`hubbook_core::ranking`), each with its site, service and cluster.
 
+use hubbook_store::ids::{ClusterId, SiteId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
@@ -223,7 +224,7 @@ fn origin_of(
                 },
                 Some(cluster_id),
             ) => {
-                let site = sites::get_site(c, cluster_id, site_id)?;
+                let site = sites::get_site(c, cluster_id, &SiteId::from(site_id))?;
                 Ok(Coordinates::new(site.latitude, site.longitude).ok())
             }
             _ => Ok(None),
@@ -234,15 +235,15 @@ fn origin_of(
 /// Turns slots into offers, reading each cluster's code, the sites and the services once: three
 /// queries a cluster, not one per offer (a page of 20 is one cluster, usually).
 pub fn offers(c: &mut DbConn, slots: Vec<Slot>) -> Result<Vec<Offer>, ServiceError> {
-    let mut wanted: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
+    let mut wanted: BTreeMap<&ClusterId, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
     for slot in &slots {
         let (site_ids, service_ids) = wanted.entry(&slot.cluster_id).or_default();
         site_ids.insert(&slot.site_id);
         service_ids.insert(&slot.service_id);
     }
     let mut code_of = HashMap::new();
-    let mut site_of: HashMap<String, HashMap<String, Site>> = HashMap::new();
-    let mut service_of: HashMap<String, HashMap<String, Service>> = HashMap::new();
+    let mut site_of: HashMap<ClusterId, HashMap<SiteId, Site>> = HashMap::new();
+    let mut service_of: HashMap<ClusterId, HashMap<String, Service>> = HashMap::new();
     for (cluster_id, (site_ids, service_ids)) in wanted {
         let site_ids: Vec<&str> = site_ids.into_iter().collect();
         let service_ids: Vec<&str> = service_ids.into_iter().collect();
@@ -267,7 +268,7 @@ pub fn offers(c: &mut DbConn, slots: Vec<Slot>) -> Result<Vec<Offer>, ServiceErr
     }
     let mut out = Vec::with_capacity(slots.len());
     for slot in slots {
-        let cluster_id = slot.cluster_id.as_str();
+        let cluster_id = &slot.cluster_id;
         let (Some(code), Some(site), Some(service)) = (
             code_of.get(cluster_id),
             site_of.get(cluster_id).and_then(|m| m.get(&slot.site_id)),

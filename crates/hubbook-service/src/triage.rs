@@ -9,6 +9,7 @@ use hubbook_core::ranking::Candidate;
 use hubbook_core::sharing::Viewer;
 use hubbook_core::triage::{self as rule, DeliveryFit, Window, NEXT_SLOT_HORIZON_DAYS};
 use hubbook_core::{Coordinates, OdsCode, Postcode, Refusal, Role};
+use hubbook_store::ids::{AppointmentId, ClusterId, HoldId, SiteId, SlotId};
 use hubbook_store::models::{Appointment, Practice, TriageBooking};
 use hubbook_store::repo::booking::{self, NewBooking};
 use hubbook_store::repo::dispositions::{self, DispositionEntry};
@@ -208,8 +209,8 @@ fn book_fitting(
         &req.location,
     )?;
     let record = TriageBooking {
-        cluster_id: String::new(),
-        appointment_id: String::new(),
+        cluster_id: (String::new()).into(),
+        appointment_id: (String::new()).into(),
         disposition_code: need.disposition.disposition.code.clone(),
         triaged_at: req.triaged_at.naive_utc(),
         due_by: need.window.due_by.naive_utc(),
@@ -234,17 +235,19 @@ fn book_fitting(
             .map_err(ServiceError::from)
     };
     let chosen_slot = match (&req.slot_id, &req.hold_id) {
-        (_, Some(hold_id)) => Some(match booking::hold_of(c, hold_id, &who.actor()) {
-            Ok(hold) => hold.slot_id,
-            Err(StoreError::NotFound) => return Err(Refusal::HoldExpired.into()),
-            Err(e) => return Err(e.into()),
-        }),
-        (Some(slot_id), None) => Some(slot_id.clone()),
+        (_, Some(hold_id)) => Some(
+            match booking::hold_of(c, &HoldId::from(hold_id), &who.actor()) {
+                Ok(hold) => hold.slot_id,
+                Err(StoreError::NotFound) => return Err(Refusal::HoldExpired.into()),
+                Err(e) => return Err(e.into()),
+            },
+        ),
+        (Some(slot_id), None) => Some(SlotId::from(slot_id)),
         (None, None) => None,
     };
     let (appointment, offer) = match chosen_slot {
         Some(slot_id) => {
-            if req.slot_id.as_ref().is_some_and(|s| *s != slot_id) {
+            if req.slot_id.as_ref().is_some_and(|s| slot_id != *s) {
                 return Err(ServiceError::InvalidCommand(
                     "the hold is on another slot than slot_id",
                 ));
@@ -319,17 +322,22 @@ fn replayed(c: &mut DbConn, who: &Caller, record: &str) -> Result<TriageBooked, 
         }
     };
     for cluster_id in who.clusters() {
-        let appointment = match appointment_repo::get_appointment(c, &cluster_id, &id) {
+        let appointment = match appointment_repo::get_appointment(
+            c,
+            &ClusterId::from(&cluster_id),
+            &AppointmentId::from(&id),
+        ) {
             Err(StoreError::NotFound) => continue,
             other => other?,
         };
-        let slot = sharing::get_slot(c, &cluster_id, &appointment.slot_id)?;
+        let slot = sharing::get_slot(c, &ClusterId::from(&cluster_id), &appointment.slot_id)?;
         let mut offer = offers(c, vec![slot])?
             .pop()
             .ok_or_else(|| ServiceError::Internal("offer lost".into()))?;
         offer.distance_km = distance_km;
-        let triage = booking::triage_of(c, &cluster_id, &id)?
-            .ok_or_else(|| ServiceError::Internal("triage record lost".into()))?;
+        let triage =
+            booking::triage_of(c, &ClusterId::from(&cluster_id), &AppointmentId::from(&id))?
+                .ok_or_else(|| ServiceError::Internal("triage record lost".into()))?;
         return Ok(TriageBooked {
             appointment,
             offer,
@@ -347,9 +355,9 @@ struct Need {
     fit: DeliveryFit,
     window: Window,
     /// Every cluster the request may book in.
-    cluster_ids: Vec<String>,
+    cluster_ids: Vec<ClusterId>,
     /// The clusters searched for a slot: all of them, or the nearest to the patient.
-    search_ids: Vec<String>,
+    search_ids: Vec<ClusterId>,
     viewer: Viewer,
     practice: Option<Practice>,
     origin: Option<Coordinates>,
@@ -536,7 +544,7 @@ fn disposition(c: &mut DbConn, code: &str) -> Result<DispositionEntry, ServiceEr
 /// The registered practice among the caller's clusters; its cluster is then the only one searched.
 fn practice_in(
     c: &mut DbConn,
-    cluster_ids: &[String],
+    cluster_ids: &[ClusterId],
     ods: &str,
 ) -> Result<Practice, ServiceError> {
     let code = OdsCode::parse(ods)?;
@@ -552,14 +560,14 @@ fn practice_in(
 /// site. `None` when no location was given and there is no practice site.
 fn origin(
     c: &mut DbConn,
-    cluster_ids: &[String],
+    cluster_ids: &[ClusterId],
     location: &Location,
     practice: Option<&Practice>,
 ) -> Result<Option<Coordinates>, ServiceError> {
     let practice_site = |c: &mut DbConn| -> Result<Option<Coordinates>, ServiceError> {
         match practice.and_then(|p| p.site_id.as_ref().map(|s| (p, s))) {
             Some((p, site_id)) => {
-                let site = sites::get_site(c, &p.cluster_id, site_id)?;
+                let site = sites::get_site(c, &p.cluster_id, &SiteId::from(site_id))?;
                 Ok(Coordinates::new(site.latitude, site.longitude).ok())
             }
             None => Ok(None),

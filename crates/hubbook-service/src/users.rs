@@ -4,6 +4,7 @@
 
 use hubbook_core::access::ClusterNeed;
 use hubbook_core::{validate_name, Role};
+use hubbook_store::ids::PracticeId;
 use hubbook_store::models::{User, UserChanges};
 use hubbook_store::repo::idempotency::Claim;
 use hubbook_store::repo::{practices, users};
@@ -143,7 +144,7 @@ impl Hubbook {
                 |c| {
                     if let Some(practice_id) = &cmd.practice_id {
                         found(
-                            practices::get_practice(c, &cluster.id, practice_id),
+                            practices::get_practice(c, &cluster.id, &PracticeId::from(practice_id)),
                             "practice",
                         )?;
                     }
@@ -152,7 +153,7 @@ impl Hubbook {
                         display_name: cmd.display_name,
                         password_hash,
                         role: cmd.role,
-                        cluster_id: Some(cluster.id.clone()),
+                        cluster_id: Some(cluster.id.clone().into()),
                         practice_id: cmd.practice_id,
                     };
                     Ok(users::create_user(c, &change, new)?)

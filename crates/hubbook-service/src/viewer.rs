@@ -7,7 +7,7 @@ use hubbook_core::sharing::Viewer;
 use hubbook_core::{DataSharingAgreement, OdsCode, Role};
 use hubbook_store::models::{Cluster, Practice};
 use hubbook_store::repo::{clusters, practices, sharing};
-use hubbook_store::{DbConn, StoreError};
+use hubbook_store::{ClusterId, DbConn, PracticeId, StoreError};
 
 use crate::{Caller, ServiceError};
 
@@ -30,11 +30,11 @@ pub fn viewer_for(
     who: &Caller,
     now: DateTime<Utc>,
     only_cluster: Option<&str>,
-) -> Result<(Vec<String>, Viewer), ServiceError> {
+) -> Result<(Vec<ClusterId>, Viewer), ServiceError> {
     match who.role {
         Role::Receptionist => {
             let (cluster_id, practice_id) = match (&who.scope.cluster, &who.scope.practice) {
-                (Some(c), Some(p)) => (c.clone(), p.clone()),
+                (Some(c), Some(p)) => (ClusterId::from(c), PracticeId::from(p)),
                 _ => return Err(Forbidden("a receptionist needs a practice").into()),
             };
             let cluster = clusters::get_cluster(c, &cluster_id)?;
@@ -43,14 +43,14 @@ pub fn viewer_for(
             Ok((
                 vec![cluster_id],
                 Viewer::Practice {
-                    practice_id,
+                    practice_id: practice_id.into(),
                     agreement_in_force: in_force,
                     own_site: practice.site_id,
                 },
             ))
         }
         Role::Triage => {
-            let mut ids = who.scope.clusters.clone();
+            let mut ids: Vec<ClusterId> = who.scope.clusters.iter().map(ClusterId::from).collect();
             if let Some(code) = only_cluster {
                 let wanted = match clusters::get_cluster_by_code(c, &code.to_ascii_uppercase()) {
                     Ok(cluster) => Some(cluster.id),
@@ -67,8 +67,12 @@ pub fn viewer_for(
             let rules = sharing::current_rules_of(c, &ids)?;
             let open_clusters = ids
                 .iter()
-                .filter(|id| rules.get(*id).is_some_and(|r| r.triage_may_book_open))
-                .cloned()
+                .filter(|id| {
+                    rules
+                        .get(id.as_str())
+                        .is_some_and(|r| r.triage_may_book_open)
+                })
+                .map(|id| id.to_string())
                 .collect();
             Ok((ids, Viewer::Triage { open_clusters }))
         }
@@ -82,9 +86,9 @@ pub fn viewer_for(
 /// The id of the member practice with this ODS code, or `PracticeNotInCluster`.
 pub fn member_practice(
     c: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     ods: &str,
-) -> Result<String, ServiceError> {
+) -> Result<PracticeId, ServiceError> {
     let code = OdsCode::parse(ods)?;
     match practices::get_practice_by_ods(c, cluster_id, code.as_str()) {
         Ok(p) => Ok(p.id),
@@ -101,7 +105,11 @@ pub(crate) fn own_agreement_in_force(
 ) -> Result<bool, ServiceError> {
     match (&who.scope.cluster, &who.scope.practice, who.role) {
         (Some(cluster_id), Some(practice_id), Role::Receptionist) => Ok(agreement_in_force(
-            &practices::get_practice(c, cluster_id, practice_id)?,
+            &practices::get_practice(
+                c,
+                &ClusterId::from(cluster_id),
+                &PracticeId::from(practice_id),
+            )?,
             today,
         )),
         _ => Ok(false),

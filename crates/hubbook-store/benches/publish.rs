@@ -111,7 +111,7 @@ fn set_up() -> Year {
     Year {
         _db: db,
         pool,
-        cluster_id: cluster.id,
+        cluster_id: cluster.id.into(),
         rota_id: stored.id,
         rota,
     }
@@ -122,7 +122,7 @@ fn publish_year(year: &Year) -> usize {
     let expansion = expand(&year.rota, from(), to, chrono_tz::Europe::London).unwrap();
     let slot_minutes: HashMap<String, u32> = year.rota.slot_minutes();
     let target = PublishTarget {
-        cluster_id: &year.cluster_id,
+        cluster_id: &hubbook_store::ClusterId::from(&year.cluster_id),
         rota_id: &year.rota_id,
         from: from(),
         to,

@@ -236,7 +236,7 @@ fn populate(c: &mut DbConn, code: &str, copies: usize) -> (String, usize, usize)
                 (status == "cancelled").then_some(slot.starts_at - chrono::Duration::hours(6));
             Appointment {
                 cluster_id: cluster.id.clone(),
-                id: hubbook_store::new_id(),
+                id: (hubbook_store::new_id()).into(),
                 slot_id: slot.id.clone(),
                 session_id: slot.session_id.clone(),
                 status: status.parse().unwrap(),
@@ -297,40 +297,43 @@ fn populate(c: &mut DbConn, code: &str, copies: usize) -> (String, usize, usize)
                 .unwrap(),
         };
     }
-    (cluster.id, all.len(), rows.len())
+    (cluster.id.into(), all.len(), rows.len())
 }
 
 fn bench(criterion: &mut Criterion, name: &str, year: &Year) {
     let mut group = criterion.benchmark_group(name);
     let mut conn = year.pool.get().unwrap();
     let c: &mut DbConn = &mut conn;
-    let (id, w) = (year.cluster_id.as_str(), &year.window);
+    let (id, w) = (
+        hubbook_store::ClusterId::from(year.cluster_id.as_str()),
+        &year.window,
+    );
     group.bench_function("utilisation_by_week", |b| {
-        b.iter(|| reports::utilisation(c, id, w, GroupBy::Week, 24).unwrap())
+        b.iter(|| reports::utilisation(c, &id, w, GroupBy::Week, 24).unwrap())
     });
     group.bench_function("utilisation_by_hour", |b| {
-        b.iter(|| reports::utilisation(c, id, w, GroupBy::Hour, 24).unwrap())
+        b.iter(|| reports::utilisation(c, &id, w, GroupBy::Hour, 24).unwrap())
     });
     group.bench_function("capacity_by_week", |b| {
-        b.iter(|| reports::capacity(c, id, w, GroupBy::Week, 24).unwrap())
+        b.iter(|| reports::capacity(c, &id, w, GroupBy::Week, 24).unwrap())
     });
     group.bench_function("dna_by_week", |b| {
-        b.iter(|| reports::dna(c, id, w, GroupBy::Week).unwrap())
+        b.iter(|| reports::dna(c, &id, w, GroupBy::Week).unwrap())
     });
     group.bench_function("dna_by_lead_time", |b| {
-        b.iter(|| reports::dna(c, id, w, GroupBy::LeadTime).unwrap())
+        b.iter(|| reports::dna(c, &id, w, GroupBy::LeadTime).unwrap())
     });
     group.bench_function("bookings_by_practice", |b| {
-        b.iter(|| reports::bookings(c, id, w, GroupBy::Practice).unwrap())
+        b.iter(|| reports::bookings(c, &id, w, GroupBy::Practice).unwrap())
     });
     group.bench_function("activity_by_practice", |b| {
-        b.iter(|| reports::activity(c, id, w, GroupBy::Practice).unwrap())
+        b.iter(|| reports::activity(c, &id, w, GroupBy::Practice).unwrap())
     });
     group.bench_function("enhanced_access_by_week", |b| {
-        b.iter(|| reports::enhanced_access(c, id, w).unwrap())
+        b.iter(|| reports::enhanced_access(c, &id, w).unwrap())
     });
     group.finish();
-    let weeks = reports::utilisation(c, id, w, GroupBy::Week, 24).unwrap();
+    let weeks = reports::utilisation(c, &id, w, GroupBy::Week, 24).unwrap();
     let offered: i64 = weeks.iter().map(|r| r.offered).sum();
     let booked: i64 = weeks.iter().map(|r| r.booked).sum();
     eprintln!(

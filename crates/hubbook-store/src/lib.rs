@@ -6,6 +6,7 @@
 
 pub mod conn;
 pub mod error;
+pub mod ids;
 pub mod models;
 pub mod repo;
 pub mod schema;
@@ -14,6 +15,7 @@ pub mod test_db;
 
 pub use conn::{connect, write_tx, Backend, DatabaseUrl, DbConn, DbPool, PoolOptions};
 pub use error::{ConflictKind, DbError, StoreError, WriteError};
+pub use ids::{AppointmentId, ClusterId, HoldId, PracticeId, SiteId, SlotId};
 
 /// A new identifier: a UUIDv7 as text, so ids sort by creation time on both backends.
 pub fn new_id() -> String {

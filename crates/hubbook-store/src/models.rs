@@ -8,6 +8,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::ids::{AppointmentId, ClusterId, HoldId, PracticeId, SiteId, SlotId};
 use crate::schema::*;
 
 /// A cluster row: the tenant every other row belongs to.
@@ -15,7 +16,7 @@ use crate::schema::*;
 #[diesel(table_name = clusters, treat_none_as_default_value = false)]
 pub struct Cluster {
     /// Internal id (UUIDv7).
-    pub id: String,
+    pub id: ClusterId,
     /// The cluster's code, e.g. `U00001`.
     pub code: String,
     /// Display name.
@@ -46,9 +47,9 @@ pub struct ClusterChanges {
 #[diesel(table_name = sites, treat_none_as_default_value = false)]
 pub struct Site {
     /// Owning cluster.
-    pub cluster_id: String,
+    pub cluster_id: ClusterId,
     /// Id within the cluster (UUIDv7).
-    pub id: String,
+    pub id: SiteId,
     /// Display name, unique within the cluster.
     pub name: String,
     /// `hub` or `surgery`.
@@ -93,9 +94,9 @@ pub struct SiteChanges {
 #[diesel(table_name = practices, treat_none_as_default_value = false)]
 pub struct Practice {
     /// Owning cluster.
-    pub cluster_id: String,
+    pub cluster_id: ClusterId,
     /// Id within the cluster (UUIDv7).
-    pub id: String,
+    pub id: PracticeId,
     /// ODS code, unique within the cluster.
     pub ods_code: String,
     /// Display name.
@@ -137,7 +138,7 @@ pub struct PracticeChanges {
 #[diesel(table_name = services, treat_none_as_default_value = false)]
 pub struct Service {
     /// Owning cluster.
-    pub cluster_id: String,
+    pub cluster_id: ClusterId,
     /// Id within the cluster (UUIDv7).
     pub id: String,
     /// Short code, unique within the cluster.
@@ -182,9 +183,9 @@ pub struct User {
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub role: hubbook_core::Role,
     /// Cluster scope (none for admins).
-    pub cluster_id: Option<String>,
+    pub cluster_id: Option<ClusterId>,
     /// Practice scope (receptionists only).
-    pub practice_id: Option<String>,
+    pub practice_id: Option<PracticeId>,
     /// Whether the user may sign in.
     pub active: bool,
     /// Optimistic-concurrency version.
@@ -262,7 +263,7 @@ pub struct AuditEvent {
     /// Id (UUIDv7, so ordered by time).
     pub id: String,
     /// The cluster the entity belongs to, if any.
-    pub cluster_id: Option<String>,
+    pub cluster_id: Option<ClusterId>,
     /// When (UTC).
     pub at: NaiveDateTime,
     /// Who: `user:<id>`, `client:<id>` or `system`.
@@ -284,7 +285,7 @@ pub struct AuditEvent {
 #[diesel(table_name = rotas, treat_none_as_default_value = false)]
 pub struct Rota {
     /// Owning cluster.
-    pub cluster_id: String,
+    pub cluster_id: ClusterId,
     /// Id within the cluster.
     pub id: String,
     /// Display name.
@@ -304,7 +305,7 @@ pub struct Rota {
 #[diesel(table_name = sessions, treat_none_as_default_value = false)]
 pub struct Session {
     /// Owning cluster.
-    pub cluster_id: String,
+    pub cluster_id: ClusterId,
     /// Id within the cluster.
     pub id: String,
     /// The rota that published it.
@@ -314,7 +315,7 @@ pub struct Session {
     /// Its local date.
     pub local_date: NaiveDate,
     /// Where it runs.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// What it offers.
     pub service_id: String,
     /// Start (UTC).
@@ -352,13 +353,13 @@ pub struct Session {
 #[diesel(table_name = slots, treat_none_as_default_value = false)]
 pub struct Slot {
     /// Owning cluster.
-    pub cluster_id: String,
+    pub cluster_id: ClusterId,
     /// Id within the cluster.
-    pub id: String,
+    pub id: SlotId,
     /// Its session.
     pub session_id: String,
     /// Its session's site (copied for search).
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Its session's service (copied for search).
     pub service_id: String,
     /// Start (UTC).
@@ -374,7 +375,7 @@ pub struct Slot {
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub channel: hubbook_core::allocation::ChannelKind,
     /// The practice it is reserved for, when the channel is `practice`.
-    pub channel_practice_id: Option<String>,
+    pub channel_practice_id: Option<PracticeId>,
     /// Optimistic-concurrency version.
     pub version: i64,
     /// When created (UTC).
@@ -396,11 +397,11 @@ pub struct Slot {
 #[diesel(table_name = holds)]
 pub struct Hold {
     /// Owning cluster.
-    pub cluster_id: String,
+    pub cluster_id: ClusterId,
     /// The held slot.
-    pub slot_id: String,
+    pub slot_id: SlotId,
     /// The hold's id.
-    pub id: String,
+    pub id: HoldId,
     /// Who holds it (`user:<id>` or `client:<id>`).
     pub holder: String,
     /// When taken (UTC).
@@ -414,11 +415,11 @@ pub struct Hold {
 #[diesel(table_name = appointments, treat_none_as_default_value = false)]
 pub struct Appointment {
     /// Owning cluster.
-    pub cluster_id: String,
+    pub cluster_id: ClusterId,
     /// Id within the cluster.
-    pub id: String,
+    pub id: AppointmentId,
     /// The booked slot.
-    pub slot_id: String,
+    pub slot_id: SlotId,
     /// The slot's session.
     pub session_id: String,
     /// `booked`, `cancelled`, `arrived`, `seen` or `did_not_attend`.
@@ -437,9 +438,9 @@ pub struct Appointment {
     /// Reasonable adjustments to make.
     pub adjustments: Option<String>,
     /// The patient's registered practice.
-    pub registered_practice_id: Option<String>,
+    pub registered_practice_id: Option<PracticeId>,
     /// The practice that booked.
-    pub booking_practice_id: Option<String>,
+    pub booking_practice_id: Option<PracticeId>,
     /// Who booked (`user:<id>` or `client:<id>`).
     pub booked_by: String,
     /// How it was booked: `practice`, `open` or `111`.
@@ -456,7 +457,7 @@ pub struct Appointment {
     /// End at booking time (UTC).
     pub ends_at: NaiveDateTime,
     /// Site at booking time.
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Service at booking time.
     pub service_id: String,
     /// Clinical role at booking time.
@@ -486,11 +487,11 @@ pub struct Appointment {
 #[diesel(table_name = rebookings)]
 pub struct Rebooking {
     /// Owning cluster.
-    pub cluster_id: String,
+    pub cluster_id: ClusterId,
     /// Id within the cluster.
     pub id: String,
     /// The appointment to rebook or confirm.
-    pub appointment_id: String,
+    pub appointment_id: AppointmentId,
     /// Why.
     pub reason: String,
     /// When flagged (UTC).
@@ -573,9 +574,9 @@ impl IntegrationSecret {
 #[diesel(table_name = triage_bookings, treat_none_as_default_value = false)]
 pub struct TriageBooking {
     /// The cluster.
-    pub cluster_id: String,
+    pub cluster_id: ClusterId,
     /// The appointment booked.
-    pub appointment_id: String,
+    pub appointment_id: AppointmentId,
     /// The disposition code.
     pub disposition_code: String,
     /// When the patient was triaged (UTC).
@@ -591,7 +592,7 @@ pub struct TriageBooking {
 #[diesel(table_name = events)]
 pub struct Event {
     /// The cluster.
-    pub cluster_id: String,
+    pub cluster_id: ClusterId,
     /// Position in the cluster's feed: 1, 2, 3... in commit order.
     pub seq: i64,
     /// A unique id (UUIDv7), for consumers to drop duplicates by.
@@ -617,7 +618,7 @@ pub struct Webhook {
     /// Id (UUIDv7).
     pub id: String,
     /// The cluster whose events it receives.
-    pub cluster_id: String,
+    pub cluster_id: ClusterId,
     /// Where deliveries are posted.
     pub url: String,
     /// The HMAC-SHA256 signing secret; never serialised.

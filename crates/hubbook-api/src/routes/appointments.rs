@@ -86,8 +86,8 @@ pub async fn hold_slot(
 ) -> Result<HttpResponse, ApiError> {
     let hold = state.hubbook.hold_slot(&who, id.into_inner()).await?;
     Ok(HttpResponse::Created().json(HoldView {
-        hold_id: hold.id,
-        slot_id: hold.slot_id,
+        hold_id: hold.id.into(),
+        slot_id: hold.slot_id.into(),
         expires_at: hold.expires_at.and_utc(),
     }))
 }
@@ -249,20 +249,20 @@ impl From<Appointment> for AppointmentView {
                 email: a.patient_email,
                 adjustments: a.adjustments,
             },
-            id: a.id,
+            id: a.id.into(),
             status: a.status.into(),
-            slot_id: a.slot_id,
+            slot_id: a.slot_id.into(),
             session_id: a.session_id,
             starts_at: a.starts_at.and_utc(),
             ends_at: a.ends_at.and_utc(),
-            site_id: a.site_id,
+            site_id: a.site_id.into(),
             service_id: a.service_id,
             clinical_role: a.clinical_role.into(),
             delivery: a.delivery.into(),
             channel: a.channel.into(),
             booked_by: a.booked_by,
-            booking_practice_id: a.booking_practice_id,
-            registered_practice_id: a.registered_practice_id,
+            booking_practice_id: a.booking_practice_id.map(Into::into),
+            registered_practice_id: a.registered_practice_id.map(Into::into),
             reason: a.reason,
             cancel_reason: a.cancel_reason,
             cancelled_at: a.cancelled_at.map(|t| t.and_utc()),

@@ -42,7 +42,7 @@ pub struct PracticeView {
 impl From<Practice> for PracticeView {
     fn from(p: Practice) -> Self {
         Self {
-            id: p.id,
+            id: p.id.into(),
             ods_code: p.ods_code,
             name: p.name,
             list_size: p.list_size,

@@ -47,15 +47,15 @@ impl From<RebookingEntry> for RebookingItem {
     fn from(entry: RebookingEntry) -> Self {
         let (need, a) = (entry.need, entry.appointment);
         Self {
-            appointment_id: a.id,
+            appointment_id: a.id.into(),
             status: a.status.into(),
             reason: need.reason,
             flagged_at: need.flagged_at.and_utc(),
             starts_at: a.starts_at.and_utc(),
             ends_at: a.ends_at.and_utc(),
-            site_id: a.site_id,
+            site_id: a.site_id.into(),
             service_id: a.service_id,
-            booking_practice_id: a.booking_practice_id,
+            booking_practice_id: a.booking_practice_id.map(Into::into),
             patient_name: a.patient_name,
             patient_phone: a.patient_phone,
             patient_birth_date: a.patient_birth_date,

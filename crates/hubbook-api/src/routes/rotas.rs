@@ -204,7 +204,7 @@ impl From<ChangeReport> for ChangeReportView {
                 .into_iter()
                 .map(|n| RebookingNeedView {
                     appointment_id: n.appointment_id,
-                    slot_id: n.slot_id,
+                    slot_id: n.slot_id.into(),
                     session_id: n.session_id,
                 })
                 .collect(),

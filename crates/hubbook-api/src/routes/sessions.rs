@@ -58,7 +58,7 @@ impl From<Session> for SessionView {
             rota_id: s.rota_id,
             template_key: s.template_key,
             date: s.local_date,
-            site_id: s.site_id,
+            site_id: s.site_id.into(),
             service_id: s.service_id,
             starts_at: s.starts_at.and_utc(),
             ends_at: s.ends_at.and_utc(),
@@ -101,7 +101,7 @@ impl From<SlotState> for SlotView {
             Occupancy::Booked { appointment_id } => ("booked", Some(appointment_id)),
         };
         Self {
-            id: s.slot.id,
+            id: s.slot.id.into(),
             starts_at: s.slot.starts_at.and_utc(),
             ends_at: s.slot.ends_at.and_utc(),
             lane: s.slot.lane,

@@ -59,7 +59,7 @@ pub struct SiteView {
 impl From<Site> for SiteView {
     fn from(s: Site) -> Self {
         Self {
-            id: s.id,
+            id: s.id.into(),
             name: s.name,
             kind: s.kind.into(),
             address: s.address,

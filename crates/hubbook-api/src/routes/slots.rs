@@ -111,9 +111,9 @@ impl From<Offer> for SlotOffer {
     fn from(o: Offer) -> Self {
         Self {
             cluster: o.cluster_code,
-            cluster_id: o.slot.cluster_id,
+            cluster_id: o.slot.cluster_id.into(),
             site: OfferSite {
-                id: o.site.id,
+                id: o.site.id.into(),
                 name: o.site.name,
                 kind: o.site.kind.into(),
                 address: o.site.address,
@@ -133,7 +133,7 @@ impl From<Offer> for SlotOffer {
             channel: o.slot.channel.into(),
             released_at: o.slot.released_at.map(|t| t.and_utc()),
             distance_km: o.distance_km,
-            slot_id: o.slot.id,
+            slot_id: o.slot.id.into(),
         }
     }
 }
@@ -282,7 +282,7 @@ impl From<VisibilityAnswer> for SlotVisibility {
     fn from(v: VisibilityAnswer) -> Self {
         Self {
             released_at: v.slot.released_at.map(|t| t.and_utc()),
-            slot_id: v.slot.id,
+            slot_id: v.slot.id.into(),
             channel: v.slot.channel.into(),
             reserved_for: v.reserved_for,
             free: v.free,
@@ -373,9 +373,9 @@ pub async fn set_slot_channel(
     Ok(HttpResponse::Ok()
         .insert_header(etag(slot.version))
         .json(SlotChannelView {
-            slot_id: slot.id,
+            slot_id: slot.id.into(),
             channel: slot.channel.into(),
-            practice_id: slot.channel_practice_id,
+            practice_id: slot.channel_practice_id.map(Into::into),
             released_at: slot.released_at.map(|t| t.and_utc()),
             version: slot.version,
         }))

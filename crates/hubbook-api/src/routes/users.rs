@@ -42,7 +42,7 @@ impl From<User> for UserView {
             username: u.username,
             display_name: u.display_name,
             role: u.role.into(),
-            practice_id: u.practice_id,
+            practice_id: u.practice_id.map(Into::into),
             active: u.active,
             version: u.version,
             created_at: u.created_at.and_utc(),

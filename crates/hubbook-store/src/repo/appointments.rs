@@ -10,6 +10,7 @@ use hubbook_core::access::AppointmentScope;
 use super::{audit, audited, Change};
 
 audited!(Appointment, "appointment", |a| Some(&a.cluster_id));
+use crate::ids::{AppointmentId, ClusterId, PracticeId};
 use crate::models::{Appointment, Rebooking};
 use crate::schema::{appointments, practices, rebookings, sites};
 use crate::{new_id, write_tx, ConflictKind, DbConn, Page, StoreError, WriteError};
@@ -20,8 +21,8 @@ use hubbook_core::Refusal;
 fn record<T: serde::Serialize>(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
-    appointment_id: &str,
+    cluster_id: &ClusterId,
+    appointment_id: &AppointmentId,
     action: &str,
     before: Option<&T>,
     after: Option<&T>,
@@ -42,7 +43,7 @@ fn record<T: serde::Serialize>(
 
 pub use super::booking::insert_appointment;
 
-fn load(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Appointment> {
+fn load(conn: &mut DbConn, cluster_id: &ClusterId, id: &AppointmentId) -> QueryResult<Appointment> {
     appointments::table
         .find((cluster_id, id))
         .select(Appointment::as_select())
@@ -52,8 +53,8 @@ fn load(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Appointmen
 /// Reads one appointment.
 pub fn get_appointment(
     conn: &mut DbConn,
-    cluster_id: &str,
-    id: &str,
+    cluster_id: &ClusterId,
+    id: &AppointmentId,
 ) -> Result<Appointment, StoreError> {
     Ok(load(conn, cluster_id, id)?)
 }
@@ -62,26 +63,26 @@ pub fn get_appointment(
 pub fn flag_for_rebooking(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
-    appointment_ids: &[&str],
+    cluster_id: &ClusterId,
+    appointment_ids: &[AppointmentId],
     reason: &str,
 ) -> Result<usize, StoreError> {
     let mut flagged = 0;
     let mut news = Vec::new();
     for ids in appointment_ids.chunks(500) {
-        let open: HashSet<String> = rebookings::table
+        let open: HashSet<AppointmentId> = rebookings::table
             .filter(rebookings::cluster_id.eq(cluster_id))
             .filter(rebookings::appointment_id.eq_any(ids))
             .filter(rebookings::resolved_at.is_null())
             .select(rebookings::appointment_id)
-            .load::<String>(conn)?
+            .load::<AppointmentId>(conn)?
             .into_iter()
             .collect();
-        for id in ids.iter().filter(|id| !open.contains(**id)) {
+        for id in ids.iter().filter(|id| !open.contains(*id)) {
             let row = Rebooking {
                 cluster_id: cluster_id.to_owned(),
                 id: new_id(),
-                appointment_id: (*id).to_owned(),
+                appointment_id: id.clone(),
                 reason: reason.to_owned(),
                 flagged_at: change.at,
                 flagged_by: change.actor.clone(),
@@ -116,8 +117,8 @@ pub fn flag_for_rebooking(
 /// appointments booked by `practice_id` when given.
 pub fn list_rebooking(
     conn: &mut DbConn,
-    cluster_id: &str,
-    practice_id: Option<&str>,
+    cluster_id: &ClusterId,
+    practice_id: Option<&PracticeId>,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<(Rebooking, Appointment)>, StoreError> {
@@ -140,7 +141,7 @@ pub fn list_rebooking(
     }
     let needs: Vec<Rebooking> = query.load(conn)?;
     let ids: Vec<&str> = needs.iter().map(|r| r.appointment_id.as_str()).collect();
-    let mut by_id: HashMap<String, Appointment> = appointments::table
+    let mut by_id: HashMap<AppointmentId, Appointment> = appointments::table
         .filter(appointments::cluster_id.eq(cluster_id))
         .filter(appointments::id.eq_any(&ids))
         .select(Appointment::as_select())
@@ -158,8 +159,8 @@ pub fn list_rebooking(
 /// The open rebooking need of one appointment, if any.
 pub fn open_rebooking(
     conn: &mut DbConn,
-    cluster_id: &str,
-    appointment_id: &str,
+    cluster_id: &ClusterId,
+    appointment_id: &AppointmentId,
 ) -> Result<Option<Rebooking>, StoreError> {
     Ok(rebookings::table
         .filter(rebookings::cluster_id.eq(cluster_id))
@@ -197,8 +198,8 @@ impl Resolution {
 pub fn resolve_rebooking(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
-    appointment_id: &str,
+    cluster_id: &ClusterId,
+    appointment_id: &AppointmentId,
     expected: Option<i64>,
     resolution: Resolution,
 ) -> Result<(Rebooking, Appointment), WriteError> {
@@ -315,7 +316,7 @@ pub struct AppointmentFilter {
 /// full whenever that many exist.
 pub fn list_appointments(
     conn: &mut DbConn,
-    cluster_ids: &[String],
+    cluster_ids: &[ClusterId],
     scope: &AppointmentScope,
     today: NaiveDate,
     filter: &AppointmentFilter,

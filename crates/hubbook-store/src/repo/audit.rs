@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use crate::ids::ClusterId;
 use crate::models::AuditEvent;
 use crate::schema::audit_events;
 use crate::{DbConn, StoreError};
@@ -32,7 +33,7 @@ pub fn list_for_entity(
 #[derive(Debug, Clone, Copy)]
 pub struct Entry<'a, T> {
     /// The cluster the entity belongs to.
-    pub cluster_id: &'a str,
+    pub cluster_id: &'a ClusterId,
     /// The kind of entity, e.g. `hold`.
     pub entity: &'a str,
     /// The entity's id.

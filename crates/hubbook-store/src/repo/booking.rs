@@ -12,6 +12,7 @@ use hubbook_core::sharing::{visibility, Viewer};
 use super::audit::Entry;
 use super::events;
 use super::{appointments as appointment_repo, update_audited_as, Change};
+use crate::ids::{AppointmentId, ClusterId, HoldId, PracticeId, SlotId};
 use crate::models::{Appointment, Hold, Session, Slot, TriageBooking};
 use crate::schema::{appointments, holds, rebookings, services, sessions, slots, triage_bookings};
 use crate::{new_id, write_tx, ConflictKind, DbConn, StoreError, WriteError};
@@ -22,8 +23,8 @@ use hubbook_core::Refusal;
 /// Claims a live slot's row for this transaction and returns it with its session.
 fn claim_slot(
     c: &mut DbConn,
-    cluster_id: &str,
-    slot_id: &str,
+    cluster_id: &ClusterId,
+    slot_id: &SlotId,
 ) -> Result<(Slot, Session), StoreError> {
     let claimed = diesel::update(
         slots::table
@@ -71,7 +72,7 @@ pub fn slot_channel(slot: &Slot) -> Result<Channel, StoreError> {
 
 fn check_bookable(
     c: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     slot: &Slot,
     session: &Session,
     holder: &str,
@@ -107,8 +108,8 @@ fn check_bookable(
 pub fn hold_slot(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
-    slot_id: &str,
+    cluster_id: &ClusterId,
+    slot_id: &SlotId,
     viewer: &Viewer,
     ttl: Duration,
 ) -> Result<Hold, WriteError> {
@@ -124,7 +125,7 @@ pub fn hold_slot(
         let hold = Hold {
             cluster_id: cluster_id.to_owned(),
             slot_id: slot_id.to_owned(),
-            id: new_id(),
+            id: new_id().into(),
             holder: change.actor.clone(),
             created_at: now,
             expires_at: now + ttl,
@@ -144,7 +145,7 @@ pub fn hold_slot(
 }
 
 /// The hold with this id of this holder (live or not: booking checks its expiry).
-pub fn hold_of(conn: &mut DbConn, hold_id: &str, holder: &str) -> Result<Hold, StoreError> {
+pub fn hold_of(conn: &mut DbConn, hold_id: &HoldId, holder: &str) -> Result<Hold, StoreError> {
     Ok(holds::table
         .filter(holds::id.eq(hold_id))
         .filter(holds::holder.eq(holder))
@@ -153,7 +154,11 @@ pub fn hold_of(conn: &mut DbConn, hold_id: &str, holder: &str) -> Result<Hold, S
 }
 
 /// Lets a hold go; only its holder may. Audited.
-pub fn release_hold(conn: &mut DbConn, change: &Change, hold_id: &str) -> Result<Hold, StoreError> {
+pub fn release_hold(
+    conn: &mut DbConn,
+    change: &Change,
+    hold_id: &HoldId,
+) -> Result<Hold, StoreError> {
     write_tx(conn, |c| {
         let hold: Hold = holds::table
             .filter(holds::id.eq(hold_id))
@@ -178,9 +183,9 @@ pub fn release_hold(conn: &mut DbConn, change: &Change, hold_id: &str) -> Result
 #[derive(Debug, Clone)]
 pub struct NewBooking {
     /// The slot to book.
-    pub slot_id: String,
+    pub slot_id: SlotId,
     /// The caller's hold on it, if it took one.
-    pub hold_id: Option<String>,
+    pub hold_id: Option<HoldId>,
     /// NHS number (ten checked digits), when known.
     pub nhs_number: Option<String>,
     /// Patient's name.
@@ -194,9 +199,9 @@ pub struct NewBooking {
     /// Reasonable adjustments.
     pub adjustments: Option<String>,
     /// The patient's registered practice (id).
-    pub registered_practice_id: Option<String>,
+    pub registered_practice_id: Option<PracticeId>,
     /// The practice booking (id), for a receptionist.
-    pub booking_practice_id: Option<String>,
+    pub booking_practice_id: Option<PracticeId>,
     /// Reason.
     pub reason: Option<String>,
     /// Requesting organisation (ODS).
@@ -218,7 +223,7 @@ pub struct NewBooking {
 pub fn book(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     viewer: &Viewer,
     new: &NewBooking,
     day: (NaiveDateTime, NaiveDateTime),
@@ -234,7 +239,7 @@ pub fn book(
 pub fn book_triage(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     viewer: &Viewer,
     new: &NewBooking,
     day: (NaiveDateTime, NaiveDateTime),
@@ -259,8 +264,8 @@ pub fn book_triage(
 /// What an appointment was triaged for, if a triage service booked it.
 pub fn triage_of(
     conn: &mut DbConn,
-    cluster_id: &str,
-    appointment_id: &str,
+    cluster_id: &ClusterId,
+    appointment_id: &AppointmentId,
 ) -> Result<Option<TriageBooking>, StoreError> {
     Ok(triage_bookings::table
         .find((cluster_id, appointment_id))
@@ -274,7 +279,7 @@ pub fn triage_of(
 fn place(
     c: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     viewer: &Viewer,
     new: &NewBooking,
     day: (NaiveDateTime, NaiveDateTime),
@@ -344,7 +349,7 @@ fn place(
             .map_err(|e| StoreError::corrupt(format!("service {}: {e}", slot.service_id)))?;
         let row = Appointment {
             cluster_id: cluster_id.to_owned(),
-            id: new_id(),
+            id: new_id().into(),
             slot_id: slot.id.clone(),
             session_id: slot.session_id.clone(),
             status: AppointmentStatus::Booked,
@@ -399,7 +404,7 @@ fn place(
                 c,
                 change,
                 cluster_id,
-                &[&row.id],
+                std::slice::from_ref(&row.id),
                 "booked into a slot the rota no longer has",
             )?;
         }
@@ -439,8 +444,8 @@ pub fn insert_appointment(
 pub fn cancel(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
-    appointment_id: &str,
+    cluster_id: &ClusterId,
+    appointment_id: &AppointmentId,
     expected: Option<i64>,
     reason: &str,
 ) -> Result<Appointment, WriteError> {
@@ -492,7 +497,11 @@ pub fn cancel(
     })
 }
 
-fn load(c: &mut DbConn, cluster_id: &str, id: &str) -> diesel::QueryResult<Appointment> {
+fn load(
+    c: &mut DbConn,
+    cluster_id: &ClusterId,
+    id: &AppointmentId,
+) -> diesel::QueryResult<Appointment> {
     appointments::table
         .find((cluster_id, id))
         .select(Appointment::as_select())
@@ -516,11 +525,11 @@ fn guarded<'a>(cluster_id: &'a str, before: &'a Appointment) -> GuardedAppointme
 #[derive(Debug, Clone, Copy)]
 pub struct Reschedule<'a> {
     /// The cluster.
-    pub cluster_id: &'a str,
+    pub cluster_id: &'a ClusterId,
     /// The new slot.
-    pub slot_id: &'a str,
+    pub slot_id: &'a SlotId,
     /// The caller's hold on it, if any.
-    pub hold_id: Option<&'a str>,
+    pub hold_id: Option<&'a HoldId>,
     /// The caller, as sharing sees it.
     pub viewer: &'a Viewer,
     /// The local day of the new slot (for the same-day rule).
@@ -533,7 +542,7 @@ pub struct Reschedule<'a> {
 pub fn reschedule(
     conn: &mut DbConn,
     change: &Change,
-    old_id: &str,
+    old_id: &AppointmentId,
     expected: Option<i64>,
     to: &Reschedule<'_>,
 ) -> Result<Appointment, WriteError> {
@@ -550,14 +559,14 @@ pub fn reschedule(
                 old.status
             ))));
         }
-        if old.slot_id == to.slot_id {
+        if old.slot_id == *to.slot_id {
             return Err(WriteError::from(Refusal::InvalidTransition(
                 "the appointment is already in that slot".into(),
             )));
         }
         let new = NewBooking {
             slot_id: to.slot_id.to_owned(),
-            hold_id: to.hold_id.map(str::to_owned),
+            hold_id: to.hold_id.cloned(),
             nhs_number: old.nhs_number.clone(),
             patient_name: old.patient_name.clone(),
             patient_birth_date: old.patient_birth_date,
@@ -641,8 +650,8 @@ pub fn reschedule(
 pub fn record_outcome(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
-    id: &str,
+    cluster_id: &ClusterId,
+    id: &AppointmentId,
     expected: Option<i64>,
     outcome: Outcome,
     correcting: bool,
@@ -695,8 +704,8 @@ pub fn record_outcome(
 pub fn amend_notes(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
-    id: &str,
+    cluster_id: &ClusterId,
+    id: &AppointmentId,
     expected: Option<i64>,
     notes: Option<String>,
 ) -> Result<Appointment, StoreError> {

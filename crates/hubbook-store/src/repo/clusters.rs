@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::{audited, insert_audited, update_audited, Change};
+use crate::ids::ClusterId;
 use crate::models::{Cluster, ClusterChanges};
 use crate::schema::{clusters, event_counters};
 use crate::{new_id, DbConn, Page, StoreError};
@@ -27,7 +28,7 @@ pub fn create_cluster(
     new: NewCluster,
 ) -> Result<Cluster, StoreError> {
     let row = Cluster {
-        id: new_id(),
+        id: new_id().into(),
         code: new.code,
         name: new.name,
         time_zone: new.time_zone,
@@ -68,7 +69,7 @@ pub fn get_cluster_by_code(conn: &mut DbConn, code: &str) -> Result<Cluster, Sto
 }
 
 /// Finds a cluster by its internal id.
-pub fn get_cluster(conn: &mut DbConn, id: &str) -> Result<Cluster, StoreError> {
+pub fn get_cluster(conn: &mut DbConn, id: &ClusterId) -> Result<Cluster, StoreError> {
     Ok(clusters::table
         .find(id)
         .select(Cluster::as_select())
@@ -78,7 +79,7 @@ pub fn get_cluster(conn: &mut DbConn, id: &str) -> Result<Cluster, StoreError> {
 /// Lists clusters in id order after a cursor; `only` restricts the list to those ids.
 pub fn list_clusters(
     conn: &mut DbConn,
-    only: Option<&[String]>,
+    only: Option<&[ClusterId]>,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Cluster>, StoreError> {

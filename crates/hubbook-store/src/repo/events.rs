@@ -10,6 +10,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
+use crate::ids::ClusterId;
 use crate::models::{Appointment, Event, Slot};
 use crate::schema::{appointments, event_counters, events, slots};
 use crate::{new_id, write_tx, DbConn, StoreError};
@@ -61,8 +62,8 @@ pub struct NewEvent {
 pub fn appointment_event(kind: &'static str, a: &Appointment) -> NewEvent {
     NewEvent {
         kind,
-        appointment_id: Some(a.id.clone()),
-        slot_id: Some(a.slot_id.clone()),
+        appointment_id: Some(a.id.clone().into()),
+        slot_id: Some(a.slot_id.clone().into()),
         booked_by: Some(a.booked_by.clone()),
         data: json!({
             "appointment_id": a.id,
@@ -87,7 +88,7 @@ pub fn appointment_event(kind: &'static str, a: &Appointment) -> NewEvent {
 /// the transaction that makes the change, as late as possible.
 pub fn emit(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     at: NaiveDateTime,
     new: Vec<NewEvent>,
 ) -> Result<(), StoreError> {
@@ -141,7 +142,7 @@ pub struct FeedQuery {
 /// A cluster's events after a position, in order.
 pub fn list_events(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     q: &FeedQuery,
 ) -> Result<Vec<Event>, StoreError> {
     let mut query = events::table
@@ -161,7 +162,7 @@ pub fn list_events(
 }
 
 /// The last position of a cluster's feed (0 when it has none).
-pub fn last_seq(conn: &mut DbConn, cluster_id: &str) -> Result<i64, StoreError> {
+pub fn last_seq(conn: &mut DbConn, cluster_id: &ClusterId) -> Result<i64, StoreError> {
     Ok(event_counters::table
         .find(cluster_id)
         .select(event_counters::last_seq)
@@ -190,7 +191,7 @@ pub fn announce_releases(
         if due.is_empty() {
             return Ok(0);
         }
-        let mut by_cluster: std::collections::BTreeMap<String, Vec<NewEvent>> =
+        let mut by_cluster: std::collections::BTreeMap<ClusterId, Vec<NewEvent>> =
             std::collections::BTreeMap::new();
         for slot in &due {
             // Only the writer that marks the slot announces it (another server may be at it too).
@@ -218,7 +219,7 @@ pub fn announce_releases(
                 .push(NewEvent {
                     kind: RELEASED,
                     appointment_id: None,
-                    slot_id: Some(slot.id.clone()),
+                    slot_id: Some(slot.id.clone().into()),
                     booked_by: None,
                     data: json!({
                         "slot_id": slot.id,

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use super::{audited, insert_audited, update_audited, Change};
 use chrono::NaiveDateTime;
 
+use crate::ids::ClusterId;
 use crate::models::{AuditEvent, Integration, IntegrationChanges, IntegrationSecret};
 use crate::schema::{integration_clusters, integration_secrets, integrations};
 use crate::{new_id, write_tx, DbConn, Page, StoreError, WriteError};
@@ -26,7 +27,7 @@ pub struct NewIntegration {
     /// argon2id PHC string of the secret.
     pub secret_hash: String,
     /// Ids of the clusters it may act in.
-    pub cluster_ids: Vec<String>,
+    pub cluster_ids: Vec<ClusterId>,
 }
 
 /// Creates an integration and its cluster scope in one transaction.
@@ -279,7 +280,7 @@ pub fn find_integration_by_client_id(
 pub fn integration_cluster_ids(
     conn: &mut DbConn,
     integration_id: &str,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<ClusterId>, StoreError> {
     Ok(integration_clusters::table
         .filter(integration_clusters::integration_id.eq(integration_id))
         .select(integration_clusters::cluster_id)
@@ -290,7 +291,7 @@ pub fn integration_cluster_ids(
 /// Lists integrations in id order after a cursor, optionally only those scoped to one cluster alone.
 pub fn list_integrations(
     conn: &mut DbConn,
-    cluster_id: Option<&str>,
+    cluster_id: Option<&ClusterId>,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Integration>, StoreError> {

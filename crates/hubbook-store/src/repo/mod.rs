@@ -128,7 +128,7 @@ fn event<T: Audited>(
     let subject = after.or(before).ok_or(StoreError::NotFound)?;
     Ok(AuditEvent {
         id: new_id(),
-        cluster_id: subject.cluster().map(str::to_owned),
+        cluster_id: (subject.cluster().map(str::to_owned)).map(Into::into),
         at: change.at,
         actor: change.actor.clone(),
         action: format!("{}.{verb}", T::ENTITY),

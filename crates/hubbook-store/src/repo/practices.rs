@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::{audited, insert_audited, update_audited, Change};
+use crate::ids::{ClusterId, PracticeId};
 use crate::models::{Practice, PracticeChanges};
 use crate::schema::practices;
 use crate::{new_id, DbConn, Page, StoreError};
@@ -32,12 +33,12 @@ pub struct NewPractice {
 pub fn create_practice(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     new: NewPractice,
 ) -> Result<Practice, StoreError> {
     let row = Practice {
         cluster_id: cluster_id.to_owned(),
-        id: new_id(),
+        id: new_id().into(),
         ods_code: new.ods_code,
         name: new.name,
         list_size: new.list_size,
@@ -61,7 +62,7 @@ pub fn create_practice(
     )
 }
 
-fn load(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Practice> {
+fn load(conn: &mut DbConn, cluster_id: &ClusterId, id: &PracticeId) -> QueryResult<Practice> {
     practices::table
         .find((cluster_id, id))
         .select(Practice::as_select())
@@ -69,14 +70,18 @@ fn load(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Practice> 
 }
 
 /// Reads one practice of a cluster.
-pub fn get_practice(conn: &mut DbConn, cluster_id: &str, id: &str) -> Result<Practice, StoreError> {
+pub fn get_practice(
+    conn: &mut DbConn,
+    cluster_id: &ClusterId,
+    id: &PracticeId,
+) -> Result<Practice, StoreError> {
     Ok(load(conn, cluster_id, id)?)
 }
 
 /// Finds a practice of a cluster by its ODS code.
 pub fn get_practice_by_ods(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     ods_code: &str,
 ) -> Result<Practice, StoreError> {
     Ok(practices::table
@@ -89,7 +94,7 @@ pub fn get_practice_by_ods(
 /// The practice with this ODS code in any of these clusters, in one query.
 pub fn find_practice_by_ods(
     conn: &mut DbConn,
-    cluster_ids: &[String],
+    cluster_ids: &[ClusterId],
     ods_code: &str,
 ) -> Result<Practice, StoreError> {
     Ok(practices::table
@@ -103,7 +108,7 @@ pub fn find_practice_by_ods(
 /// Lists a cluster's practices in id order after a cursor.
 pub fn list_practices(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Practice>, StoreError> {
@@ -114,8 +119,8 @@ pub fn list_practices(
 pub fn update_practice(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
-    id: &str,
+    cluster_id: &ClusterId,
+    id: &PracticeId,
     expected: Option<i64>,
     changes: PracticeChanges,
 ) -> Result<Practice, StoreError> {

@@ -77,6 +77,7 @@ use hubbook_core::report::{
 };
 use hubbook_core::ClusterTimeZone;
 
+use crate::ids::ClusterId;
 use crate::{Backend, DbConn, StoreError};
 
 /// How far before the period bookings are placed in local time exactly (older ones use the
@@ -465,7 +466,7 @@ struct Total {
 /// Utilisation of offered slots, grouped by one of [`UTILISATION_GROUPS`].
 pub fn utilisation(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     window: &Window,
     group: GroupBy,
     late_cancel_hours: u32,
@@ -515,7 +516,7 @@ pub fn utilisation(
 /// [`CAPACITY_GROUPS`].
 pub fn capacity(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     window: &Window,
     group: GroupBy,
     late_cancel_hours: u32,
@@ -597,7 +598,7 @@ pub fn capacity(
 /// Attendance of appointments (not cancelled), grouped by one of [`DNA_GROUPS`].
 pub fn dna(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     window: &Window,
     group: GroupBy,
 ) -> Result<Vec<DnaRow>, StoreError> {
@@ -654,7 +655,7 @@ pub fn dna(
 /// row for bookings without a practice) or by the channel they were booked through.
 pub fn bookings(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     window: &Window,
     group: GroupBy,
 ) -> Result<Vec<BookingsRow>, StoreError> {
@@ -716,7 +717,7 @@ pub fn bookings(
 /// days of a practice's fair share ([`hubbook_core::fair_share`]); dates with none are left out.
 pub fn shared_slots_by_day(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     window: &Window,
 ) -> Result<Vec<SharedDay>, StoreError> {
     if window.spans.is_empty() {
@@ -752,7 +753,7 @@ pub fn shared_slots_by_day(
 /// requesting organisation, for fee claims.
 pub fn activity(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     window: &Window,
     group: GroupBy,
 ) -> Result<Vec<ActivityRow>, StoreError> {
@@ -783,7 +784,7 @@ pub fn activity(
 /// with the requesting organisation and its reference.
 pub fn activity_lines(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     window: &Window,
 ) -> Result<Vec<ActivityLine>, StoreError> {
     if window.spans.is_empty() {
@@ -814,7 +815,7 @@ pub fn activity_lines(
 /// cluster's registered list to set them against.
 pub fn enhanced_access(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     window: &Window,
 ) -> Result<EnhancedAccess, StoreError> {
     let list: Vec<Total> = run(
@@ -1130,9 +1131,13 @@ enum Bind {
     BigInt(i64),
 }
 
-fn params(cluster_id: &str, window: &Window, late_cancel_hours: u32) -> Vec<(&'static str, Bind)> {
+fn params(
+    cluster_id: &ClusterId,
+    window: &Window,
+    late_cancel_hours: u32,
+) -> Vec<(&'static str, Bind)> {
     vec![
-        ("cluster", Bind::Text(cluster_id.to_owned())),
+        ("cluster", Bind::Text(cluster_id.to_owned().into())),
         ("from", Bind::Timestamp(window.from)),
         ("to", Bind::Timestamp(window.to)),
         ("now", Bind::Timestamp(window.now)),

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::{audited, insert_audited, update_audited, Change};
+use crate::ids::ClusterId;
 use crate::models::Rota;
 use crate::schema::rotas;
 use crate::{new_id, DbConn, Page, StoreError};
@@ -23,7 +24,7 @@ pub struct RotaChanges {
 pub fn create_rota(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     name: String,
     templates_json: String,
 ) -> Result<Rota, StoreError> {
@@ -45,7 +46,7 @@ pub fn create_rota(
     )
 }
 
-fn load(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Rota> {
+fn load(conn: &mut DbConn, cluster_id: &ClusterId, id: &str) -> QueryResult<Rota> {
     rotas::table
         .find((cluster_id, id))
         .select(Rota::as_select())
@@ -53,14 +54,14 @@ fn load(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Rota> {
 }
 
 /// Reads one rota of a cluster.
-pub fn get_rota(conn: &mut DbConn, cluster_id: &str, id: &str) -> Result<Rota, StoreError> {
+pub fn get_rota(conn: &mut DbConn, cluster_id: &ClusterId, id: &str) -> Result<Rota, StoreError> {
     Ok(load(conn, cluster_id, id)?)
 }
 
 /// Lists a cluster's rotas in id order after a cursor.
 pub fn list_rotas(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Rota>, StoreError> {
@@ -72,7 +73,7 @@ pub fn list_rotas(
 pub fn update_rota(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     id: &str,
     expected: Option<i64>,
     changes: RotaChanges,

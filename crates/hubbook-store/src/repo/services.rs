@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::{audited, insert_audited, update_audited, Change};
+use crate::ids::ClusterId;
 use crate::models::{Service, ServiceChanges};
 use crate::schema::services;
 use crate::{new_id, DbConn, Page, StoreError};
@@ -24,7 +25,7 @@ pub struct NewService {
 pub fn create_service(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     new: NewService,
 ) -> Result<Service, StoreError> {
     let row = Service {
@@ -50,7 +51,7 @@ pub fn create_service(
     )
 }
 
-fn load(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Service> {
+fn load(conn: &mut DbConn, cluster_id: &ClusterId, id: &str) -> QueryResult<Service> {
     services::table
         .find((cluster_id, id))
         .select(Service::as_select())
@@ -58,14 +59,18 @@ fn load(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Service> {
 }
 
 /// Reads one service of a cluster.
-pub fn get_service(conn: &mut DbConn, cluster_id: &str, id: &str) -> Result<Service, StoreError> {
+pub fn get_service(
+    conn: &mut DbConn,
+    cluster_id: &ClusterId,
+    id: &str,
+) -> Result<Service, StoreError> {
     Ok(load(conn, cluster_id, id)?)
 }
 
 /// The cluster's services with these ids, in one query; ids that name no service are left out.
 pub fn get_services(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     ids: &[&str],
 ) -> Result<Vec<Service>, StoreError> {
     Ok(services::table
@@ -78,7 +83,7 @@ pub fn get_services(
 /// Lists a cluster's services in id order after a cursor.
 pub fn list_services(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Service>, StoreError> {
@@ -89,7 +94,7 @@ pub fn list_services(
 pub fn update_service(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     id: &str,
     expected: Option<i64>,
     changes: ServiceChanges,

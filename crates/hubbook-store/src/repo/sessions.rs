@@ -15,6 +15,7 @@ use hubbook_core::sharing::{assign_channels, NewSlots, SlotChannel};
 use serde::Serialize;
 
 use super::{audit, Change};
+use crate::ids::{AppointmentId, ClusterId, SlotId};
 use crate::models::{AuditEvent, Session, Slot};
 use crate::schema::{appointments, holds, sessions, slots};
 use crate::{new_id, write_tx, DbConn, Page, StoreError};
@@ -32,7 +33,7 @@ pub struct RebookingNeed {
     /// The appointment.
     pub appointment_id: String,
     /// Its slot (kept).
-    pub slot_id: String,
+    pub slot_id: SlotId,
     /// Its session.
     pub session_id: String,
 }
@@ -85,7 +86,7 @@ fn report(plan: &Plan, expansion: Option<&Expansion>, dry_run: bool) -> ChangeRe
             .filter_map(|k| match &k.occupancy {
                 Occupancy::Booked { appointment_id } => Some(RebookingNeed {
                     appointment_id: appointment_id.clone(),
-                    slot_id: k.slot_id.clone(),
+                    slot_id: k.slot_id.clone().into(),
                     session_id: k.session_id.clone(),
                 }),
                 _ => None,
@@ -119,7 +120,7 @@ pub enum Selection<'a> {
 /// excludes every other writer.
 fn lock_slots(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     selection: Selection<'_>,
 ) -> Result<(), StoreError> {
     let live = slots::table
@@ -151,7 +152,7 @@ fn lock_slots(
 /// occupies each slot at `now` (live appointments; holds that have not expired).
 pub fn load_stored(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     selection: Selection<'_>,
     now: NaiveDateTime,
 ) -> Result<Vec<StoredSession>, StoreError> {
@@ -185,7 +186,7 @@ pub fn load_stored(
             .select((appointments::slot_id, appointments::id))
             .load(conn)?;
         booked.extend(live);
-        let slot_ids: Vec<&String> = slot_rows.iter().map(|s| &s.id).collect();
+        let slot_ids: Vec<&str> = slot_rows.iter().map(|s| s.id.as_str()).collect();
         for ids in slot_ids.chunks(ID_CHUNK) {
             let live_holds: Vec<String> = holds::table
                 .filter(holds::cluster_id.eq(cluster_id))
@@ -210,24 +211,24 @@ pub fn load_stored(
                 slots: slots
                     .into_iter()
                     .map(|slot| StoredSlot {
-                        occupancy: match booked.get(&slot.id) {
+                        occupancy: match booked.get(slot.id.as_str()) {
                             Some(appointment_id) => Occupancy::Booked {
                                 appointment_id: appointment_id.clone(),
                             },
-                            None if held.contains(&slot.id) => Occupancy::Held,
+                            None if held.contains(slot.id.as_str()) => Occupancy::Held,
                             None => Occupancy::Free,
                         },
                         start: slot.starts_at.and_utc(),
                         end: slot.ends_at.and_utc(),
                         lane: u32::try_from(slot.lane).unwrap_or(0),
                         orphaned: slot.orphaned_at.is_some(),
-                        id: slot.id,
+                        id: slot.id.into(),
                     })
                     .collect(),
                 id: s.id,
                 template_key: s.template_key,
                 date: s.local_date,
-                site_id: s.site_id,
+                site_id: s.site_id.into(),
                 service_id: s.service_id,
                 delivery: s.delivery,
                 start: s.starts_at.and_utc(),
@@ -247,7 +248,7 @@ pub fn load_stored(
 #[derive(Debug, Clone)]
 pub struct PublishTarget<'a> {
     /// The cluster.
-    pub cluster_id: &'a str,
+    pub cluster_id: &'a ClusterId,
     /// The rota being published.
     pub rota_id: &'a str,
     /// First local date of the range.
@@ -328,7 +329,7 @@ pub fn publish(
 pub fn withdraw(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     selection: Selection<'_>,
     reason: &str,
     dry_run: bool,
@@ -362,7 +363,7 @@ pub fn withdraw(
 pub fn cancel_session(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     session_id: &str,
     expected: Option<i64>,
     reason: &str,
@@ -399,7 +400,7 @@ pub fn cancel_session(
 pub fn set_clinician(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     session_id: &str,
     expected: Option<i64>,
     clinician: Option<String>,
@@ -427,7 +428,7 @@ pub fn set_clinician(
 
 super::audited!(Session, "session", |s| Some(&s.cluster_id));
 
-fn load_session(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Session> {
+fn load_session(conn: &mut DbConn, cluster_id: &ClusterId, id: &str) -> QueryResult<Session> {
     sessions::table
         .find((cluster_id, id))
         .select(Session::as_select())
@@ -435,7 +436,11 @@ fn load_session(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Se
 }
 
 /// Reads one session.
-pub fn get_session(conn: &mut DbConn, cluster_id: &str, id: &str) -> Result<Session, StoreError> {
+pub fn get_session(
+    conn: &mut DbConn,
+    cluster_id: &ClusterId,
+    id: &str,
+) -> Result<Session, StoreError> {
     Ok(load_session(conn, cluster_id, id)?)
 }
 
@@ -451,7 +456,7 @@ pub struct SlotState {
 /// The live slots of one session with what occupies each at `now`, in time then lane order.
 pub fn session_slots(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     session_id: &str,
     now: NaiveDateTime,
 ) -> Result<Vec<SlotState>, StoreError> {
@@ -470,7 +475,7 @@ pub fn session_slots(
         .load::<(String, String)>(conn)?
         .into_iter()
         .collect();
-    let ids: Vec<&String> = rows.iter().map(|s| &s.id).collect();
+    let ids: Vec<&str> = rows.iter().map(|s| s.id.as_str()).collect();
     let mut held = std::collections::HashSet::new();
     for chunk in ids.chunks(ID_CHUNK) {
         let live: Vec<String> = holds::table
@@ -484,11 +489,11 @@ pub fn session_slots(
     Ok(rows
         .into_iter()
         .map(|slot| {
-            let occupancy = match booked.get(&slot.id) {
+            let occupancy = match booked.get(slot.id.as_str()) {
                 Some(a) => Occupancy::Booked {
                     appointment_id: a.clone(),
                 },
-                None if held.contains(&slot.id) => Occupancy::Held,
+                None if held.contains(slot.id.as_str()) => Occupancy::Held,
                 None => Occupancy::Free,
             };
             SlotState { slot, occupancy }
@@ -512,7 +517,7 @@ pub struct SessionFilter {
 /// Lists a cluster's sessions by start time, then id, after a cursor of `"<start>|<id>"`.
 pub fn list_sessions(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     filter: &SessionFilter,
     after: Option<&str>,
     limit: i64,
@@ -558,7 +563,7 @@ pub fn list_sessions(
 fn record(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     entity: &str,
     entity_id: &str,
     action: &str,
@@ -587,7 +592,7 @@ fn naive(t: DateTime<Utc>) -> NaiveDateTime {
 }
 
 fn session_row(
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     rota_id: &str,
     s: &ExpandedSession,
     slot_minutes: u32,
@@ -600,7 +605,7 @@ fn session_row(
         rota_id: rota_id.to_owned(),
         template_key: s.template_key.clone(),
         local_date: s.date,
-        site_id: s.site_id.clone(),
+        site_id: s.site_id.clone().into(),
         service_id: s.service_id.clone(),
         starts_at: naive(s.start),
         ends_at: naive(s.end),
@@ -619,7 +624,7 @@ fn session_row(
 }
 
 fn slot_row(
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     session_id: &str,
     s: &ExpandedSession,
     slot: usize,
@@ -629,9 +634,9 @@ fn slot_row(
     let x = s.slots.get(slot)?;
     Some(Slot {
         cluster_id: cluster_id.to_owned(),
-        id,
+        id: id.into(),
         session_id: session_id.to_owned(),
-        site_id: s.site_id.clone(),
+        site_id: s.site_id.clone().into(),
         service_id: s.service_id.clone(),
         starts_at: naive(x.start),
         ends_at: naive(x.end),
@@ -672,7 +677,7 @@ macro_rules! insert_chunked {
 fn apply(
     c: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     plan: &Plan,
     publish: Option<(&PublishTarget<'_>, &Expansion)>,
     retire_status: &str,
@@ -766,7 +771,7 @@ fn apply(
         .set(slots::orphaned_at.eq(None::<NaiveDateTime>))
         .execute(c)?;
     }
-    let rebook: Vec<&str> = plan.rebooking().collect();
+    let rebook: Vec<AppointmentId> = plan.rebooking().map(AppointmentId::from).collect();
     super::appointments::flag_for_rebooking(c, change, cluster_id, &rebook, reason)?;
     Ok(())
 }
@@ -836,7 +841,8 @@ fn new_rows(
                 ids(),
             ) {
                 row.channel = assigned.channel.kind();
-                row.channel_practice_id = assigned.channel.practice_id().map(str::to_owned);
+                row.channel_practice_id =
+                    (assigned.channel.practice_id().map(str::to_owned)).map(Into::into);
                 row.released_at = assigned.released_at.map(naive);
                 row.sharing_version = version;
                 new_slots.push(row);
@@ -860,7 +866,11 @@ pub fn fresh_rows(
 }
 
 /// Reads one slot (removed ones included) of a cluster.
-pub fn get_slot(conn: &mut DbConn, cluster_id: &str, id: &str) -> Result<Slot, StoreError> {
+pub fn get_slot(
+    conn: &mut DbConn,
+    cluster_id: &ClusterId,
+    id: &SlotId,
+) -> Result<Slot, StoreError> {
     Ok(slots::table
         .find((cluster_id, id))
         .select(Slot::as_select())

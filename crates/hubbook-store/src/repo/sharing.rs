@@ -9,6 +9,7 @@ use hubbook_core::DataSharingAgreement;
 use serde::Serialize;
 
 use super::{audit, audited, update_audited, Change};
+use crate::ids::{ClusterId, SlotId};
 use crate::models::{AuditEvent, Practice, Slot};
 use crate::schema::{appointments, holds, practices, services, sessions, sharing_rules, slots};
 use crate::{new_id, write_tx, ConflictKind, DbConn, Page, StoreError};
@@ -43,7 +44,7 @@ pub struct Sharing {
 /// set).
 pub fn current_rules_of(
     conn: &mut DbConn,
-    cluster_ids: &[String],
+    cluster_ids: &[ClusterId],
 ) -> Result<std::collections::HashMap<String, SharingRules>, StoreError> {
     let rows: Vec<(String, i64, String)> = sharing_rules::table
         .filter(sharing_rules::cluster_id.eq_any(cluster_ids))
@@ -67,13 +68,16 @@ pub fn current_rules_of(
         current.insert(cluster_id, rules);
     }
     for id in cluster_ids {
-        current.entry(id.clone()).or_default();
+        current.entry(id.clone().into()).or_default();
     }
     Ok(current)
 }
 
 /// The sharing rules in force for a cluster.
-pub fn current_rules(conn: &mut DbConn, cluster_id: &str) -> Result<RulesVersion, StoreError> {
+pub fn current_rules(
+    conn: &mut DbConn,
+    cluster_id: &ClusterId,
+) -> Result<RulesVersion, StoreError> {
     let latest: Option<(i64, String, NaiveDateTime, String)> = sharing_rules::table
         .filter(sharing_rules::cluster_id.eq(cluster_id))
         .order(sharing_rules::version.desc())
@@ -107,7 +111,7 @@ pub fn current_rules(conn: &mut DbConn, cluster_id: &str) -> Result<RulesVersion
 pub fn set_rules(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     expected: Option<i64>,
     rules: &SharingRules,
 ) -> Result<RulesVersion, StoreError> {
@@ -136,7 +140,7 @@ pub fn set_rules(
                 actor: change.actor.clone(),
                 action: "sharing.update".into(),
                 entity: "sharing".into(),
-                entity_id: cluster_id.to_owned(),
+                entity_id: cluster_id.to_owned().into(),
                 before_json: Some(
                     serde_json::to_string(&before)
                         .map_err(|e| StoreError::corrupt(e.to_string()))?,
@@ -154,7 +158,7 @@ pub fn set_rules(
 /// The cluster's practices as sharing sees them.
 pub fn practice_shares(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
 ) -> Result<Vec<PracticeShare>, StoreError> {
     let rows: Vec<Practice> = practices::table
         .filter(practices::cluster_id.eq(cluster_id))
@@ -166,7 +170,7 @@ pub fn practice_shares(
             let agreement = DataSharingAgreement::new(p.dsa_from, p.dsa_to)
                 .map_err(|e| StoreError::corrupt(e.to_string()))?;
             Ok(PracticeShare {
-                practice_id: p.id,
+                practice_id: p.id.into(),
                 list_size: u32::try_from(p.list_size).unwrap_or(0),
                 agreement,
             })
@@ -175,7 +179,7 @@ pub fn practice_shares(
 }
 
 /// The rules in force and the member practices, for a publish.
-pub fn current(conn: &mut DbConn, cluster_id: &str) -> Result<Sharing, StoreError> {
+pub fn current(conn: &mut DbConn, cluster_id: &ClusterId) -> Result<Sharing, StoreError> {
     let rules = current_rules(conn, cluster_id)?;
     Ok(Sharing {
         version: rules.version,
@@ -189,8 +193,8 @@ pub fn current(conn: &mut DbConn, cluster_id: &str) -> Result<Sharing, StoreErro
 pub fn set_slot_channel(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
-    slot_id: &str,
+    cluster_id: &ClusterId,
+    slot_id: &SlotId,
     expected: Option<i64>,
     channel: &Channel,
     released_at: Option<NaiveDateTime>,
@@ -223,7 +227,7 @@ pub fn set_slot_channel(
 #[derive(Debug, Clone)]
 pub struct SlotSearch {
     /// The clusters searched.
-    pub cluster_ids: Vec<String>,
+    pub cluster_ids: Vec<ClusterId>,
     /// Who is searching, as the sharing rules see it.
     pub viewer: Viewer,
     /// The caller (`user:<id>` or `client:<id>`): its own live holds do not hide a slot from it.
@@ -387,7 +391,11 @@ pub fn search_slots(
 }
 
 /// Reads one slot, removed or not (what an appointment was booked into).
-pub fn get_slot(conn: &mut DbConn, cluster_id: &str, slot_id: &str) -> Result<Slot, StoreError> {
+pub fn get_slot(
+    conn: &mut DbConn,
+    cluster_id: &ClusterId,
+    slot_id: &SlotId,
+) -> Result<Slot, StoreError> {
     Ok(slots::table
         .find((cluster_id, slot_id))
         .select(Slot::as_select())
@@ -397,8 +405,8 @@ pub fn get_slot(conn: &mut DbConn, cluster_id: &str, slot_id: &str) -> Result<Sl
 /// Reads one live (not removed) slot.
 pub fn get_live_slot(
     conn: &mut DbConn,
-    cluster_id: &str,
-    slot_id: &str,
+    cluster_id: &ClusterId,
+    slot_id: &SlotId,
 ) -> Result<Slot, StoreError> {
     Ok(slots::table
         .find((cluster_id, slot_id))
@@ -410,8 +418,8 @@ pub fn get_live_slot(
 /// Finds a live slot by id in any of the given clusters.
 pub fn find_slot(
     conn: &mut DbConn,
-    cluster_ids: &[String],
-    slot_id: &str,
+    cluster_ids: &[ClusterId],
+    slot_id: &SlotId,
 ) -> Result<Slot, StoreError> {
     Ok(slots::table
         .filter(slots::cluster_id.eq_any(cluster_ids.to_vec()))
@@ -473,7 +481,7 @@ fn placeholders(conn: &DbConn, sql: &str) -> String {
 /// database: reservations per practice and their use, and bookings made from open capacity.
 pub fn fair_share(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     from: NaiveDateTime,
     to: NaiveDateTime,
     now: NaiveDateTime,
@@ -519,7 +527,7 @@ pub fn fair_share(
 /// Whether a slot is free at `now`: its session active, no live appointment, no live hold.
 pub fn slot_is_free(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     slot: &Slot,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::{audited, insert_audited, update_audited, Change};
+use crate::ids::{ClusterId, SiteId};
 use crate::models::{Site, SiteChanges};
 use crate::schema::sites;
 use crate::{new_id, DbConn, Page, StoreError};
@@ -30,12 +31,12 @@ pub struct NewSite {
 pub fn create_site(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     new: NewSite,
 ) -> Result<Site, StoreError> {
     let row = Site {
         cluster_id: cluster_id.to_owned(),
-        id: new_id(),
+        id: new_id().into(),
         name: new.name,
         kind: new.kind,
         address: new.address,
@@ -59,7 +60,7 @@ pub fn create_site(
     )
 }
 
-fn load(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Site> {
+fn load(conn: &mut DbConn, cluster_id: &ClusterId, id: &SiteId) -> QueryResult<Site> {
     sites::table
         .find((cluster_id, id))
         .select(Site::as_select())
@@ -67,14 +68,18 @@ fn load(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Site> {
 }
 
 /// Reads one site of a cluster.
-pub fn get_site(conn: &mut DbConn, cluster_id: &str, id: &str) -> Result<Site, StoreError> {
+pub fn get_site(
+    conn: &mut DbConn,
+    cluster_id: &ClusterId,
+    id: &SiteId,
+) -> Result<Site, StoreError> {
     Ok(load(conn, cluster_id, id)?)
 }
 
 /// The cluster's sites with these ids, in one query; ids that name no site are left out.
 pub fn get_sites(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     ids: &[&str],
 ) -> Result<Vec<Site>, StoreError> {
     Ok(sites::table
@@ -90,8 +95,13 @@ pub fn get_sites(
 const SCOPE_FILTERED_IN_SQL: usize = 64;
 
 /// The rows whose cluster (by `cluster_of`) is one of `cluster_ids`.
-fn keep_scope<T>(rows: Vec<T>, cluster_ids: &[String], cluster_of: impl Fn(&T) -> &str) -> Vec<T> {
-    let wanted: std::collections::HashSet<&str> = cluster_ids.iter().map(String::as_str).collect();
+fn keep_scope<T>(
+    rows: Vec<T>,
+    cluster_ids: &[ClusterId],
+    cluster_of: impl Fn(&T) -> &str,
+) -> Vec<T> {
+    let wanted: std::collections::HashSet<&str> =
+        cluster_ids.iter().map(ClusterId::as_str).collect();
     rows.into_iter()
         .filter(|row| wanted.contains(cluster_of(row)))
         .collect()
@@ -101,7 +111,7 @@ fn keep_scope<T>(rows: Vec<T>, cluster_ids: &[String], cluster_of: impl Fn(&T) -
 /// by cluster then id.
 pub fn sites_of_clusters(
     conn: &mut DbConn,
-    cluster_ids: &[String],
+    cluster_ids: &[ClusterId],
 ) -> Result<Vec<Site>, StoreError> {
     let ordered = sites::table
         .order((sites::cluster_id.asc(), sites::id.asc()))
@@ -119,7 +129,7 @@ pub fn sites_of_clusters(
 /// for ranking clusters by distance on every triage request.
 pub fn site_positions(
     conn: &mut DbConn,
-    cluster_ids: &[String],
+    cluster_ids: &[ClusterId],
 ) -> Result<Vec<(String, f64, f64)>, StoreError> {
     let positions = sites::table.select((sites::cluster_id, sites::latitude, sites::longitude));
     if cluster_ids.len() <= SCOPE_FILTERED_IN_SQL {
@@ -138,7 +148,7 @@ pub fn site_positions(
 /// Lists a cluster's sites in id order after a cursor.
 pub fn list_sites(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Site>, StoreError> {
@@ -149,8 +159,8 @@ pub fn list_sites(
 pub fn update_site(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
-    id: &str,
+    cluster_id: &ClusterId,
+    id: &SiteId,
     expected: Option<i64>,
     changes: SiteChanges,
 ) -> Result<Site, StoreError> {

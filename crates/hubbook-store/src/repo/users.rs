@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::{audited, insert_audited, update_audited, Change};
+use crate::ids::ClusterId;
 use crate::models::{User, UserChanges};
 use crate::schema::users;
 use crate::{new_id, DbConn, Page, StoreError};
@@ -35,8 +36,8 @@ pub fn create_user(conn: &mut DbConn, change: &Change, new: NewUser) -> Result<U
         display_name: new.display_name,
         password_hash: new.password_hash,
         role: new.role,
-        cluster_id: new.cluster_id,
-        practice_id: new.practice_id,
+        cluster_id: new.cluster_id.map(Into::into),
+        practice_id: new.practice_id.map(Into::into),
         active: true,
         version: 1,
         created_at: change.at,
@@ -75,7 +76,7 @@ pub fn find_user_by_username(conn: &mut DbConn, username: &str) -> Result<User, 
 /// Lists the users of a cluster in id order after a cursor.
 pub fn list_users(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<User>, StoreError> {

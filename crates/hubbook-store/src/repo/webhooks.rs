@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{audited, cluster_page, insert_audited, update_audited, Change};
+use crate::ids::ClusterId;
 use crate::models::{Event, Webhook, WebhookChanges, WebhookDelivery};
 use crate::schema::{events, webhook_deliveries, webhooks};
 use crate::{new_id, write_tx, DbConn, Page, StoreError};
@@ -24,7 +25,7 @@ pub struct NewWebhook {
     pub from_seq: i64,
 }
 
-fn load(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Webhook> {
+fn load(conn: &mut DbConn, cluster_id: &ClusterId, id: &str) -> QueryResult<Webhook> {
     webhooks::table
         .find(id)
         .filter(webhooks::cluster_id.eq(cluster_id))
@@ -36,7 +37,7 @@ fn load(conn: &mut DbConn, cluster_id: &str, id: &str) -> QueryResult<Webhook> {
 pub fn create_webhook(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     new: NewWebhook,
 ) -> Result<Webhook, StoreError> {
     let row = Webhook {
@@ -63,14 +64,18 @@ pub fn create_webhook(
 }
 
 /// Reads one webhook of a cluster.
-pub fn get_webhook(conn: &mut DbConn, cluster_id: &str, id: &str) -> Result<Webhook, StoreError> {
+pub fn get_webhook(
+    conn: &mut DbConn,
+    cluster_id: &ClusterId,
+    id: &str,
+) -> Result<Webhook, StoreError> {
     Ok(load(conn, cluster_id, id)?)
 }
 
 /// Lists a cluster's webhooks in id order after a cursor.
 pub fn list_webhooks(
     conn: &mut DbConn,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Webhook>, StoreError> {
@@ -82,7 +87,7 @@ pub fn list_webhooks(
 pub fn update_webhook(
     conn: &mut DbConn,
     change: &Change,
-    cluster_id: &str,
+    cluster_id: &ClusterId,
     id: &str,
     expected: Option<i64>,
     changes: WebhookChanges,

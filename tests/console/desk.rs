@@ -11,7 +11,7 @@ use crate::browser::{assert_local, pairs, set, Browser, Page};
 use crate::helpers::{at, nhs, Cluster, TestApp, PASSWORD};
 
 /// A cluster whose slots are all open, a week of GP mornings published, the clock before it.
-async fn open_week(app: &TestApp, code: &str) -> Cluster {
+pub async fn open_week(app: &TestApp, code: &str) -> Cluster {
     let c = app.cluster(code).await;
     app.send(
         Method::PUT,
@@ -44,7 +44,7 @@ async fn open_week(app: &TestApp, code: &str) -> Cluster {
 }
 
 /// A signed-in receptionist of the cluster's practice.
-async fn receptionist(app: &TestApp, code: &str) -> Browser {
+pub async fn receptionist(app: &TestApp, code: &str) -> Browser {
     let mut b = Browser::new(app);
     let signed = b
         .sign_in(&format!("rec-{}", code.to_lowercase()), PASSWORD)

@@ -8,3 +8,4 @@ mod helpers;
 
 mod browser;
 mod desk;
+mod hub;

@@ -9,6 +9,7 @@
 
 pub mod assets;
 pub mod errors;
+mod hub;
 mod pages;
 pub mod render;
 pub mod session;

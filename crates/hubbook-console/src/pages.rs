@@ -46,16 +46,21 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig, console: web::Data<Console>) 
         .route("/holds/{id}/keep", web::post().to(keep_holding))
         .route("/holds/{id}/release", web::post().to(release))
         .route("/holds/{id}/{action}", web::get().to(to_hold))
-        .route("/appointments/{id}", web::get().to(appointment_page));
+        .route("/appointments/{id}", web::get().to(appointment_page))
+        .route("/hub/day", web::get().to(crate::hub::day))
+        .route(
+            "/hub/appointments/{id}/outcome",
+            web::post().to(crate::hub::record_outcome),
+        );
 }
 
 /// A query string or form body as a map (the first of repeated names); malformed input reads
 /// as no parameters, never as an error page.
 #[derive(Debug, Default)]
-struct Params(HashMap<String, String>);
+pub(crate) struct Params(HashMap<String, String>);
 
 impl Params {
-    fn parse(text: &str) -> Self {
+    pub(crate) fn parse(text: &str) -> Self {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text).unwrap_or_default();
         let mut map = HashMap::new();
         for (k, v) in pairs {
@@ -65,12 +70,12 @@ impl Params {
     }
 
     /// The trimmed value, or "" when absent.
-    fn get(&self, name: &str) -> &str {
+    pub(crate) fn get(&self, name: &str) -> &str {
         self.0.get(name).map_or("", |v| v.trim())
     }
 }
 
-fn see_other(to: &str) -> HttpResponse {
+pub(crate) fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_owned()))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -86,14 +91,17 @@ async fn to_hold(path: web::Path<(String, String)>) -> HttpResponse {
     see_other(&format!("/holds/{id}"))
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("", s)])
         .map(|q| q.trim_start_matches('=').to_owned())
         .unwrap_or_default()
 }
 
 /// The signed-in session of a request, or the redirect to the sign-in page.
-fn signed_in(c: &Console, req: &HttpRequest) -> Result<(Session, SignedIn), HttpResponse> {
+pub(crate) fn signed_in(
+    c: &Console,
+    req: &HttpRequest,
+) -> Result<(Session, SignedIn), HttpResponse> {
     let s = session::read(req, &c.key, c.hubbook.now()).ok_or_else(|| see_other("/sign-in"))?;
     match s.user.clone() {
         Some(user) if console_role(user.role) => Ok((s, user)),
@@ -111,7 +119,7 @@ fn console_role(role: Role) -> bool {
 
 /// A form post's checks, before anything else: its origin is this site, it carries the session's
 /// CSRF token, and someone is signed in. Refused posts get a page saying what to do.
-fn checked_post(
+pub(crate) fn checked_post(
     c: &Console,
     req: &HttpRequest,
     form: &Params,
@@ -142,7 +150,7 @@ fn refused_post(c: &Console) -> HttpResponse {
 }
 
 /// The context every page has: its title, who is signed in and the session's CSRF token.
-fn base(session: Option<(&Session, &SignedIn)>, title: &str) -> Map<String, Value> {
+pub(crate) fn base(session: Option<(&Session, &SignedIn)>, title: &str) -> Map<String, Value> {
     let mut ctx = Map::new();
     ctx.insert("title".into(), json!(title));
     ctx.insert("errors".into(), json!([]));
@@ -150,7 +158,12 @@ fn base(session: Option<(&Session, &SignedIn)>, title: &str) -> Map<String, Valu
         ctx.insert("csrf".into(), json!(s.csrf));
         ctx.insert(
             "user".into(),
-            json!({"username": user.username, "role": role_label(user.role)}),
+            json!({
+                "username": user.username,
+                "role": role_label(user.role),
+                "day_lists": matches!(user.role, Role::HubStaff | Role::ClusterManager),
+                "books": user.role == Role::Receptionist,
+            }),
         );
     }
     ctx
@@ -187,7 +200,7 @@ async fn sign_in_page(c: web::Data<Console>, req: HttpRequest) -> HttpResponse {
     page
 }
 
-fn add_cookie(page: &mut HttpResponse, cookie: actix_web::cookie::Cookie<'static>) {
+pub(crate) fn add_cookie(page: &mut HttpResponse, cookie: actix_web::cookie::Cookie<'static>) {
     if let Err(e) = page.add_cookie(&cookie) {
         tracing::error!(error = %e, "setting the console session cookie failed");
     }
@@ -283,7 +296,7 @@ fn local(at: NaiveDateTime) -> DateTime<chrono_tz::Tz> {
 }
 
 /// "9am", "9:30am", "12pm" in the cluster's local time.
-fn clock_time(at: NaiveDateTime) -> String {
+pub(crate) fn clock_time(at: NaiveDateTime) -> String {
     let t = local(at);
     let (pm, hour) = t.hour12();
     let suffix = if pm { "pm" } else { "am" };
@@ -295,15 +308,15 @@ fn clock_time(at: NaiveDateTime) -> String {
 }
 
 /// "Monday 7 December 2026".
-fn long_date(at: NaiveDateTime) -> String {
+pub(crate) fn long_date(at: NaiveDateTime) -> String {
     local(at).format("%A %-d %B %Y").to_string()
 }
 
-fn when(at: NaiveDateTime) -> String {
+pub(crate) fn when(at: NaiveDateTime) -> String {
     format!("{} at {}", long_date(at), clock_time(at))
 }
 
-fn delivery_label(delivery: &str) -> String {
+pub(crate) fn delivery_label(delivery: &str) -> String {
     match delivery {
         "face_to_face" => "Face to face".into(),
         "telephone" => "Telephone".into(),
@@ -312,7 +325,7 @@ fn delivery_label(delivery: &str) -> String {
     }
 }
 
-fn clinical_role_label(role: &str) -> String {
+pub(crate) fn clinical_role_label(role: &str) -> String {
     match role {
         "gp" => "GP".into(),
         "advanced_nurse_practitioner" => "Advanced nurse practitioner".into(),
@@ -327,7 +340,7 @@ fn clinical_role_label(role: &str) -> String {
     }
 }
 
-fn status_label(status: &str) -> String {
+pub(crate) fn status_label(status: &str) -> String {
     match status {
         "did_not_attend" => "Did not attend".into(),
         other => clinical_role_label(other),
@@ -423,6 +436,9 @@ async fn find(c: web::Data<Console>, req: HttpRequest) -> HttpResponse {
         Err(redirect) => return redirect,
     };
     let search = Search::from_params(&Params::parse(req.query_string()));
+    if user.role == Role::HubStaff && search.nhs.is_empty() {
+        return see_other("/hub/day");
+    }
     find_page(&c, &s, &user, &search, None, StatusCode::OK).await
 }
 

@@ -487,3 +487,42 @@ both!(
     a_slot_taken_by_someone_else_offers_the_next,
     another_practice_cannot_open_the_appointment,
 );
+
+/// Books the first slot offered for patient `n` through the console; returns the appointment id.
+pub async fn book_first(b: &mut Browser, n: u32, name: &str) -> String {
+    let found = b.get(&format!("/?nhs={}", nhs(n))).await;
+    let held = b.post("/hold", &found.form("/hold")).await;
+    assert_eq!(held.status, 303, "{}", held.body);
+    let hold_page = b.get(held.location()).await;
+    let hold_id = held
+        .location()
+        .split('/')
+        .nth(2)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let action = format!("/holds/{hold_id}/book");
+    let mut form = hold_page.form(&action);
+    for (k, v) in [
+        ("name", name),
+        ("birth_day", "9"),
+        ("birth_month", "9"),
+        ("birth_year", "1990"),
+        ("phone", "0113 496 0009"),
+    ] {
+        set(&mut form, k, v);
+    }
+    let booked = b.post(&action, &form).await;
+    assert_eq!(booked.status, 303, "{}", booked.body);
+    booked
+        .location()
+        .split('?')
+        .next()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}

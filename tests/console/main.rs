@@ -7,5 +7,6 @@
 mod helpers;
 
 mod browser;
+mod changes;
 mod desk;
 mod hub;

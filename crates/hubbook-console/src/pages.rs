@@ -12,6 +12,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 use chrono_tz::Europe::London;
+use hubbook_core::access::{permit, Action};
 use hubbook_core::patient::{Patient, Requester};
 use hubbook_core::{validate_optional_name, NhsNumber, Role};
 use hubbook_service::appointments::AppointmentQuery;
@@ -47,6 +48,9 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig, console: web::Data<Console>) 
         .route("/holds/{id}/release", web::post().to(release))
         .route("/holds/{id}/{action}", web::get().to(to_hold))
         .route("/appointments/{id}", web::get().to(appointment_page))
+        .route("/appointments/{id}/cancel", web::post().to(cancel))
+        .route("/appointments/{id}/move", web::post().to(move_appointment))
+        .route("/appointments/{id}/{action}", web::get().to(to_appointment))
         .route("/hub/day", web::get().to(crate::hub::day))
         .route(
             "/hub/appointments/{id}/outcome",
@@ -84,6 +88,11 @@ pub(crate) fn see_other(to: &str) -> HttpResponse {
 
 async fn to_home() -> HttpResponse {
     see_other("/")
+}
+
+async fn to_appointment(path: web::Path<(String, String)>) -> HttpResponse {
+    let id = urlencode(&path.0);
+    see_other(&format!("/appointments/{id}"))
 }
 
 async fn to_hold(path: web::Path<(String, String)>) -> HttpResponse {
@@ -415,6 +424,9 @@ struct Search {
     site: String,
     delivery: String,
     date: String,
+    /// The appointment being moved, when the search is for its new slot.
+    #[serde(rename = "move")]
+    moving: String,
 }
 
 impl Search {
@@ -426,6 +438,7 @@ impl Search {
             site: p.get("site").to_owned(),
             delivery: p.get("delivery").to_owned(),
             date: p.get("date").to_owned(),
+            moving: p.get("move").to_owned(),
         }
     }
 }
@@ -484,6 +497,21 @@ async fn find_page(
                 errors.push(FieldError::at("date", "Enter a date, like 2026-12-07"));
                 status = StatusCode::UNPROCESSABLE_ENTITY;
             }
+        }
+    }
+    if !search.moving.is_empty() {
+        match c.hubbook.appointment(&who, search.moving.clone(), false).await {
+            Ok(detail) if detail.appointment.status == "booked" => {
+                let a = detail.appointment;
+                ctx.insert(
+                    "moving".into(),
+                    json!({"id": a.id, "version": a.version, "when": when(a.starts_at)}),
+                );
+            }
+            Ok(_) => errors.push(FieldError::page(
+                "That appointment is no longer booked, so it cannot be moved. Book a new one instead.",
+            )),
+            Err(e) => errors.push(refusal(e).error),
         }
     }
     if let Some(nhs) = &nhs {
@@ -1023,16 +1051,38 @@ async fn appointment_page(
         Ok(found) => found,
         Err(redirect) => return redirect,
     };
-    let booked = Params::parse(req.query_string()).get("booked") == "1";
-    let detail = match c
-        .hubbook
-        .appointment(&user.caller(), id.into_inner(), true)
-        .await
-    {
+    let params = Params::parse(req.query_string());
+    let notice = ["booked", "cancelled", "moved"]
+        .into_iter()
+        .find(|n| params.get(n) == "1");
+    render_appointment(
+        &c,
+        &s,
+        &user,
+        id.into_inner(),
+        notice,
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// One appointment's page: the confirmation panel after a booking or a move (`notice`), the
+/// details (printable), and, while it is booked, moving and cancelling it.
+pub(crate) async fn render_appointment(
+    c: &Console,
+    s: &Session,
+    user: &SignedIn,
+    id: String,
+    notice: Option<&str>,
+    errors: Vec<FieldError>,
+    status: StatusCode,
+) -> HttpResponse {
+    let detail = match c.hubbook.appointment(&user.caller(), id, true).await {
         Ok(detail) => detail,
         Err(e) => {
             let r = refusal(e);
-            let mut ctx = base(Some((&s, &user)), "Appointment not found");
+            let mut ctx = base(Some((s, user)), "Appointment not found");
             ctx.insert("back".into(), json!("/"));
             ctx.insert("errors".into(), json!([r.error]));
             return c
@@ -1041,12 +1091,15 @@ async fn appointment_page(
         }
     };
     let a = &detail.appointment;
-    let title = if booked && a.status == "booked" {
-        "Appointment booked"
-    } else {
-        "Appointment"
+    let booked = a.status == "booked";
+    let notice = notice.filter(|n| *n == "cancelled" || booked);
+    let title = match notice {
+        Some("booked") => "Appointment booked",
+        Some("moved") => "Appointment moved",
+        Some("cancelled") => "Appointment cancelled",
+        _ => "Appointment",
     };
-    let mut ctx = base(Some((&s, &user)), title);
+    let mut ctx = base(Some((s, user)), title);
     let (site, address, service) = match &detail.place {
         Some((site, service, _)) => (
             site.name.clone(),
@@ -1055,11 +1108,29 @@ async fn appointment_page(
         ),
         None => (String::new(), String::new(), String::new()),
     };
-    ctx.insert("booked".into(), json!(booked && a.status == "booked"));
+    ctx.insert("notice".into(), json!(notice));
+    ctx.insert(
+        "may_cancel".into(),
+        json!(booked && permit(user.role, Action::Cancel).is_ok()),
+    );
+    ctx.insert(
+        "may_move".into(),
+        json!(booked && permit(user.role, Action::Reschedule).is_ok()),
+    );
+    let nhs_query = a
+        .nhs_number
+        .as_deref()
+        .map(|n| serde_urlencoded::to_string([("nhs", n)]).unwrap_or_default())
+        .unwrap_or_default();
+    ctx.insert(
+        "move_link".into(),
+        json!(format!("/?{nhs_query}&move={}", urlencode(&a.id))),
+    );
     ctx.insert(
         "appointment".into(),
         json!({
             "id": a.id,
+            "version": a.version,
             "status": status_label(&a.status),
             "when": when(a.starts_at),
             "ends": clock_time(a.ends_at),
@@ -1076,18 +1147,102 @@ async fn appointment_page(
             "email": a.patient_email,
             "adjustments": a.adjustments,
             "reason": a.reason,
+            "cancel_reason": a.cancel_reason,
             "requester": a.requester_ods,
             "requester_reference": a.requester_reference,
         }),
     );
-    let back = a
-        .nhs_number
-        .as_deref()
-        .map(|n| serde_urlencoded::to_string([("nhs", n)]).unwrap_or_default())
-        .unwrap_or_default();
-    ctx.insert("back".into(), json!(format!("/?{back}")));
+    ctx.insert("back".into(), json!(format!("/?{nhs_query}")));
+    ctx.insert("errors".into(), json!(errors));
     c.templates
-        .page(StatusCode::OK, "appointment.html", Value::Object(ctx))
+        .page(status, "appointment.html", Value::Object(ctx))
+}
+
+/// `POST /appointments/{id}/cancel`: cancels with the reason given; the slot is free at once.
+async fn cancel(
+    c: web::Data<Console>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let form = Params::parse(&String::from_utf8_lossy(&body));
+    let (s, user) = match checked_post(&c, &req, &form) {
+        Ok(found) => found,
+        Err(refused) => return refused,
+    };
+    let id = id.into_inner();
+    let reason = form.get("cancel_reason");
+    let refused = |error: FieldError, status: StatusCode| {
+        let error = match error.field.as_deref() {
+            Some("reason" | "name") => FieldError::at("cancel_reason", error.message),
+            _ => error,
+        };
+        render_appointment(&c, &s, &user, id.clone(), None, vec![error], status)
+    };
+    if reason.is_empty() {
+        return refused(
+            FieldError::at("cancel_reason", "Enter why the appointment is cancelled"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let expected = form.get("version").parse::<i64>().ok();
+    match c
+        .hubbook
+        .cancel(&user.caller(), id.clone(), expected, reason)
+        .await
+    {
+        Ok(a) => see_other(&format!("/appointments/{}?cancelled=1", urlencode(&a.id))),
+        Err(e) => {
+            let r = refusal(e);
+            let error = if r.kind == hubbook_api::ProblemType::PreconditionFailed {
+                FieldError::page("Someone else changed this appointment a moment ago. Check it below, then try again.")
+            } else {
+                r.error
+            };
+            refused(error, r.status).await
+        }
+    }
+}
+
+/// `POST /appointments/{id}/move`: moves the appointment to the slot chosen on the find page, in
+/// one step (the patient keeps the old one if the move fails).
+async fn move_appointment(
+    c: web::Data<Console>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let form = Params::parse(&String::from_utf8_lossy(&body));
+    let (s, user) = match checked_post(&c, &req, &form) {
+        Ok(found) => found,
+        Err(refused) => return refused,
+    };
+    let id = id.into_inner();
+    let expected = form.get("version").parse::<i64>().ok();
+    match c
+        .hubbook
+        .reschedule(
+            &user.caller(),
+            id,
+            expected,
+            form.get("slot_id").to_owned(),
+            None,
+        )
+        .await
+    {
+        Ok(placed) => see_other(&format!("/appointments/{}?moved=1", urlencode(&placed.id))),
+        Err(e) => {
+            let r = refusal(e);
+            let error = if r.kind == hubbook_api::ProblemType::PreconditionFailed {
+                FieldError::page("Someone else changed this appointment a moment ago. Choose the new slot again.")
+            } else {
+                r.error
+            };
+            let search = Search::from_params(&form);
+            find_page(&c, &s, &user, &search, Some(error), r.status).await
+        }
+    }
 }
 
 #[cfg(test)]

@@ -164,7 +164,7 @@ pub(crate) fn base(session: Option<(&Session, &SignedIn)>, title: &str) -> Map<S
     ctx.insert("title".into(), json!(title));
     ctx.insert("errors".into(), json!([]));
     if let Some((s, user)) = session {
-        ctx.insert("csrf".into(), json!(s.csrf));
+        ctx.insert("csrf".into(), json!(s.masked_csrf()));
         ctx.insert(
             "user".into(),
             json!({
@@ -200,7 +200,7 @@ async fn sign_in_page(c: web::Data<Console>, req: HttpRequest) -> HttpResponse {
     let s = existing.unwrap_or_else(|| Session::anonymous(now));
     let signed_out = Params::parse(req.query_string()).get("signed_out") == "1";
     let mut ctx = base(None, "Sign in");
-    ctx.insert("csrf".into(), json!(s.csrf));
+    ctx.insert("csrf".into(), json!(s.masked_csrf()));
     ctx.insert("signed_out".into(), json!(signed_out));
     let mut page = c
         .templates
@@ -225,7 +225,7 @@ async fn sign_in(c: web::Data<Console>, req: HttpRequest, body: web::Bytes) -> H
     let render = |status: StatusCode, errors: Vec<FieldError>| {
         let s = Session::anonymous(now);
         let mut ctx = base(None, "Sign in");
-        ctx.insert("csrf".into(), json!(s.csrf));
+        ctx.insert("csrf".into(), json!(s.masked_csrf()));
         ctx.insert("username".into(), json!(username));
         ctx.insert("errors".into(), json!(errors));
         let mut page = c.templates.page(status, "sign_in.html", Value::Object(ctx));
@@ -467,10 +467,11 @@ async fn find_page(
     let who = user.caller();
     let choices = c.hubbook.search_choices(&who).await.unwrap_or_default();
     let mut errors: Vec<FieldError> = earlier.into_iter().collect();
-    let title = if search.nhs.is_empty() {
-        "Find a patient's appointments and slots".to_owned()
-    } else {
-        format!("Appointments and free slots for {}", search.nhs)
+    let parsed = NhsNumber::parse(&search.nhs).ok();
+    let title = match (&parsed, search.moving.is_empty()) {
+        (Some(n), true) => format!("Appointments and free slots for {}", n.spaced()),
+        (Some(_), false) => "Choose a new slot".to_owned(),
+        (None, _) => "Find a patient's appointments and slots".to_owned(),
     };
     let mut ctx = base(Some((s, user)), &title);
     let mut status = status;
@@ -932,23 +933,27 @@ async fn book(
     // The form's key and what it asks for: the same form sent twice books once.
     let mut request = form.clone();
     request.idempotency_key = String::new();
-    let claim = if form.idempotency_key.is_empty() {
-        None
-    } else {
-        match c.hubbook.claim(
-            &who,
-            form.idempotency_key.clone(),
-            "console: book",
-            &request,
-        ) {
-            Ok(claim) => Some(claim),
-            Err(e) => {
-                let r = refusal(e);
-                return refused(vec![r.error], r.status);
-            }
+    let key_ok = (1..=100).contains(&form.idempotency_key.len())
+        && form.idempotency_key.bytes().all(|b| b.is_ascii_graphic());
+    if !key_ok {
+        let error = FieldError::page(
+            "This booking form was incomplete, so nothing was booked. Hold the slot again from the search and book from the new form.",
+        );
+        return refused(vec![error], StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let claim = match c.hubbook.claim(
+        &who,
+        form.idempotency_key.clone(),
+        "console: book",
+        &request,
+    ) {
+        Ok(claim) => claim,
+        Err(e) => {
+            let r = refusal(e);
+            return refused(vec![r.error], r.status);
         }
     };
-    match c.hubbook.book(&who, claim, command).await {
+    match c.hubbook.book(&who, Some(claim), command).await {
         Ok(a) => see_other(&format!("/appointments/{}?booked=1", urlencode(&a.id))),
         Err(e) => {
             let r = refusal(e);

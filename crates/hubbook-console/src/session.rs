@@ -82,10 +82,33 @@ impl Session {
         }
     }
 
-    /// Whether `token` is this session's CSRF token (compared in constant time).
+    /// The CSRF token as a form carries it: masked with a fresh random pad on every page, so a
+    /// compressed page never repeats the same secret bytes (no BREACH-style guessing).
+    pub fn masked_csrf(&self) -> String {
+        let token = self.csrf.as_bytes();
+        let mut pad = vec![0u8; token.len()];
+        rand::thread_rng().fill_bytes(&mut pad);
+        let mut out = pad.clone();
+        out.extend(token.iter().zip(&pad).map(|(t, p)| t ^ p));
+        URL_SAFE_NO_PAD.encode(out)
+    }
+
+    /// Whether a form's masked `token` unmasks to this session's CSRF token (compared in
+    /// constant time).
     pub fn csrf_matches(&self, token: &str) -> bool {
-        let (a, b) = (self.csrf.as_bytes(), token.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        let Ok(bytes) = URL_SAFE_NO_PAD.decode(token) else {
+            return false;
+        };
+        let expected = self.csrf.as_bytes();
+        if bytes.len() != 2 * expected.len() {
+            return false;
+        }
+        let (pad, masked) = bytes.split_at(expected.len());
+        expected
+            .iter()
+            .zip(pad.iter().zip(masked))
+            .fold(0u8, |acc, (e, (p, m))| acc | (e ^ p ^ m))
+            == 0
     }
 }
 
@@ -208,8 +231,12 @@ mod tests {
         let back = TestRequest::default().cookie(c.clone()).to_http_request();
         let read_back = read(&back, &key, now).unwrap();
         assert_eq!(read_back.user, Some(user()));
-        assert!(read_back.csrf_matches(&session.csrf));
+        let (one, two) = (session.masked_csrf(), session.masked_csrf());
+        assert_ne!(one, two, "masked afresh on every page");
+        assert!(read_back.csrf_matches(&one) && read_back.csrf_matches(&two));
+        assert!(!read_back.csrf_matches(&session.csrf), "only masked tokens");
         assert!(!read_back.csrf_matches("forged"));
+        assert!(!read_back.csrf_matches(&Session::anonymous(now).masked_csrf()));
         let other = cookie_key(b"another-server-secret-of-enough-len");
         assert!(read(&back, &other, now).is_none());
         let later = now + chrono::Duration::hours(SESSION_HOURS + 1);

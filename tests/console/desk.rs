@@ -124,6 +124,23 @@ async fn signing_in_and_out(app: TestApp) {
     assert!(home.body.contains("nhsuk-skip-link"));
     assert_assets_local(&mut b, &home).await;
 
+    // The page says when the session ends, and staying signed in moves it on.
+    assert!(home.body.contains("You are signed in until"));
+    let stay = home.form("/session/extend");
+    app.clock.advance(Duration::hours(9));
+    b.extra
+        .push(("referer", format!("{}/?nhs={}", app.base, nhs(2))));
+    let stayed = b.post("/session/extend", &stay).await;
+    b.extra.clear();
+    assert_eq!(stayed.status, 303, "{}", stayed.body);
+    assert_eq!(stayed.location(), format!("/?nhs={}", nhs(2)));
+    app.clock.advance(Duration::hours(2));
+    let home = b.get("/").await;
+    assert_eq!(
+        home.status, 200,
+        "still signed in after the shift it was first given"
+    );
+
     // Signing out ends the session.
     let form = home.form("/sign-out");
     let out = b.post("/sign-out", &form).await;

@@ -10,3 +10,4 @@ mod browser;
 mod changes;
 mod desk;
 mod hub;
+mod input;

@@ -15,6 +15,7 @@ function start (scope) {
     button.addEventListener('click', () => window.print())
   }
   countdown()
+  sessionWarning()
 }
 
 function announce (text) {
@@ -54,6 +55,19 @@ function countdown () {
     const s = String(left % 60).padStart(2, '0')
     note.textContent = until.replace(/\(about [^)]*\)/, '(' + m + ':' + s + ' left)')
   }, 1000)
+}
+
+// Five minutes before the session ends, say so once, with how to stay signed in.
+let sessionTimer = null
+function sessionWarning () {
+  if (sessionTimer) window.clearTimeout(sessionTimer)
+  const note = document.getElementById('session-note')
+  if (!note || !note.dataset.ends) return
+  const wait = Date.parse(note.dataset.ends) - Date.now() - 5 * 60 * 1000
+  if (!(wait > 0)) return
+  sessionTimer = window.setTimeout(() => {
+    announce('Your session ends in 5 minutes. Select Stay signed in, at the foot of the page, to keep working.')
+  }, Math.min(wait, 2147483647))
 }
 
 document.addEventListener('htmx:afterSettle', (event) => {

@@ -40,6 +40,8 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig, console: web::Data<Console>) 
         .route("/sign-in", web::post().to(sign_in))
         .route("/sign-out", web::post().to(sign_out))
         .route("/sign-out", web::get().to(to_home))
+        .route("/session/extend", web::post().to(stay_signed_in))
+        .route("/session/extend", web::get().to(to_home))
         .route("/hold", web::post().to(hold))
         .route("/hold", web::get().to(to_home))
         .route("/holds/{id}", web::get().to(hold_page))
@@ -165,6 +167,11 @@ pub(crate) fn base(session: Option<(&Session, &SignedIn)>, title: &str) -> Map<S
     ctx.insert("errors".into(), json!([]));
     if let Some((s, user)) = session {
         ctx.insert("csrf".into(), json!(s.masked_csrf()));
+        let ends = s.ends_at();
+        ctx.insert(
+            "session".into(),
+            json!({"until": clock_time(ends.naive_utc()), "ends_at": ends.to_rfc3339()}),
+        );
         ctx.insert(
             "user".into(),
             json!({
@@ -295,6 +302,31 @@ async fn sign_out(c: web::Data<Console>, req: HttpRequest, body: web::Bytes) -> 
     let mut page = see_other("/sign-in?signed_out=1");
     add_cookie(&mut page, session::removal(&req));
     page
+}
+
+/// `POST /session/extend`: the session ends later, and the page the form was on comes back.
+async fn stay_signed_in(c: web::Data<Console>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let form = Params::parse(&String::from_utf8_lossy(&body));
+    let (s, _) = match checked_post(&c, &req, &form) {
+        Ok(found) => found,
+        Err(refused) => return refused,
+    };
+    let mut page = see_other(&same_site_path(&req).unwrap_or_else(|| "/".to_owned()));
+    add_cookie(
+        &mut page,
+        session::cookie(&req, &c.key, &s.extended(c.hubbook.now())),
+    );
+    page
+}
+
+/// The path and query of the page a form was sent from, when the `Referer` is this site's.
+fn same_site_path(req: &HttpRequest) -> Option<String> {
+    let referer = req.headers().get(header::REFERER)?.to_str().ok()?;
+    let info = req.connection_info();
+    let rest = referer.split_once("://")?.1;
+    let (host, path) = rest.split_at(rest.find('/')?);
+    (host.eq_ignore_ascii_case(info.host()) && path.starts_with('/') && !path.starts_with("//"))
+        .then(|| path.to_owned())
 }
 
 // ---------------------------------------------------------------------------------------------

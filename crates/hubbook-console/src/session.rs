@@ -82,6 +82,19 @@ impl Session {
         }
     }
 
+    /// The same session, to end [`SESSION_HOURS`] from `now` ("stay signed in").
+    pub fn extended(&self, now: DateTime<Utc>) -> Self {
+        Self {
+            exp: (now + chrono::Duration::hours(SESSION_HOURS)).timestamp(),
+            ..self.clone()
+        }
+    }
+
+    /// When the session ends.
+    pub fn ends_at(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.exp, 0).unwrap_or_default()
+    }
+
     /// The CSRF token as a form carries it: masked with a fresh random pad on every page, so a
     /// compressed page never repeats the same secret bytes (no BREACH-style guessing).
     pub fn masked_csrf(&self) -> String {

@@ -596,11 +596,19 @@ async fn find_page(
                     );
                     find.from = Some(after);
                     find.to = Some(after + Duration::days(NEXT_FREE_DAYS));
+                    // The next free one is the earliest: time alone, no distance.
+                    find.minutes_per_km = Some(0.0);
                     let next = c.hubbook.search_slots(&who, find, None, 1).await;
-                    let window_end = long_date((after - Duration::seconds(1)).naive_utc());
+                    let searched = match day {
+                        Some(d) => format!("on {}", d.format("%A %-d %B %Y")),
+                        None => format!(
+                            "up to {}",
+                            long_date((after - Duration::seconds(1)).naive_utc())
+                        ),
+                    };
                     let nothing = match next.ok().and_then(|p| p.items.into_iter().next()) {
                         Some(o) => format!(
-                            "Nothing free up to {window_end}. The next free slot is on {} at {} ({}).",
+                            "Nothing free {searched}. The next free slot is on {} at {} ({}).",
                             when(o.slot.starts_at),
                             o.site.name,
                             clinical_role_label(&o.service.clinical_role)

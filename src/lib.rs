@@ -138,9 +138,16 @@ impl Application {
         let port = listener.local_addr()?.port();
         let doc = hubbook_api::openapi();
         let app_state = state.clone();
-        let mut server = HttpServer::new(move || hubbook_api::app(app_state.clone(), doc.clone()))
-            .shutdown_timeout(30)
-            .listen(listener)?;
+        let console = web::Data::new(hubbook_console::Console::new(
+            state.hubbook.clone(),
+            settings.jwt_secret.as_bytes(),
+        ));
+        let mut server = HttpServer::new(move || {
+            hubbook_api::app(app_state.clone(), doc.clone())
+                .configure(hubbook_console::configure(console.clone()))
+        })
+        .shutdown_timeout(30)
+        .listen(listener)?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }

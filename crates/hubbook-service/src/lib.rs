@@ -10,6 +10,7 @@
 pub mod access;
 pub mod appointments;
 pub mod booking;
+pub mod console;
 pub mod dispositions;
 mod error;
 pub mod events;

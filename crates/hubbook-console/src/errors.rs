@@ -1,0 +1,163 @@
+//! Every use-case refusal in the console's words, in one place: what went wrong, what to do, the
+//! form field it is about (for the error summary's link) and the status of the page. The kind
+//! is the JSON API's stable problem type, so both front ends name a refusal alike.
+
+use actix_web::http::StatusCode;
+use hubbook_api::{ApiError, ProblemType};
+use hubbook_core::ValidationError;
+use hubbook_service::ServiceError;
+use serde::Serialize;
+
+/// One message of an NHS error summary, linked to its field when it has one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The id of the field the message is about (the summary links to it), if any.
+    pub field: Option<String>,
+    /// What went wrong and what to do, in the receptionist's words.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A message about one field.
+    pub fn at(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.to_owned()),
+            message: message.into(),
+        }
+    }
+
+    /// A message about the whole page.
+    pub fn page(message: impl Into<String>) -> Self {
+        Self {
+            field: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// A use case's refusal, ready to render.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// The stable kind (the API's problem type).
+    pub kind: ProblemType,
+    /// The page's status.
+    pub status: StatusCode,
+    /// The message for the error summary.
+    pub error: FieldError,
+}
+
+impl Refusal {
+    /// Whether the slot is gone for this booker (booked or held by someone else, no longer
+    /// offered, or started), so the page should offer the next free slots instead.
+    pub fn slot_gone(&self) -> bool {
+        matches!(
+            self.kind,
+            ProblemType::SlotUnavailable | ProblemType::SlotNotOffered | ProblemType::SlotInPast
+        )
+    }
+}
+
+/// The field of the patient form a name rule refused.
+fn name_field(field: &str) -> &'static str {
+    match field {
+        "patient.name" | "name" => "name",
+        "patient.adjustments" => "adjustments",
+        "reason" => "reason",
+        "email" => "email",
+        "requester.reference" | "reference" => "requester_reference",
+        _ => "name",
+    }
+}
+
+/// The console's words for a refusal by a use case.
+pub fn refusal(error: ServiceError) -> Refusal {
+    let field_of_name = match &error {
+        ServiceError::Validation(ValidationError::InvalidName { field, .. }) => {
+            Some(name_field(field))
+        }
+        _ => None,
+    };
+    let api = ApiError::from(error);
+    let kind = api.problem_type();
+    let problem = api.problem();
+    use ProblemType as P;
+    let error = match kind {
+        P::SlotUnavailable => FieldError::page(
+            "Someone else has just booked or is holding this slot. Choose one of the next free slots below.",
+        ),
+        P::SlotNotOffered => FieldError::page(
+            "This slot is no longer offered to your practice. Choose one of the next free slots below.",
+        ),
+        P::SlotInPast => FieldError::page(
+            "This slot has already started. Choose one of the next free slots below.",
+        ),
+        P::HoldExpired => FieldError::page(
+            "The hold on this slot ran out before you booked. Select \u{201c}Keep holding\u{201d} to hold it again, then book.",
+        ),
+        P::DuplicateBooking => FieldError::page(
+            "The patient already has an appointment for this service that day. Choose a slot on another day, or cancel the other appointment first.",
+        ),
+        P::InvalidNhsNumber => FieldError::at(
+            "nhs_number",
+            "Enter a valid NHS number: 10 digits whose last digit checks the others",
+        ),
+        P::InvalidBirthDate => FieldError::at(
+            "birth_date",
+            "Date of birth must be a real date, today or in the past, and not over 130 years ago",
+        ),
+        P::InvalidPhone => FieldError::at(
+            "phone",
+            "Enter a phone number of 7 to 15 digits, like 0113 496 0000",
+        ),
+        P::InvalidEmail => FieldError::at(
+            "email",
+            "Enter an email address in the correct format, like name@example.com",
+        ),
+        P::InvalidRequester => FieldError::at(
+            "requester_ods",
+            "Enter the requesting organisation's ODS code: 3 to 10 letters and digits",
+        ),
+        P::InvalidName => FieldError::at(field_of_name.unwrap_or("name"), problem.detail),
+        P::InvalidCredentials => FieldError::at(
+            "username",
+            "The username or password is not right. Check both and try again; if you have forgotten your password, ask your cluster manager to set a new one.",
+        ),
+        P::NotFound => FieldError::page(
+            "There is nothing here that you may see. It may have been cancelled, or belong to another practice.",
+        ),
+        P::Forbidden => FieldError::page(format!("You cannot do this in your role: {}.", problem.detail)),
+        P::ServiceBusy => FieldError::page("hubbook is busy for a moment. Wait a few seconds and try again."),
+        P::InternalError => {
+            tracing::error!(instance = %problem.instance, detail = %api, "console request failed");
+            FieldError::page(
+                "Something went wrong on our side. Try again; if it happens again, tell your system administrator.",
+            )
+        }
+        _ => FieldError::page(problem.detail),
+    };
+    Refusal {
+        kind,
+        status: kind.status(),
+        error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_say_what_to_do_and_link_their_field() {
+        let r = refusal(ValidationError::InvalidPhone.into());
+        assert_eq!(r.kind, ProblemType::InvalidPhone);
+        assert_eq!(r.error.field.as_deref(), Some("phone"));
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = refusal(hubbook_core::Refusal::SlotUnavailable.into());
+        assert!(r.slot_gone());
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        let r = refusal(ServiceError::InvalidCredentials);
+        assert!(r.error.message.contains("try again"));
+        let r = refusal(ServiceError::Internal("secret detail".into()));
+        assert!(!r.error.message.contains("secret detail"));
+    }
+}

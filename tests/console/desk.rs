@@ -1,0 +1,545 @@
+//! The reception desk: signing in and out, CSRF, finding a patient's appointments and slots,
+//! holding and booking once, an expired hold, a slot taken by someone else, and scope.
+
+use chrono::Duration;
+use hubbook_core::Clock;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::both;
+use crate::browser::{assert_local, pairs, set, Browser, Page};
+use crate::helpers::{at, nhs, Cluster, TestApp, PASSWORD};
+
+/// A cluster whose slots are all open, a week of GP mornings published, the clock before it.
+pub async fn open_week(app: &TestApp, code: &str) -> Cluster {
+    let c = app.cluster(code).await;
+    app.send(
+        Method::PUT,
+        &format!("/api/v1/clusters/{code}/sharing"),
+        Some(&c.manager),
+        Some(json!({"triage": {"kind": "per_day", "slots": 0}, "apportionment": false})),
+        &[("If-Match", "*")],
+    )
+    .await
+    .ok(200);
+    app.clock.set(at("2026-12-01T08:00:00Z"));
+    let template = json!({"key": "gp", "site_id": c.site_id, "service_id": c.service_id, "start": "09:00", "end": "12:00",
+        "slot_minutes": 10, "capacity": 1, "delivery": "face_to_face", "weekdays": ["mon", "tue", "wed", "thu", "fri"], "valid_from": "2026-01-01"});
+    let rota = app
+        .post(
+            &format!("/api/v1/clusters/{code}/rotas"),
+            &c.manager,
+            json!({"name": "R", "templates": [template]}),
+        )
+        .await;
+    let rota = rota.ok(201)["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/clusters/{code}/rotas/{rota}/publish"),
+        &c.manager,
+        json!({"from": "2026-12-07", "to": "2026-12-11"}),
+    )
+    .await
+    .ok(200);
+    c
+}
+
+/// A signed-in receptionist of the cluster's practice.
+pub async fn receptionist(app: &TestApp, code: &str) -> Browser {
+    let mut b = Browser::new(app);
+    let signed = b
+        .sign_in(&format!("rec-{}", code.to_lowercase()), PASSWORD)
+        .await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    b
+}
+
+/// Every asset a page links to is served from here, with its type and a long cache lifetime, and
+/// names no other host.
+async fn assert_assets_local(b: &mut Browser, page: &Page) {
+    let mut rest = page.body.as_str();
+    let mut seen = 0;
+    while let Some(i) = rest.find("\"/assets/") {
+        let tail = &rest[i + 1..];
+        let end = tail.find('"').unwrap();
+        let path = &tail[..end];
+        let asset = b.get(path).await;
+        assert_eq!(asset.status, 200, "{path}");
+        let content_type = asset.headers["content-type"].to_str().unwrap();
+        let cache = asset.headers["cache-control"].to_str().unwrap();
+        assert!(cache.contains("max-age=31536000"), "{path}: {cache}");
+        if path.contains(".css") {
+            assert!(
+                content_type.starts_with("text/css"),
+                "{path}: {content_type}"
+            );
+        } else if path.contains(".js") {
+            assert!(content_type.starts_with("text/javascript"), "{path}");
+        }
+        assert_local(&asset.body, path);
+        seen += 1;
+        rest = &tail[end..];
+    }
+    assert!(seen >= 4, "a page links its stylesheets and scripts");
+    for icon in [
+        "/assets/images/nhsuk-icon-cross.svg",
+        "/assets/images/nhsuk-icon-arrow-up-down.svg",
+    ] {
+        let asset = b.get(icon).await;
+        assert_eq!(asset.status, 200, "{icon}");
+        assert_eq!(asset.headers["content-type"], "image/svg+xml");
+        assert_local(&asset.body, icon);
+    }
+    assert_eq!(b.get("/assets/no-such-file.js").await.status, 404);
+}
+
+async fn signing_in_and_out(app: TestApp) {
+    let c = app.cluster("U70001").await;
+    let mut b = Browser::new(&app);
+    let home = b.get("/").await;
+    assert_eq!((home.status, home.location()), (303, "/sign-in"));
+
+    // A wrong password: an NHS error summary saying what to do, and no session.
+    let wrong = b.sign_in("rec-u70001", "not-the-password").await;
+    assert_eq!(wrong.status, 401);
+    wrong.assert_local();
+    assert!(wrong.body.contains("nhsuk-error-summary"));
+    assert!(wrong.body.contains("The username or password is not right"));
+    assert!(wrong.body.contains("href=\"#username\""));
+    assert_eq!(b.get("/").await.status, 303);
+
+    // The right one: a session cookie that scripts cannot read and other sites do not send.
+    let right = b.sign_in("rec-u70001", PASSWORD).await;
+    assert_eq!((right.status, right.location()), (303, "/"));
+    let cookie = right.headers["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain http: {cookie}");
+    let home = b.get("/").await;
+    assert_eq!(home.status, 200);
+    home.assert_local();
+    assert!(home.body.contains("rec-u70001 (Receptionist)"));
+    assert!(home.body.contains("<main") && home.body.contains("aria-live=\"polite\""));
+    assert!(home.body.contains("nhsuk-skip-link"));
+    assert_assets_local(&mut b, &home).await;
+
+    // The page says when the session ends, and staying signed in moves it on.
+    assert!(home.body.contains("You are signed in until"));
+    let stay = home.form("/session/extend");
+    app.clock.advance(Duration::hours(9));
+    b.extra
+        .push(("referer", format!("{}/?nhs={}", app.base, nhs(2))));
+    let stayed = b.post("/session/extend", &stay).await;
+    b.extra.clear();
+    assert_eq!(stayed.status, 303, "{}", stayed.body);
+    assert_eq!(stayed.location(), format!("/?nhs={}", nhs(2)));
+    app.clock.advance(Duration::hours(2));
+    let home = b.get("/").await;
+    assert_eq!(
+        home.status, 200,
+        "still signed in after the shift it was first given"
+    );
+
+    // Signing out ends the session.
+    let form = home.form("/sign-out");
+    let out = b.post("/sign-out", &form).await;
+    assert_eq!((out.status, out.location()), (303, "/sign-in?signed_out=1"));
+    let signed_out = b.get("/sign-in?signed_out=1").await;
+    assert!(signed_out
+        .assert_local()
+        .body
+        .contains("You have signed out"));
+    assert_eq!(b.get("/").await.status, 303);
+
+    // Behind a TLS proxy the cookie is Secure.
+    let mut tls = Browser::new(&app);
+    tls.extra.push(("x-forwarded-proto", "https".into()));
+    let right = tls.sign_in("hub-u70001", PASSWORD).await;
+    assert_eq!(right.status, 303);
+    assert!(right.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Secure"));
+
+    // Roles without a desk are told where to go instead.
+    let mut admin = Browser::new(&app);
+    let refused = admin.sign_in("root", PASSWORD).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused
+        .assert_local()
+        .body
+        .contains("The console is for receptionists"));
+    assert_eq!(admin.get("/").await.status, 303);
+    let _ = c;
+}
+
+async fn forms_need_their_token_and_this_site(app: TestApp) {
+    let c = open_week(&app, "U70002").await;
+    let mut b = receptionist(&app, &c.code).await;
+    let page = b.get(&format!("/?nhs={}", nhs(1))).await;
+    assert_eq!(page.status, 200);
+    let form = page.form("/hold");
+
+    // No token: refused, nothing held.
+    let mut tokenless = form.clone();
+    tokenless.retain(|(n, _)| n != "csrf_token");
+    let refused = b.post("/hold", &tokenless).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.assert_local().body.contains("nothing was changed"));
+    // A forged token: refused.
+    let mut forged = form.clone();
+    set(&mut forged, "csrf_token", "forged");
+    assert_eq!(b.post("/hold", &forged).await.status, 403);
+    // The right token from another site's page: refused by its origin.
+    b.extra.push(("origin", "http://elsewhere.example".into()));
+    assert_eq!(b.post("/hold", &form).await.status, 403);
+    b.extra.clear();
+    b.extra.push(("sec-fetch-site", "cross-site".into()));
+    assert_eq!(b.post("/hold", &form).await.status, 403);
+    b.extra.clear();
+    assert_eq!(app.count("holds"), 0);
+    // A sign-in form from another site: refused too.
+    let mut other = Browser::new(&app);
+    other
+        .extra
+        .push(("origin", "http://elsewhere.example".into()));
+    assert_eq!(other.sign_in("rec-u70002", PASSWORD).await.status, 403);
+
+    // The same form from this site holds.
+    b.extra.push(("origin", app.base.clone()));
+    b.extra.push(("sec-fetch-site", "same-origin".into()));
+    let held = b.post("/hold", &form).await;
+    assert_eq!(held.status, 303, "{}", held.body);
+    assert_eq!(app.count("holds"), 1);
+}
+
+async fn find_hold_and_book_once(app: TestApp) {
+    let c = open_week(&app, "U70003").await;
+    let mut b = receptionist(&app, &c.code).await;
+    let patient = nhs(3);
+
+    // A bad NHS number is refused on the server, linked to the search box.
+    let bad = b.get("/?nhs=9990000019").await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.assert_local().body.contains("href=\"#nhs\""));
+
+    // Search: the patient's appointments (none yet), then the slots in the API's order.
+    let found = b.get(&format!("/?nhs={patient}")).await;
+    assert_eq!(found.status, 200);
+    found.assert_local();
+    assert!(found.body.contains("No live appointments"));
+    let api = app.get("/api/v1/slots?limit=10", &c.receptionist).await;
+    let api_ids: Vec<String> = api.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["slot_id"].as_str().unwrap().to_owned())
+        .collect();
+    let page_ids: Vec<String> = found
+        .body
+        .split("name=\"slot_id\" value=\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].to_owned())
+        .collect();
+    assert_eq!(page_ids, api_ids, "ranked as the API ranks them");
+    assert!(found
+        .body
+        .contains("Monday 7 December 2026, <strong>9am</strong>"));
+    let first_hold = &found.body[found.body.find("console-hold").unwrap()..];
+    assert!(first_hold[..first_hold.find('>').unwrap()].contains("autofocus"));
+
+    // Filters are query parameters: a date with nothing free says when the next one is.
+    let sunday = b.get(&format!("/?nhs={patient}&date=2026-12-06")).await;
+    assert_eq!(sunday.status, 200);
+    assert!(
+        sunday
+            .body
+            .contains("The next free slot is on Monday 7 December 2026 at 9am"),
+        "{}",
+        sunday.body
+    );
+    let by_site = b
+        .get(&format!(
+            "/?nhs={patient}&site={}&role=gp&delivery=face_to_face",
+            c.site_id
+        ))
+        .await;
+    assert_eq!(by_site.status, 200);
+    assert!(by_site.body.contains("console-hold"));
+
+    // Hold the first slot: a summary, the patient form, the hold's end and a key for the booking.
+    let held = b.post("/hold", &found.form("/hold")).await;
+    assert_eq!(held.status, 303);
+    let hold_page = b.get(held.location()).await;
+    assert_eq!(hold_page.status, 200);
+    hold_page.assert_local();
+    assert!(hold_page.body.contains("Hub North") && hold_page.body.contains("1 Test Street"));
+    assert!(hold_page.body.contains("This slot is held for you until"));
+    let hold_id = held
+        .location()
+        .split('/')
+        .nth(2)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let action = format!("/holds/{hold_id}/book");
+    let mut form = hold_page.form(&action);
+    assert_eq!(hold_page.field(&action, "nhs_number"), patient);
+    assert!(!hold_page.field(&action, "idempotency_key").is_empty());
+    assert!(hold_page.body.contains(
+        "id=\"name\" name=\"name\" type=\"text\" value=\"\" autocomplete=\"off\" autofocus"
+    ));
+
+    // A phone number that is not one: an error summary linked to the field, nothing booked.
+    for (k, v) in [
+        ("name", "Ada Testpatient"),
+        ("birth_day", "1"),
+        ("birth_month", "5"),
+        ("birth_year", "1960"),
+        ("phone", "call me"),
+    ] {
+        set(&mut form, k, v);
+    }
+    let refused = b.post(&action, &form).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.assert_local().body.contains("href=\"#phone\""));
+    assert_eq!(app.count("appointments"), 0);
+
+    // Booked once, however many times the same form is sent.
+    set(&mut form, "phone", "0113 496 0000");
+    set(&mut form, "reason", "Blood pressure review");
+    let booked = b.post(&action, &form).await;
+    assert_eq!(booked.status, 303, "{}", booked.body);
+    let again = b.post(&action, &form).await;
+    assert_eq!(again.status, 303, "{}", again.body);
+    assert_eq!(again.location(), booked.location());
+    assert_eq!(app.count("appointments"), 1);
+    let confirmation = b.get(booked.location()).await;
+    assert_eq!(confirmation.status, 200);
+    confirmation.assert_local();
+    assert!(confirmation.body.contains("nhsuk-panel--confirmation"));
+    assert!(confirmation.body.contains("Monday 7 December 2026 at 9am"));
+    assert!(confirmation.body.contains("Blood pressure review"));
+
+    // The patient's next search shows the appointment, and the next visit's form is prefilled.
+    let found = b.get(&format!("/?nhs={patient}")).await;
+    assert!(found.body.contains("Booked"));
+    let held = b.post("/hold", &found.form("/hold")).await;
+    let hold_page = b.get(held.location()).await;
+    assert!(hold_page.body.contains("value=\"Ada Testpatient\""));
+    assert!(
+        hold_page.body.contains("id=\"book\" autofocus"),
+        "Enter books"
+    );
+    // Letting it go frees the slot for others and returns to the search.
+    let hold_id = held
+        .location()
+        .split('/')
+        .nth(2)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let released = b
+        .post(
+            &format!("/holds/{hold_id}/release"),
+            &hold_page.form(&format!("/holds/{hold_id}/release")),
+        )
+        .await;
+    assert_eq!(
+        (released.status, released.location()),
+        (303, format!("/?nhs={patient}").as_str())
+    );
+}
+
+async fn an_expired_hold_says_so_and_keep_holding_renews_it(app: TestApp) {
+    let c = open_week(&app, "U70004").await;
+    let mut b = receptionist(&app, &c.code).await;
+    let found = b.get(&format!("/?nhs={}", nhs(4))).await;
+    let held = b.post("/hold", &found.form("/hold")).await;
+    let hold_page = b.get(held.location()).await;
+    let hold_id = held
+        .location()
+        .split('/')
+        .nth(2)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let action = format!("/holds/{hold_id}/book");
+    let mut form = hold_page.form(&action);
+    for (k, v) in [
+        ("name", "Bea Testpatient"),
+        ("birth_day", "2"),
+        ("birth_month", "6"),
+        ("birth_year", "1970"),
+        ("phone", "0113 496 0001"),
+    ] {
+        set(&mut form, k, v);
+    }
+    // Someone else holds the slot once this hold has run out: the booking is refused and the
+    // page offers the next free slots instead.
+    app.clock.advance(Duration::minutes(3));
+    let late = b.get(held.location()).await;
+    assert!(late.body.contains("The hold on this slot ran out"));
+    let expired = b.post(&action, &form).await;
+    assert_eq!(expired.status, 409, "{}", expired.body);
+    expired.assert_local();
+    assert!(
+        expired
+            .body
+            .contains("The hold on this slot ran out before you booked"),
+        "{}",
+        expired.body
+    );
+    assert_eq!(app.count("appointments"), 0);
+
+    // Keep holding renews it, keeping what was typed; then the booking goes through.
+    let kept = b.post(&format!("/holds/{hold_id}/keep"), &form).await;
+    assert_eq!(kept.status, 200, "{}", kept.body);
+    assert!(kept.body.contains("value=\"Bea Testpatient\""));
+    assert!(kept.body.contains("This slot is held for you until"));
+    let new_action = kept
+        .body
+        .split("action=\"/holds/")
+        .nth(1)
+        .map(|s| format!("/holds/{}", &s[..s.find('"').unwrap()]))
+        .unwrap();
+    let booked = b.post(&new_action, &kept.form(&new_action)).await;
+    assert_eq!(booked.status, 303, "{}", booked.body);
+    assert_eq!(app.count("appointments"), 1);
+}
+
+async fn a_slot_taken_by_someone_else_offers_the_next(app: TestApp) {
+    let c = open_week(&app, "U70005").await;
+    let mut b = receptionist(&app, &c.code).await;
+    let found = b.get(&format!("/?nhs={}", nhs(5))).await;
+    let form = found.form("/hold");
+    let slot = form.iter().find(|(n, _)| n == "slot_id").unwrap().1.clone();
+    app.hold_directly(&c.code, &slot, app.clock.now() + Duration::minutes(2));
+    let taken = b.post("/hold", &form).await;
+    assert_eq!(taken.status, 409);
+    taken.assert_local();
+    assert!(taken
+        .body
+        .contains("Someone else has just booked or is holding this slot"));
+    assert!(
+        taken.body.contains("console-hold"),
+        "the next free slots are offered"
+    );
+    assert!(
+        !taken.body.contains(&format!("value=\"{slot}\"")),
+        "not the taken one"
+    );
+}
+
+async fn another_practice_cannot_open_the_appointment(app: TestApp) {
+    let c = open_week(&app, "U70006").await;
+    let practice = app
+        .post(
+            &format!("/api/v1/clusters/{}/practices", c.code),
+            &c.manager,
+            json!({"ods_code": "B82002", "name": "Other Surgery", "list_size": 5000, "data_sharing_from": "2026-01-01"}),
+        )
+        .await;
+    let other_id = practice.ok(201)["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/api/v1/clusters/{}/users", c.code), &c.manager, json!({
+        "username": "rec2-u70006", "display_name": "Other", "password": PASSWORD, "role": "receptionist", "practice_id": other_id
+    })).await.ok(201);
+    let mut b = receptionist(&app, &c.code).await;
+    let found = b.get(&format!("/?nhs={}", nhs(6))).await;
+    let held = b.post("/hold", &found.form("/hold")).await;
+    let hold_page = b.get(held.location()).await;
+    let hold_id = held
+        .location()
+        .split('/')
+        .nth(2)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let action = format!("/holds/{hold_id}/book");
+    let mut form = hold_page.form(&action);
+    for (k, v) in [
+        ("name", "Cy Testpatient"),
+        ("birth_day", "3"),
+        ("birth_month", "7"),
+        ("birth_year", "1980"),
+        ("phone", "0113 496 0002"),
+    ] {
+        set(&mut form, k, v);
+    }
+    let booked = b.post(&action, &form).await;
+    assert_eq!(booked.status, 303);
+    let path = booked.location().split('?').next().unwrap().to_owned();
+    let id = path.rsplit('/').next().unwrap().to_owned();
+
+    let mut other = Browser::new(&app);
+    assert_eq!(other.sign_in("rec2-u70006", PASSWORD).await.status, 303);
+    let refused = other.get(&path).await;
+    assert_eq!(refused.status, 404);
+    refused.assert_local();
+    assert!(!refused.body.contains("Cy Testpatient"));
+    // The same answer as the API's.
+    let token = app.login("rec2-u70006", PASSWORD).await;
+    app.get(&format!("/api/v1/appointments/{id}"), &token)
+        .await
+        .problem(404, "not-found");
+    // Nor is another receptionist's hold theirs to see or book.
+    assert_eq!(other.get(&format!("/holds/{hold_id}")).await.status, 404);
+    let _ = pairs(&[]);
+}
+
+both!(
+    signing_in_and_out,
+    forms_need_their_token_and_this_site,
+    find_hold_and_book_once,
+    an_expired_hold_says_so_and_keep_holding_renews_it,
+    a_slot_taken_by_someone_else_offers_the_next,
+    another_practice_cannot_open_the_appointment,
+);
+
+/// Books the first slot offered for patient `n` through the console; returns the appointment id.
+pub async fn book_first(b: &mut Browser, n: u32, name: &str) -> String {
+    let found = b.get(&format!("/?nhs={}", nhs(n))).await;
+    let held = b.post("/hold", &found.form("/hold")).await;
+    assert_eq!(held.status, 303, "{}", held.body);
+    let hold_page = b.get(held.location()).await;
+    let hold_id = held
+        .location()
+        .split('/')
+        .nth(2)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let action = format!("/holds/{hold_id}/book");
+    let mut form = hold_page.form(&action);
+    for (k, v) in [
+        ("name", name),
+        ("birth_day", "9"),
+        ("birth_month", "9"),
+        ("birth_year", "1990"),
+        ("phone", "0113 496 0009"),
+    ] {
+        set(&mut form, k, v);
+    }
+    let booked = b.post(&action, &form).await;
+    assert_eq!(booked.status, 303, "{}", booked.body);
+    booked
+        .location()
+        .split('?')
+        .next()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}

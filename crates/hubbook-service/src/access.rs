@@ -5,7 +5,7 @@ use hubbook_core::access::{cluster_access, ClusterDenied, ClusterNeed, Forbidden
 use hubbook_core::Role;
 use hubbook_store::models::Cluster;
 use hubbook_store::repo::clusters::get_cluster_by_code;
-use hubbook_store::{DbConn, StoreError};
+use hubbook_store::{ClusterId, DbConn, StoreError};
 
 use crate::{Caller, ServiceError};
 
@@ -28,6 +28,16 @@ pub fn cluster_for(
         Err(ClusterDenied::OutOfScope) => Err(not_found()),
         Err(ClusterDenied::Forbidden(why)) => Err(why.into()),
     }
+}
+
+/// The one cluster a staff caller belongs to; a caller without one (an admin, a triage client)
+/// is refused.
+pub fn own_cluster(who: &Caller) -> Result<ClusterId, ServiceError> {
+    who.scope
+        .cluster
+        .as_deref()
+        .map(ClusterId::from)
+        .ok_or_else(|| Forbidden("no cluster in scope").into())
 }
 
 /// Refuses every caller but an admin.

@@ -12,6 +12,7 @@ use hubbook_store::repo::appointments::{self as appointment_repo, AppointmentFil
 use hubbook_store::repo::{booking, clusters, practices, services, sessions, sites, MAX_PAGE};
 use hubbook_store::{DbConn, Page, StoreError};
 
+use crate::access::own_cluster;
 use crate::error::found;
 use crate::viewer::{agreement_in_force, member_practice, own_agreement_in_force, today_in};
 use crate::{Caller, Hubbook, ServiceError};
@@ -187,12 +188,7 @@ impl Hubbook {
         permit(who.role, Action::ReadDayList)?;
         let (who, now) = (who.clone(), self.now());
         self.run(move |c| {
-            let cluster_id = who
-                .scope
-                .cluster
-                .as_deref()
-                .map(ClusterId::from)
-                .ok_or(Forbidden("no cluster in scope"))?;
+            let cluster_id = own_cluster(&who)?;
             let site = found(
                 sites::get_site(c, &cluster_id, &SiteId::from(site_id)),
                 "site",

@@ -19,6 +19,7 @@ use hubbook_store::repo::idempotency::Claim;
 use hubbook_store::repo::{appointments as appointment_repo, clusters, sharing};
 use hubbook_store::DbConn;
 
+use crate::access::own_cluster;
 use crate::appointments::visible_appointment;
 use crate::error::found;
 use crate::idempotency::create_once;
@@ -291,12 +292,7 @@ fn place_booking(
 ) -> Result<Appointment, ServiceError> {
     let acting = match &cmd.on_behalf_of {
         Some(ods) => {
-            let cluster_id = who
-                .scope
-                .cluster
-                .as_deref()
-                .map(ClusterId::from)
-                .ok_or(Forbidden("no cluster in scope"))?;
+            let cluster_id = own_cluster(who)?;
             let practice = member_practice(c, &cluster_id, ods)?;
             who.as_practice(&cluster_id, &practice)
         }

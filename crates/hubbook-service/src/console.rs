@@ -2,11 +2,11 @@
 //! hold with the slot it keeps (for the hold page's summary), and the sites and services its
 //! search can be narrowed to.
 
-use hubbook_core::access::Forbidden;
 use hubbook_store::models::{Hold, Service, Site};
 use hubbook_store::repo::{booking, services, sharing, sites, MAX_PAGE};
-use hubbook_store::{ClusterId, HoldId};
+use hubbook_store::HoldId;
 
+use crate::access::own_cluster;
 use crate::error::found;
 use crate::slots::{offers, Offer};
 use crate::{Caller, Hubbook, ServiceError};
@@ -57,12 +57,7 @@ impl Hubbook {
 
     /// The sites and services of the caller's cluster, for a search's filters.
     pub async fn search_choices(&self, who: &Caller) -> Result<SearchChoices, ServiceError> {
-        let cluster_id = who
-            .scope
-            .cluster
-            .as_deref()
-            .map(ClusterId::from)
-            .ok_or(Forbidden("no cluster in scope"))?;
+        let cluster_id = own_cluster(who)?;
         self.run(move |c| {
             Ok(SearchChoices {
                 sites: sites::list_sites(c, &cluster_id, None, MAX_PAGE)?.items,

@@ -272,6 +272,23 @@ async fn d_an_expired_hold_says_so_and_offers_keep_holding() {
         b.js("return document.querySelector('#name').value").await,
         json!("Dora Testpatient")
     );
+    // The address bar names the renewed hold: reloading shows it, not an ended one.
+    let url = b.client.current_url().await.unwrap();
+    b.client.refresh().await.unwrap();
+    b.wait_heading("Check the slot and the patient's details")
+        .await;
+    assert_eq!(
+        b.js("return document.querySelector('#nhs_number').value")
+            .await,
+        json!(nhs(3)),
+        "reloaded {url}"
+    );
+    b.fill("#name", "Dora Testpatient").await;
+    b.fill("#birth_date", "4").await;
+    b.fill("#birth_month", "8").await;
+    b.fill("#birth_year", "1985").await;
+    b.fill("#phone", "0113 496 0004").await;
+    b.focus("#book").await;
     b.press_enter().await;
     b.wait_heading("Appointment booked").await;
     assert_eq!(app.count("appointments"), 1);
@@ -456,4 +473,73 @@ async fn b_cancel_move_and_the_hub_day_list() {
         .await;
     assert_eq!(reply.ok(200)["status"], "did_not_attend");
     hub.close().await;
+}
+
+/// Presses one key wherever the focus is.
+async fn press(b: &Browser, key: char) {
+    b.type_text(&key.to_string()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_script_counts_down_announces_and_returns_to_the_search() {
+    let (app, _c) = open_week("U80006").await;
+    let b = Browser::open(&app.base, true).await;
+    sign_in(&b, "rec-u80006", PASSWORD, false).await;
+    b.wait_heading("Find a patient's appointments and slots")
+        .await;
+    b.wait_focus("#nhs").await;
+    b.type_text(&nhs(61)).await;
+    b.press_enter().await;
+    b.wait_focus(".console-hold").await;
+    // The one live region says the new page.
+    b.wait_for(
+        "document.getElementById('announce').textContent.includes('Appointments and free slots for 999')",
+        "the search announced",
+    )
+    .await;
+    // "/" from a button returns to the search box, its text selected.
+    press(&b, '/').await;
+    b.wait_focus("#nhs").await;
+    assert_eq!(
+        b.js("const e = document.activeElement; return e.value.substring(e.selectionStart, e.selectionEnd)").await,
+        json!(nhs(61))
+    );
+    b.press_enter().await;
+    b.wait_focus(".console-hold").await;
+    b.press_enter().await;
+    b.wait_heading("Check the slot and the patient's details")
+        .await;
+    // The hold counts down in minutes and seconds.
+    b.wait_for(
+        "/\\(\\d:\\d\\d left\\)/.test(document.getElementById('hold-countdown').textContent)",
+        "the countdown ticking",
+    )
+    .await;
+    b.wait_for(
+        "document.getElementById('announce').textContent.includes('Check the slot')",
+        "the hold page announced",
+    )
+    .await;
+    // Let it go: the slot is free again and the search is back, the first Hold focused.
+    b.click("form[action$='/release'] button").await;
+    b.wait_heading("Appointments and free slots for").await;
+    b.wait_focus(".console-hold").await;
+    assert_eq!(app.count("holds"), 0);
+    // "/" from a page without the search box goes to it.
+    b.goto("/hub/day").await;
+    b.wait_heading("").await;
+    press(&b, '/').await;
+    b.wait_heading("Find a patient's appointments and slots")
+        .await;
+    b.wait_focus("#nhs").await;
+    // Stay signed in keeps the page; signing out ends the session.
+    b.click(".console-session button").await;
+    b.wait_heading("Find a patient's appointments and slots")
+        .await;
+    b.click(".nhsuk-header__account-button").await;
+    b.wait_heading("Sign in").await;
+    assert!(b.text("main").await.contains("You have signed out"));
+    b.goto("/").await;
+    b.wait_heading("Sign in").await;
+    b.close().await;
 }

@@ -103,6 +103,18 @@ async fn to_hold(path: web::Path<(String, String)>) -> HttpResponse {
     see_other(&format!("/holds/{id}"))
 }
 
+/// Tells htmx the address of the page that answers a form post (`HX-Push-Url`), so that the
+/// address bar, a reload and the history name that page rather than the form's action.
+pub(crate) fn shown_at(mut page: HttpResponse, url: &str) -> HttpResponse {
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(url) {
+        page.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("hx-push-url"),
+            value,
+        );
+    }
+    page
+}
+
 pub(crate) fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("", s)])
         .map(|q| q.trim_start_matches('=').to_owned())
@@ -927,7 +939,12 @@ fn render_hold(
     if let Some(announce) = announce {
         ctx.insert("announce".into(), json!(announce));
     }
-    c.templates.page(status, "hold.html", Value::Object(ctx))
+    // Kept or refused, the page is this hold's (Keep holding makes a new one): a reload shows it.
+    let query = serde_urlencoded::to_string([("nhs", &form.nhs_number)]).unwrap_or_default();
+    shown_at(
+        c.templates.page(status, "hold.html", Value::Object(ctx)),
+        &format!("/holds/{}?{query}", urlencode(&held.hold.id)),
+    )
 }
 
 async fn book(

@@ -216,6 +216,15 @@ async fn c_a_wrong_password_shows_the_error_summary_with_the_focus() {
     b.press_enter().await;
     b.wait_heading("Find a patient's appointments and slots")
         .await;
+    // A page loaded whole with a bad NHS number (from a link) puts the cursor back in the box,
+    // which names its error.
+    b.goto("/?nhs=9990000019").await;
+    b.wait_focus("#nhs[aria-describedby~='nhs-error']").await;
+    assert!(b
+        .text(".nhsuk-error-summary")
+        .await
+        .contains("Enter a valid NHS number"));
+    b.check("find-error").await;
     b.close().await;
 }
 
@@ -289,6 +298,8 @@ async fn d_an_expired_hold_says_so_and_offers_keep_holding() {
     b.fill("#birth_year", "1985").await;
     b.fill("#phone", "0113 496 0004").await;
     b.focus("#book").await;
+    // Enter pressed twice in a hurry books once.
+    b.press_enter().await;
     b.press_enter().await;
     b.wait_heading("Appointment booked").await;
     assert_eq!(app.count("appointments"), 1);
@@ -424,8 +435,14 @@ async fn b_cancel_move_and_the_hub_day_list() {
     let url = b.client.current_url().await.unwrap();
     let moved = url.path().rsplit('/').next().unwrap().to_owned();
 
-    // Cancel it with a reason.
+    // Cancel it: first without a reason, which the error summary links to; then with one.
     b.click(".nhsuk-details__summary").await;
+    b.click("form[action$='/cancel'] button").await;
+    b.wait_focus(".nhsuk-error-summary").await;
+    b.check("cancel-error").await;
+    b.click(".nhsuk-error-summary a[href='#cancel_reason']")
+        .await;
+    b.wait_focus("#cancel_reason").await;
     b.fill("#cancel_reason", "The patient is feeling better")
         .await;
     b.check("cancel-form").await;

@@ -376,6 +376,11 @@ async fn e_two_receptionists_race_for_one_slot() {
         .await;
     assert_eq!(offered_again, json!(false), "not the taken slot");
     loser.check("slot-taken").await;
+    // The address bar names the patient's search: a reload searches again.
+    loser.client.refresh().await.unwrap();
+    loser.wait_heading("Appointments and free slots for").await;
+    loser.wait_focus(".console-hold").await;
+    assert_eq!(loser.count(".nhsuk-error-summary").await, 0);
 
     // The winner books it (a new patient: the details typed), and the loser holds the next.
     winner.wait_focus("#name").await;

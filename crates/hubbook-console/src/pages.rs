@@ -694,9 +694,23 @@ async fn hold(c: web::Data<Console>, req: HttpRequest, body: web::Bytes) -> Http
         }
         Err(e) => {
             let r = refusal(e);
-            find_page(&c, &s, &user, &search, Some(r.error), r.status).await
+            search_refused(&c, &s, &user, &search, r).await
         }
     }
+}
+
+/// The search page answering a refused hold or booking (the slot taken, say), with the next
+/// free slots; the address bar names that search, so a reload shows it again.
+async fn search_refused(
+    c: &Console,
+    s: &Session,
+    user: &SignedIn,
+    search: &Search,
+    r: Refusal,
+) -> HttpResponse {
+    let query = serde_urlencoded::to_string(search).unwrap_or_default();
+    let page = find_page(c, s, user, search, Some(r.error), r.status).await;
+    shown_at(page, &format!("/?{query}"))
 }
 
 /// The patient form's values, as typed (re-shown when a step is refused).
@@ -1020,7 +1034,7 @@ async fn book(
                     nhs: form.nhs_number.clone(),
                     ..Search::default()
                 };
-                find_page(&c, &s, &user, &search, Some(r.error), r.status).await
+                search_refused(&c, &s, &user, &search, r).await
             } else {
                 refused(vec![r.error], r.status)
             }
@@ -1074,7 +1088,7 @@ async fn keep_holding(
                     nhs: form.nhs_number.clone(),
                     ..Search::default()
                 };
-                find_page(&c, &s, &user, &search, Some(r.error), r.status).await
+                search_refused(&c, &s, &user, &search, r).await
             } else {
                 render_hold(&c, &s, &user, &held, &form, vec![r.error], r.status, None)
             }

@@ -565,3 +565,53 @@ async fn the_script_counts_down_announces_and_returns_to_the_search() {
     b.wait_heading("Sign in").await;
     b.close().await;
 }
+
+/// Fails when the page scrolls sideways (WCAG 1.4.10, reflow at 320 CSS pixels), naming the
+/// elements that stick out.
+async fn assert_reflows(b: &Browser, name: &str) {
+    let wide = b
+        .js("const root = document.documentElement; if (root.scrollWidth <= root.clientWidth) return ''; \
+             return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > root.clientWidth + 1 && !e.closest('.nhsuk-table-container table'))\
+               .slice(0, 5).map(e => e.tagName + '.' + e.className).join(' | ') || ('something ' + root.scrollWidth + ' ' + root.clientWidth + ' ' + Array.from(document.querySelectorAll('.nhsuk-table-container')).map(c => getComputedStyle(c).overflowX + ' ' + JSON.stringify(c.getBoundingClientRect()) + ' ' + c.scrollWidth).join(';'))")
+        .await;
+    assert_eq!(wide, json!(""), "{name} scrolls sideways at 320 pixels");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_reflow_at_320_pixels_wide() {
+    let (app, c) = open_week("U80008").await;
+    let slots = week_slots(&app, &c).await;
+    app.book_directly(&c.code, &slots[5], &c.practice_id)
+        .unwrap();
+    let b = Browser::open(&app.base, true).await;
+    b.client.set_window_size(320, 800).await.unwrap();
+    sign_in(&b, "rec-u80008", PASSWORD, false).await;
+    b.wait_heading("Find a patient's appointments and slots")
+        .await;
+    assert_reflows(&b, "the find page").await;
+    b.goto(&format!("/?nhs={KNOWN_PATIENT}")).await;
+    b.wait_heading("Appointments and free slots for").await;
+    assert_reflows(&b, "the results").await;
+    // The first Hold is in view when focused (the table scrolls, not the page).
+    b.focus(".console-hold").await;
+    b.screenshot("narrow-results").await;
+    b.press_enter().await;
+    b.wait_heading("Check the slot").await;
+    assert_reflows(&b, "the hold page").await;
+    b.close().await;
+    let hub = Browser::open(&app.base, true).await;
+    hub.client.set_window_size(320, 800).await.unwrap();
+    sign_in(&hub, "hub-u80008", PASSWORD, false).await;
+    hub.wait_heading("Day list").await;
+    hub.goto("/hub/day?date=2026-12-07").await;
+    hub.wait_heading("Day list").await;
+    assert_eq!(
+        hub.count(".console-day").await,
+        1,
+        "{}",
+        hub.describe().await
+    );
+    assert_reflows(&hub, "the day list").await;
+    hub.screenshot("narrow-day-list").await;
+    hub.close().await;
+}

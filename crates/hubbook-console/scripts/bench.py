@@ -5,11 +5,16 @@ Each virtual user signs in to the console as one of the demo's receptionists (ro
 session each), then loops for --seconds: loads the search page for a patient (a fresh NHS number
 from the 999 test range), holds one of the slots offered, loads the hold page and posts the
 booking, as a browser without JavaScript would (full-page posts, redirects not followed).
-With --search-only it only loads search pages. Reports p50, p90, p99 and max of each step, the statuses, and the bytes of HTML of a search page;
-then the server's own mean time per console route, read from its /metrics.
+With --search-only it only loads search pages (and books nothing). Reports p50, p90, p99 and
+max of each step as the client saw it, the statuses, the bytes of HTML of a search page (with
+slots offered, and with nothing free), then the server's own time per console route during the
+run, from its /metrics histograms. The demo's receptionists book its week of shared slots in
+seconds; later searches find nothing free. Run each against a fresh demo database:
 
-    cargo build --release && ./target/release/hubbook demo &
-    python3 crates/hubbook-console/scripts/bench.py --users 16 --seconds 20
+    cargo build --release
+    (cd "$(mktemp -d)" && "$OLDPWD/target/release/hubbook" demo --bind 127.0.0.1:18080 &)
+    python3 crates/hubbook-console/scripts/bench.py --base-url http://127.0.0.1:18080 \
+        --users 16 --seconds 20 [--search-only]
 
 Standard library only.
 """

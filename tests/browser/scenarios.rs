@@ -615,3 +615,33 @@ async fn pages_reflow_at_320_pixels_wide() {
     hub.screenshot("narrow-day-list").await;
     hub.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_javascript_off_the_day_list_keeps_the_focus_on_the_row() {
+    let (app, c) = open_week("U80009").await;
+    let slots = week_slots(&app, &c).await;
+    let first = app
+        .book_directly(&c.code, &slots[0], &c.practice_id)
+        .unwrap();
+    app.clock.set(at("2026-12-07T09:05:00Z"));
+    let hub = Browser::open(&app.base, false).await;
+    sign_in(&hub, "hub-u80009", PASSWORD, false).await;
+    hub.wait_heading("Day list").await;
+    hub.focus(&format!("#row-{first} button")).await;
+    hub.press_enter().await;
+    hub.wait_for(
+        &format!("document.querySelector('#status-{first}') && document.querySelector('#status-{first}').textContent.includes('Arrived')"),
+        "the row says Arrived",
+    )
+    .await;
+    // The full page comes back with the focus on the row's next button, Seen.
+    hub.wait_focus(&format!("#row-{first} button")).await;
+    assert!(hub
+        .js("return document.activeElement.textContent")
+        .await
+        .as_str()
+        .unwrap()
+        .starts_with("Seen"));
+    hub.screenshot("hub-day-no-javascript").await;
+    hub.close().await;
+}

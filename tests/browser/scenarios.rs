@@ -269,8 +269,10 @@ async fn d_an_expired_hold_says_so_and_offers_keep_holding() {
     b.check("hold-error").await;
     assert_eq!(app.count("appointments"), 0);
 
-    // Keep holding renews the hold with what was typed; then Enter books.
-    b.click("button[formaction$='/keep']").await;
+    // The summary links to Keep holding; Enter there renews the hold with what was typed.
+    b.click(".nhsuk-error-summary a[href='#keep']").await;
+    b.wait_focus("#keep").await;
+    b.press_enter().await;
     b.wait_for(
         "document.querySelector('#hold-countdown') && document.querySelector('#hold-countdown').textContent.includes('held for you until') && !document.querySelector('.nhsuk-error-summary')",
         "the hold renewed",

@@ -904,10 +904,11 @@ fn hold_gone(c: &Console, s: &Session, user: &SignedIn, nhs: &str, r: Refusal) -
     let mut ctx = base(Some((s, user)), "This hold has ended");
     let back = serde_urlencoded::to_string([("nhs", nhs)]).unwrap_or_default();
     ctx.insert("back".into(), json!(format!("/?{back}")));
+    // This page has no form, so the message links to no field.
     let message = if r.kind == hubbook_api::ProblemType::NotFound {
         FieldError::page("This hold is not yours, or it has ended. Search again to choose a slot.")
     } else {
-        r.error
+        FieldError::page(r.error.message)
     };
     ctx.insert("errors".into(), json!([message]));
     c.templates

@@ -397,6 +397,10 @@ async fn an_expired_hold_says_so_and_keep_holding_renews_it(app: TestApp) {
         "{}",
         expired.body
     );
+    assert!(
+        expired.body.contains("href=\"#keep\"") && expired.body.contains("id=\"keep\""),
+        "the summary links to Keep holding"
+    );
     assert_eq!(app.count("appointments"), 0);
 
     // Keep holding renews it, keeping what was typed; then the booking goes through.

@@ -91,7 +91,8 @@ pub fn refusal(error: ServiceError) -> Refusal {
         P::SlotInPast => FieldError::page(
             "This slot has already started. Choose one of the next free slots below.",
         ),
-        P::HoldExpired => FieldError::page(
+        P::HoldExpired => FieldError::at(
+            "keep",
             "The hold on this slot ran out before you booked. Select \u{201c}Keep holding\u{201d} to hold it again, then book.",
         ),
         P::DuplicateBooking => FieldError::page(

@@ -103,6 +103,18 @@ async fn to_hold(path: web::Path<(String, String)>) -> HttpResponse {
     see_other(&format!("/holds/{id}"))
 }
 
+/// Tells htmx the address of the page that answers a form post (`HX-Push-Url`), so that the
+/// address bar, a reload and the history name that page rather than the form's action.
+pub(crate) fn shown_at(mut page: HttpResponse, url: &str) -> HttpResponse {
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(url) {
+        page.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("hx-push-url"),
+            value,
+        );
+    }
+    page
+}
+
 pub(crate) fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("", s)])
         .map(|q| q.trim_start_matches('=').to_owned())
@@ -682,9 +694,23 @@ async fn hold(c: web::Data<Console>, req: HttpRequest, body: web::Bytes) -> Http
         }
         Err(e) => {
             let r = refusal(e);
-            find_page(&c, &s, &user, &search, Some(r.error), r.status).await
+            search_refused(&c, &s, &user, &search, r).await
         }
     }
+}
+
+/// The search page answering a refused hold or booking (the slot taken, say), with the next
+/// free slots; the address bar names that search, so a reload shows it again.
+async fn search_refused(
+    c: &Console,
+    s: &Session,
+    user: &SignedIn,
+    search: &Search,
+    r: Refusal,
+) -> HttpResponse {
+    let query = serde_urlencoded::to_string(search).unwrap_or_default();
+    let page = find_page(c, s, user, search, Some(r.error), r.status).await;
+    shown_at(page, &format!("/?{query}"))
 }
 
 /// The patient form's values, as typed (re-shown when a step is refused).
@@ -878,10 +904,11 @@ fn hold_gone(c: &Console, s: &Session, user: &SignedIn, nhs: &str, r: Refusal) -
     let mut ctx = base(Some((s, user)), "This hold has ended");
     let back = serde_urlencoded::to_string([("nhs", nhs)]).unwrap_or_default();
     ctx.insert("back".into(), json!(format!("/?{back}")));
+    // This page has no form, so the message links to no field.
     let message = if r.kind == hubbook_api::ProblemType::NotFound {
         FieldError::page("This hold is not yours, or it has ended. Search again to choose a slot.")
     } else {
-        r.error
+        FieldError::page(r.error.message)
     };
     ctx.insert("errors".into(), json!([message]));
     c.templates
@@ -927,7 +954,12 @@ fn render_hold(
     if let Some(announce) = announce {
         ctx.insert("announce".into(), json!(announce));
     }
-    c.templates.page(status, "hold.html", Value::Object(ctx))
+    // Kept or refused, the page is this hold's (Keep holding makes a new one): a reload shows it.
+    let query = serde_urlencoded::to_string([("nhs", &form.nhs_number)]).unwrap_or_default();
+    shown_at(
+        c.templates.page(status, "hold.html", Value::Object(ctx)),
+        &format!("/holds/{}?{query}", urlencode(&held.hold.id)),
+    )
 }
 
 async fn book(
@@ -1003,7 +1035,7 @@ async fn book(
                     nhs: form.nhs_number.clone(),
                     ..Search::default()
                 };
-                find_page(&c, &s, &user, &search, Some(r.error), r.status).await
+                search_refused(&c, &s, &user, &search, r).await
             } else {
                 refused(vec![r.error], r.status)
             }
@@ -1057,7 +1089,7 @@ async fn keep_holding(
                     nhs: form.nhs_number.clone(),
                     ..Search::default()
                 };
-                find_page(&c, &s, &user, &search, Some(r.error), r.status).await
+                search_refused(&c, &s, &user, &search, r).await
             } else {
                 render_hold(&c, &s, &user, &held, &form, vec![r.error], r.status, None)
             }

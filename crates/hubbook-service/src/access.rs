@@ -40,6 +40,11 @@ pub fn own_cluster(who: &Caller) -> Result<ClusterId, ServiceError> {
         .ok_or_else(|| Forbidden("no cluster in scope").into())
 }
 
+/// Every cluster a caller acts in (a staff member's one, a triage client's many), as ids.
+pub fn clusters_of(who: &Caller) -> Vec<ClusterId> {
+    who.clusters().into_iter().map(ClusterId::from).collect()
+}
+
 /// Refuses every caller but an admin.
 pub fn require_admin(who: &Caller) -> Result<(), ServiceError> {
     if who.role == Role::Admin {

@@ -12,7 +12,7 @@ use hubbook_store::repo::appointments::{self as appointment_repo, AppointmentFil
 use hubbook_store::repo::{booking, clusters, practices, services, sessions, sites, MAX_PAGE};
 use hubbook_store::{DbConn, Page, StoreError};
 
-use crate::access::own_cluster;
+use crate::access::{clusters_of, own_cluster};
 use crate::error::found;
 use crate::viewer::{agreement_in_force, member_practice, own_agreement_in_force, today_in};
 use crate::{Caller, Hubbook, ServiceError};
@@ -56,12 +56,8 @@ pub(crate) fn visible_appointment(
     permit(who.role, Action::ReadAppointments)?;
     let not_found = || ServiceError::NotFound("no appointment here that you may see".into());
     let mut found_one = None;
-    for cluster_id in who.clusters() {
-        match appointment_repo::get_appointment(
-            c,
-            &ClusterId::from(&cluster_id),
-            &AppointmentId::from(id),
-        ) {
+    for cluster_id in clusters_of(who) {
+        match appointment_repo::get_appointment(c, &cluster_id, &AppointmentId::from(id)) {
             Ok(a) => {
                 found_one = Some(a);
                 break;
@@ -145,8 +141,7 @@ impl Hubbook {
         }
         let (who, now) = (who.clone(), self.now());
         self.run(move |c| {
-            let cluster_ids: Vec<ClusterId> =
-                who.clusters().into_iter().map(ClusterId::from).collect();
+            let cluster_ids: Vec<ClusterId> = clusters_of(&who);
             let Some(first) = cluster_ids.first().cloned() else {
                 return Err(Forbidden("no cluster in scope").into());
             };

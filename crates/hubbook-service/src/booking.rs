@@ -12,14 +12,14 @@ use hubbook_core::appointment::Outcome;
 use hubbook_core::patient::{Patient, Requester};
 use hubbook_core::sharing::Viewer;
 use hubbook_core::{validate_name, validate_optional_name, ClusterTimeZone, LocalDay, Role};
-use hubbook_store::ids::{AppointmentId, ClusterId, HoldId, PracticeId, SlotId};
+use hubbook_store::ids::{AppointmentId, HoldId, PracticeId, SlotId};
 use hubbook_store::models::{Appointment, Hold};
 use hubbook_store::repo::booking::{self, NewBooking, Reschedule};
 use hubbook_store::repo::idempotency::Claim;
 use hubbook_store::repo::{appointments as appointment_repo, clusters, sharing};
 use hubbook_store::DbConn;
 
-use crate::access::own_cluster;
+use crate::access::{clusters_of, own_cluster};
 use crate::appointments::visible_appointment;
 use crate::error::found;
 use crate::idempotency::create_once;
@@ -130,10 +130,10 @@ impl Hubbook {
                 |c| place_booking(c, &who, &change, now, &cmd),
                 |a: &Appointment| a.id.clone().into(),
                 |c, id| {
-                    for cluster_id in who.clusters() {
+                    for cluster_id in clusters_of(&who) {
                         match appointment_repo::get_appointment(
                             c,
-                            &ClusterId::from(&cluster_id),
+                            &cluster_id,
                             &AppointmentId::from(id),
                         ) {
                             Err(hubbook_store::StoreError::NotFound) => continue,

@@ -135,9 +135,9 @@ pub struct SetChannel {
 }
 
 /// The cluster a slot's manager acts in; every other caller is refused.
-fn managed_cluster(who: &Caller) -> Result<String, ServiceError> {
+fn managed_cluster(who: &Caller) -> Result<ClusterId, ServiceError> {
     match (who.role, &who.scope.cluster) {
-        (Role::ClusterManager, Some(cluster)) => Ok(cluster.clone()),
+        (Role::ClusterManager, Some(cluster)) => Ok(ClusterId::from(cluster)),
         _ => Err(Forbidden("only a cluster manager may do this").into()),
     }
 }
@@ -274,17 +274,15 @@ impl Hubbook {
         let now = self.now();
         self.run(move |c| {
             let slot = found(
-                sharing::get_live_slot(c, &ClusterId::from(&cluster_id), &SlotId::from(&slot_id)),
+                sharing::get_live_slot(c, &cluster_id, &SlotId::from(&slot_id)),
                 "slot",
             )?;
-            let cluster = clusters::get_cluster(c, &ClusterId::from(&cluster_id))?;
+            let cluster = clusters::get_cluster(c, &cluster_id)?;
             let today = today_in(&cluster, now)?;
-            let rules = sharing::current_rules(c, &ClusterId::from(&cluster_id))?;
+            let rules = sharing::current_rules(c, &cluster_id)?;
             let all: Vec<Practice> =
-                practices::list_practices(c, &ClusterId::from(&cluster_id), None, i64::MAX / 2)?
-                    .items;
-            let free =
-                sharing::slot_is_free(c, &ClusterId::from(&cluster_id), &slot, now.naive_utc())?;
+                practices::list_practices(c, &cluster_id, None, i64::MAX / 2)?.items;
+            let free = sharing::slot_is_free(c, &cluster_id, &slot, now.naive_utc())?;
             let channel = booking::slot_channel(&slot)?;
             let released = slot.released_at.map(|t| t.and_utc());
             let ask_triage = asked.triage.unwrap_or(asked.practice.is_none());
@@ -317,7 +315,7 @@ impl Hubbook {
             }
             if ask_triage {
                 let open_clusters = if rules.rules.triage_may_book_open {
-                    vec![cluster_id.clone()]
+                    vec![cluster_id.to_string()]
                 } else {
                     Vec::new()
                 };
@@ -365,18 +363,15 @@ impl Hubbook {
         let change = self.change(who);
         self.run(move |c| {
             let slot = found(
-                sharing::get_live_slot(c, &ClusterId::from(&cluster_id), &SlotId::from(&slot_id)),
+                sharing::get_live_slot(c, &cluster_id, &SlotId::from(&slot_id)),
                 "slot",
             )?;
             let channel = match (set.channel.as_str(), &set.practice) {
                 ("open", None) => Channel::Open,
                 ("111", None) => Channel::Triage,
                 ("practice", Some(ods)) => {
-                    match practices::get_practice_by_ods(
-                        c,
-                        &ClusterId::from(&cluster_id),
-                        &ods.to_ascii_uppercase(),
-                    ) {
+                    match practices::get_practice_by_ods(c, &cluster_id, &ods.to_ascii_uppercase())
+                    {
                         Ok(p) => Channel::Practice(p.id.into()),
                         Err(StoreError::NotFound) => {
                             return Err(ServiceError::UnknownReference(format!(
@@ -388,16 +383,15 @@ impl Hubbook {
                 }
                 _ => return Err(ServiceError::InvalidChannel),
             };
-            let session =
-                sessions::get_session(c, &ClusterId::from(&cluster_id), &slot.session_id)?;
-            let rules = sharing::current_rules(c, &ClusterId::from(&cluster_id))?.rules;
+            let session = sessions::get_session(c, &cluster_id, &slot.session_id)?;
+            let rules = sharing::current_rules(c, &cluster_id)?.rules;
             let released = rules
                 .release_time(&channel, session.starts_at.and_utc())
                 .map(|t| t.naive_utc());
             Ok(sharing::set_slot_channel(
                 c,
                 &change,
-                &ClusterId::from(&cluster_id),
+                &cluster_id,
                 &slot.id,
                 expected,
                 &channel,

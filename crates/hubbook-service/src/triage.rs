@@ -18,6 +18,7 @@ use hubbook_store::repo::sharing::{self, SlotSearch};
 use hubbook_store::repo::{appointments as appointment_repo, clusters, practices, sites};
 use hubbook_store::{DbConn, StoreError};
 
+use crate::access::clusters_of;
 use crate::booking::{day_bounds, patient_booking};
 use crate::error::found;
 use crate::slots::{arrange, offers, Offer, MAX_RANKED};
@@ -321,23 +322,19 @@ fn replayed(c: &mut DbConn, who: &Caller, record: &str) -> Result<TriageBooked, 
             (id.to_owned(), body["slot"]["distance_km"].as_f64())
         }
     };
-    for cluster_id in who.clusters() {
-        let appointment = match appointment_repo::get_appointment(
-            c,
-            &ClusterId::from(&cluster_id),
-            &AppointmentId::from(&id),
-        ) {
-            Err(StoreError::NotFound) => continue,
-            other => other?,
-        };
-        let slot = sharing::get_slot(c, &ClusterId::from(&cluster_id), &appointment.slot_id)?;
+    for cluster_id in clusters_of(who) {
+        let appointment =
+            match appointment_repo::get_appointment(c, &cluster_id, &AppointmentId::from(&id)) {
+                Err(StoreError::NotFound) => continue,
+                other => other?,
+            };
+        let slot = sharing::get_slot(c, &cluster_id, &appointment.slot_id)?;
         let mut offer = offers(c, vec![slot])?
             .pop()
             .ok_or_else(|| ServiceError::Internal("offer lost".into()))?;
         offer.distance_km = distance_km;
-        let triage =
-            booking::triage_of(c, &ClusterId::from(&cluster_id), &AppointmentId::from(&id))?
-                .ok_or_else(|| ServiceError::Internal("triage record lost".into()))?;
+        let triage = booking::triage_of(c, &cluster_id, &AppointmentId::from(&id))?
+            .ok_or_else(|| ServiceError::Internal("triage record lost".into()))?;
         return Ok(TriageBooked {
             appointment,
             offer,

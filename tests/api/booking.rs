@@ -13,34 +13,7 @@ fn patient(n: u32) -> Value {
 
 /// A cluster whose slots are all open, a week of GP mornings published, the clock before it.
 async fn open_week(app: &TestApp, code: &str) -> (Cluster, Vec<String>) {
-    let c = app.cluster(code).await;
-    app.send(
-        Method::PUT,
-        &format!("/api/v1/clusters/{code}/sharing"),
-        Some(&c.manager),
-        Some(json!({"triage": {"kind": "per_day", "slots": 0}, "apportionment": false})),
-        &[("If-Match", "*")],
-    )
-    .await
-    .ok(200);
-    app.clock.set(at("2026-12-01T08:00:00Z"));
-    let template = json!({"key": "gp", "site_id": c.site_id, "service_id": c.service_id, "start": "09:00", "end": "12:00",
-        "slot_minutes": 10, "capacity": 1, "delivery": "face_to_face", "weekdays": ["mon", "tue", "wed", "thu", "fri"], "valid_from": "2026-01-01"});
-    let rota = app
-        .post(
-            &format!("/api/v1/clusters/{code}/rotas"),
-            &c.manager,
-            json!({"name": "R", "templates": [template]}),
-        )
-        .await;
-    let rota = rota.ok(201)["id"].as_str().unwrap().to_owned();
-    app.post(
-        &format!("/api/v1/clusters/{code}/rotas/{rota}/publish"),
-        &c.manager,
-        json!({"from": "2026-12-07", "to": "2026-12-11"}),
-    )
-    .await
-    .ok(200);
+    let c = app.open_week(code).await;
     let offers = app
         .get(
             "/api/v1/slots?from=2026-12-07T00:00:00Z&to=2026-12-12T00:00:00Z&limit=500",

@@ -276,6 +276,41 @@ impl TestApp {
             .to_owned()
     }
 
+    /// A cluster whose slots are all open (no 111 share, no apportionment), a week of GP
+    /// mornings published (7 to 11 December 2026, every ten minutes from 09:00 to 12:00), and
+    /// the clock set before it (1 December, 08:00 UTC).
+    pub async fn open_week(&self, code: &str) -> Cluster {
+        let c = self.cluster(code).await;
+        self.send(
+            Method::PUT,
+            &format!("/api/v1/clusters/{code}/sharing"),
+            Some(&c.manager),
+            Some(json!({"triage": {"kind": "per_day", "slots": 0}, "apportionment": false})),
+            &[("If-Match", "*")],
+        )
+        .await
+        .ok(200);
+        self.clock.set(at("2026-12-01T08:00:00Z"));
+        let template = json!({"key": "gp", "site_id": c.site_id, "service_id": c.service_id, "start": "09:00", "end": "12:00",
+            "slot_minutes": 10, "capacity": 1, "delivery": "face_to_face", "weekdays": ["mon", "tue", "wed", "thu", "fri"], "valid_from": "2026-01-01"});
+        let rota = self
+            .post(
+                &format!("/api/v1/clusters/{code}/rotas"),
+                &c.manager,
+                json!({"name": "R", "templates": [template]}),
+            )
+            .await;
+        let rota = rota.ok(201)["id"].as_str().expect("rota id").to_owned();
+        self.post(
+            &format!("/api/v1/clusters/{code}/rotas/{rota}/publish"),
+            &c.manager,
+            json!({"from": "2026-12-07", "to": "2026-12-11"}),
+        )
+        .await
+        .ok(200);
+        c
+    }
+
     /// Creates a cluster with a site, a service, a practice and one user of each role.
     pub async fn cluster(&self, code: &str) -> Cluster {
         self.post(

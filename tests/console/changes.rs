@@ -3,11 +3,11 @@
 
 use crate::both;
 use crate::browser::{set, Browser};
-use crate::desk::{book_first, open_week, receptionist};
+use crate::desk::{book_first, receptionist};
 use crate::helpers::{TestApp, PASSWORD};
 
 async fn move_then_cancel(app: TestApp) {
-    let c = open_week(&app, "U70009").await;
+    let c = app.open_week("U70009").await;
     let mut b = receptionist(&app, &c.code).await;
     let old = book_first(&mut b, 9, "Dee Testpatient").await;
 

@@ -3,45 +3,11 @@
 
 use chrono::Duration;
 use hubbook_core::Clock;
-use reqwest::Method;
 use serde_json::json;
 
 use crate::both;
 use crate::browser::{assert_local, pairs, set, Browser, Page};
-use crate::helpers::{at, nhs, Cluster, TestApp, PASSWORD};
-
-/// A cluster whose slots are all open, a week of GP mornings published, the clock before it.
-pub async fn open_week(app: &TestApp, code: &str) -> Cluster {
-    let c = app.cluster(code).await;
-    app.send(
-        Method::PUT,
-        &format!("/api/v1/clusters/{code}/sharing"),
-        Some(&c.manager),
-        Some(json!({"triage": {"kind": "per_day", "slots": 0}, "apportionment": false})),
-        &[("If-Match", "*")],
-    )
-    .await
-    .ok(200);
-    app.clock.set(at("2026-12-01T08:00:00Z"));
-    let template = json!({"key": "gp", "site_id": c.site_id, "service_id": c.service_id, "start": "09:00", "end": "12:00",
-        "slot_minutes": 10, "capacity": 1, "delivery": "face_to_face", "weekdays": ["mon", "tue", "wed", "thu", "fri"], "valid_from": "2026-01-01"});
-    let rota = app
-        .post(
-            &format!("/api/v1/clusters/{code}/rotas"),
-            &c.manager,
-            json!({"name": "R", "templates": [template]}),
-        )
-        .await;
-    let rota = rota.ok(201)["id"].as_str().unwrap().to_owned();
-    app.post(
-        &format!("/api/v1/clusters/{code}/rotas/{rota}/publish"),
-        &c.manager,
-        json!({"from": "2026-12-07", "to": "2026-12-11"}),
-    )
-    .await
-    .ok(200);
-    c
-}
+use crate::helpers::{nhs, TestApp, PASSWORD};
 
 /// A signed-in receptionist of the cluster's practice.
 pub async fn receptionist(app: &TestApp, code: &str) -> Browser {
@@ -175,7 +141,7 @@ async fn signing_in_and_out(app: TestApp) {
 }
 
 async fn forms_need_their_token_and_this_site(app: TestApp) {
-    let c = open_week(&app, "U70002").await;
+    let c = app.open_week("U70002").await;
     let mut b = receptionist(&app, &c.code).await;
     let page = b.get(&format!("/?nhs={}", nhs(1))).await;
     assert_eq!(page.status, 200);
@@ -215,7 +181,7 @@ async fn forms_need_their_token_and_this_site(app: TestApp) {
 }
 
 async fn find_hold_and_book_once(app: TestApp) {
-    let c = open_week(&app, "U70003").await;
+    let c = app.open_week("U70003").await;
     let mut b = receptionist(&app, &c.code).await;
     let patient = nhs(3);
 
@@ -357,7 +323,7 @@ async fn find_hold_and_book_once(app: TestApp) {
 }
 
 async fn an_expired_hold_says_so_and_keep_holding_renews_it(app: TestApp) {
-    let c = open_week(&app, "U70004").await;
+    let c = app.open_week("U70004").await;
     let mut b = receptionist(&app, &c.code).await;
     let found = b.get(&format!("/?nhs={}", nhs(4))).await;
     let held = b.post("/hold", &found.form("/hold")).await;
@@ -420,7 +386,7 @@ async fn an_expired_hold_says_so_and_keep_holding_renews_it(app: TestApp) {
 }
 
 async fn a_slot_taken_by_someone_else_offers_the_next(app: TestApp) {
-    let c = open_week(&app, "U70005").await;
+    let c = app.open_week("U70005").await;
     let mut b = receptionist(&app, &c.code).await;
     let found = b.get(&format!("/?nhs={}", nhs(5))).await;
     let form = found.form("/hold");
@@ -443,7 +409,7 @@ async fn a_slot_taken_by_someone_else_offers_the_next(app: TestApp) {
 }
 
 async fn another_practice_cannot_open_the_appointment(app: TestApp) {
-    let c = open_week(&app, "U70006").await;
+    let c = app.open_week("U70006").await;
     let practice = app
         .post(
             &format!("/api/v1/clusters/{}/practices", c.code),

@@ -3,7 +3,7 @@
 
 use crate::both;
 use crate::browser::{set, Browser};
-use crate::desk::{open_week, receptionist};
+use crate::desk::receptionist;
 use crate::helpers::{at, Cluster, TestApp, PASSWORD};
 
 /// The slots of the published week, earliest first, as the API lists them.
@@ -23,7 +23,7 @@ async fn week_slots(app: &TestApp, c: &Cluster) -> Vec<String> {
 }
 
 async fn the_hub_day_list_records_outcomes(app: TestApp) {
-    let c = open_week(&app, "U70007").await;
+    let c = app.open_week("U70007").await;
     let slots = week_slots(&app, &c).await;
     let first = app
         .book_directly(&c.code, &slots[0], &c.practice_id)

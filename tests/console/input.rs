@@ -3,7 +3,7 @@
 
 use crate::both;
 use crate::browser::Page;
-use crate::desk::{open_week, receptionist};
+use crate::desk::receptionist;
 use crate::helpers::TestApp;
 
 #[track_caller]
@@ -13,7 +13,7 @@ fn answered(page: &Page, what: &str) {
 }
 
 async fn bad_input_is_answered_not_failed(app: TestApp) {
-    let c = open_week(&app, "U70010").await;
+    let c = app.open_week("U70010").await;
     let mut b = receptionist(&app, &c.code).await;
     let long = "9".repeat(20_000);
     for query in [

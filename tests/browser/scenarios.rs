@@ -402,6 +402,19 @@ async fn b_cancel_move_and_the_hub_day_list() {
     b.goto(&format!("/appointments/{moving}")).await;
     b.wait_heading("Appointment").await;
     b.check("appointment").await;
+
+    // Notes for the clinician: added from the appointment's page, the booking untouched.
+    b.click("details:has(form[action$='/notes']) .nhsuk-details__summary")
+        .await;
+    b.fill("#notes", "Bring the blood pressure diary").await;
+    b.check("notes-form").await;
+    b.click("form[action$='/notes'] button").await;
+    b.wait_heading("Notes saved").await;
+    assert!(b
+        .text("main")
+        .await
+        .contains("Bring the blood pressure diary"));
+    b.check("notes-saved").await;
     b.click("a[href*='move=']").await;
     b.wait_heading("Choose a new slot").await;
     b.wait_focus(".console-hold").await;
@@ -415,7 +428,8 @@ async fn b_cancel_move_and_the_hub_day_list() {
     let moved = url.path().rsplit('/').next().unwrap().to_owned();
 
     // Cancel it: first without a reason, which the error summary links to; then with one.
-    b.click(".nhsuk-details__summary").await;
+    b.click("details:has(form[action$='/cancel']) .nhsuk-details__summary")
+        .await;
     b.click("form[action$='/cancel'] button").await;
     b.wait_focus(".nhsuk-error-summary").await;
     b.check("cancel-error").await;
@@ -432,6 +446,12 @@ async fn b_cancel_move_and_the_hub_day_list() {
         .await
         .contains("The patient is feeling better"));
     b.check("cancelled").await;
+
+    // The practice's rebooking worklist, empty here.
+    b.goto("/rebooking").await;
+    b.wait_heading("Appointments to rebook").await;
+    assert!(b.text("main").await.contains("There is nothing to rebook."));
+    b.check("rebooking-empty").await;
     let reply = app
         .get(&format!("/api/v1/appointments/{moved}"), &c.receptionist)
         .await;
@@ -618,4 +638,62 @@ async fn with_javascript_off_the_day_list_keeps_the_focus_on_the_row() {
         .starts_with("Seen"));
     hub.screenshot("hub-day-no-javascript").await;
     hub.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rebooking_worklist_is_worked_from_the_keyboard() {
+    let (app, c) = open_week("U80010").await;
+    let slots = week_slots(&app, &c).await;
+    let kept = app
+        .book_directly(&c.code, &slots[0], &c.practice_id)
+        .unwrap();
+    let other = app
+        .book_directly(&c.code, &slots[1], &c.practice_id)
+        .unwrap();
+    set_patient(&app, &other, &nhs(61));
+    // The manager cancels Monday's session: both appointments need rebooking.
+    let sessions = app
+        .get(
+            &format!(
+                "/api/v1/clusters/{}/sessions?from=2026-12-07&to=2026-12-07",
+                c.code
+            ),
+            &c.manager,
+        )
+        .await;
+    let session = sessions.ok(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/api/v1/clusters/{}/sessions/{session}/cancel", c.code),
+        &c.manager,
+        json!({"reason": "The GP is unwell"}),
+    )
+    .await
+    .ok(200);
+
+    let b = Browser::open(&app.base, true).await;
+    sign_in(&b, "rec-u80010", PASSWORD, false).await;
+    b.wait_heading("Find a patient's appointments and slots")
+        .await;
+    b.click("a[href='/rebooking']").await;
+    b.wait_heading("Appointments to rebook").await;
+    assert_eq!(b.count("tbody tr").await, 2);
+    b.check("rebooking").await;
+    b.focus(&format!("form[action='/rebooking/{kept}/keep'] button"))
+        .await;
+    b.press_enter().await;
+    b.wait_for(
+        "document.querySelector('.nhsuk-notification-banner--success') !== null",
+        "the success banner",
+    )
+    .await;
+    assert_eq!(b.count("tbody tr").await, 1, "the kept one left the list");
+    b.check("rebooking-kept").await;
+    let reply = app
+        .get(&format!("/api/v1/appointments/{kept}"), &c.receptionist)
+        .await;
+    assert_eq!(reply.ok(200)["status"], "booked");
+    b.close().await;
 }

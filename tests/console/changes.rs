@@ -1,5 +1,5 @@
-//! Changing a booked appointment from its page: moving it to another slot in one step, and
-//! cancelling it with a reason.
+//! Changing a booked appointment from its page: moving it to another slot in one step,
+//! cancelling it with a reason, and amending the notes for the clinician.
 
 use crate::both;
 use crate::browser::{set, Browser};
@@ -91,4 +91,147 @@ async fn move_then_cancel(app: TestApp) {
     let _ = Browser::new(&app);
 }
 
-both!(move_then_cancel);
+async fn notes_are_added_changed_and_cleared(app: TestApp) {
+    let c = app.open_week("U70011").await;
+    let mut b = receptionist(&app, &c.code).await;
+    let id = book_first(&mut b, 11, "Noel Testpatient").await;
+    let token = app.login("rec-u70011", PASSWORD).await;
+    let action = format!("/appointments/{id}/notes");
+
+    let page = b.get(&format!("/appointments/{id}")).await;
+    assert!(page
+        .assert_local()
+        .body
+        .contains("Add notes for the clinician"));
+    let mut form = page.form(&action);
+    set(&mut form, "notes", "Bring the blood pressure diary");
+    let saved = b.post(&action, &form).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let shown = b.get(saved.location()).await;
+    assert!(shown.assert_local().body.contains("Notes saved"));
+    assert!(shown.body.contains("Bring the blood pressure diary"));
+    let stored = app.get(&format!("/api/v1/appointments/{id}"), &token).await;
+    let stored = stored.ok(200);
+    assert_eq!(stored["notes"], "Bring the blood pressure diary");
+    assert_eq!(
+        stored["status"], "booked",
+        "the booking itself is untouched"
+    );
+
+    // The form read before the change is stale now: nothing is overwritten.
+    let stale = b.post(&action, &form).await;
+    assert!(stale.status >= 400, "{}", stale.status);
+    assert!(stale
+        .assert_local()
+        .body
+        .contains("Someone else changed this appointment"));
+
+    // Too long: the error links to the field, and the notes stay as they were.
+    let mut form = shown.form(&action);
+    set(&mut form, "notes", &"x".repeat(2_001));
+    let refused = b.post(&action, &form).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.assert_local().body.contains("href=\"#notes\""));
+    assert_eq!(
+        app.get(&format!("/api/v1/appointments/{id}"), &token)
+            .await
+            .ok(200)["notes"],
+        "Bring the blood pressure diary"
+    );
+
+    // Empty clears them.
+    set(&mut form, "notes", "");
+    let cleared = b.post(&action, &form).await;
+    assert_eq!(cleared.status, 303, "{}", cleared.body);
+    assert!(app
+        .get(&format!("/api/v1/appointments/{id}"), &token)
+        .await
+        .ok(200)["notes"]
+        .is_null());
+}
+
+async fn the_rebooking_worklist_keeps_or_cancels(app: TestApp) {
+    let c = app.open_week("U70012").await;
+    let mut b = receptionist(&app, &c.code).await;
+    let first = book_first(&mut b, 12, "Rhea Testpatient").await;
+    let second = book_first(&mut b, 13, "Remy Testpatient").await;
+    let token = app.login("rec-u70012", PASSWORD).await;
+
+    let empty = b.get("/rebooking").await;
+    assert_eq!(empty.status, 200);
+    assert!(empty
+        .assert_local()
+        .body
+        .contains("There is nothing to rebook."));
+
+    // The manager cancels Monday's session: both appointments need rebooking.
+    let sessions = app
+        .get(
+            &format!(
+                "/api/v1/clusters/{}/sessions?from=2026-12-07&to=2026-12-07",
+                c.code
+            ),
+            &c.manager,
+        )
+        .await;
+    let session = sessions.ok(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/api/v1/clusters/{}/sessions/{session}/cancel", c.code),
+        &c.manager,
+        serde_json::json!({"reason": "The GP is unwell"}),
+    )
+    .await
+    .ok(200);
+
+    let list = b.get("/rebooking").await;
+    assert_eq!(list.status, 200);
+    let body = &list.assert_local().body;
+    assert!(body.contains("Rhea Testpatient") && body.contains("Remy Testpatient"));
+    assert!(body.contains("The GP is unwell"));
+    assert!(
+        body.contains(&format!("move={first}")),
+        "a link to find a new slot"
+    );
+
+    // One keeps the time, the other is cancelled; both leave the list.
+    let keep = format!("/rebooking/{first}/keep");
+    let kept = b.post(&keep, &list.form(&keep)).await;
+    assert_eq!(kept.status, 303, "{}", kept.body);
+    let cancel = format!("/rebooking/{second}/cancel");
+    let cancelled = b.post(&cancel, &list.form(&cancel)).await;
+    assert_eq!(cancelled.status, 303, "{}", cancelled.body);
+    let after = b.get(cancelled.location()).await;
+    assert!(after
+        .assert_local()
+        .body
+        .contains("The appointment is cancelled"));
+    assert!(after.body.contains("There is nothing to rebook."));
+    let status = |id: String| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            app.get(&format!("/api/v1/appointments/{id}"), &token)
+                .await
+                .ok(200)["status"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert_eq!(status(first.clone()).await, "booked");
+    assert_eq!(status(second.clone()).await, "cancelled");
+
+    // The same form again finds nothing to resolve, and says so.
+    let again = b.post(&keep, &list.form(&keep)).await;
+    assert!(again.status >= 400, "{}", again.status);
+    assert!(again.assert_local().body.contains("nhsuk-error-summary"));
+}
+
+both!(
+    move_then_cancel,
+    notes_are_added_changed_and_cleared,
+    the_rebooking_worklist_keeps_or_cancels,
+);

@@ -65,6 +65,7 @@ fn name_field(field: &str) -> &'static str {
         "reason" => "reason",
         "email" => "email",
         "requester.reference" | "reference" => "requester_reference",
+        "notes" => "notes",
         _ => "name",
     }
 }

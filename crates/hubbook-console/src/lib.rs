@@ -11,6 +11,7 @@ pub mod assets;
 pub mod errors;
 mod hub;
 mod pages;
+mod rebooking;
 pub mod render;
 pub mod session;
 

@@ -53,8 +53,14 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig, console: web::Data<Console>) 
         .route("/appointments/{id}", web::get().to(appointment_page))
         .route("/appointments/{id}/cancel", web::post().to(cancel))
         .route("/appointments/{id}/move", web::post().to(move_appointment))
+        .route("/appointments/{id}/notes", web::post().to(amend_notes))
         .route("/appointments/{id}/{action}", web::get().to(to_appointment))
         .route("/hub/day", web::get().to(crate::hub::day))
+        .route("/rebooking", web::get().to(crate::rebooking::list))
+        .route(
+            "/rebooking/{id}/{action}",
+            web::post().to(crate::rebooking::resolve),
+        )
         .route(
             "/hub/appointments/{id}/outcome",
             web::post().to(crate::hub::record_outcome),
@@ -192,6 +198,7 @@ pub(crate) fn base(session: Option<(&Session, &SignedIn)>, title: &str) -> Map<S
                 "role": role_label(user.role),
                 "day_lists": matches!(user.role, Role::HubStaff | Role::ClusterManager),
                 "books": user.role == Role::Receptionist,
+                "rebooks": matches!(user.role, Role::Receptionist | Role::ClusterManager),
             }),
         );
     }
@@ -1134,7 +1141,7 @@ async fn appointment_page(
         Err(redirect) => return redirect,
     };
     let params = Params::parse(req.query_string());
-    let notice = ["booked", "cancelled", "moved"]
+    let notice = ["booked", "cancelled", "moved", "notes"]
         .into_iter()
         .find(|n| params.get(n) == "1");
     render_appointment(
@@ -1174,8 +1181,9 @@ pub(crate) async fn render_appointment(
     };
     let a = &detail.appointment;
     let booked = a.status == AppointmentStatus::Booked;
-    let notice = notice.filter(|n| *n == "cancelled" || booked);
+    let notice = notice.filter(|n| *n == "cancelled" || *n == "notes" || booked);
     let title = match notice {
+        Some("notes") => "Notes saved",
         Some("booked") => "Appointment booked",
         Some("moved") => "Appointment moved",
         Some("cancelled") => "Appointment cancelled",
@@ -1194,6 +1202,13 @@ pub(crate) async fn render_appointment(
     ctx.insert(
         "may_cancel".into(),
         json!(booked && permit(user.role, Action::Cancel).is_ok()),
+    );
+    ctx.insert(
+        "may_amend_notes".into(),
+        json!(
+            a.status != AppointmentStatus::Cancelled
+                && permit(user.role, Action::AmendNotes).is_ok()
+        ),
     );
     ctx.insert(
         "may_move".into(),
@@ -1230,6 +1245,7 @@ pub(crate) async fn render_appointment(
             "adjustments": a.adjustments,
             "reason": a.reason,
             "cancel_reason": a.cancel_reason,
+            "notes": a.notes,
             "requester": a.requester_ods,
             "requester_reference": a.requester_reference,
         }),
@@ -1283,6 +1299,40 @@ async fn cancel(
                 r.error
             };
             refused(error, r.status).await
+        }
+    }
+}
+
+/// `POST /appointments/{id}/notes`: replaces the notes for the clinician (empty clears them),
+/// guarded by the version the page showed; the booking itself is untouched.
+async fn amend_notes(
+    c: web::Data<Console>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let form = Params::parse(&String::from_utf8_lossy(&body));
+    let (s, user) = match checked_post(&c, &req, &form) {
+        Ok(found) => found,
+        Err(refused) => return refused,
+    };
+    let id = id.into_inner();
+    let notes = Some(form.get("notes").trim()).filter(|n| !n.is_empty());
+    let expected = form.get("version").parse::<i64>().ok();
+    match c
+        .hubbook
+        .amend_notes(&user.caller(), id.clone(), expected, notes)
+        .await
+    {
+        Ok(a) => see_other(&format!("/appointments/{}?notes=1", urlencode(&a.id))),
+        Err(e) => {
+            let r = refusal(e);
+            let error = if r.kind == hubbook_api::ProblemType::PreconditionFailed {
+                FieldError::page("Someone else changed this appointment a moment ago. Check it below, then try again.")
+            } else {
+                r.error
+            };
+            render_appointment(&c, &s, &user, id, None, vec![error], r.status).await
         }
     }
 }

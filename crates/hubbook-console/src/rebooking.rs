@@ -1,0 +1,144 @@
+//! The practice's rebooking worklist: appointments a rota change or a cancelled session left in a
+//! slot that no longer runs as booked. Each row offers finding a new slot (the move search), the
+//! patient keeping the time, or cancelling, through the same use cases as the JSON API.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use hubbook_core::NhsNumber;
+use hubbook_service::rebooking::Resolution;
+use serde_json::{json, Value};
+
+use crate::errors::{refusal, FieldError};
+use crate::pages::{base, checked_post, see_other, signed_in, urlencode, when, Params};
+use crate::session::{Session, SignedIn};
+use crate::Console;
+
+/// The most rows the page shows, oldest need first (the API pages through the rest).
+const ROWS: i64 = 200;
+
+/// `GET /rebooking`: the worklist.
+pub(crate) async fn list(c: web::Data<Console>, req: HttpRequest) -> HttpResponse {
+    let (s, user) = match signed_in(&c, &req) {
+        Ok(found) => found,
+        Err(redirect) => return redirect,
+    };
+    let done = Params::parse(req.query_string()).get("done").to_owned();
+    page(
+        &c,
+        &s,
+        &user,
+        Some(done).filter(|d| !d.is_empty()),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The caller's cluster code, which the worklist's use cases are addressed by.
+async fn cluster_code(c: &Console, user: &SignedIn) -> Result<String, FieldError> {
+    let page = c
+        .hubbook
+        .list_clusters(&user.caller(), None, 1)
+        .await
+        .map_err(|e| refusal(e).error)?;
+    page.items
+        .into_iter()
+        .next()
+        .map(|cluster| cluster.code)
+        .ok_or_else(|| FieldError::page("You are not in a cluster, so there is no worklist."))
+}
+
+async fn page(
+    c: &Console,
+    s: &Session,
+    user: &SignedIn,
+    done: Option<String>,
+    earlier: Option<FieldError>,
+    status: StatusCode,
+) -> HttpResponse {
+    let mut ctx = base(Some((s, user)), "Appointments to rebook");
+    let mut errors: Vec<FieldError> = earlier.into_iter().collect();
+    let mut rows = Vec::new();
+    match cluster_code(c, user).await {
+        Ok(code) => match c
+            .hubbook
+            .rebooking_list(&user.caller(), code, None, ROWS)
+            .await
+        {
+            Ok(list) => {
+                for entry in list.items {
+                    let a = &entry.appointment;
+                    let nhs = a.nhs_number.as_deref().unwrap_or_default();
+                    rows.push(json!({
+                        "id": a.id,
+                        "version": a.version,
+                        "patient": a.patient_name,
+                        "nhs_number": NhsNumber::parse(nhs).ok().map(|n| n.spaced()),
+                        "when": when(a.starts_at),
+                        "reason": entry.need.reason,
+                        "flagged": when(entry.need.flagged_at),
+                        "phone": a.patient_phone,
+                        "move_link": format!(
+                            "/?{}&move={}",
+                            serde_urlencoded::to_string([("nhs", nhs)]).unwrap_or_default(),
+                            urlencode(&a.id)
+                        ),
+                    }));
+                }
+            }
+            Err(e) => errors.push(refusal(e).error),
+        },
+        Err(error) => errors.push(error),
+    }
+    ctx.insert("rows".into(), json!(rows));
+    ctx.insert("done".into(), json!(done));
+    ctx.insert("errors".into(), json!(errors));
+    c.templates
+        .page(status, "rebooking.html", Value::Object(ctx))
+}
+
+/// `POST /rebooking/{id}/keep` or `/cancel`: the patient keeps the time, or the appointment is
+/// cancelled; either way it leaves the worklist.
+pub(crate) async fn resolve(
+    c: web::Data<Console>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let form = Params::parse(&String::from_utf8_lossy(&body));
+    let (s, user) = match checked_post(&c, &req, &form) {
+        Ok(found) => found,
+        Err(refused) => return refused,
+    };
+    let (id, action) = path.into_inner();
+    let resolution = match action.as_str() {
+        "keep" => Resolution::Kept,
+        "cancel" => Resolution::Cancelled,
+        _ => return see_other("/rebooking"),
+    };
+    let expected = form.get("version").parse::<i64>().ok();
+    let code = match cluster_code(&c, &user).await {
+        Ok(code) => code,
+        Err(error) => {
+            return page(&c, &s, &user, None, Some(error), StatusCode::FORBIDDEN).await;
+        }
+    };
+    match c
+        .hubbook
+        .resolve_rebooking(&user.caller(), code, id, expected, resolution)
+        .await
+    {
+        Ok(_) => see_other(&format!("/rebooking?done={action}")),
+        Err(e) => {
+            let r = refusal(e);
+            let error = if r.kind == hubbook_api::ProblemType::PreconditionFailed {
+                FieldError::page(
+                    "Someone else changed this appointment a moment ago. Check the list below, then try again.",
+                )
+            } else {
+                r.error
+            };
+            page(&c, &s, &user, None, Some(error), r.status).await
+        }
+    }
+}

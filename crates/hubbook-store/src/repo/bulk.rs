@@ -84,27 +84,8 @@ impl Rows {
 }
 
 /// Writes a table's rows: one binary `COPY` on PostgreSQL, chunked multi-row INSERTs on SQLite.
+/// Rows are moved into the statements, never copied (the typed fields insert by value).
 macro_rules! load {
-    // Rows whose struct converts a field as it is written (a cluster's zone) insert by value.
-    (by value: $conn:expr, $table:expr, $rows:expr) => {{
-        let rows = std::mem::take(&mut $rows);
-        if !rows.is_empty() {
-            match $conn {
-                DbConn::Pg(pg) => {
-                    diesel::copy_from($table)
-                        .from_insertable(rows)
-                        .execute(pg)?;
-                }
-                DbConn::Sqlite(lite) => {
-                    for chunk in rows.chunks(SQLITE_CHUNK) {
-                        diesel::insert_into($table)
-                            .values(chunk.to_vec())
-                            .execute(lite)?;
-                    }
-                }
-            }
-        }
-    }};
     ($conn:expr, $table:expr, $rows:expr) => {{
         let rows = std::mem::take(&mut $rows);
         if !rows.is_empty() {
@@ -115,10 +96,8 @@ macro_rules! load {
                         .execute(pg)?;
                 }
                 DbConn::Sqlite(lite) => {
-                    for chunk in rows.chunks(SQLITE_CHUNK) {
-                        diesel::insert_into($table)
-                            .values(chunk.to_vec())
-                            .execute(lite)?;
+                    for chunk in super::owned_chunks(rows, SQLITE_CHUNK) {
+                        diesel::insert_into($table).values(chunk).execute(lite)?;
                     }
                 }
             }
@@ -153,7 +132,7 @@ pub fn write(conn: &mut DbConn, rows: &mut Rows) -> Result<usize, StoreError> {
             )
         })
         .collect();
-    load!(by value: &mut *conn, clusters::table, rows.clusters);
+    load!(&mut *conn, clusters::table, rows.clusters);
     // Diesel's multi-backend connection has no batch insert: one INSERT per chunk per backend.
     for chunk in counters.chunks(SQLITE_CHUNK) {
         match &mut *conn {

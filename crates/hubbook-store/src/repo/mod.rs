@@ -179,3 +179,23 @@ macro_rules! audited {
     };
 }
 pub(crate) use audited;
+
+/// `rows` in owned chunks of at most `size`, moved rather than copied: rows with typed fields
+/// (statuses, kinds, zones) insert by value, and a publication or a seed writes millions of them.
+pub(crate) fn owned_chunks<T>(rows: Vec<T>, size: usize) -> impl Iterator<Item = Vec<T>> {
+    let mut rows = rows.into_iter();
+    std::iter::from_fn(move || {
+        let chunk: Vec<T> = rows.by_ref().take(size).collect();
+        (!chunk.is_empty()).then_some(chunk)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn owned_chunks_keep_every_row_once_in_order() {
+        let chunks: Vec<Vec<u32>> = super::owned_chunks((0..7).collect(), 3).collect();
+        assert_eq!(chunks, vec![vec![0, 1, 2], vec![3, 4, 5], vec![6]]);
+        assert_eq!(super::owned_chunks(Vec::<u32>::new(), 3).count(), 0);
+    }
+}

@@ -659,14 +659,10 @@ fn slot_row(
 macro_rules! insert_chunked {
     ($conn:expr, $table:expr, $rows:expr) => {{
         let conn: &mut DbConn = $conn;
-        for chunk in $rows.chunks(INSERT_CHUNK) {
+        for chunk in super::owned_chunks($rows, INSERT_CHUNK) {
             match conn {
-                DbConn::Pg(pg) => diesel::insert_into($table)
-                    .values(chunk.to_vec())
-                    .execute(pg)?,
-                DbConn::Sqlite(lite) => diesel::insert_into($table)
-                    .values(chunk.to_vec())
-                    .execute(lite)?,
+                DbConn::Pg(pg) => diesel::insert_into($table).values(chunk).execute(pg)?,
+                DbConn::Sqlite(lite) => diesel::insert_into($table).values(chunk).execute(lite)?,
             };
         }
     }};

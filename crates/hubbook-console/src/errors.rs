@@ -47,6 +47,16 @@ pub struct Refusal {
 }
 
 impl Refusal {
+    /// The error to show, saying `stale` instead when the row changed since the page was read
+    /// (another desk got there first), so the page can tell what to look at again.
+    pub fn unless_stale(self, stale: &str) -> FieldError {
+        if self.kind == ProblemType::PreconditionFailed {
+            FieldError::page(stale)
+        } else {
+            self.error
+        }
+    }
+
     /// Whether the slot is gone for this booker (booked or held by someone else, no longer
     /// offered, or started), so the page should offer the next free slots instead.
     pub fn slot_gone(&self) -> bool {

@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 
 use crate::errors::{refusal, FieldError};
 use crate::pages::{
-    base, checked_post, clinical_role_label, clock_time, delivery_label, see_other, signed_in,
-    status_label, Params,
+    base, clinical_role_label, clock_time, delivery_label, see_other, signed_in, status_label,
+    Params, Posted,
 };
 use crate::session::{Session, SignedIn};
 use crate::Console;
@@ -186,15 +186,14 @@ async fn day_page(
 /// the day list again with the focus back on that row.
 pub(crate) async fn record_outcome(
     c: web::Data<Console>,
-    req: HttpRequest,
     id: web::Path<String>,
-    body: web::Bytes,
+    posted: Posted,
 ) -> HttpResponse {
-    let form = Params::parse(&String::from_utf8_lossy(&body));
-    let (s, user) = match checked_post(&c, &req, &form) {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
+    let Posted {
+        form,
+        session: s,
+        user,
+    } = posted;
     let query = DayQuery::from_params(&form);
     let outcome = match form.get("outcome") {
         "arrived" => Outcome::Arrived,
@@ -230,14 +229,9 @@ pub(crate) async fn record_outcome(
         }
         Err(e) => {
             let r = refusal(e);
-            let error = if r.kind == hubbook_api::ProblemType::PreconditionFailed {
-                FieldError::page(
-                    "Someone else updated this appointment a moment ago. The list below shows it as it is now.",
-                )
-            } else {
-                r.error
-            };
-            day_page(&c, &s, &user, query, Some(error), r.status).await
+            let status = r.status;
+            let error = r.unless_stale("Someone else updated this appointment a moment ago. The list below shows it as it is now.");
+            day_page(&c, &s, &user, query, Some(error), status).await
         }
     }
 }

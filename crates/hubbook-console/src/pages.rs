@@ -147,6 +147,45 @@ fn console_role(role: Role) -> bool {
     )
 }
 
+/// A form posted by a signed-in member of staff, read and checked before the handler runs (see
+/// [`checked_post`]); a refused post is answered with the page saying what to do.
+pub(crate) struct Posted {
+    /// The form's fields.
+    pub form: Params,
+    /// The session it came in.
+    pub session: Session,
+    /// Who is signed in.
+    pub user: SignedIn,
+}
+
+impl actix_web::FromRequest for Posted {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let body = web::Bytes::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let body = body.await?;
+            let console = req
+                .app_data::<web::Data<Console>>()
+                .cloned()
+                .ok_or_else(|| actix_web::error::ErrorInternalServerError("console missing"))?;
+            let form = Params::parse(&String::from_utf8_lossy(&body));
+            match checked_post(&console, &req, &form) {
+                Ok((session, user)) => Ok(Posted {
+                    form,
+                    session,
+                    user,
+                }),
+                Err(page) => {
+                    Err(actix_web::error::InternalError::from_response("refused", page).into())
+                }
+            }
+        })
+    }
+}
+
 /// A form post's checks, before anything else: its origin is this site, it carries the session's
 /// CSRF token, and someone is signed in. Refused posts get a page saying what to do.
 pub(crate) fn checked_post(
@@ -314,23 +353,15 @@ async fn sign_in(c: web::Data<Console>, req: HttpRequest, body: web::Bytes) -> H
     page
 }
 
-async fn sign_out(c: web::Data<Console>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let form = Params::parse(&String::from_utf8_lossy(&body));
-    if let Err(refused) = checked_post(&c, &req, &form) {
-        return refused;
-    }
+async fn sign_out(req: HttpRequest, _posted: Posted) -> HttpResponse {
     let mut page = see_other("/sign-in?signed_out=1");
     add_cookie(&mut page, session::removal(&req));
     page
 }
 
 /// `POST /session/extend`: the session ends later, and the page the form was on comes back.
-async fn stay_signed_in(c: web::Data<Console>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let form = Params::parse(&String::from_utf8_lossy(&body));
-    let (s, _) = match checked_post(&c, &req, &form) {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
+async fn stay_signed_in(c: web::Data<Console>, req: HttpRequest, posted: Posted) -> HttpResponse {
+    let s = posted.session;
     let mut page = see_other(&same_site_path(&req).unwrap_or_else(|| "/".to_owned()));
     add_cookie(
         &mut page,
@@ -683,12 +714,12 @@ fn local_midnight(d: NaiveDate) -> DateTime<Utc> {
 // ---------------------------------------------------------------------------------------------
 // Hold and book.
 
-async fn hold(c: web::Data<Console>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let form = Params::parse(&String::from_utf8_lossy(&body));
-    let (s, user) = match checked_post(&c, &req, &form) {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
+async fn hold(c: web::Data<Console>, posted: Posted) -> HttpResponse {
+    let Posted {
+        form,
+        session: s,
+        user,
+    } = posted;
     let search = Search::from_params(&form);
     match c
         .hubbook
@@ -969,17 +1000,12 @@ fn render_hold(
     )
 }
 
-async fn book(
-    c: web::Data<Console>,
-    req: HttpRequest,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let params = Params::parse(&String::from_utf8_lossy(&body));
-    let (s, user) = match checked_post(&c, &req, &params) {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
+async fn book(c: web::Data<Console>, id: web::Path<String>, posted: Posted) -> HttpResponse {
+    let Posted {
+        form: params,
+        session: s,
+        user,
+    } = posted;
     let form = PatientForm::from_params(&params);
     let who = user.caller();
     let hold_id = id.into_inner();
@@ -1052,15 +1078,14 @@ async fn book(
 
 async fn keep_holding(
     c: web::Data<Console>,
-    req: HttpRequest,
     id: web::Path<String>,
-    body: web::Bytes,
+    posted: Posted,
 ) -> HttpResponse {
-    let params = Params::parse(&String::from_utf8_lossy(&body));
-    let (s, user) = match checked_post(&c, &req, &params) {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
+    let Posted {
+        form: params,
+        session: s,
+        user,
+    } = posted;
     let form = PatientForm::from_params(&params);
     let who = user.caller();
     let held = match c.hubbook.held_slot(&who, id.into_inner()).await {
@@ -1104,17 +1129,12 @@ async fn keep_holding(
     }
 }
 
-async fn release(
-    c: web::Data<Console>,
-    req: HttpRequest,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let params = Params::parse(&String::from_utf8_lossy(&body));
-    let (_, user) = match checked_post(&c, &req, &params) {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
+async fn release(c: web::Data<Console>, id: web::Path<String>, posted: Posted) -> HttpResponse {
+    let Posted {
+        form: params,
+        session: _,
+        user,
+    } = posted;
     // A hold already ended needs no letting go: either way the search comes back.
     if let Err(e) = c
         .hubbook
@@ -1257,17 +1277,12 @@ pub(crate) async fn render_appointment(
 }
 
 /// `POST /appointments/{id}/cancel`: cancels with the reason given; the slot is free at once.
-async fn cancel(
-    c: web::Data<Console>,
-    req: HttpRequest,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let form = Params::parse(&String::from_utf8_lossy(&body));
-    let (s, user) = match checked_post(&c, &req, &form) {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
+async fn cancel(c: web::Data<Console>, id: web::Path<String>, posted: Posted) -> HttpResponse {
+    let Posted {
+        form,
+        session: s,
+        user,
+    } = posted;
     let id = id.into_inner();
     let reason = form.get("cancel_reason");
     let refused = |error: FieldError, status: StatusCode| {
@@ -1293,29 +1308,21 @@ async fn cancel(
         Ok(a) => see_other(&format!("/appointments/{}?cancelled=1", urlencode(&a.id))),
         Err(e) => {
             let r = refusal(e);
-            let error = if r.kind == hubbook_api::ProblemType::PreconditionFailed {
-                FieldError::page("Someone else changed this appointment a moment ago. Check it below, then try again.")
-            } else {
-                r.error
-            };
-            refused(error, r.status).await
+            let status = r.status;
+            let error = r.unless_stale("Someone else changed this appointment a moment ago. Check it below, then try again.");
+            refused(error, status).await
         }
     }
 }
 
 /// `POST /appointments/{id}/notes`: replaces the notes for the clinician (empty clears them),
 /// guarded by the version the page showed; the booking itself is untouched.
-async fn amend_notes(
-    c: web::Data<Console>,
-    req: HttpRequest,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let form = Params::parse(&String::from_utf8_lossy(&body));
-    let (s, user) = match checked_post(&c, &req, &form) {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
+async fn amend_notes(c: web::Data<Console>, id: web::Path<String>, posted: Posted) -> HttpResponse {
+    let Posted {
+        form,
+        session: s,
+        user,
+    } = posted;
     let id = id.into_inner();
     let notes = Some(form.get("notes").trim()).filter(|n| !n.is_empty());
     let expected = form.get("version").parse::<i64>().ok();
@@ -1327,12 +1334,9 @@ async fn amend_notes(
         Ok(a) => see_other(&format!("/appointments/{}?notes=1", urlencode(&a.id))),
         Err(e) => {
             let r = refusal(e);
-            let error = if r.kind == hubbook_api::ProblemType::PreconditionFailed {
-                FieldError::page("Someone else changed this appointment a moment ago. Check it below, then try again.")
-            } else {
-                r.error
-            };
-            render_appointment(&c, &s, &user, id, None, vec![error], r.status).await
+            let status = r.status;
+            let error = r.unless_stale("Someone else changed this appointment a moment ago. Check it below, then try again.");
+            render_appointment(&c, &s, &user, id, None, vec![error], status).await
         }
     }
 }
@@ -1341,15 +1345,14 @@ async fn amend_notes(
 /// one step (the patient keeps the old one if the move fails).
 async fn move_appointment(
     c: web::Data<Console>,
-    req: HttpRequest,
     id: web::Path<String>,
-    body: web::Bytes,
+    posted: Posted,
 ) -> HttpResponse {
-    let form = Params::parse(&String::from_utf8_lossy(&body));
-    let (s, user) = match checked_post(&c, &req, &form) {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
+    let Posted {
+        form,
+        session: s,
+        user,
+    } = posted;
     let id = id.into_inner();
     let expected = form.get("version").parse::<i64>().ok();
     match c
@@ -1366,13 +1369,12 @@ async fn move_appointment(
         Ok(placed) => see_other(&format!("/appointments/{}?moved=1", urlencode(&placed.id))),
         Err(e) => {
             let r = refusal(e);
-            let error = if r.kind == hubbook_api::ProblemType::PreconditionFailed {
-                FieldError::page("Someone else changed this appointment a moment ago. Choose the new slot again.")
-            } else {
-                r.error
-            };
+            let status = r.status;
+            let error = r.unless_stale(
+                "Someone else changed this appointment a moment ago. Choose the new slot again.",
+            );
             let search = Search::from_params(&form);
-            find_page(&c, &s, &user, &search, Some(error), r.status).await
+            find_page(&c, &s, &user, &search, Some(error), status).await
         }
     }
 }

@@ -9,7 +9,7 @@ use hubbook_service::rebooking::Resolution;
 use serde_json::{json, Value};
 
 use crate::errors::{refusal, FieldError};
-use crate::pages::{base, checked_post, see_other, signed_in, urlencode, when, Params};
+use crate::pages::{base, see_other, signed_in, urlencode, when, Params, Posted};
 use crate::session::{Session, SignedIn};
 use crate::Console;
 
@@ -101,15 +101,14 @@ async fn page(
 /// cancelled; either way it leaves the worklist.
 pub(crate) async fn resolve(
     c: web::Data<Console>,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
+    posted: Posted,
 ) -> HttpResponse {
-    let form = Params::parse(&String::from_utf8_lossy(&body));
-    let (s, user) = match checked_post(&c, &req, &form) {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
+    let Posted {
+        form,
+        session: s,
+        user,
+    } = posted;
     let (id, action) = path.into_inner();
     let resolution = match action.as_str() {
         "keep" => Resolution::Kept,
@@ -131,14 +130,9 @@ pub(crate) async fn resolve(
         Ok(_) => see_other(&format!("/rebooking?done={action}")),
         Err(e) => {
             let r = refusal(e);
-            let error = if r.kind == hubbook_api::ProblemType::PreconditionFailed {
-                FieldError::page(
-                    "Someone else changed this appointment a moment ago. Check the list below, then try again.",
-                )
-            } else {
-                r.error
-            };
-            page(&c, &s, &user, None, Some(error), r.status).await
+            let status = r.status;
+            let error = r.unless_stale("Someone else changed this appointment a moment ago. Check the list below, then try again.");
+            page(&c, &s, &user, None, Some(error), status).await
         }
     }
 }

@@ -311,6 +311,32 @@ impl TestApp {
         c
     }
 
+    /// Cancels, as the cluster's manager, every session on a local `date` (`YYYY-MM-DD`), giving
+    /// `reason`: their booked appointments then need rebooking. (Used by the console and
+    /// browser suites, which share this file.)
+    #[allow(dead_code)]
+    pub async fn cancel_sessions_on(&self, c: &Cluster, date: &str, reason: &str) {
+        let sessions = self
+            .get(
+                &format!(
+                    "/api/v1/clusters/{}/sessions?from={date}&to={date}&limit=500",
+                    c.code
+                ),
+                &c.manager,
+            )
+            .await;
+        for session in sessions.ok(200)["items"].as_array().expect("sessions") {
+            let id = session["id"].as_str().expect("session id");
+            self.post(
+                &format!("/api/v1/clusters/{}/sessions/{id}/cancel", c.code),
+                &c.manager,
+                json!({ "reason": reason }),
+            )
+            .await
+            .ok(200);
+        }
+    }
+
     /// Creates a cluster with a site, a service, a practice and one user of each role.
     pub async fn cluster(&self, code: &str) -> Cluster {
         self.post(

@@ -652,26 +652,8 @@ async fn the_rebooking_worklist_is_worked_from_the_keyboard() {
         .unwrap();
     set_patient(&app, &other, &nhs(61));
     // The manager cancels Monday's session: both appointments need rebooking.
-    let sessions = app
-        .get(
-            &format!(
-                "/api/v1/clusters/{}/sessions?from=2026-12-07&to=2026-12-07",
-                c.code
-            ),
-            &c.manager,
-        )
+    app.cancel_sessions_on(&c, "2026-12-07", "The GP is unwell")
         .await;
-    let session = sessions.ok(200)["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.post(
-        &format!("/api/v1/clusters/{}/sessions/{session}/cancel", c.code),
-        &c.manager,
-        json!({"reason": "The GP is unwell"}),
-    )
-    .await
-    .ok(200);
 
     let b = Browser::open(&app.base, true).await;
     sign_in(&b, "rec-u80010", PASSWORD, false).await;

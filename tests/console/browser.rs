@@ -27,6 +27,12 @@ impl Page {
             .unwrap_or("")
     }
 
+    /// The hold's id in a redirect to its page (`/holds/<id>?...`).
+    pub fn hold_id(&self) -> String {
+        let path = self.location().split('?').next().unwrap_or_default();
+        path.split('/').nth(2).unwrap_or_default().to_owned()
+    }
+
     /// The value of the first hidden or text input named `name` in the form posting to `action`.
     pub fn field(&self, action: &str, name: &str) -> String {
         self.form(action)
@@ -191,6 +197,24 @@ pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
+}
+
+/// Fills the patient form's name, date of birth and phone.
+pub fn fill_patient(
+    form: &mut Vec<(String, String)>,
+    name: &str,
+    (day, month, year): (&str, &str, &str),
+    phone: &str,
+) {
+    for (k, v) in [
+        ("name", name),
+        ("birth_day", day),
+        ("birth_month", month),
+        ("birth_year", year),
+        ("phone", phone),
+    ] {
+        set(form, k, v);
+    }
 }
 
 /// Replaces (or adds) a field's value in a form.

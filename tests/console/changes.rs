@@ -165,26 +165,8 @@ async fn the_rebooking_worklist_keeps_or_cancels(app: TestApp) {
         .contains("There is nothing to rebook."));
 
     // The manager cancels Monday's session: both appointments need rebooking.
-    let sessions = app
-        .get(
-            &format!(
-                "/api/v1/clusters/{}/sessions?from=2026-12-07&to=2026-12-07",
-                c.code
-            ),
-            &c.manager,
-        )
+    app.cancel_sessions_on(&c, "2026-12-07", "The GP is unwell")
         .await;
-    let session = sessions.ok(200)["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.post(
-        &format!("/api/v1/clusters/{}/sessions/{session}/cancel", c.code),
-        &c.manager,
-        serde_json::json!({"reason": "The GP is unwell"}),
-    )
-    .await
-    .ok(200);
 
     let list = b.get("/rebooking").await;
     assert_eq!(list.status, 200);

@@ -6,7 +6,7 @@ use hubbook_core::Clock;
 use serde_json::json;
 
 use crate::both;
-use crate::browser::{assert_local, pairs, set, Browser, Page};
+use crate::browser::{assert_local, fill_patient, pairs, set, Browser, Page};
 use crate::helpers::{nhs, TestApp, PASSWORD};
 
 /// A signed-in receptionist of the cluster's practice.
@@ -242,15 +242,7 @@ async fn find_hold_and_book_once(app: TestApp) {
     hold_page.assert_local();
     assert!(hold_page.body.contains("Hub North") && hold_page.body.contains("1 Test Street"));
     assert!(hold_page.body.contains("This slot is held for you until"));
-    let hold_id = held
-        .location()
-        .split('/')
-        .nth(2)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_owned();
+    let hold_id = held.hold_id();
     let action = format!("/holds/{hold_id}/book");
     let mut form = hold_page.form(&action);
     assert_eq!(hold_page.field(&action, "nhs_number"), patient);
@@ -260,15 +252,7 @@ async fn find_hold_and_book_once(app: TestApp) {
     ));
 
     // A phone number that is not one: an error summary linked to the field, nothing booked.
-    for (k, v) in [
-        ("name", "Ada Testpatient"),
-        ("birth_day", "1"),
-        ("birth_month", "5"),
-        ("birth_year", "1960"),
-        ("phone", "call me"),
-    ] {
-        set(&mut form, k, v);
-    }
+    fill_patient(&mut form, "Ada Testpatient", ("1", "5", "1960"), "call me");
     let refused = b.post(&action, &form).await;
     assert_eq!(refused.status, 422);
     assert!(refused.assert_local().body.contains("href=\"#phone\""));
@@ -301,15 +285,7 @@ async fn find_hold_and_book_once(app: TestApp) {
         "Enter books"
     );
     // Letting it go frees the slot for others and returns to the search.
-    let hold_id = held
-        .location()
-        .split('/')
-        .nth(2)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_owned();
+    let hold_id = held.hold_id();
     let released = b
         .post(
             &format!("/holds/{hold_id}/release"),
@@ -328,26 +304,15 @@ async fn an_expired_hold_says_so_and_keep_holding_renews_it(app: TestApp) {
     let found = b.get(&format!("/?nhs={}", nhs(4))).await;
     let held = b.post("/hold", &found.form("/hold")).await;
     let hold_page = b.get(held.location()).await;
-    let hold_id = held
-        .location()
-        .split('/')
-        .nth(2)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_owned();
+    let hold_id = held.hold_id();
     let action = format!("/holds/{hold_id}/book");
     let mut form = hold_page.form(&action);
-    for (k, v) in [
-        ("name", "Bea Testpatient"),
-        ("birth_day", "2"),
-        ("birth_month", "6"),
-        ("birth_year", "1970"),
-        ("phone", "0113 496 0001"),
-    ] {
-        set(&mut form, k, v);
-    }
+    fill_patient(
+        &mut form,
+        "Bea Testpatient",
+        ("2", "6", "1970"),
+        "0113 496 0001",
+    );
     // Someone else holds the slot once this hold has run out: the booking is refused and the
     // page offers the next free slots instead.
     app.clock.advance(Duration::minutes(3));
@@ -425,26 +390,15 @@ async fn another_practice_cannot_open_the_appointment(app: TestApp) {
     let found = b.get(&format!("/?nhs={}", nhs(6))).await;
     let held = b.post("/hold", &found.form("/hold")).await;
     let hold_page = b.get(held.location()).await;
-    let hold_id = held
-        .location()
-        .split('/')
-        .nth(2)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_owned();
+    let hold_id = held.hold_id();
     let action = format!("/holds/{hold_id}/book");
     let mut form = hold_page.form(&action);
-    for (k, v) in [
-        ("name", "Cy Testpatient"),
-        ("birth_day", "3"),
-        ("birth_month", "7"),
-        ("birth_year", "1980"),
-        ("phone", "0113 496 0002"),
-    ] {
-        set(&mut form, k, v);
-    }
+    fill_patient(
+        &mut form,
+        "Cy Testpatient",
+        ("3", "7", "1980"),
+        "0113 496 0002",
+    );
     let booked = b.post(&action, &form).await;
     assert_eq!(booked.status, 303);
     let path = booked.location().split('?').next().unwrap().to_owned();
@@ -481,26 +435,10 @@ pub async fn book_first(b: &mut Browser, n: u32, name: &str) -> String {
     let held = b.post("/hold", &found.form("/hold")).await;
     assert_eq!(held.status, 303, "{}", held.body);
     let hold_page = b.get(held.location()).await;
-    let hold_id = held
-        .location()
-        .split('/')
-        .nth(2)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_owned();
+    let hold_id = held.hold_id();
     let action = format!("/holds/{hold_id}/book");
     let mut form = hold_page.form(&action);
-    for (k, v) in [
-        ("name", name),
-        ("birth_day", "9"),
-        ("birth_month", "9"),
-        ("birth_year", "1990"),
-        ("phone", "0113 496 0009"),
-    ] {
-        set(&mut form, k, v);
-    }
+    fill_patient(&mut form, name, ("9", "9", "1990"), "0113 496 0009");
     let booked = b.post(&action, &form).await;
     assert_eq!(booked.status, 303, "{}", booked.body);
     booked

@@ -190,7 +190,54 @@ async fn bad_tokens_are_refused(app: TestApp) {
     basic.problem(401, "invalid-token");
 }
 
+/// Five wrong passwords in a row lock a name for fifteen minutes, known or not (so the lock
+/// does not tell which names exist), and the right password does not get past the lock.
+async fn wrong_passwords_lock_the_name_for_a_while(app: TestApp) {
+    let token = |username: &'static str, password: &'static str| {
+        app.call(
+            Method::POST,
+            "/api/v1/auth/token",
+            None,
+            Some(json!({"grant_type": "password", "username": username, "password": password})),
+        )
+    };
+    for name in ["root", "nobody-at-all"] {
+        for _ in 0..4 {
+            token(name, "not-the-password")
+                .await
+                .problem(401, "invalid-credentials");
+        }
+        let locked = token(name, "not-the-password").await;
+        locked.problem(429, "locked-out");
+        assert_eq!(locked.headers["retry-after"], "900");
+    }
+    app.clock.advance(chrono::Duration::minutes(5));
+    let still = token("ROOT", PASSWORD).await;
+    let problem = still.problem(429, "locked-out");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ask a cluster manager to set a new password"),
+        "{problem}"
+    );
+    assert_eq!(still.headers["retry-after"], "600");
+    app.clock.advance(chrono::Duration::minutes(10));
+    token("root", PASSWORD).await.ok(200);
+    // A right password clears the count: four more wrong ones do not lock.
+    for _ in 0..4 {
+        token("root", "not-the-password")
+            .await
+            .problem(401, "invalid-credentials");
+    }
+    token("root", PASSWORD).await.ok(200);
+    token("root", "not-the-password")
+        .await
+        .problem(401, "invalid-credentials");
+}
+
 both!(
+    wrong_passwords_lock_the_name_for_a_while,
     good_login_gives_a_working_token,
     wrong_password_and_unknown_user_are_refused_alike,
     disabled_users_and_revoked_clients_cannot_sign_in,

@@ -52,6 +52,14 @@ pub enum ApiError {
     /// Wrong username, password, client id or secret.
     #[error("the credentials are not valid")]
     InvalidCredentials,
+    /// Too many wrong passwords for this username lately.
+    #[error("this username is locked after too many wrong passwords; try again after {until} or ask a cluster manager to set a new password")]
+    LockedOut {
+        /// When the lock ends.
+        until: chrono::DateTime<chrono::Utc>,
+        /// Seconds until then, for `Retry-After`.
+        seconds_left: i64,
+    },
     /// The caller's role does not allow this action in its scope.
     #[error("{0}")]
     Forbidden(String),
@@ -138,6 +146,13 @@ impl From<hubbook_service::ServiceError> for ApiError {
                 Self::Refused(ProblemType::InvalidLateCancelHours, e.to_string())
             }
             E::InvalidCredentials => Self::InvalidCredentials,
+            E::LockedOut {
+                until,
+                seconds_left,
+            } => Self::LockedOut {
+                until,
+                seconds_left,
+            },
             E::Refused(e) => Self::Refusal(e),
             E::Store(e) => Self::Store(e),
             E::Internal(why) => Self::Internal(why),
@@ -185,6 +200,7 @@ impl ApiError {
             Self::Store(_) | Self::Internal(_) => P::InternalError,
             Self::InvalidToken(_) => P::InvalidToken,
             Self::InvalidCredentials => P::InvalidCredentials,
+            Self::LockedOut { .. } => P::LockedOut,
             Self::Forbidden(_) => P::Forbidden,
             Self::Refused(kind, _) => *kind,
             Self::MalformedJson(_) => P::MalformedJson,
@@ -283,6 +299,9 @@ impl ResponseError for ApiError {
         }
         if matches!(self, Self::Store(StoreError::Busy)) {
             response.insert_header((header::RETRY_AFTER, "1"));
+        }
+        if let Self::LockedOut { seconds_left, .. } = self {
+            response.insert_header((header::RETRY_AFTER, seconds_left.to_string()));
         }
         if matches!(self, Self::InvalidToken(_)) {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod cluster;
 pub mod error;
 pub mod fair_share;
+pub mod lockout;
 pub mod nhs_number;
 pub mod patient;
 pub mod practice;

@@ -85,6 +85,15 @@ pub enum ServiceError {
     /// for all, so that it does not tell which names exist.
     #[error("the credentials are not valid")]
     InvalidCredentials,
+    /// Too many wrong passwords were given for this login name lately
+    /// (`hubbook_core::lockout`); it signs in again after `until`.
+    #[error("this login name is locked after too many wrong passwords, until {until}")]
+    LockedOut {
+        /// When the lock ends.
+        until: chrono::DateTime<chrono::Utc>,
+        /// Seconds from the refusal until then (at least one).
+        seconds_left: i64,
+    },
     /// The facts stored now do not allow the write (the slot is taken, the hold expired...).
     #[error(transparent)]
     Refused(#[from] hubbook_core::Refusal),
@@ -133,6 +142,22 @@ pub enum ServiceError {
     /// A hand-set slot channel that is not open, 111 or a practice's with its ODS code.
     #[error("channel is open or 111 (without practice) or practice (with its ODS code)")]
     InvalidChannel,
+}
+
+impl ServiceError {
+    /// The refusal of a locked login name at `now`, locked until `until`.
+    pub fn locked_out(
+        until: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        Self::LockedOut {
+            until,
+            // Rounded up: a stored instant may have lost its sub-microsecond part.
+            seconds_left: ((until - now).num_milliseconds() + 999)
+                .div_euclid(1000)
+                .max(1),
+        }
+    }
 }
 
 impl From<hubbook_store::WriteError> for ServiceError {

@@ -3,7 +3,8 @@
 //!
 //! A wrong username, a disabled user, an unknown client and a wrong secret all take the same
 //! number of hash checks and give the same answer, so that neither timing nor wording tells which
-//! names exist.
+//! names exist. Wrong passwords are counted by login name, known or not, and too many lock the
+//! name for a while (`hubbook_core::lockout`).
 
 use hubbook_core::access::{Caller, Scope, SubjectKind};
 use hubbook_core::Role;
@@ -40,11 +41,20 @@ impl Hubbook {
     /// Checks credentials and returns who they belong to; anything wrong is
     /// [`ServiceError::InvalidCredentials`], whatever was wrong.
     pub async fn sign_in(&self, credentials: Credentials) -> Result<Caller, ServiceError> {
-        let now = self.now().naive_utc();
+        let instant = self.now();
+        let now = instant.naive_utc();
+        let login_name = match &credentials {
+            Credentials::Password { username, .. } => Some(username.clone()),
+            Credentials::ClientSecret { .. } => None,
+        };
         // Look the caller up, then let the connection go before the deliberately slow checks.
-        let (candidate, secret, hashes) = self
+        let (candidate, secret, hashes, failed_before) = self
             .run(move |c| match credentials {
                 Credentials::Password { username, password } => {
+                    let failed = users::failed_sign_ins(c, &username)?;
+                    if let Some(until) = failed.and_then(|f| f.locked_at(instant)) {
+                        return Err(ServiceError::locked_out(until, instant));
+                    }
                     let user = match users::find_user_by_username(c, &username) {
                         Err(StoreError::NotFound) => None,
                         other => Some(other?),
@@ -66,7 +76,7 @@ impl Hubbook {
                         }),
                         _ => None,
                     };
-                    Ok((candidate, password, vec![(None, hash)]))
+                    Ok((candidate, password, vec![(None, hash)], failed.is_some()))
                 }
                 Credentials::ClientSecret {
                     client_id,
@@ -106,7 +116,7 @@ impl Hubbook {
                         }
                         _ => None,
                     };
-                    Ok((candidate, client_secret, hashes))
+                    Ok((candidate, client_secret, hashes, false))
                 }
             })
             .await?;
@@ -123,6 +133,11 @@ impl Hubbook {
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("blocking task failed: {e}")))?;
+        if let Some(name) = login_name {
+            return self
+                .password_checked(name, candidate, matched.is_some(), failed_before)
+                .await;
+        }
         match (candidate, matched) {
             (Some(caller), Some(credential))
                 if caller.kind == SubjectKind::Client && credential.is_some() =>
@@ -137,12 +152,44 @@ impl Hubbook {
         }
     }
 
-    /// Whether a client caller's secret and the client itself are still live, so that revoking
-    /// either stops its tokens at once. Staff callers are always live here (their tokens are
-    /// short and checked by signature).
+    /// The answer to a password sign-in once the hash was checked: a right password for an
+    /// active user clears the name's wrong tries; a wrong one (or any try for a disabled or
+    /// unknown name) counts towards the lock, and the try that locks the name says so.
+    async fn password_checked(
+        &self,
+        username: String,
+        candidate: Option<Caller>,
+        right: bool,
+        failed_before: bool,
+    ) -> Result<Caller, ServiceError> {
+        let now = self.now();
+        match candidate {
+            Some(caller) if right && caller.kind == SubjectKind::User => {
+                if failed_before {
+                    self.run(move |c| Ok(users::clear_failed_sign_ins(c, &username)?))
+                        .await?;
+                }
+                Ok(caller)
+            }
+            _ => {
+                let count = self
+                    .run(move |c| Ok(users::record_failed_sign_in(c, &username, now)?))
+                    .await?;
+                match count.locked_at(now) {
+                    Some(until) => Err(ServiceError::locked_out(until, now)),
+                    None => Err(ServiceError::InvalidCredentials),
+                }
+            }
+        }
+    }
+
+    /// Whether a caller is still live: a client's secret and the client itself (so that revoking
+    /// either stops its tokens at once), a user's account (so that disabling it ends the user's
+    /// console sessions at once).
     pub async fn still_signed_in(&self, who: &Caller) -> Result<bool, ServiceError> {
         if who.kind != SubjectKind::Client {
-            return Ok(true);
+            let id = who.id.clone();
+            return self.run(move |c| Ok(users::user_active(c, &id)?)).await;
         }
         let Some(secret_id) = who.credential.clone() else {
             return Ok(false);

@@ -76,6 +76,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    sign_in_failures (username) {
+        username -> Text,
+        failures -> Integer,
+        last_failed_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     integrations (id) {
         id -> Text,
         client_id -> Text,
@@ -356,6 +365,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     practices,
     services,
     users,
+    sign_in_failures,
     integrations,
     integration_clusters,
     idempotency_keys,

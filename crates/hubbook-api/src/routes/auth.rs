@@ -39,7 +39,7 @@ pub struct TokenResponse {
     pub expires_in: i64,
 }
 
-crate::problems!(TokenProblems: InvalidCredentials);
+crate::problems!(TokenProblems: InvalidCredentials, LockedOut);
 
 /// Exchange credentials for an access token.
 ///

@@ -281,11 +281,23 @@ impl TestApp {
     /// the clock set before it (1 December, 08:00 UTC).
     pub async fn open_week(&self, code: &str) -> Cluster {
         let c = self.cluster(code).await;
+        self.publish_week(
+            &c,
+            json!({"triage": {"kind": "per_day", "slots": 0}, "apportionment": false}),
+        )
+        .await;
+        c
+    }
+
+    /// Sets a cluster's `sharing` rules, then publishes the week [`TestApp::open_week`] does
+    /// (in the cluster's own time zone), with the clock set before it.
+    pub async fn publish_week(&self, c: &Cluster, sharing: Value) {
+        let code = &c.code;
         self.send(
             Method::PUT,
             &format!("/api/v1/clusters/{code}/sharing"),
             Some(&c.manager),
-            Some(json!({"triage": {"kind": "per_day", "slots": 0}, "apportionment": false})),
+            Some(sharing),
             &[("If-Match", "*")],
         )
         .await
@@ -308,7 +320,6 @@ impl TestApp {
         )
         .await
         .ok(200);
-        c
     }
 
     /// Cancels, as the cluster's manager, every session on a local `date` (`YYYY-MM-DD`), giving

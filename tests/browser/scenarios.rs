@@ -679,3 +679,47 @@ async fn the_rebooking_worklist_is_worked_from_the_keyboard() {
     assert_eq!(reply.ok(200)["status"], "booked");
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn free_slots_kept_for_others_say_why_and_a_locked_name_says_what_to_do() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let c = app.cluster("U80011").await;
+    app.publish_week(
+        &c,
+        json!({"triage": {"kind": "per_day", "slots": 2}, "apportionment": false}),
+    )
+    .await;
+    let b = Browser::open(&app.base, true).await;
+    sign_in(&b, "rec-u80011", PASSWORD, false).await;
+    b.wait_heading("Find a patient's appointments and slots")
+        .await;
+    b.type_text(&nhs(71)).await;
+    b.press_enter().await;
+    b.wait_heading("Appointments and free slots for").await;
+    // The explanation opens from the keyboard.
+    b.focus("#not-offered summary").await;
+    b.press_enter().await;
+    b.wait_for(
+        "document.querySelector('#not-offered').open",
+        "the explanation open",
+    )
+    .await;
+    assert!(b
+        .text("#not-offered")
+        .await
+        .contains("kept for NHS 111 until Monday 7 December 2026 at 5am"));
+    b.check("not-offered").await;
+    b.close().await;
+
+    let locked = Browser::open(&app.base, true).await;
+    for _ in 0..5 {
+        sign_in(&locked, "hub-u80011", "not-the-password", false).await;
+        locked.wait_focus(".nhsuk-error-summary").await;
+    }
+    assert!(locked
+        .text(".nhsuk-error-summary")
+        .await
+        .contains("This account is locked"));
+    locked.check("sign-in-locked").await;
+    locked.close().await;
+}

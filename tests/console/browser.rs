@@ -108,6 +108,7 @@ pub fn assert_local(text: &str, what: &str) {
 }
 
 /// A browser signed in (or not) to one test server.
+#[derive(Clone)]
 pub struct Browser {
     base: String,
     client: reqwest::Client,

@@ -420,7 +420,173 @@ async fn another_practice_cannot_open_the_appointment(app: TestApp) {
     let _ = pairs(&[]);
 }
 
+/// Five wrong passwords in a row lock the name, and the page says for how long and who can
+/// unlock it; a manager setting a new password unlocks it at once.
+async fn a_name_locks_after_five_wrong_passwords(app: TestApp) {
+    let c = app.cluster("U70007").await;
+    let mut b = Browser::new(&app);
+    for left in (2..=5).rev() {
+        let wrong = b.sign_in("rec-u70007", "not-the-password").await;
+        assert_eq!(wrong.status, 401, "{left} tries left");
+        assert!(wrong
+            .body
+            .contains("after 5 wrong passwords in a row the account is locked for 15 minutes"));
+    }
+    let locked = b.sign_in("rec-u70007", "not-the-password").await;
+    assert_eq!(locked.status, 429);
+    locked.assert_local();
+    assert!(locked.body.contains("nhsuk-error-summary"));
+    assert!(
+        locked.body.contains("This account is locked"),
+        "{}",
+        locked.body
+    );
+    assert!(locked.body.contains("Try again in 15 minutes"));
+    assert!(locked
+        .body
+        .contains("ask your cluster manager to set a new password"));
+    // The right password does not get past the lock either.
+    let still = b.sign_in("rec-u70007", PASSWORD).await;
+    assert_eq!(still.status, 429);
+    assert!(still.body.contains("Try again in 15 minutes"));
+    assert_eq!(b.get("/").await.status, 303, "no session");
+    // The lock ends by itself.
+    app.clock.advance(Duration::minutes(15));
+    assert_eq!(b.sign_in("rec-u70007", PASSWORD).await.status, 303);
+
+    // Locked again, the manager sets a new password: it works at once.
+    let mut other = Browser::new(&app);
+    for _ in 0..5 {
+        other.sign_in("hub-u70007", "not-the-password").await;
+    }
+    assert_eq!(other.sign_in("hub-u70007", PASSWORD).await.status, 429);
+    let users = app
+        .get(&format!("/api/v1/clusters/{}/users", c.code), &c.manager)
+        .await;
+    let hub = users.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "hub-u70007")
+        .unwrap()
+        .clone();
+    app.patch(
+        &format!(
+            "/api/v1/clusters/{}/users/{}",
+            c.code,
+            hub["id"].as_str().unwrap()
+        ),
+        &c.manager,
+        json!({"password": "a-new-password-for-hub-staff"}),
+    )
+    .await
+    .ok(200);
+    assert_eq!(
+        other
+            .sign_in("hub-u70007", "a-new-password-for-hub-staff")
+            .await
+            .status,
+        303
+    );
+}
+
+/// A member of staff disabled while signed in is signed out at their next page and form.
+async fn a_disabled_user_is_signed_out_at_once(app: TestApp) {
+    let c = app.cluster("U70009").await;
+    let mut b = receptionist(&app, &c.code).await;
+    let home = b.get("/").await;
+    assert_eq!(home.status, 200);
+    let users = app
+        .get(&format!("/api/v1/clusters/{}/users", c.code), &c.manager)
+        .await;
+    let rec = users.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "rec-u70009")
+        .unwrap()
+        .clone();
+    app.patch(
+        &format!(
+            "/api/v1/clusters/{}/users/{}",
+            c.code,
+            rec["id"].as_str().unwrap()
+        ),
+        &c.manager,
+        json!({"active": false}),
+    )
+    .await
+    .ok(200);
+    // A form from before is refused too, and the session's cookie is gone.
+    let mut form_tab = b.clone();
+    let out = form_tab
+        .post("/session/extend", &home.form("/session/extend"))
+        .await;
+    assert_eq!((out.status, out.location()), (303, "/sign-in"));
+    let next = b.get(&format!("/?nhs={}", nhs(9))).await;
+    assert_eq!((next.status, next.location()), (303, "/sign-in"));
+    assert!(next.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert_eq!(b.get("/sign-in").await.status, 200, "no redirect loop");
+    assert_eq!(b.sign_in("rec-u70009", PASSWORD).await.status, 401);
+}
+
+/// A cluster in another zone reads its own times everywhere, and the slots kept for 111 are
+/// listed under the offers with when they open to the practice.
+async fn times_are_the_clusters_own_and_slots_not_offered_say_why(app: TestApp) {
+    let c = app.cluster("U70008").await;
+    let path = format!("/api/v1/clusters/{}", c.code);
+    let etag = app.get(&path, &c.manager).await.etag();
+    app.send(
+        reqwest::Method::PATCH,
+        &path,
+        Some(&c.manager),
+        Some(json!({"time_zone": "Atlantic/Azores"})),
+        &[("If-Match", &etag)],
+    )
+    .await
+    .ok(200);
+    // Two slots a day kept for 111, released four hours before their session starts.
+    app.publish_week(
+        &c,
+        json!({"triage": {"kind": "per_day", "slots": 2}, "apportionment": false}),
+    )
+    .await;
+    let mut b = receptionist(&app, &c.code).await;
+    let found = b.get(&format!("/?nhs={}", nhs(8))).await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    // The rota's 09:00 to 12:00 is the Azores' own (10am to 1pm in London).
+    assert!(
+        found.body.contains("Monday 7 December 2026, <strong>9"),
+        "{}",
+        found.body
+    );
+    assert!(
+        !found.body.contains("<strong>12"),
+        "no slot reads as London's noon"
+    );
+    assert!(found
+        .body
+        .contains("Free slots your practice cannot book yet (2)"));
+    assert!(
+        found.body.contains(
+            "kept for NHS 111 until Monday 7 December 2026 at 5am, then open to every practice"
+        ),
+        "{}",
+        found.body
+    );
+    // The hold page's expiry is the cluster's clock too: 08:00 UTC is 7am in the Azores.
+    let held = b.post("/hold", &found.form("/hold")).await;
+    let hold_page = b.get(held.location()).await;
+    assert!(hold_page.body.contains("until 7:"), "{}", hold_page.body);
+}
+
 both!(
+    a_name_locks_after_five_wrong_passwords,
+    a_disabled_user_is_signed_out_at_once,
+    times_are_the_clusters_own_and_slots_not_offered_say_why,
     signing_in_and_out,
     forms_need_their_token_and_this_site,
     find_hold_and_book_once,

@@ -132,7 +132,19 @@ pub fn refusal(error: ServiceError) -> Refusal {
         P::InvalidName => FieldError::at(field_of_name.unwrap_or("name"), problem.detail),
         P::InvalidCredentials => FieldError::at(
             "username",
-            "The username or password is not right. Check both and try again; if you have forgotten your password, ask your cluster manager to set a new one.",
+            format!(
+                "The username or password is not right. Check both and try again: after {} wrong passwords in a row the account is locked for {} minutes. If you have forgotten your password, ask your cluster manager to set a new one.",
+                hubbook_core::lockout::MAX_FAILURES,
+                hubbook_core::lockout::LOCK_MINUTES,
+            ),
+        ),
+        P::LockedOut => FieldError::at(
+            "username",
+            format!(
+                "This account is locked for {} minutes because the password was wrong {} times in a row. Wait, then try again; or ask your cluster manager to set a new password, which unlocks it at once.",
+                hubbook_core::lockout::LOCK_MINUTES,
+                hubbook_core::lockout::MAX_FAILURES,
+            ),
         ),
         P::NotFound => FieldError::page(
             "There is nothing here that you may see. It may have been cancelled, or belong to another practice.",

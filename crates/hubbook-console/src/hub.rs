@@ -7,16 +7,14 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{NaiveDate, TimeZone};
-use chrono_tz::Europe::London;
+use chrono::NaiveDate;
 use hubbook_core::appointment::{outcome_allowed, Outcome};
 use hubbook_core::{NhsNumber, Role};
 use serde_json::{json, Value};
 
 use crate::errors::{refusal, FieldError};
 use crate::pages::{
-    base, clinical_role_label, clock_time, delivery_label, see_other, signed_in, status_label,
-    Params, Posted,
+    base, clinical_role_label, delivery_label, see_other, signed_in, status_label, Params, Posted,
 };
 use crate::session::{Session, SignedIn};
 use crate::Console;
@@ -61,7 +59,7 @@ impl DayQuery {
 
 /// `GET /hub/day?site=..&date=..`: the day list.
 pub(crate) async fn day(c: web::Data<Console>, req: HttpRequest) -> HttpResponse {
-    let (s, user) = match signed_in(&c, &req) {
+    let (s, user) = match signed_in(&c, &req).await {
         Ok(found) => found,
         Err(redirect) => return redirect,
     };
@@ -79,7 +77,7 @@ async fn day_page(
 ) -> HttpResponse {
     let who = user.caller();
     let now = c.hubbook.now();
-    let today = London.from_utc_datetime(&now.naive_utc()).date_naive();
+    let today = user.local().date_of(now);
     let date = query.date.unwrap_or(today);
     let sites: Vec<_> = c
         .hubbook
@@ -132,8 +130,8 @@ async fn day_page(
                         .collect();
                     rows.push(json!({
                         "id": a.id,
-                        "time": clock_time(a.starts_at),
-                        "ends": clock_time(a.ends_at),
+                        "time": user.local().clock_time(a.starts_at),
+                        "ends": user.local().clock_time(a.ends_at),
                         "patient": a.patient_name,
                         "nhs_number": a.nhs_number.as_deref().and_then(|n| NhsNumber::parse(n).ok()).map(|n| n.spaced()),
                         "clinical_role": clinical_role_label(a.clinical_role.as_str()),
@@ -220,11 +218,9 @@ pub(crate) async fn record_outcome(
         .await
     {
         Ok(_) => {
-            let date = query.date.unwrap_or_else(|| {
-                London
-                    .from_utc_datetime(&c.hubbook.now().naive_utc())
-                    .date_naive()
-            });
+            let date = query
+                .date
+                .unwrap_or_else(|| user.local().date_of(c.hubbook.now()));
             see_other(&query.link(date, Some(&id)))
         }
         Err(e) => {

@@ -14,6 +14,7 @@ mod pages;
 mod rebooking;
 pub mod render;
 pub mod session;
+pub mod times;
 
 use actix_web::cookie::Key;
 use actix_web::web;

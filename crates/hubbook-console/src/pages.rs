@@ -10,27 +10,33 @@ use std::collections::HashMap;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
-use chrono_tz::Europe::London;
+use chrono::{Datelike, Duration, NaiveDate};
 use hubbook_core::access::{permit, Action};
 use hubbook_core::appointment::AppointmentStatus;
 use hubbook_core::patient::{Patient, Requester};
+use hubbook_core::sharing::Visibility;
 use hubbook_core::{validate_optional_name, NhsNumber, Role};
 use hubbook_service::appointments::AppointmentQuery;
 use hubbook_service::booking::BookAppointment;
 use hubbook_service::console::{HeldSlot, SearchChoices};
 use hubbook_service::sign_in::Credentials;
 use hubbook_service::slots::{FindSlots, Offer};
+use hubbook_service::ServiceError;
 use hubbook_store::models::Appointment;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::errors::{refusal, FieldError, Refusal};
 use crate::session::{self, Session, SignedIn, CSRF_FIELD};
+use crate::times::Local;
 use crate::Console;
 
 /// How many slots the find page lists.
 const SLOTS_SHOWN: i64 = 10;
+
+/// How many free slots the practice may not book the find page explains.
+const NOT_OFFERED_SHOWN: i64 = 5;
+
 /// How far past the search window the find page looks for the next free slot.
 const NEXT_FREE_DAYS: i64 = 56;
 
@@ -128,14 +134,40 @@ pub(crate) fn urlencode(s: &str) -> String {
 }
 
 /// The signed-in session of a request, or the redirect to the sign-in page.
-pub(crate) fn signed_in(
+pub(crate) async fn signed_in(
     c: &Console,
     req: &HttpRequest,
 ) -> Result<(Session, SignedIn), HttpResponse> {
     let s = session::read(req, &c.key, c.hubbook.now()).ok_or_else(|| see_other("/sign-in"))?;
     match s.user.clone() {
-        Some(user) if console_role(user.role) => Ok((s, user)),
+        Some(user) if console_role(user.role) => still_live(c, req, s, user).await,
         _ => Err(see_other("/sign-in")),
+    }
+}
+
+/// The session, while its user's account is still active: a user disabled since signing in is
+/// signed out (the cookie removed) at their next page.
+async fn still_live(
+    c: &Console,
+    req: &HttpRequest,
+    s: Session,
+    user: SignedIn,
+) -> Result<(Session, SignedIn), HttpResponse> {
+    match c.hubbook.still_signed_in(&user.caller()).await {
+        Ok(true) => Ok((s, user)),
+        Ok(false) => {
+            let mut page = see_other("/sign-in");
+            add_cookie(&mut page, session::removal(req));
+            Err(page)
+        }
+        Err(e) => {
+            let r = refusal(e);
+            let mut ctx = base(None, "hubbook could not check your session");
+            ctx.insert("errors".into(), json!([r.error]));
+            Err(c
+                .templates
+                .page(r.status, "message.html", Value::Object(ctx)))
+        }
     }
 }
 
@@ -172,7 +204,11 @@ impl actix_web::FromRequest for Posted {
                 .cloned()
                 .ok_or_else(|| actix_web::error::ErrorInternalServerError("console missing"))?;
             let form = Params::parse(&String::from_utf8_lossy(&body));
-            match checked_post(&console, &req, &form) {
+            let checked = match checked_post(&console, &req, &form) {
+                Ok((session, user)) => still_live(&console, &req, session, user).await,
+                Err(page) => Err(page),
+            };
+            match checked {
                 Ok((session, user)) => Ok(Posted {
                     form,
                     session,
@@ -228,7 +264,7 @@ pub(crate) fn base(session: Option<(&Session, &SignedIn)>, title: &str) -> Map<S
         let ends = s.ends_at();
         ctx.insert(
             "session".into(),
-            json!({"until": clock_time(ends.naive_utc()), "ends_at": ends.to_rfc3339()}),
+            json!({"until": user.local().clock_time(ends.naive_utc()), "ends_at": ends.to_rfc3339()}),
         );
         ctx.insert(
             "user".into(),
@@ -327,6 +363,20 @@ async fn sign_in(c: web::Data<Console>, req: HttpRequest, body: web::Bytes) -> H
         .await
     {
         Ok(caller) => caller,
+        Err(ServiceError::LockedOut { seconds_left, .. }) => {
+            let minutes = (seconds_left + 59) / 60;
+            return render(
+                StatusCode::TOO_MANY_REQUESTS,
+                vec![FieldError::at(
+                    "username",
+                    format!(
+                        "This account is locked because the password was wrong {} times in a row. Try again in {minutes} minute{}, or ask your cluster manager to set a new password, which unlocks it at once.",
+                        hubbook_core::lockout::MAX_FAILURES,
+                        if minutes == 1 { "" } else { "s" },
+                    ),
+                )],
+            );
+        }
         Err(e) => {
             let r = refusal(e);
             return render(r.status, vec![r.error]);
@@ -340,12 +390,20 @@ async fn sign_in(c: web::Data<Console>, req: HttpRequest, body: web::Bytes) -> H
             )],
         );
     }
+    let zone = match c.hubbook.home_zone(&caller).await {
+        Ok(zone) => zone,
+        Err(e) => {
+            let r = refusal(e);
+            return render(r.status, vec![r.error]);
+        }
+    };
     let user = SignedIn {
         sub: caller.id,
         kind: caller.kind,
         role: caller.role,
         scope: caller.scope,
         username,
+        zone,
     };
     let s = Session::signed_in(user, now);
     let mut page = see_other("/");
@@ -383,29 +441,22 @@ fn same_site_path(req: &HttpRequest) -> Option<String> {
 // ---------------------------------------------------------------------------------------------
 // Words and times as the pages show them.
 
-fn local(at: NaiveDateTime) -> DateTime<chrono_tz::Tz> {
-    London.from_utc_datetime(&at)
-}
-
-/// "9am", "9:30am", "12pm" in the cluster's local time.
-pub(crate) fn clock_time(at: NaiveDateTime) -> String {
-    let t = local(at);
-    let (pm, hour) = t.hour12();
-    let suffix = if pm { "pm" } else { "am" };
-    if t.minute() == 0 {
-        format!("{hour}{suffix}")
-    } else {
-        format!("{hour}:{:02}{suffix}", t.minute())
+/// Why a free slot is not offered to the desk's practice, in its words.
+fn why_not_offered(why: &Visibility, local: Local) -> String {
+    let until = |at: &Option<chrono::DateTime<chrono::Utc>>, kept: &str| match at {
+        Some(at) => format!(
+            "{kept} until {}, then open to every practice",
+            local.when(at.naive_utc())
+        ),
+        None => format!("{kept}; it is not released to other practices"),
+    };
+    match why {
+        Visibility::ReservedForAnotherPractice { until: at } => until(at, "kept for another practice"),
+        Visibility::ReservedFor111Until { until: at } => until(at, "kept for NHS 111"),
+        Visibility::NoDataSharingAgreement => "your practice has no data-sharing agreement in force, so it can book only at its own site; ask your cluster manager".into(),
+        Visibility::ReservedForPractices | Visibility::OpenNotFor111 => "not offered to this service".into(),
+        Visibility::Open | Visibility::ReservedForYou | Visibility::ReservedFor111 | Visibility::Released { .. } => "offered".into(),
     }
-}
-
-/// "Monday 7 December 2026".
-pub(crate) fn long_date(at: NaiveDateTime) -> String {
-    local(at).format("%A %-d %B %Y").to_string()
-}
-
-pub(crate) fn when(at: NaiveDateTime) -> String {
-    format!("{} at {}", long_date(at), clock_time(at))
 }
 
 pub(crate) fn delivery_label(delivery: &str) -> String {
@@ -453,13 +504,13 @@ struct OfferView {
     distance: Option<String>,
 }
 
-impl From<&Offer> for OfferView {
-    fn from(o: &Offer) -> Self {
+impl OfferView {
+    fn new(o: &Offer, local: Local) -> Self {
         Self {
             slot_id: o.slot.id.clone().into(),
-            when: when(o.slot.starts_at),
-            date: long_date(o.slot.starts_at),
-            time: clock_time(o.slot.starts_at),
+            when: local.when(o.slot.starts_at),
+            date: local.long_date(o.slot.starts_at),
+            time: local.clock_time(o.slot.starts_at),
             site: o.site.name.clone(),
             address: format!("{}, {}", o.site.address, o.site.postcode),
             service: o.service.name.clone(),
@@ -480,10 +531,10 @@ struct AppointmentRow {
     status: String,
 }
 
-fn appointment_row(a: &Appointment, choices: &SearchChoices) -> AppointmentRow {
+fn appointment_row(a: &Appointment, choices: &SearchChoices, local: Local) -> AppointmentRow {
     AppointmentRow {
         id: a.id.clone().into(),
-        when: when(a.starts_at),
+        when: local.when(a.starts_at),
         site: choices
             .sites
             .iter()
@@ -527,7 +578,7 @@ impl Search {
 }
 
 async fn find(c: web::Data<Console>, req: HttpRequest) -> HttpResponse {
-    let (s, user) = match signed_in(&c, &req) {
+    let (s, user) = match signed_in(&c, &req).await {
         Ok(found) => found,
         Err(redirect) => return redirect,
     };
@@ -548,6 +599,7 @@ async fn find_page(
     status: StatusCode,
 ) -> HttpResponse {
     let who = user.caller();
+    let local = user.local();
     let choices = c.hubbook.search_choices(&who).await.unwrap_or_default();
     let mut errors: Vec<FieldError> = earlier.into_iter().collect();
     let parsed = NhsNumber::parse(&search.nhs).ok();
@@ -589,7 +641,7 @@ async fn find_page(
                 let a = detail.appointment;
                 ctx.insert(
                     "moving".into(),
-                    json!({"id": a.id, "version": a.version, "when": when(a.starts_at)}),
+                    json!({"id": a.id, "version": a.version, "when": local.when(a.starts_at)}),
                 );
             }
             Ok(_) => errors.push(FieldError::page(
@@ -612,7 +664,7 @@ async fn find_page(
                     .items
                     .iter()
                     .filter(|a| matches!(a.status.as_str(), "booked" | "arrived"))
-                    .map(|a| appointment_row(a, &choices))
+                    .map(|a| appointment_row(a, &choices, local))
                     .collect();
                 ctx.insert("appointments".into(), json!(rows));
             }
@@ -620,8 +672,8 @@ async fn find_page(
         }
         let (from, to) = match day {
             Some(d) => (
-                Some(local_midnight(d)),
-                Some(local_midnight(d + Duration::days(1))),
+                Some(local.start_of(d)),
+                Some(local.start_of(d + Duration::days(1))),
             ),
             None => (None, None),
         };
@@ -640,7 +692,32 @@ async fn find_page(
             .await
         {
             Ok(page) => {
-                let offers: Vec<OfferView> = page.items.iter().map(OfferView::from).collect();
+                let offers: Vec<OfferView> = page
+                    .items
+                    .iter()
+                    .map(|o| OfferView::new(o, local))
+                    .collect();
+                if user.role == Role::Receptionist {
+                    let hidden = c
+                        .hubbook
+                        .slots_not_offered(&who, find.clone(), NOT_OFFERED_SHOWN)
+                        .await
+                        .unwrap_or_default();
+                    let rows: Vec<Value> = hidden
+                        .iter()
+                        .map(|n| {
+                            let o = OfferView::new(&n.offer, local);
+                            json!({
+                                "when": o.when,
+                                "site": o.site,
+                                "clinical_role": o.clinical_role,
+                                "delivery": o.delivery,
+                                "why": why_not_offered(&n.why, local),
+                            })
+                        })
+                        .collect();
+                    ctx.insert("not_offered".into(), json!(rows));
+                }
                 if offers.is_empty() {
                     let after = to.unwrap_or(
                         now + Duration::days(hubbook_service::slots::DEFAULT_SEARCH_DAYS),
@@ -654,19 +731,19 @@ async fn find_page(
                         Some(d) => format!("on {}", d.format("%A %-d %B %Y")),
                         None => format!(
                             "up to {}",
-                            long_date((after - Duration::seconds(1)).naive_utc())
+                            local.long_date((after - Duration::seconds(1)).naive_utc())
                         ),
                     };
                     let nothing = match next.ok().and_then(|p| p.items.into_iter().next()) {
                         Some(o) => format!(
                             "Nothing free {searched}. The next free slot is on {} at {} ({}).",
-                            when(o.slot.starts_at),
+                            local.when(o.slot.starts_at),
                             o.site.name,
                             clinical_role_label(o.service.clinical_role.as_str())
                         ),
                         None => format!(
                             "Nothing free up to {} with these choices. Try other filters, or ask the cluster manager about more sessions.",
-                            long_date((after + Duration::days(NEXT_FREE_DAYS)).naive_utc())
+                            local.long_date((after + Duration::days(NEXT_FREE_DAYS)).naive_utc())
                         ),
                     };
                     ctx.insert("nothing".into(), json!(nothing));
@@ -700,15 +777,6 @@ async fn find_page(
     ctx.insert("searched".into(), json!(nhs.is_some()));
     ctx.insert("errors".into(), json!(errors));
     c.templates.page(status, "find.html", Value::Object(ctx))
-}
-
-/// The instant a local date starts in the cluster's zone.
-fn local_midnight(d: NaiveDate) -> DateTime<Utc> {
-    let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-    London
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -898,7 +966,7 @@ impl PatientForm {
 }
 
 async fn hold_page(c: web::Data<Console>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    let (s, user) = match signed_in(&c, &req) {
+    let (s, user) = match signed_in(&c, &req).await {
         Ok(found) => found,
         Err(redirect) => return redirect,
     };
@@ -970,12 +1038,15 @@ fn render_hold(
     let seconds = (expires.and_utc() - now).num_seconds().max(0);
     let live = seconds > 0;
     ctx.insert("hold_id".into(), json!(held.hold.id));
-    ctx.insert("slot".into(), json!(OfferView::from(&held.offer)));
+    ctx.insert(
+        "slot".into(),
+        json!(OfferView::new(&held.offer, user.local())),
+    );
     ctx.insert(
         "hold".into(),
         json!({
             "live": live,
-            "until": clock_time(expires),
+            "until": user.local().clock_time(expires),
             "expires_at": expires.and_utc().to_rfc3339(),
             "seconds": seconds,
             "minutes": (seconds + 59) / 60,
@@ -1100,7 +1171,7 @@ async fn keep_holding(
         Ok(hold) => {
             let announce = format!(
                 "The slot is held for you until {}.",
-                clock_time(hold.expires_at)
+                user.local().clock_time(hold.expires_at)
             );
             let held = HeldSlot { hold, ..held };
             render_hold(
@@ -1156,7 +1227,7 @@ async fn appointment_page(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> HttpResponse {
-    let (s, user) = match signed_in(&c, &req) {
+    let (s, user) = match signed_in(&c, &req).await {
         Ok(found) => found,
         Err(redirect) => return redirect,
     };
@@ -1249,8 +1320,8 @@ pub(crate) async fn render_appointment(
             "id": a.id,
             "version": a.version,
             "status": status_label(a.status.as_str()),
-            "when": when(a.starts_at),
-            "ends": clock_time(a.ends_at),
+            "when": user.local().when(a.starts_at),
+            "ends": user.local().clock_time(a.ends_at),
             "site": site,
             "address": address,
             "service": service,
@@ -1384,17 +1455,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_read_as_the_nhs_writes_them() {
-        let at = NaiveDate::from_ymd_opt(2026, 12, 7)
-            .unwrap()
-            .and_hms_opt(9, 30, 0)
-            .unwrap();
-        assert_eq!(when(at), "Monday 7 December 2026 at 9:30am");
-        let summer = NaiveDate::from_ymd_opt(2026, 7, 6)
-            .unwrap()
-            .and_hms_opt(17, 0, 0)
-            .unwrap();
-        assert_eq!(clock_time(summer), "6pm", "British Summer Time");
+    fn clinical_roles_read_as_words() {
         assert_eq!(
             clinical_role_label("mental_health_nurse"),
             "Mental health nurse"

@@ -9,7 +9,7 @@ use hubbook_service::rebooking::Resolution;
 use serde_json::{json, Value};
 
 use crate::errors::{refusal, FieldError};
-use crate::pages::{base, see_other, signed_in, urlencode, when, Params, Posted};
+use crate::pages::{base, see_other, signed_in, urlencode, Params, Posted};
 use crate::session::{Session, SignedIn};
 use crate::Console;
 
@@ -18,7 +18,7 @@ const ROWS: i64 = 200;
 
 /// `GET /rebooking`: the worklist.
 pub(crate) async fn list(c: web::Data<Console>, req: HttpRequest) -> HttpResponse {
-    let (s, user) = match signed_in(&c, &req) {
+    let (s, user) = match signed_in(&c, &req).await {
         Ok(found) => found,
         Err(redirect) => return redirect,
     };
@@ -74,9 +74,9 @@ async fn page(
                         "version": a.version,
                         "patient": a.patient_name,
                         "nhs_number": NhsNumber::parse(nhs).ok().map(|n| n.spaced()),
-                        "when": when(a.starts_at),
+                        "when": user.local().when(a.starts_at),
                         "reason": entry.need.reason,
-                        "flagged": when(entry.need.flagged_at),
+                        "flagged": user.local().when(entry.need.flagged_at),
                         "phone": a.patient_phone,
                         "move_link": format!(
                             "/?{}&move={}",

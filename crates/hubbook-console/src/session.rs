@@ -10,10 +10,12 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use hubbook_core::access::{Caller, Scope, SubjectKind};
-use hubbook_core::Role;
+use hubbook_core::{ClusterTimeZone, Role};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+
+use crate::times::Local;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "hubbook_console";
@@ -37,9 +39,17 @@ pub struct SignedIn {
     pub scope: Scope,
     /// The login name, shown in the header.
     pub username: String,
+    /// The zone of the user's cluster, in which every page shows its times.
+    #[serde(default)]
+    pub zone: ClusterTimeZone,
 }
 
 impl SignedIn {
+    /// Times as this user's pages show them.
+    pub fn local(&self) -> Local {
+        Local(self.zone)
+    }
+
     /// The use cases' caller.
     pub fn caller(&self) -> Caller {
         Caller {
@@ -228,6 +238,7 @@ mod tests {
                 clusters: Vec::new(),
             },
             username: "reception".into(),
+            zone: ClusterTimeZone::DEFAULT,
         }
     }
 

@@ -1,10 +1,11 @@
 //! What the web console reads beside the use cases it shares with the JSON API: the caller's own
 //! hold with the slot it keeps (for the hold page's summary), and the sites and services its
-//! search can be narrowed to.
+//! search can be narrowed to, and the zone its pages show times in.
 
+use hubbook_core::ClusterTimeZone;
 use hubbook_store::models::{Hold, Service, Site};
-use hubbook_store::repo::{booking, services, sharing, sites, MAX_PAGE};
-use hubbook_store::HoldId;
+use hubbook_store::repo::{booking, clusters, services, sharing, sites, MAX_PAGE};
+use hubbook_store::{ClusterId, HoldId};
 
 use crate::access::own_cluster;
 use crate::error::found;
@@ -53,6 +54,16 @@ impl Hubbook {
             Ok(HeldSlot { hold, offer })
         })
         .await
+    }
+
+    /// The time zone of the caller's cluster, in which its pages show times; the default zone
+    /// for a caller without a cluster (an admin).
+    pub async fn home_zone(&self, who: &Caller) -> Result<ClusterTimeZone, ServiceError> {
+        let Some(cluster_id) = who.scope.cluster.clone() else {
+            return Ok(ClusterTimeZone::DEFAULT);
+        };
+        self.run(move |c| Ok(clusters::get_cluster(c, &ClusterId::from(cluster_id))?.time_zone))
+            .await
     }
 
     /// The sites and services of the caller's cluster, for a search's filters.

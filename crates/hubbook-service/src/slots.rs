@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use hubbook_core::ranking::{rank, round_km, Candidate, Weighting, DEFAULT_MINUTES_PER_KM};
-use hubbook_core::sharing::Viewer;
+use hubbook_core::sharing::{visibility, Viewer, Visibility};
 use hubbook_core::{Coordinates, Postcode, ValidationError};
 use hubbook_store::models::{Service, Site, Slot};
 use hubbook_store::repo::sharing::{self, SlotSearch};
@@ -108,34 +108,14 @@ impl Hubbook {
         limit: i64,
     ) -> Result<Page<Offer>, ServiceError> {
         let now = self.now();
-        let from = query.from.unwrap_or(now);
-        let to = query
-            .to
-            .unwrap_or(from + Duration::days(DEFAULT_SEARCH_DAYS));
-        if to <= from {
-            return Err(ValidationError::InvalidDateRange("the search").into());
-        }
+        let (from, to) = window(&query, now)?;
         let weighting = Weighting {
             minutes_per_km: query.minutes_per_km.unwrap_or(DEFAULT_MINUTES_PER_KM),
         };
         weighting.validate()?;
         let who = who.clone();
         self.run(move |c| {
-            let (cluster_ids, viewer) = viewer_for(c, &who, now, query.cluster.as_deref())?;
-            let search = SlotSearch {
-                cluster_ids,
-                viewer,
-                holder: who.actor(),
-                now: now.naive_utc(),
-                from: from.naive_utc(),
-                to: to.naive_utc(),
-                service_id: query.service,
-                clinical_role: query.role,
-                site_id: query.site,
-                delivery: query.delivery,
-                service_codes: None,
-                deliveries: None,
-            };
+            let search = slot_search(c, &who, now, (from, to), query.clone())?;
             let origin = match (query.at, query.postcode.as_deref()) {
                 (Some((lat, lon)), None) => Origin::At(lat, lon),
                 (None, Some(postcode)) => Origin::Postcode(postcode),
@@ -166,6 +146,91 @@ impl Hubbook {
         })
         .await
     }
+
+    /// The free slots of a search that the caller may not book now, earliest first, each with
+    /// why (`hubbook_core::sharing::visibility`): so a desk can say when a slot it cannot offer
+    /// opens, instead of wondering why it is missing.
+    pub async fn slots_not_offered(
+        &self,
+        who: &Caller,
+        query: FindSlots,
+        limit: i64,
+    ) -> Result<Vec<NotOffered>, ServiceError> {
+        let now = self.now();
+        let window = window(&query, now)?;
+        let who = who.clone();
+        self.run(move |c| {
+            let search = slot_search(c, &who, now, window, query)?;
+            let hidden = sharing::slots_not_offered(c, &search, limit.clamp(1, MAX_PAGE))?;
+            let mut out = Vec::with_capacity(hidden.len());
+            for offer in offers(c, hidden)? {
+                let channel = hubbook_store::repo::booking::slot_channel(&offer.slot)?;
+                let why = visibility(
+                    &channel,
+                    offer.slot.released_at.map(|t| t.and_utc()),
+                    &offer.slot.cluster_id,
+                    &offer.slot.site_id,
+                    &search.viewer,
+                    now,
+                );
+                if !why.visible() {
+                    out.push(NotOffered { offer, why });
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+/// A free slot the caller may not book now, and why.
+#[derive(Debug, Clone)]
+pub struct NotOffered {
+    /// The slot, as a search would offer it.
+    pub offer: Offer,
+    /// Why it is not offered, and when it opens if it will.
+    pub why: Visibility,
+}
+
+/// A search's `[from, to)`: from now, a week long unless said otherwise.
+fn window(
+    query: &FindSlots,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ServiceError> {
+    let from = query.from.unwrap_or(now);
+    let to = query
+        .to
+        .unwrap_or(from + Duration::days(DEFAULT_SEARCH_DAYS));
+    if to <= from {
+        return Err(ValidationError::InvalidDateRange("the search").into());
+    }
+    Ok((from, to))
+}
+
+/// The store's search for a caller's query: its clusters, how the sharing rules see it, and
+/// the filters.
+fn slot_search(
+    c: &mut DbConn,
+    who: &Caller,
+    now: DateTime<Utc>,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    query: FindSlots,
+) -> Result<SlotSearch, ServiceError> {
+    let (cluster_ids, viewer) = viewer_for(c, who, now, query.cluster.as_deref())?;
+    Ok(SlotSearch {
+        cluster_ids,
+        viewer,
+        holder: who.actor(),
+        now: now.naive_utc(),
+        from: from.naive_utc(),
+        to: to.naive_utc(),
+        service_id: query.service,
+        clinical_role: query.role,
+        site_id: query.site,
+        delivery: query.delivery,
+        service_codes: None,
+        deliveries: None,
+    })
 }
 
 /// Offers in the order of `hubbook_core::ranking::rank` (minutes until the start plus the

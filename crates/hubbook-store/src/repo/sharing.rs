@@ -262,6 +262,29 @@ pub fn search_slots(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Slot>, StoreError> {
+    free_slots(conn, search, after, limit, true)
+}
+
+/// The free slots of the same search that the caller may *not* book now (kept for another
+/// practice or for 111 until their release, or at another site when the practice has no
+/// data-sharing agreement in force), earliest first: what a desk asks "why is it not offered"
+/// about.
+pub fn slots_not_offered(
+    conn: &mut DbConn,
+    search: &SlotSearch,
+    limit: i64,
+) -> Result<Vec<Slot>, StoreError> {
+    Ok(free_slots(conn, search, None, limit, false)?.items)
+}
+
+/// The free slots of a search, offered to its viewer or (`offered` false) not.
+fn free_slots(
+    conn: &mut DbConn,
+    search: &SlotSearch,
+    after: Option<&str>,
+    limit: i64,
+    offered: bool,
+) -> Result<Page<Slot>, StoreError> {
     // Correlated EXISTS probes, one index lookup per candidate slot: the cost follows the slots
     // in the window, not every appointment and session the clusters have.
     let live = appointments::table
@@ -313,7 +336,7 @@ pub fn search_slots(
             agreement_in_force,
             own_site,
         } => {
-            let offered = slots::channel
+            let by_channel = slots::channel
                 .eq("open")
                 .or(slots::channel.eq("practice").and(
                     slots::channel_practice_id
@@ -321,16 +344,20 @@ pub fn search_slots(
                         .assume_not_null(),
                 ))
                 .or(released);
-            query = query.filter(offered);
-            if !agreement_in_force {
-                match own_site {
-                    Some(site) => query = query.filter(slots::site_id.eq(site.clone())),
-                    None => {
-                        return Ok(Page {
-                            items: Vec::new(),
-                            next_after: None,
-                        })
-                    }
+            // Without an agreement in force a practice books only at its own site (none: nowhere).
+            let own = own_site.clone().unwrap_or_default();
+            match (offered, agreement_in_force) {
+                (true, true) => query = query.filter(by_channel),
+                (true, false) if own_site.is_none() => {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        next_after: None,
+                    })
+                }
+                (true, false) => query = query.filter(by_channel.and(slots::site_id.eq(own))),
+                (false, true) => query = query.filter(diesel::dsl::not(by_channel)),
+                (false, false) => {
+                    query = query.filter(diesel::dsl::not(by_channel).or(slots::site_id.ne(own)));
                 }
             }
         }
@@ -338,7 +365,12 @@ pub fn search_slots(
             let open_here = slots::cluster_id
                 .eq_any(open_clusters.clone())
                 .and(slots::channel.eq("open").or(released));
-            query = query.filter(slots::channel.eq("111").or(open_here));
+            let by_channel = slots::channel.eq("111").or(open_here);
+            query = if offered {
+                query.filter(by_channel)
+            } else {
+                query.filter(diesel::dsl::not(by_channel))
+            };
         }
     }
     if let Some(service) = &search.service_id {

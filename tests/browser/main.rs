@@ -14,4 +14,5 @@
 mod helpers;
 
 mod driver;
+mod manage_rotas;
 mod scenarios;

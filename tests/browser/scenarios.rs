@@ -696,14 +696,11 @@ async fn free_slots_kept_for_others_say_why_and_a_locked_name_says_what_to_do() 
     b.type_text(&nhs(71)).await;
     b.press_enter().await;
     b.wait_heading("Appointments and free slots for").await;
-    // The explanation opens from the keyboard.
-    b.focus("#not-offered summary").await;
+    // The explanation is a link away, reached from the keyboard.
+    b.focus("#not-offered-link").await;
     b.press_enter().await;
-    b.wait_for(
-        "document.querySelector('#not-offered').open",
-        "the explanation open",
-    )
-    .await;
+    b.wait_heading("Free slots your practice cannot book yet")
+        .await;
     assert!(b
         .text("#not-offered")
         .await

@@ -567,20 +567,35 @@ async fn times_are_the_clusters_own_and_slots_not_offered_say_why(app: TestApp) 
         !found.body.contains("<strong>12"),
         "no slot reads as London's noon"
     );
-    assert!(found
-        .body
-        .contains("Free slots your practice cannot book yet (2)"));
+    // The free slots kept for 111 are a link away, each with when it opens to the practice.
+    let link = found.body.split("id=\"not-offered-link\"").next().unwrap();
+    let href = link.rsplit("href=\"").next().unwrap();
+    let href = html_unescape(&href[..href.find('"').unwrap()]);
+    assert!(href.starts_with("/not-offered?nhs="), "{href}");
+    let hidden = b.get(&href).await;
+    assert_eq!(hidden.status, 200, "{}", hidden.body);
+    hidden.assert_local();
+    assert_eq!(hidden.body.matches("kept for NHS 111 until").count(), 2);
     assert!(
-        found.body.contains(
+        hidden.body.contains(
             "kept for NHS 111 until Monday 7 December 2026 at 5am, then open to every practice"
         ),
         "{}",
-        found.body
+        hidden.body
     );
+    let bad = b.get("/not-offered?nhs=9990000018&date=soon").await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("href=\"#date\""));
     // The hold page's expiry is the cluster's clock too: 08:00 UTC is 7am in the Azores.
     let held = b.post("/hold", &found.form("/hold")).await;
     let hold_page = b.get(held.location()).await;
     assert!(hold_page.body.contains("until 7:"), "{}", hold_page.body);
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&amp;", "&")
+        .replace("&#x3d;", "=")
+        .replace("&#x2f;", "/")
 }
 
 both!(

@@ -11,3 +11,4 @@ mod changes;
 mod desk;
 mod hub;
 mod input;
+mod manage_rotas;

@@ -10,6 +10,7 @@
 pub mod assets;
 pub mod errors;
 mod hub;
+mod manage;
 mod pages;
 mod rebooking;
 pub mod render;

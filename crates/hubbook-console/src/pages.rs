@@ -34,8 +34,8 @@ use crate::Console;
 /// How many slots the find page lists.
 const SLOTS_SHOWN: i64 = 10;
 
-/// How many free slots the practice may not book the find page explains.
-const NOT_OFFERED_SHOWN: i64 = 5;
+/// How many free slots the practice may not book the not-offered page explains.
+const NOT_OFFERED_SHOWN: i64 = 20;
 
 /// How far past the search window the find page looks for the next free slot.
 const NEXT_FREE_DAYS: i64 = 56;
@@ -49,6 +49,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig, console: web::Data<Console>) 
         .route("/sign-out", web::get().to(to_home))
         .route("/session/extend", web::post().to(stay_signed_in))
         .route("/session/extend", web::get().to(to_home))
+        .route("/not-offered", web::get().to(not_offered))
         .route("/hold", web::post().to(hold))
         .route("/hold", web::get().to(to_home))
         .route("/holds/{id}", web::get().to(hold_page))
@@ -70,7 +71,8 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig, console: web::Data<Console>) 
         .route(
             "/hub/appointments/{id}/outcome",
             web::post().to(crate::hub::record_outcome),
-        );
+        )
+        .configure(crate::manage::routes);
 }
 
 /// A query string or form body as a map (the first of repeated names); malformed input reads
@@ -274,6 +276,7 @@ pub(crate) fn base(session: Option<(&Session, &SignedIn)>, title: &str) -> Map<S
                 "day_lists": matches!(user.role, Role::HubStaff | Role::ClusterManager),
                 "books": user.role == Role::Receptionist,
                 "rebooks": matches!(user.role, Role::Receptionist | Role::ClusterManager),
+                "manages": user.role == Role::ClusterManager,
             }),
         );
     }
@@ -390,8 +393,8 @@ async fn sign_in(c: web::Data<Console>, req: HttpRequest, body: web::Bytes) -> H
             )],
         );
     }
-    let zone = match c.hubbook.home_zone(&caller).await {
-        Ok(zone) => zone,
+    let home = match c.hubbook.home_cluster(&caller).await {
+        Ok(home) => home,
         Err(e) => {
             let r = refusal(e);
             return render(r.status, vec![r.error]);
@@ -403,7 +406,8 @@ async fn sign_in(c: web::Data<Console>, req: HttpRequest, body: web::Bytes) -> H
         role: caller.role,
         scope: caller.scope,
         username,
-        zone,
+        zone: home.zone,
+        cluster_code: home.code,
     };
     let s = Session::signed_in(user, now);
     let mut page = see_other("/");
@@ -575,6 +579,44 @@ impl Search {
             moving: p.get("move").to_owned(),
         }
     }
+
+    /// The day searched, when the date field holds one (`Err` when it holds something else).
+    fn day(&self) -> Result<Option<NaiveDate>, FieldError> {
+        if self.date.is_empty() {
+            return Ok(None);
+        }
+        match NaiveDate::parse_from_str(&self.date, "%Y-%m-%d") {
+            Ok(d) if (2000..=2100).contains(&d.year()) => Ok(Some(d)),
+            _ => Err(FieldError::at("date", "Enter a date, like 2026-12-07")),
+        }
+    }
+
+    /// The slot search the fields describe, the day read in the cluster's zone (a date that
+    /// does not parse searches from now, as no date does).
+    fn find_slots(&self, local: Local) -> FindSlots {
+        let (from, to) = match self.day().ok().flatten() {
+            Some(d) => (
+                Some(local.start_of(d)),
+                Some(local.start_of(d + Duration::days(1))),
+            ),
+            None => (None, None),
+        };
+        let given = |v: &str| Some(v.to_owned()).filter(|v| !v.is_empty());
+        FindSlots {
+            from,
+            to,
+            service: given(&self.service),
+            role: given(&self.role),
+            site: given(&self.site),
+            delivery: given(&self.delivery),
+            ..FindSlots::default()
+        }
+    }
+
+    /// The search as a query string, to link to it.
+    fn query(&self) -> String {
+        serde_urlencoded::to_string(self).unwrap_or_default()
+    }
 }
 
 async fn find(c: web::Data<Console>, req: HttpRequest) -> HttpResponse {
@@ -586,7 +628,61 @@ async fn find(c: web::Data<Console>, req: HttpRequest) -> HttpResponse {
     if user.role == Role::HubStaff && search.nhs.is_empty() {
         return see_other("/hub/day");
     }
+    if user.role == Role::ClusterManager && search.nhs.is_empty() && search.moving.is_empty() {
+        return see_other("/manage");
+    }
     find_page(&c, &s, &user, &search, None, StatusCode::OK).await
+}
+
+/// `GET /not-offered?<search>`: the free slots of a search that the desk's practice may not
+/// book yet, each with why and when it opens (a page of its own, so the search stays fast).
+async fn not_offered(c: web::Data<Console>, req: HttpRequest) -> HttpResponse {
+    let (s, user) = match signed_in(&c, &req).await {
+        Ok(found) => found,
+        Err(redirect) => return redirect,
+    };
+    let search = Search::from_params(&Params::parse(req.query_string()));
+    let local = user.local();
+    let mut ctx = base(
+        Some((&s, &user)),
+        "Free slots your practice cannot book yet",
+    );
+    let mut status = StatusCode::OK;
+    let mut errors: Vec<FieldError> = search.day().err().into_iter().collect();
+    match c
+        .hubbook
+        .slots_not_offered(&user.caller(), search.find_slots(local), NOT_OFFERED_SHOWN)
+        .await
+    {
+        Ok(hidden) => {
+            let rows: Vec<Value> = hidden
+                .iter()
+                .map(|n| {
+                    let o = OfferView::new(&n.offer, local);
+                    json!({
+                        "when": o.when,
+                        "site": o.site,
+                        "clinical_role": o.clinical_role,
+                        "delivery": o.delivery,
+                        "why": why_not_offered(&n.why, local),
+                    })
+                })
+                .collect();
+            ctx.insert("not_offered".into(), json!(rows));
+        }
+        Err(e) => {
+            let r = refusal(e);
+            status = r.status;
+            errors.push(r.error);
+        }
+    }
+    if !errors.is_empty() && status == StatusCode::OK {
+        status = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    ctx.insert("back".into(), json!(format!("/?{}", search.query())));
+    ctx.insert("errors".into(), json!(errors));
+    c.templates
+        .page(status, "not_offered.html", Value::Object(ctx))
 }
 
 /// The find page for `search`, with a refusal from an earlier step shown above it.
@@ -625,16 +721,14 @@ async fn find_page(
             }
         }
     };
-    let mut day = None;
-    if !search.date.is_empty() {
-        match NaiveDate::parse_from_str(&search.date, "%Y-%m-%d") {
-            Ok(d) if (2000..=2100).contains(&d.year()) => day = Some(d),
-            _ => {
-                errors.push(FieldError::at("date", "Enter a date, like 2026-12-07"));
-                status = StatusCode::UNPROCESSABLE_ENTITY;
-            }
+    let day = match search.day() {
+        Ok(day) => day,
+        Err(error) => {
+            errors.push(error);
+            status = StatusCode::UNPROCESSABLE_ENTITY;
+            None
         }
-    }
+    };
     if !search.moving.is_empty() {
         match c.hubbook.appointment(&who, search.moving.clone(), false).await {
             Ok(detail) if detail.appointment.status == AppointmentStatus::Booked => {
@@ -670,22 +764,8 @@ async fn find_page(
             }
             Err(e) => errors.push(refusal(e).error),
         }
-        let (from, to) = match day {
-            Some(d) => (
-                Some(local.start_of(d)),
-                Some(local.start_of(d + Duration::days(1))),
-            ),
-            None => (None, None),
-        };
-        let mut find = FindSlots {
-            from,
-            to,
-            service: Some(search.service.clone()).filter(|v| !v.is_empty()),
-            role: Some(search.role.clone()).filter(|v| !v.is_empty()),
-            site: Some(search.site.clone()).filter(|v| !v.is_empty()),
-            delivery: Some(search.delivery.clone()).filter(|v| !v.is_empty()),
-            ..FindSlots::default()
-        };
+        let mut find = search.find_slots(local);
+        let to = find.to;
         match c
             .hubbook
             .search_slots(&who, find.clone(), None, SLOTS_SHOWN)
@@ -698,25 +778,10 @@ async fn find_page(
                     .map(|o| OfferView::new(o, local))
                     .collect();
                 if user.role == Role::Receptionist {
-                    let hidden = c
-                        .hubbook
-                        .slots_not_offered(&who, find.clone(), NOT_OFFERED_SHOWN)
-                        .await
-                        .unwrap_or_default();
-                    let rows: Vec<Value> = hidden
-                        .iter()
-                        .map(|n| {
-                            let o = OfferView::new(&n.offer, local);
-                            json!({
-                                "when": o.when,
-                                "site": o.site,
-                                "clinical_role": o.clinical_role,
-                                "delivery": o.delivery,
-                                "why": why_not_offered(&n.why, local),
-                            })
-                        })
-                        .collect();
-                    ctx.insert("not_offered".into(), json!(rows));
+                    ctx.insert(
+                        "not_offered_link".into(),
+                        json!(format!("/not-offered?{}", search.query())),
+                    );
                 }
                 if offers.is_empty() {
                     let after = to.unwrap_or(

@@ -35,16 +35,9 @@ pub(crate) async fn list(c: web::Data<Console>, req: HttpRequest) -> HttpRespons
 }
 
 /// The caller's cluster code, which the worklist's use cases are addressed by.
-async fn cluster_code(c: &Console, user: &SignedIn) -> Result<String, FieldError> {
-    let page = c
-        .hubbook
-        .list_clusters(&user.caller(), None, 1)
-        .await
-        .map_err(|e| refusal(e).error)?;
-    page.items
-        .into_iter()
-        .next()
-        .map(|cluster| cluster.code)
+fn cluster_code(user: &SignedIn) -> Result<String, FieldError> {
+    user.cluster_code
+        .clone()
         .ok_or_else(|| FieldError::page("You are not in a cluster, so there is no worklist."))
 }
 
@@ -59,7 +52,7 @@ async fn page(
     let mut ctx = base(Some((s, user)), "Appointments to rebook");
     let mut errors: Vec<FieldError> = earlier.into_iter().collect();
     let mut rows = Vec::new();
-    match cluster_code(c, user).await {
+    match cluster_code(user) {
         Ok(code) => match c
             .hubbook
             .rebooking_list(&user.caller(), code, None, ROWS)
@@ -116,7 +109,7 @@ pub(crate) async fn resolve(
         _ => return see_other("/rebooking"),
     };
     let expected = form.get("version").parse::<i64>().ok();
-    let code = match cluster_code(&c, &user).await {
+    let code = match cluster_code(&user) {
         Ok(code) => code,
         Err(error) => {
             return page(&c, &s, &user, None, Some(error), StatusCode::FORBIDDEN).await;

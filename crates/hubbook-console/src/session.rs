@@ -42,6 +42,9 @@ pub struct SignedIn {
     /// The zone of the user's cluster, in which every page shows its times.
     #[serde(default)]
     pub zone: ClusterTimeZone,
+    /// The code of the user's cluster, which its use cases are addressed by.
+    #[serde(default)]
+    pub cluster_code: Option<String>,
 }
 
 impl SignedIn {
@@ -239,6 +242,7 @@ mod tests {
             },
             username: "reception".into(),
             zone: ClusterTimeZone::DEFAULT,
+            cluster_code: Some("C1".into()),
         }
     }
 

@@ -1,6 +1,6 @@
 //! What the web console reads beside the use cases it shares with the JSON API: the caller's own
 //! hold with the slot it keeps (for the hold page's summary), and the sites and services its
-//! search can be narrowed to, and the zone its pages show times in.
+//! search can be narrowed to, and the caller's own cluster (its code and zone).
 
 use hubbook_core::ClusterTimeZone;
 use hubbook_store::models::{Hold, Service, Site};
@@ -19,6 +19,15 @@ pub struct HeldSlot {
     pub hold: Hold,
     /// The held slot with its site, service and cluster.
     pub offer: Offer,
+}
+
+/// A signed-in caller's own cluster: the code its use cases are addressed by, and its zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeCluster {
+    /// The cluster's code; none for a caller without a cluster.
+    pub code: Option<String>,
+    /// The zone its times are shown in.
+    pub zone: ClusterTimeZone,
 }
 
 /// What a slot search in the caller's cluster can be narrowed to.
@@ -56,14 +65,23 @@ impl Hubbook {
         .await
     }
 
-    /// The time zone of the caller's cluster, in which its pages show times; the default zone
-    /// for a caller without a cluster (an admin).
-    pub async fn home_zone(&self, who: &Caller) -> Result<ClusterTimeZone, ServiceError> {
+    /// The caller's cluster as its pages address and show it: its code and time zone (the
+    /// default zone and no code for a caller without a cluster, an admin).
+    pub async fn home_cluster(&self, who: &Caller) -> Result<HomeCluster, ServiceError> {
         let Some(cluster_id) = who.scope.cluster.clone() else {
-            return Ok(ClusterTimeZone::DEFAULT);
+            return Ok(HomeCluster {
+                code: None,
+                zone: ClusterTimeZone::DEFAULT,
+            });
         };
-        self.run(move |c| Ok(clusters::get_cluster(c, &ClusterId::from(cluster_id))?.time_zone))
-            .await
+        self.run(move |c| {
+            let cluster = clusters::get_cluster(c, &ClusterId::from(cluster_id))?;
+            Ok(HomeCluster {
+                code: Some(cluster.code),
+                zone: cluster.time_zone,
+            })
+        })
+        .await
     }
 
     /// The sites and services of the caller's cluster, for a search's filters.

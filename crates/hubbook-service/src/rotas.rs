@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use hubbook_core::access::ClusterNeed;
-use hubbook_core::rota::{expand, Rota};
+use hubbook_core::rota::{expand, ExpansionWarning, Rota};
 use hubbook_core::validate_name;
 use hubbook_store::models;
 use hubbook_store::repo::idempotency::Claim;
@@ -22,6 +22,9 @@ use crate::{Caller, Hubbook, ServiceError};
 
 /// The longest range one publish or withdrawal may cover, in days (two years).
 pub const MAX_RANGE_DAYS: i64 = 731;
+
+/// How far ahead a draft rota is checked date by date, in days (a year).
+pub const DRAFT_CHECK_DAYS: i64 = 366;
 
 /// Why sessions were withdrawn when the manager gave no reason.
 pub const DEFAULT_WITHDRAWAL_REASON: &str = "the session was withdrawn";
@@ -210,6 +213,28 @@ impl Hubbook {
         self.run(move |c| {
             let cluster = cluster_for(c, &who, &code, ClusterNeed::Manage)?;
             saved_rota(c, &cluster.id, &id)
+        })
+        .await
+    }
+
+    /// Checks a draft rota as publishing it over the coming [`DRAFT_CHECK_DAYS`] would, without
+    /// saving anything: the template rules, the cluster's sites and services, and every wall
+    /// time on every date (a start that does not exist on a clock-change day is refused now,
+    /// not first when published). Returns the expansion's warnings (ambiguous times, sessions
+    /// without slots).
+    pub async fn check_draft_rota(
+        &self,
+        who: &Caller,
+        code: String,
+        rota: Rota,
+    ) -> Result<Vec<ExpansionWarning>, ServiceError> {
+        let (who, now) = (who.clone(), self.now());
+        self.run(move |c| {
+            let cluster = cluster_for(c, &who, &code, ClusterNeed::Manage)?;
+            check_rota(c, &cluster.id, &rota)?;
+            let from = cluster.time_zone.date_of(now);
+            let to = from + chrono::Duration::days(DRAFT_CHECK_DAYS);
+            Ok(expand(&rota, from, to, cluster.time_zone.0)?.warnings)
         })
         .await
     }

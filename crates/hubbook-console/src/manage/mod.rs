@@ -1,0 +1,118 @@
+//! The cluster manager's console: the screens a manager publishes rotas, sets how capacity is
+//! shared and reads the cluster's figures with. Every screen is for the cluster's manager only:
+//! any other role is answered with the same "not found" page as the JSON API's 404, so a
+//! receptionist cannot even learn which manager screens exist.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use hubbook_core::Role;
+use serde_json::{json, Map, Value};
+
+use crate::errors::FieldError;
+use crate::pages::{base, signed_in, Params, Posted};
+use crate::session::{Session, SignedIn};
+use crate::Console;
+
+mod rotas;
+
+pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
+    rotas::routes(cfg);
+}
+
+/// The cluster manager a request comes from: their session, who they are and their cluster's
+/// code (which the use cases are addressed by). As an extractor it answers any other request
+/// with the sign-in redirect or the not-found page before the handler runs.
+pub(crate) struct Manager {
+    /// The session.
+    pub session: Session,
+    /// The manager.
+    pub user: SignedIn,
+    /// Their cluster's code.
+    pub code: String,
+}
+
+impl Manager {
+    fn of(c: &Console, session: Session, user: SignedIn) -> Result<Self, actix_web::Error> {
+        match (user.role, user.cluster_code.clone()) {
+            (Role::ClusterManager, Some(code)) => Ok(Self {
+                session,
+                user,
+                code,
+            }),
+            _ => Err(refused(not_found(c, &session, &user))),
+        }
+    }
+
+    /// The context every manager page starts from (title, session, user, CSRF token).
+    pub fn base(&self, title: &str) -> Map<String, Value> {
+        base(Some((&self.session, &self.user)), title)
+    }
+}
+
+/// A form posted by the cluster's manager: the fields, and who sent it.
+pub(crate) struct ManagerPost {
+    /// The form's fields.
+    pub form: Params,
+    /// Who sent it.
+    pub manager: Manager,
+}
+
+fn refused(page: HttpResponse) -> actix_web::Error {
+    actix_web::error::InternalError::from_response("refused", page).into()
+}
+
+fn console_of(req: &HttpRequest) -> Result<web::Data<Console>, actix_web::Error> {
+    req.app_data::<web::Data<Console>>()
+        .cloned()
+        .ok_or_else(|| actix_web::error::ErrorInternalServerError("console missing"))
+}
+
+impl FromRequest for Manager {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let c = console_of(&req)?;
+            let (session, user) = signed_in(&c, &req).await.map_err(refused)?;
+            Manager::of(&c, session, user)
+        })
+    }
+}
+
+impl FromRequest for ManagerPost {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let posted = Posted::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let Posted {
+                form,
+                session,
+                user,
+            } = posted.await?;
+            let c = console_of(&req)?;
+            let manager = Manager::of(&c, session, user)?;
+            Ok(ManagerPost { form, manager })
+        })
+    }
+}
+
+/// The page every manager screen answers other roles with: the same 404 as the API's.
+pub(crate) fn not_found(c: &Console, s: &Session, user: &SignedIn) -> HttpResponse {
+    let mut ctx = base(Some((s, user)), "Page not found");
+    ctx.insert(
+        "errors".into(),
+        json!([FieldError::page(
+            "There is nothing here that you may see. Check the address, or go back to the search."
+        )]),
+    );
+    c.templates
+        .page(StatusCode::NOT_FOUND, "message.html", Value::Object(ctx))
+}

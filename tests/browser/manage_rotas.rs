@@ -103,3 +103,40 @@ async fn a_manager_draws_a_session_previews_and_publishes_it() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_previews_and_saves_sharing_rules() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let c = app.open_week("U81002").await;
+    let b = Browser::open(&app.base, true).await;
+    b.goto("/sign-in").await;
+    b.wait_heading("Sign in").await;
+    b.fill("#username", "manager-u81002").await;
+    b.fill("#password", PASSWORD).await;
+    b.press_enter().await;
+    b.wait_for("document.location.pathname !== '/sign-in'", "signed in")
+        .await;
+    b.goto("/manage/sharing").await;
+    b.wait_heading("Sharing rules").await;
+    b.check("manage-sharing").await;
+    b.click("#triage_kind-per_day").await;
+    b.fill("#triage_slots", "3").await;
+    // Enter in a field submits the form's first button: Preview.
+    b.press_enter().await;
+    b.wait_for(
+        "document.querySelector('#preview-table') !== null",
+        "the preview",
+    )
+    .await;
+    b.check("manage-sharing-preview").await;
+    b.click("button[value=save]").await;
+    b.wait_for(
+        "document.querySelector('.nhsuk-notification-banner--success') !== null",
+        "the saved banner",
+    )
+    .await;
+    assert!(b.text("#in-force").await.contains("3 slots a day for 111"));
+    b.check("manage-sharing-saved").await;
+    b.close().await;
+    let _ = c;
+}

@@ -12,3 +12,4 @@ mod desk;
 mod hub;
 mod input;
 mod manage_rotas;
+mod manage_sharing;

@@ -145,6 +145,7 @@ impl From<hubbook_service::ServiceError> for ApiError {
             e @ E::InvalidLateCancelHours(_) => {
                 Self::Refused(ProblemType::InvalidLateCancelHours, e.to_string())
             }
+            E::Sharing(e) => Self::Refused(ProblemType::coded(e.code()), e.to_string()),
             E::InvalidCredentials => Self::InvalidCredentials,
             E::LockedOut {
                 until,

@@ -11,6 +11,10 @@ pub enum ServiceError {
     /// A value was refused by its validation rule.
     #[error(transparent)]
     Validation(#[from] ValidationError),
+    /// Sharing rules that the allocation rules refuse (a percentage over 100, a lead time
+    /// too long).
+    #[error(transparent)]
+    Sharing(#[from] hubbook_core::allocation::AllocationError),
     /// The caller's role may not do this.
     #[error(transparent)]
     Forbidden(#[from] Forbidden),

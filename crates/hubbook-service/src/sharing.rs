@@ -8,13 +8,16 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::access::{ClusterNeed, Forbidden};
 use hubbook_core::allocation::Channel;
-use hubbook_core::fair_share::{exact_quota, fair_shares};
-use hubbook_core::sharing::{visibility, PracticeShare, SharingRules, Viewer, Visibility};
+use hubbook_core::fair_share::{exact_quota, fair_shares, SharedDay};
+use hubbook_core::rota::expand;
+use hubbook_core::sharing::{
+    assign_channels, visibility, NewSlots, PracticeShare, SharingRules, Viewer, Visibility,
+};
 use hubbook_core::{ClusterTimeZone, DataSharingAgreement, Role};
 use hubbook_store::models::{Practice, Slot};
 use hubbook_store::repo::reports::{self, Window};
 use hubbook_store::repo::sharing;
-use hubbook_store::repo::{booking, clusters, practices, services, sessions};
+use hubbook_store::repo::{booking, clusters, practices, rotas, services, sessions};
 use hubbook_store::StoreError;
 
 use crate::access::cluster_for;
@@ -85,6 +88,30 @@ pub struct FairShare {
     /// Slots apportioned to practices in the period.
     pub apportioned: i64,
     /// One line per member practice.
+    pub practices: Vec<PracticeFairShare>,
+}
+
+/// How many local dates a sharing preview covers, from today: four weeks.
+pub const PREVIEW_DAYS: i64 = 28;
+
+/// What publishing the cluster's rotas afresh over the next [`PREVIEW_DAYS`] would give under a
+/// set of sharing rules, before they are saved: slots for 111, open and apportioned, and each
+/// practice's fair share as the fair-share report computes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharingPreview {
+    /// First local date.
+    pub from: NaiveDate,
+    /// Last local date.
+    pub to: NaiveDate,
+    /// Slots the rotas make over the dates.
+    pub slots: i64,
+    /// Of those, reserved for 111.
+    pub triage: i64,
+    /// Of those, open to every practice from the start.
+    pub open: i64,
+    /// Of those, reserved for one practice until released.
+    pub apportioned: i64,
+    /// One line per member practice: its list size, exact quota and reserved slots.
     pub practices: Vec<PracticeFairShare>,
 }
 
@@ -185,6 +212,96 @@ impl Hubbook {
                 expected,
                 &rules,
             )?)
+        })
+        .await
+    }
+
+    /// What `rules` would do (its cluster's manager), before they are saved: every rota of the
+    /// cluster expanded over the next [`PREVIEW_DAYS`] as a publication would make it, its
+    /// slots shared out by `hubbook_core::sharing::assign_channels` exactly as publishing does,
+    /// and each practice's exact quota by `hubbook_core::fair_share`, as the fair-share report
+    /// then shows it. Slots already published keep their channels: this is the effect on what is
+    /// published from now on.
+    pub async fn preview_sharing(
+        &self,
+        who: &Caller,
+        code: String,
+        rules: SharingRules,
+    ) -> Result<SharingPreview, ServiceError> {
+        rules.validate()?;
+        let (who, now) = (who.clone(), self.now());
+        self.run(move |c| {
+            let cluster = cluster_for(c, &who, &code, ClusterNeed::Manage)?;
+            let zone = cluster.time_zone;
+            let from = zone.date_of(now);
+            let to = from + chrono::Duration::days(PREVIEW_DAYS - 1);
+            let mut expanded = Vec::new();
+            for row in rotas::list_rotas(c, &cluster.id, None, i64::MAX / 2)?.items {
+                let rota = crate::rotas::SavedRota::try_from(row)?.rota;
+                expanded.extend(expand(&rota, from, to, zone.0)?.sessions);
+            }
+            expanded.sort_by(|a, b| (a.start, &a.template_key).cmp(&(b.start, &b.template_key)));
+            let shares: Vec<NewSlots<'_>> = expanded
+                .iter()
+                .map(|session| NewSlots {
+                    session,
+                    count: session.slots.len(),
+                    new_session: true,
+                })
+                .collect();
+            let members = practices::list_practices(c, &cluster.id, None, i64::MAX / 2)?.items;
+            let sharing_members: Vec<PracticeShare> = members
+                .iter()
+                .map(|p| practice_share(&p.id, p.list_size, p.dsa_from, p.dsa_to))
+                .collect();
+            let channels = assign_channels(&rules, &sharing_members, &shares)?;
+            let (mut triage, mut open) = (0_i64, 0_i64);
+            let mut reserved: HashMap<&str, i64> = HashMap::new();
+            let mut by_day: std::collections::BTreeMap<NaiveDate, u64> = Default::default();
+            for (session, slots) in expanded.iter().zip(&channels) {
+                for slot in slots {
+                    match &slot.channel {
+                        Channel::Triage => triage += 1,
+                        Channel::Open => open += 1,
+                        Channel::Practice(id) => {
+                            *reserved.entry(id.as_str()).or_default() += 1;
+                        }
+                    }
+                    if !matches!(slot.channel, Channel::Triage) {
+                        *by_day.entry(session.date).or_default() += 1;
+                    }
+                }
+            }
+            let days: Vec<SharedDay> = by_day
+                .into_iter()
+                .map(|(date, slots)| SharedDay { date, slots })
+                .collect();
+            let apportioned: i64 = reserved.values().sum();
+            let quotas = fair_shares(&sharing_members, &days);
+            let slots = u64::try_from(apportioned).unwrap_or(0);
+            let practices = members
+                .iter()
+                .zip(quotas)
+                .map(|(p, share)| PracticeFairShare {
+                    practice_id: p.id.to_string(),
+                    ods_code: p.ods_code.clone(),
+                    list_size: p.list_size,
+                    exact_quota: (exact_quota(slots, share) * 100.0).round() / 100.0,
+                    reserved: reserved.get(p.id.as_str()).copied().unwrap_or(0),
+                    booked_from_reservation: 0,
+                    booked_from_open: 0,
+                    released_unused: 0,
+                })
+                .collect();
+            Ok(SharingPreview {
+                from,
+                to,
+                slots: triage + open + apportioned,
+                triage,
+                open,
+                apportioned,
+                practices,
+            })
         })
         .await
     }

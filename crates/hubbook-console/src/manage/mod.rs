@@ -17,9 +17,11 @@ use crate::session::{Session, SignedIn};
 use crate::Console;
 
 mod rotas;
+mod sharing;
 
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     rotas::routes(cfg);
+    sharing::routes(cfg);
 }
 
 /// The cluster manager a request comes from: their session, who they are and their cluster's

@@ -2,7 +2,7 @@
 //! cancelling it with a reason, and amending the notes for the clinician.
 
 use crate::both;
-use crate::browser::{set, Browser};
+use crate::browser::{pairs, set, Browser};
 use crate::desk::{book_first, receptionist};
 use crate::helpers::{TestApp, PASSWORD};
 
@@ -212,7 +212,76 @@ async fn the_rebooking_worklist_keeps_or_cancels(app: TestApp) {
     assert!(again.assert_local().body.contains("nhsuk-error-summary"));
 }
 
+/// Ticked rows are resolved together with one reason, recorded with each; a row changed
+/// meanwhile is named and left on the list while the others are done.
+async fn ticked_rebookings_are_resolved_together_with_a_reason(app: TestApp) {
+    let c = app.open_week("U70013").await;
+    let mut b = receptionist(&app, &c.code).await;
+    let first = book_first(&mut b, 14, "Tess Testpatient").await;
+    let second = book_first(&mut b, 15, "Toby Testpatient").await;
+    let third = book_first(&mut b, 16, "Tara Testpatient").await;
+    app.cancel_sessions_on(&c, "2026-12-07", "The hub is closed")
+        .await;
+    let list = b.get("/rebooking").await;
+    let csrf = list.field("/rebooking/bulk", "csrf_token");
+    let version = |id: &str| list.field(&format!("/rebooking/{id}/keep"), "version");
+    // Nothing ticked: told what to do.
+    let none = b
+        .post(
+            "/rebooking/bulk",
+            &pairs(&[("csrf_token", csrf.as_str()), ("action", "keep")]),
+        )
+        .await;
+    assert_eq!(none.status, 422);
+    assert!(none.body.contains("Tick at least one patient"));
+    // The third changes meanwhile (kept from its own row).
+    let keep_third = format!("/rebooking/{third}/keep");
+    assert_eq!(
+        b.post(&keep_third, &list.form(&keep_third)).await.status,
+        303
+    );
+    let picks: Vec<(String, String)> = [&first, &second, &third]
+        .iter()
+        .map(|id| (format!("pick_{id}"), version(id)))
+        .collect();
+    let mut ticked = pairs(&[
+        ("csrf_token", csrf.as_str()),
+        ("action", "cancel"),
+        ("note", "Patients told by text; they will call back"),
+    ]);
+    ticked.extend(picks);
+    let done = b.post("/rebooking/bulk", &ticked).await;
+    assert_eq!(done.status, 409, "{}", done.body);
+    assert!(done
+        .body
+        .contains("1 of the ticked appointments could not be changed"));
+    assert!(done.body.contains("There is nothing to rebook."));
+    let token = app.login("rec-u70013", PASSWORD).await;
+    for id in [&first, &second] {
+        let a = app.get(&format!("/api/v1/appointments/{id}"), &token).await;
+        let a = a.ok(200);
+        assert_eq!(a["status"], "cancelled");
+        assert_eq!(
+            a["cancel_reason"],
+            "Patients told by text; they will call back"
+        );
+    }
+    use diesel::prelude::*;
+    use hubbook_store::schema::rebookings;
+    let mut conn = app.pool.get().unwrap();
+    let notes: Vec<Option<String>> = rebookings::table
+        .filter(rebookings::appointment_id.eq_any([&first, &second]))
+        .select(rebookings::resolution_note)
+        .load(&mut *conn)
+        .unwrap();
+    assert_eq!(
+        notes,
+        vec![Some("Patients told by text; they will call back".to_owned()); 2]
+    );
+}
+
 both!(
+    ticked_rebookings_are_resolved_together_with_a_reason,
     move_then_cancel,
     notes_are_added_changed_and_cleared,
     the_rebooking_worklist_keeps_or_cancels,

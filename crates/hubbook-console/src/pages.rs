@@ -65,6 +65,10 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig, console: web::Data<Console>) 
         .route("/hub/day", web::get().to(crate::hub::day))
         .route("/rebooking", web::get().to(crate::rebooking::list))
         .route(
+            "/rebooking/bulk",
+            web::post().to(crate::rebooking::resolve_ticked),
+        )
+        .route(
             "/rebooking/{id}/{action}",
             web::post().to(crate::rebooking::resolve),
         )
@@ -93,6 +97,17 @@ impl Params {
     /// The trimmed value, or "" when absent.
     pub(crate) fn get(&self, name: &str) -> &str {
         self.0.get(name).map_or("", |v| v.trim())
+    }
+
+    /// Every `(name, trimmed value)` whose name starts with `prefix`, the prefix cut off
+    /// (a form's ticked rows, `pick_<id>`).
+    pub(crate) fn with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.0
+            .iter()
+            .filter_map(move |(k, v)| Some((k.strip_prefix(prefix)?, v.trim())))
     }
 }
 

@@ -90,6 +90,63 @@ async fn page(
         .page(status, "rebooking.html", Value::Object(ctx))
 }
 
+/// `POST /rebooking/bulk`: the ticked appointments (`pick_<id>` = the version the page showed)
+/// keep their times or are cancelled, each with the note; the page then says how many were
+/// done and which were not, and why.
+pub(crate) async fn resolve_ticked(c: web::Data<Console>, posted: Posted) -> HttpResponse {
+    let Posted {
+        form,
+        session: s,
+        user,
+    } = posted;
+    let resolution = match form.get("action") {
+        "keep" => Resolution::Kept,
+        "cancel" => Resolution::Cancelled,
+        _ => return see_other("/rebooking"),
+    };
+    let mut items: Vec<(String, Option<i64>)> = form
+        .with_prefix("pick_")
+        .map(|(id, version)| (id.to_owned(), version.parse::<i64>().ok()))
+        .collect();
+    items.sort();
+    if items.is_empty() {
+        let error = FieldError::page("Tick at least one patient first, then choose what to do.");
+        return page(
+            &c,
+            &s,
+            &user,
+            None,
+            Some(error),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let code = match cluster_code(&user) {
+        Ok(code) => code,
+        Err(error) => return page(&c, &s, &user, None, Some(error), StatusCode::FORBIDDEN).await,
+    };
+    let note = Some(form.get("note").trim().to_owned()).filter(|n| !n.is_empty());
+    let answers = c
+        .hubbook
+        .resolve_rebookings(&user.caller(), code, items, resolution, note)
+        .await;
+    let failed: Vec<String> = answers
+        .into_iter()
+        .filter_map(|(_, answer)| answer.err())
+        .map(|e| refusal(e).unless_stale("one had been changed by someone else a moment ago"))
+        .map(|e| e.message)
+        .collect();
+    if failed.is_empty() {
+        return see_other(&format!("/rebooking?done={}", form.get("action")));
+    }
+    let error = FieldError::page(format!(
+        "{} of the ticked appointments could not be changed, so they are still listed below: {}.",
+        failed.len(),
+        failed.join("; ")
+    ));
+    page(&c, &s, &user, None, Some(error), StatusCode::CONFLICT).await
+}
+
 /// `POST /rebooking/{id}/keep` or `/cancel`: the patient keeps the time, or the appointment is
 /// cancelled; either way it leaves the worklist.
 pub(crate) async fn resolve(
@@ -117,7 +174,7 @@ pub(crate) async fn resolve(
     };
     match c
         .hubbook
-        .resolve_rebooking(&user.caller(), code, id, expected, resolution)
+        .resolve_rebooking(&user.caller(), code, id, expected, resolution, None)
         .await
     {
         Ok(_) => see_other(&format!("/rebooking?done={action}")),

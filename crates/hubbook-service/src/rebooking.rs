@@ -13,6 +13,7 @@ use hubbook_store::{DbConn, Page};
 use crate::access::cluster_for;
 use crate::error::found;
 use crate::{Caller, Hubbook, ServiceError};
+use hubbook_core::validate_optional_name;
 
 pub use hubbook_store::repo::appointments::Resolution;
 
@@ -33,6 +34,9 @@ impl From<(Rebooking, Appointment)> for RebookingEntry {
         Self { need, appointment }
     }
 }
+
+/// The longest note a rebooking resolution records, in characters.
+pub const MAX_NOTE_CHARS: usize = 500;
 
 /// The whole worklist of a cluster, as one download.
 #[derive(Debug, Clone)]
@@ -128,8 +132,37 @@ impl Hubbook {
         .await
     }
 
+    /// Resolves several appointments' rebooking needs the same way, with the same note, each in
+    /// its own transaction (one changed meanwhile does not undo the others): the answer for each
+    /// `(id, expected version)`, in order.
+    pub async fn resolve_rebookings(
+        &self,
+        who: &Caller,
+        code: String,
+        items: Vec<(String, Option<i64>)>,
+        resolution: Resolution,
+        note: Option<String>,
+    ) -> Vec<(String, Result<RebookingEntry, ServiceError>)> {
+        let mut out = Vec::with_capacity(items.len());
+        for (id, expected) in items {
+            let answer = self
+                .resolve_rebooking(
+                    who,
+                    code.clone(),
+                    id.clone(),
+                    expected,
+                    resolution,
+                    note.clone(),
+                )
+                .await;
+            out.push((id, answer));
+        }
+        out
+    }
+
     /// Resolves one appointment's rebooking need (keep the old time, or cancel it) if the
-    /// appointment is still at version `expected`; a receptionist only its practice's bookings.
+    /// appointment is still at version `expected`, recording `note` (why) with it; a receptionist
+    /// only its practice's bookings.
     pub async fn resolve_rebooking(
         &self,
         who: &Caller,
@@ -137,7 +170,13 @@ impl Hubbook {
         id: String,
         expected: Option<i64>,
         resolution: Resolution,
+        note: Option<String>,
     ) -> Result<RebookingEntry, ServiceError> {
+        let note = validate_optional_name(
+            "note",
+            note.as_deref().filter(|n| !n.trim().is_empty()),
+            MAX_NOTE_CHARS,
+        )?;
         let who = who.clone();
         let change = self.change(&who);
         self.run(move |c| {
@@ -159,6 +198,7 @@ impl Hubbook {
                     &AppointmentId::from(&id),
                     expected,
                     resolution,
+                    note.as_deref(),
                 ),
                 "open rebooking need",
             )?

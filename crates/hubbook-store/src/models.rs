@@ -504,6 +504,8 @@ pub struct Rebooking {
     pub resolved_at: Option<NaiveDateTime>,
     /// Who resolved it.
     pub resolved_by: Option<String>,
+    /// What they wrote about it (why kept, why cancelled), if anything.
+    pub resolution_note: Option<String>,
 }
 
 /// A triage outcome code 111 books by: how soon the patient must be seen, and what fits.

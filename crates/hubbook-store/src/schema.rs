@@ -246,6 +246,7 @@ diesel::table! {
         resolution -> Nullable<Text>,
         resolved_at -> Nullable<Timestamp>,
         resolved_by -> Nullable<Text>,
+        resolution_note -> Nullable<Text>,
     }
 }
 

@@ -80,6 +80,10 @@ pub enum ResolutionBody {
 pub struct ResolveBody {
     /// `keep` or `cancel`.
     pub resolution: ResolutionBody,
+    /// Why (up to 500 characters): recorded with the resolution, and as the cancellation's
+    /// reason when cancelled.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// The most rows the CSV worklist holds.
@@ -191,6 +195,7 @@ pub async fn resolve_rebooking(
     body: web::Json<ResolveBody>,
 ) -> Result<web::Json<RebookingItem>, ApiError> {
     let (code, id) = path.into_inner();
+    let body = body.into_inner();
     let resolution = match body.resolution {
         ResolutionBody::Keep => Resolution::Kept,
         ResolutionBody::Cancel => Resolution::Cancelled,
@@ -198,7 +203,7 @@ pub async fn resolve_rebooking(
     let expected = if_match_optional(&req);
     let resolved = state
         .hubbook
-        .resolve_rebooking(&who, code, id, expected, resolution)
+        .resolve_rebooking(&who, code, id, expected, resolution, body.note)
         .await?;
     Ok(web::Json(resolved.into()))
 }

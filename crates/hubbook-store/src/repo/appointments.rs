@@ -89,6 +89,7 @@ pub fn flag_for_rebooking(
                 resolution: None,
                 resolved_at: None,
                 resolved_by: None,
+                resolution_note: None,
             };
             diesel::insert_into(rebookings::table)
                 .values(&row)
@@ -202,6 +203,7 @@ pub fn resolve_rebooking(
     appointment_id: &AppointmentId,
     expected: Option<i64>,
     resolution: Resolution,
+    note: Option<&str>,
 ) -> Result<(Rebooking, Appointment), WriteError> {
     write_tx(conn, |c| -> Result<_, WriteError> {
         let appointment = load(c, cluster_id, appointment_id)?;
@@ -225,6 +227,7 @@ pub fn resolve_rebooking(
             rebookings::resolution.eq(resolution.as_str()),
             rebookings::resolved_at.eq(change.at),
             rebookings::resolved_by.eq(&change.actor),
+            rebookings::resolution_note.eq(note),
         ))
         .execute(c)?;
         if resolution == Resolution::Cancelled {
@@ -235,7 +238,7 @@ pub fn resolve_rebooking(
             )
             .set((
                 appointments::status.eq("cancelled"),
-                appointments::cancel_reason.eq("cancelled from the rebooking list"),
+                appointments::cancel_reason.eq(note.unwrap_or("cancelled from the rebooking list")),
                 appointments::cancelled_at.eq(change.at),
                 appointments::version.eq(appointment.version + 1),
                 appointments::updated_at.eq(change.at),

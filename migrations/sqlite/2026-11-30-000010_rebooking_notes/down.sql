@@ -1,0 +1,1 @@
+ALTER TABLE rebookings DROP COLUMN resolution_note;

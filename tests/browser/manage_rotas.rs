@@ -140,3 +140,56 @@ async fn a_manager_previews_and_saves_sharing_rules() {
     b.close().await;
     let _ = c;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_activity_screens_pass_axe() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let c = app.open_week("U81003").await;
+    let offers = app
+        .get(
+            "/api/v1/slots?from=2026-12-07T00:00:00Z&to=2026-12-12T00:00:00Z&limit=5",
+            &c.receptionist,
+        )
+        .await;
+    let slot = offers.ok(200)["items"][0]["slot_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.book_directly(&c.code, &slot, &c.practice_id).unwrap();
+    let hook = app
+        .post(
+            &format!("/api/v1/clusters/{}/webhooks", c.code),
+            &c.manager,
+            serde_json::json!({"url": "http://127.0.0.1:9/hook"}),
+        )
+        .await;
+    let hook_id = hook.ok(201)["id"].as_str().unwrap().to_owned();
+    let b = Browser::open(&app.base, true).await;
+    b.goto("/sign-in").await;
+    b.wait_heading("Sign in").await;
+    b.fill("#username", "manager-u81003").await;
+    b.fill("#password", PASSWORD).await;
+    b.press_enter().await;
+    b.wait_for("document.location.pathname !== '/sign-in'", "signed in")
+        .await;
+    for (path, heading, name) in [
+        ("/manage/events?after=0", "Events", "manage-events"),
+        ("/manage/webhooks", "Webhooks", "manage-webhooks"),
+        (
+            &format!("/manage/webhooks/{hook_id}") as &str,
+            "Webhook deliveries",
+            "manage-webhook-deliveries",
+        ),
+        ("/manage/audit", "Audit trail", "manage-audit"),
+        (
+            "/manage/audit?from=soon",
+            "Audit trail",
+            "manage-audit-error",
+        ),
+    ] {
+        b.goto(path).await;
+        b.wait_heading(heading).await;
+        b.check(name).await;
+    }
+    b.close().await;
+}

@@ -11,5 +11,6 @@ mod changes;
 mod desk;
 mod hub;
 mod input;
+mod manage_activity;
 mod manage_rotas;
 mod manage_sharing;

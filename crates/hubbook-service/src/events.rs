@@ -151,6 +151,17 @@ impl Hubbook {
         .await
     }
 
+    /// The position of a cluster's newest event (its manager; 0 before the first), so a reader
+    /// can start a page of the feed a number of events back from the end.
+    pub async fn feed_position(&self, who: &Caller, code: String) -> Result<i64, ServiceError> {
+        let who = who.clone();
+        self.run(move |c| {
+            let cluster = cluster_for(c, &who, &code, ClusterNeed::Manage)?;
+            Ok(events::last_seq(c, &cluster.id)?)
+        })
+        .await
+    }
+
     /// Adds a webhook to a cluster (its manager); with a claim, a retry adds it once and answers
     /// the webhook without its secret.
     pub async fn create_webhook(

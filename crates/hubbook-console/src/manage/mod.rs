@@ -16,12 +16,14 @@ use crate::pages::{base, signed_in, Params, Posted};
 use crate::session::{Session, SignedIn};
 use crate::Console;
 
+mod activity;
 mod rotas;
 mod sharing;
 
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     rotas::routes(cfg);
     sharing::routes(cfg);
+    activity::routes(cfg);
 }
 
 /// The cluster manager a request comes from: their session, who they are and their cluster's

@@ -72,28 +72,16 @@ async fn wrong_password_and_unknown_user_are_refused_alike(app: TestApp) {
 
 async fn disabled_users_and_revoked_clients_cannot_sign_in(app: TestApp) {
     let c = app.cluster("U10001").await;
-    let users = app
-        .get(&format!("/api/v1/clusters/{}/users", c.code), &c.manager)
+    app.update_user(&c, "hub-u10001", json!({"active": false}))
         .await;
-    let hub = users.ok(200)["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["role"] == "hub_staff")
-        .unwrap()
-        .clone();
-    app.patch(
-        &format!(
-            "/api/v1/clusters/{}/users/{}",
-            c.code,
-            hub["id"].as_str().unwrap()
-        ),
-        &c.manager,
-        json!({"active": false}),
-    )
-    .await
-    .ok(200);
-    let reply = app.call(Method::POST, "/api/v1/auth/token", None, Some(json!({"grant_type": "password", "username": hub["username"], "password": PASSWORD}))).await;
+    let reply = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/token",
+            None,
+            Some(json!({"grant_type": "password", "username": "hub-u10001", "password": PASSWORD})),
+        )
+        .await;
     reply.problem(401, "invalid-credentials");
 
     let created = app

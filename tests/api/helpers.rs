@@ -348,6 +348,30 @@ impl TestApp {
         }
     }
 
+    /// Changes a user of the cluster, found by login name, as its manager (`body` as the API's
+    /// `PATCH .../users/{id}` takes it: a new password, `active`...).
+    #[allow(dead_code)]
+    pub async fn update_user(&self, c: &Cluster, username: &str, body: Value) {
+        let users = self
+            .get(&format!("/api/v1/clusters/{}/users", c.code), &c.manager)
+            .await;
+        let id = users.ok(200)["items"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .find(|u| u["username"] == username)
+            .and_then(|u| u["id"].as_str())
+            .expect("the user")
+            .to_owned();
+        self.patch(
+            &format!("/api/v1/clusters/{}/users/{id}", c.code),
+            &c.manager,
+            body,
+        )
+        .await
+        .ok(200);
+    }
+
     /// Creates a cluster with a site, a service, a practice and one user of each role.
     pub async fn cluster(&self, code: &str) -> Cluster {
         self.post(

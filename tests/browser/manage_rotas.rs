@@ -7,6 +7,17 @@ use hubbook_store::Backend;
 use crate::driver::Browser;
 use crate::helpers::{at, TestApp, PASSWORD};
 
+/// Signs in through the sign-in page.
+async fn sign_in(b: &Browser, username: &str) {
+    b.goto("/sign-in").await;
+    b.wait_heading("Sign in").await;
+    b.fill("#username", username).await;
+    b.fill("#password", PASSWORD).await;
+    b.press_enter().await;
+    b.wait_for("document.location.pathname !== '/sign-in'", "signed in")
+        .await;
+}
+
 /// Fills the session form (site and service: the cluster's only ones).
 async fn fill_session(b: &Browser, start: &str, end: &str, days: &[&str], from: &str) {
     b.fill("#key", "evening").await;
@@ -28,13 +39,7 @@ async fn a_manager_draws_a_session_previews_and_publishes_it() {
     let c = app.cluster("U81001").await;
     app.clock.set(at("2026-12-01T08:00:00Z"));
     let b = Browser::open(&app.base, true).await;
-    b.goto("/sign-in").await;
-    b.wait_heading("Sign in").await;
-    b.fill("#username", "manager-u81001").await;
-    b.fill("#password", PASSWORD).await;
-    b.press_enter().await;
-    b.wait_for("document.location.pathname !== '/sign-in'", "signed in")
-        .await;
+    sign_in(&b, "manager-u81001").await;
 
     b.goto("/manage/rotas").await;
     b.wait_heading("Rotas").await;
@@ -109,13 +114,7 @@ async fn a_manager_previews_and_saves_sharing_rules() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let c = app.open_week("U81002").await;
     let b = Browser::open(&app.base, true).await;
-    b.goto("/sign-in").await;
-    b.wait_heading("Sign in").await;
-    b.fill("#username", "manager-u81002").await;
-    b.fill("#password", PASSWORD).await;
-    b.press_enter().await;
-    b.wait_for("document.location.pathname !== '/sign-in'", "signed in")
-        .await;
+    sign_in(&b, "manager-u81002").await;
     b.goto("/manage/sharing").await;
     b.wait_heading("Sharing rules").await;
     b.check("manage-sharing").await;
@@ -165,13 +164,7 @@ async fn the_activity_screens_pass_axe() {
         .await;
     let hook_id = hook.ok(201)["id"].as_str().unwrap().to_owned();
     let b = Browser::open(&app.base, true).await;
-    b.goto("/sign-in").await;
-    b.wait_heading("Sign in").await;
-    b.fill("#username", "manager-u81003").await;
-    b.fill("#password", PASSWORD).await;
-    b.press_enter().await;
-    b.wait_for("document.location.pathname !== '/sign-in'", "signed in")
-        .await;
+    sign_in(&b, "manager-u81003").await;
     for (path, heading, name) in [
         ("/manage/events?after=0", "Events", "manage-events"),
         ("/manage/webhooks", "Webhooks", "manage-webhooks"),

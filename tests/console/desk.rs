@@ -460,27 +460,12 @@ async fn a_name_locks_after_five_wrong_passwords(app: TestApp) {
         other.sign_in("hub-u70007", "not-the-password").await;
     }
     assert_eq!(other.sign_in("hub-u70007", PASSWORD).await.status, 429);
-    let users = app
-        .get(&format!("/api/v1/clusters/{}/users", c.code), &c.manager)
-        .await;
-    let hub = users.ok(200)["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == "hub-u70007")
-        .unwrap()
-        .clone();
-    app.patch(
-        &format!(
-            "/api/v1/clusters/{}/users/{}",
-            c.code,
-            hub["id"].as_str().unwrap()
-        ),
-        &c.manager,
+    app.update_user(
+        &c,
+        "hub-u70007",
         json!({"password": "a-new-password-for-hub-staff"}),
     )
-    .await
-    .ok(200);
+    .await;
     assert_eq!(
         other
             .sign_in("hub-u70007", "a-new-password-for-hub-staff")
@@ -496,27 +481,8 @@ async fn a_disabled_user_is_signed_out_at_once(app: TestApp) {
     let mut b = receptionist(&app, &c.code).await;
     let home = b.get("/").await;
     assert_eq!(home.status, 200);
-    let users = app
-        .get(&format!("/api/v1/clusters/{}/users", c.code), &c.manager)
+    app.update_user(&c, "rec-u70009", json!({"active": false}))
         .await;
-    let rec = users.ok(200)["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == "rec-u70009")
-        .unwrap()
-        .clone();
-    app.patch(
-        &format!(
-            "/api/v1/clusters/{}/users/{}",
-            c.code,
-            rec["id"].as_str().unwrap()
-        ),
-        &c.manager,
-        json!({"active": false}),
-    )
-    .await
-    .ok(200);
     // A form from before is refused too, and the session's cookie is gone.
     let mut form_tab = b.clone();
     let out = form_tab

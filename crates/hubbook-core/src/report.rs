@@ -160,17 +160,8 @@ pub fn network_standard_hours(weekday: Weekday) -> Option<(u32, u32)> {
 
 /// The weekday of an ISO weekday number (1 for Monday to 7 for Sunday).
 pub fn weekday_of(number: u32) -> Option<Weekday> {
-    const DAYS: [Weekday; 7] = [
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-        Weekday::Sat,
-        Weekday::Sun,
-    ];
     let index = usize::try_from(number.checked_sub(1)?).ok()?;
-    DAYS.get(index).copied()
+    crate::rota::WEEK.get(index).copied()
 }
 
 /// A weekday's English name, `Monday` to `Sunday`.

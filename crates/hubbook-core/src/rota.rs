@@ -406,6 +406,17 @@ pub struct SessionTemplate {
     pub skip_dates: Vec<NaiveDate>,
 }
 
+/// The days of a week, Monday first (ISO order): a template's weekdays, a rota grid's columns.
+pub const WEEK: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
+
 /// The lower-case three-letter name of a weekday, as templates serialize it: `mon` to `sun`.
 pub fn weekday_name(day: Weekday) -> &'static str {
     match day {

@@ -141,15 +141,7 @@ async fn deliveries(
     let id = id.into_inner();
     let hook = match c.hubbook.webhook(&who, m.code.clone(), id.clone()).await {
         Ok(hook) => hook,
-        Err(e) => {
-            let r = refusal(e);
-            let mut ctx = m.base("Webhook not found");
-            ctx.insert("errors".into(), json!([r.error]));
-            ctx.insert("back".into(), json!("/manage/webhooks"));
-            return c
-                .templates
-                .page(r.status, "message.html", Value::Object(ctx));
-        }
+        Err(e) => return m.refused(&c, "Webhook not found", e, "/manage/webhooks"),
     };
     let mut ctx = m.base("Webhook deliveries");
     let local = m.user.local();

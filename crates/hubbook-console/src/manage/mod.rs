@@ -9,6 +9,7 @@ use std::pin::Pin;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use hubbook_core::Role;
+use hubbook_service::ServiceError;
 use serde_json::{json, Map, Value};
 
 use crate::errors::FieldError;
@@ -53,6 +54,18 @@ impl Manager {
     /// The context every manager page starts from (title, session, user, CSRF token).
     pub fn base(&self, title: &str) -> Map<String, Value> {
         base(Some((&self.session, &self.user)), title)
+    }
+
+    /// A page that only says why something cannot be shown (a refusal of the use case that
+    /// should have read it), with a link `back`.
+    pub fn refused(&self, c: &Console, title: &str, e: ServiceError, back: &str) -> HttpResponse {
+        let r = crate::errors::refusal(e);
+        let mut ctx = self.base(title);
+        ctx.insert("errors".into(), json!([r.error]));
+        ctx.insert("back".into(), json!(back));
+        ctx.insert("back_label".into(), json!("Go back"));
+        c.templates
+            .page(r.status, "message.html", Value::Object(ctx))
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveTime, Weekday};
-use hubbook_core::rota::{weekday_name, Rota, RotaError, SessionTemplate, WeekPattern};
+use hubbook_core::rota::{weekday_name, Rota, RotaError, SessionTemplate, WeekPattern, WEEK};
 use hubbook_core::NhsNumber;
 use hubbook_service::rotas::{RotaRange, SavedRota};
 use hubbook_service::ServiceError;
@@ -19,17 +19,6 @@ use super::{Manager, ManagerPost};
 use crate::errors::{refusal, FieldError};
 use crate::pages::{clinical_role_label, delivery_label, see_other, urlencode, Params};
 use crate::Console;
-
-/// The weekdays of the grid, Monday first.
-const WEEK: [Weekday; 7] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-    Weekday::Sat,
-    Weekday::Sun,
-];
 
 /// The most rotas the list shows.
 const ROTAS_SHOWN: i64 = 100;
@@ -409,21 +398,7 @@ async fn rota_page(
 
 /// The page for a rota that cannot be read (not found, or a failure), saying why.
 fn rota_missing(c: &Console, m: &Manager, e: ServiceError) -> HttpResponse {
-    let r = refusal(e);
-    message(c, m, r.status, "Rota not found", r.error)
-}
-
-fn message(
-    c: &Console,
-    m: &Manager,
-    status: StatusCode,
-    title: &str,
-    error: FieldError,
-) -> HttpResponse {
-    let mut ctx = m.base(title);
-    ctx.insert("errors".into(), json!([error]));
-    ctx.insert("back".into(), json!("/manage/rotas"));
-    c.templates.page(status, "message.html", Value::Object(ctx))
+    m.refused(c, "Rota not found", e, "/manage/rotas")
 }
 
 #[allow(clippy::too_many_arguments)]

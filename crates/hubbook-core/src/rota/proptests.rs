@@ -28,7 +28,6 @@
 
 use chrono::{
     DateTime, Datelike, LocalResult, NaiveDate, NaiveTime, Offset, TimeDelta, TimeZone, Utc,
-    Weekday,
 };
 use chrono_tz::Tz;
 use proptest::prelude::*;
@@ -41,15 +40,6 @@ const ZONES: [Tz; 4] = [
     Tz::Europe__Dublin,
     Tz::America__New_York,
     Tz::Australia__Lord_Howe,
-];
-const WEEKDAYS: [Weekday; 7] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-    Weekday::Sat,
-    Weekday::Sun,
 ];
 
 /// The raw draw of one template, placed relative to the range's first date when built.
@@ -188,7 +178,7 @@ fn build(spec: &Spec, key: String, base: NaiveDate) -> SessionTemplate {
         breaks,
         weekdays: (0..7)
             .filter(|i| spec.weekday_bits & (1 << i) != 0)
-            .map(|i| WEEKDAYS[i])
+            .map(|i| super::WEEK[i])
             .collect(),
         pattern: match spec.pattern {
             PatternSpec::EveryWeek => WeekPattern::EveryWeek,

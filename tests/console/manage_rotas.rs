@@ -192,6 +192,7 @@ async fn a_rota_is_drawn_previewed_and_published(app: TestApp) {
         page.body
     );
     assert_eq!(page.body.matches("18:00–20:00").count(), 5, "one a weekday");
+    assert!(!page.body.contains("id=\"advice\""), "nothing to check yet");
 
     // The preview writes nothing and says what publishing would do.
     let preview = publish(&mut b, &rota, &page).await;
@@ -221,6 +222,48 @@ async fn a_rota_is_drawn_previewed_and_published(app: TestApp) {
     assert_eq!(moved.status, 303, "{}", moved.body);
     let page = b.get(&rota_path).await;
     assert_eq!(page.body.matches("19:00–20:00").count(), 5);
+    // A second session at the same place and time, 25 minutes long: both are pointed out.
+    let mut overlap = evening(&c, "19:30");
+    overlap[0] = ("key", "late-extra");
+    overlap[4] = ("end", "19:55");
+    let also = b
+        .post(
+            &format!("/manage/rotas/{rota}/templates"),
+            &template_form(&page, &rota, &overlap),
+        )
+        .await;
+    assert_eq!(
+        also.status, 303,
+        "advice never blocks a save: {}",
+        also.body
+    );
+    let page = b.get(&rota_path).await;
+    assert!(page.body.contains("id=\"advice\""));
+    assert!(page
+        .body
+        .contains("Sessions &#x27;weekday-evening&#x27; and &#x27;late-extra&#x27; offer the same service"), "{}", page.body);
+    assert!(page
+        .body
+        .contains("its last 5 minutes are shorter than a slot"));
+    let remove = b
+        .post(
+            &format!("/manage/rotas/{rota}/templates/remove"),
+            &pairs(&[
+                (
+                    "csrf_token",
+                    &page.field(&format!("/manage/rotas/{rota}/templates"), "csrf_token"),
+                ),
+                (
+                    "version",
+                    &page.field(&format!("/manage/rotas/{rota}/templates"), "version"),
+                ),
+                ("key", "late-extra"),
+            ]),
+        )
+        .await;
+    assert_eq!(remove.status, 303, "{}", remove.body);
+    let page = b.get(&rota_path).await;
+    assert!(!page.body.contains("late-extra"));
     assert_eq!(
         page.body.matches("18:00–20:00").count(),
         0,

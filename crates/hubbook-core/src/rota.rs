@@ -575,7 +575,80 @@ pub struct Rota {
     pub templates: Vec<SessionTemplate>,
 }
 
+/// Something in a rota that the rules allow but a manager probably did not mean, shown to them as
+/// they draw it (it never blocks a save or a publication).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotaAdvice {
+    /// Two templates offer the same service at the same site at overlapping times on a common
+    /// weekday while both are valid: patients seen in parallel are usually one template's
+    /// capacity.
+    Overlap {
+        /// The first template's key.
+        first: String,
+        /// The second template's key.
+        second: String,
+        /// The first weekday they share.
+        day: Weekday,
+    },
+    /// The session is not a whole number of slots long: its last minutes make no slot.
+    ShortTail {
+        /// The template's key.
+        template: String,
+        /// The minutes left over at the end.
+        minutes: u32,
+    },
+}
+
+impl fmt::Display for RotaAdvice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Overlap { first, second, day } => write!(
+                f,
+                "sessions '{first}' and '{second}' offer the same service at the same site at overlapping times on {day}s; for patients seen in parallel, give one session more capacity"
+            ),
+            Self::ShortTail { template, minutes } => write!(
+                f,
+                "session '{template}': its last {minutes} minutes are shorter than a slot and make none"
+            ),
+        }
+    }
+}
+
 impl Rota {
+    /// What in the rota is allowed but probably not meant ([`RotaAdvice`]), templates in order.
+    pub fn advice(&self) -> Vec<RotaAdvice> {
+        let mut out = Vec::new();
+        for t in &self.templates {
+            let length = (t.end - t.start).num_minutes();
+            let slot = i64::from(t.slot_minutes);
+            if slot > 0 && length > 0 && length % slot != 0 {
+                out.push(RotaAdvice::ShortTail {
+                    template: t.key.clone(),
+                    minutes: u32::try_from(length % slot).unwrap_or(0),
+                });
+            }
+        }
+        for (i, a) in self.templates.iter().enumerate() {
+            for b in &self.templates[i + 1..] {
+                let same_place = a.site_id == b.site_id && a.service_id == b.service_id;
+                let times_overlap = a.start < b.end && b.start < a.end;
+                let valid_together = a.valid_to.is_none_or(|to| b.valid_from <= to)
+                    && b.valid_to.is_none_or(|to| a.valid_from <= to);
+                let day = a.weekdays.iter().find(|d| b.weekdays.contains(d));
+                if let (true, true, true, Some(day)) =
+                    (same_place, times_overlap, valid_together, day)
+                {
+                    out.push(RotaAdvice::Overlap {
+                        first: a.key.clone(),
+                        second: b.key.clone(),
+                        day: *day,
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// Each template's slot length in minutes, by key: what a publish stores on its sessions.
     pub fn slot_minutes(&self) -> std::collections::HashMap<String, u32> {
         self.templates

@@ -462,6 +462,13 @@ async fn render_rota(
         })
         .collect();
     ctx.insert("grid".into(), json!(grid));
+    let advice: Vec<String> = saved
+        .rota
+        .advice()
+        .iter()
+        .map(|a| capitalised(&a.to_string()))
+        .collect();
+    ctx.insert("advice".into(), json!(advice));
     ctx.insert(
         "weekdays".into(),
         json!(WEEK

@@ -737,3 +737,63 @@ fn weekdays_and_times_read_the_documented_forms() {
     assert_eq!("18:30".parse::<NaiveTime>().unwrap(), t(18, 30));
     assert_eq!("18:30:00".parse::<NaiveTime>().unwrap(), t(18, 30));
 }
+
+#[test]
+fn advice_names_overlapping_sessions_and_short_tails() {
+    let mut evening = template("evening");
+    evening.start = t(18, 0);
+    evening.end = t(19, 55);
+    evening.weekdays = WEEK[..5].to_vec();
+    let mut late = template("late");
+    late.start = t(19, 0);
+    late.end = t(21, 0);
+    late.weekdays = vec![Weekday::Sun, Weekday::Wed];
+    let rota = Rota {
+        name: "R".into(),
+        templates: vec![evening.clone(), late.clone()],
+    };
+    let advice = rota.advice();
+    assert_eq!(
+        advice,
+        vec![
+            RotaAdvice::ShortTail {
+                template: "evening".into(),
+                minutes: 5
+            },
+            RotaAdvice::Overlap {
+                first: "evening".into(),
+                second: "late".into(),
+                day: Weekday::Wed
+            },
+        ]
+    );
+    assert!(advice[1]
+        .to_string()
+        .contains("give one session more capacity"));
+    // At another site, on other days, or in another period, they do not meet.
+    for change in [
+        |l: &mut SessionTemplate| l.site_id = "elsewhere".into(),
+        |l: &mut SessionTemplate| l.weekdays = vec![Weekday::Sat],
+        |l: &mut SessionTemplate| {
+            l.start = t(19, 55);
+            l.end = t(21, 5);
+        },
+        |l: &mut SessionTemplate| {
+            l.valid_from = d(2010, 1, 1);
+            l.valid_to = Some(d(2019, 12, 31));
+        },
+    ] {
+        let mut other = late.clone();
+        change(&mut other);
+        let rota = Rota {
+            name: "R".into(),
+            templates: vec![evening.clone(), other],
+        };
+        assert_eq!(
+            rota.advice().len(),
+            1,
+            "only the short tail: {:?}",
+            rota.advice()
+        );
+    }
+}

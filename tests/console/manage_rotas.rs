@@ -178,11 +178,13 @@ async fn a_rota_is_drawn_previewed_and_published(app: TestApp) {
     assert_eq!(bad.status, 422);
     assert!(bad.body.contains("Enter the start time as a 24-hour time"));
 
+    // Christmas and Boxing Day (moved to Monday 28th) offered as dates to skip; one is ticked.
+    assert!(page.body.contains("Boxing Day, Monday 28 December 2026"));
+    let mut first = template_form(&page, &rota, &evening(&c, "18:00"));
+    first.push(("bh_2026-12-25".into(), "on".into()));
+    first.push(("skip_dates".into(), "2026-12-24".into()));
     let saved = b
-        .post(
-            &format!("/manage/rotas/{rota}/templates"),
-            &template_form(&page, &rota, &evening(&c, "18:00")),
-        )
+        .post(&format!("/manage/rotas/{rota}/templates"), &first)
         .await;
     assert_eq!(saved.status, 303, "{}", saved.body);
     let page = b.get(saved.location()).await;
@@ -193,6 +195,26 @@ async fn a_rota_is_drawn_previewed_and_published(app: TestApp) {
     );
     assert_eq!(page.body.matches("18:00–20:00").count(), 5, "one a weekday");
     assert!(!page.body.contains("id=\"advice\""), "nothing to check yet");
+    let reply = app
+        .get(
+            &format!("/api/v1/clusters/{}/rotas/{rota}", c.code),
+            &c.manager,
+        )
+        .await;
+    assert_eq!(
+        reply.ok(200)["templates"][0]["skip_dates"],
+        json!(["2026-12-24", "2026-12-25"])
+    );
+    let edit = b.get(&format!("{rota_path}?edit=weekday-evening")).await;
+    assert!(edit.body.contains(
+        "id=\"bh_2026-12-25\" name=\"bh_2026-12-25\" type=\"checkbox\" value=\"on\" checked"
+    ));
+    assert!(
+        edit.body
+            .contains("id=\"skip_dates\" name=\"skip_dates\" type=\"text\" value=\"2026-12-24\""),
+        "{}",
+        edit.body
+    );
 
     // The preview writes nothing and says what publishing would do.
     let preview = publish(&mut b, &rota, &page).await;

@@ -8,6 +8,7 @@ mod text;
 pub mod access;
 pub mod allocation;
 pub mod appointment;
+pub mod bank_holidays;
 pub mod clock;
 pub mod cluster;
 pub mod error;

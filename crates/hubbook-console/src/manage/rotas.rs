@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveTime, Weekday};
 use hubbook_core::rota::{weekday_name, Rota, RotaError, SessionTemplate, WeekPattern, WEEK};
-use hubbook_core::NhsNumber;
+use hubbook_core::{bank_holidays, NhsNumber};
 use hubbook_service::rotas::{RotaRange, SavedRota};
 use hubbook_service::ServiceError;
 use hubbook_store::repo::sessions::ChangeReport;
@@ -193,6 +193,25 @@ impl TemplateForm {
             .filter(|d| form.get(&format!("day_{d}")) == "on")
             .collect();
         f.insert("weekdays".into(), json!(days));
+        // Bank holidays ticked in the list join the dates typed.
+        let mut ticked: Vec<&str> = form
+            .with_prefix("bh_")
+            .filter(|(_, v)| *v == "on")
+            .map(|(date, _)| date)
+            .collect();
+        ticked.sort_unstable();
+        let typed = form.get("skip_dates");
+        let mut skip: Vec<&str> = typed
+            .split([',', ';', ' ', '\n'])
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .collect();
+        for date in ticked {
+            if !skip.contains(&date) {
+                skip.push(date);
+            }
+        }
+        f.insert("skip_dates".into(), json!(skip.join(", ")));
         Self(f)
     }
 
@@ -496,7 +515,37 @@ async fn render_rota(
             .map(|s| json!({"value": s.id, "label": format!("{} ({})", s.name, clinical_role_label(s.clinical_role.as_str()))}))
             .collect::<Vec<_>>()),
     );
-    ctx.insert("form".into(), Value::Object(form.0.clone()));
+    // The bank holidays of the coming year, offered as dates to skip.
+    let today = m.user.local().date_of(c.hubbook.now());
+    let from = NaiveDate::parse_from_str(form.get("valid_from"), "%Y-%m-%d")
+        .map_or(today, |d| d.max(today));
+    let skipping: Vec<&str> = form
+        .get("skip_dates")
+        .split([',', ';', ' ', '\n'])
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect();
+    let offered = bank_holidays::between(from, from + chrono::Duration::days(365));
+    let holidays: Vec<Value> = offered
+        .iter()
+        .map(|(date, name)| {
+            let value = date.to_string();
+            json!({
+                "checked": skipping.contains(&value.as_str()),
+                "value": value,
+                "label": format!("{name}, {}", date.format("%A %-d %B %Y")),
+            })
+        })
+        .collect();
+    ctx.insert("bank_holidays".into(), json!(holidays));
+    // The dates ticked as bank holidays are not typed again in the text field.
+    let others: Vec<&str> = skipping
+        .into_iter()
+        .filter(|d| !offered.iter().any(|(h, _)| h.to_string() == *d))
+        .collect();
+    let mut shown = form.0.clone();
+    shown.insert("skip_dates".into(), json!(others.join(", ")));
+    ctx.insert("form".into(), Value::Object(shown));
     ctx.insert(
         "editing".into(),
         json!(!form.get("original_key").is_empty()),

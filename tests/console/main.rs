@@ -12,4 +12,5 @@ mod desk;
 mod hub;
 mod input;
 mod manage_rotas;
+mod manage_setup;
 mod manage_sharing;

@@ -15,4 +15,5 @@ mod helpers;
 
 mod driver;
 mod manage_rotas;
+mod manage_setup;
 mod scenarios;

@@ -13,4 +13,5 @@ mod hub;
 mod input;
 mod manage_activity;
 mod manage_rotas;
+mod manage_setup;
 mod manage_sharing;

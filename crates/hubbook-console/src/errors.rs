@@ -76,19 +76,25 @@ fn name_field(field: &str) -> &'static str {
         "email" => "email",
         "requester.reference" | "reference" => "requester_reference",
         "notes" => "notes",
+        "display_name" => "display_name",
+        "address" => "address",
         _ => "name",
     }
 }
 
 /// The console's words for a refusal by a use case.
 pub fn refusal(error: ServiceError) -> Refusal {
-    let field_of_name = match &error {
-        ServiceError::Validation(ValidationError::InvalidName { field, .. }) => {
-            Some(name_field(field))
-        }
+    api_refusal(ApiError::from(error))
+}
+
+/// The console's words for a refusal in the JSON API's terms: a command refused as the API's
+/// own body types built it (the console builds the same commands the same way), or a use case's
+/// refusal already mapped.
+pub fn api_refusal(api: ApiError) -> Refusal {
+    let field_of_name = match &api {
+        ApiError::Validation(ValidationError::InvalidName { field, .. }) => Some(name_field(field)),
         _ => None,
     };
-    let api = ApiError::from(error);
     let kind = api.problem_type();
     let problem = api.problem();
     use ProblemType as P;
@@ -130,6 +136,52 @@ pub fn refusal(error: ServiceError) -> Refusal {
             "Enter the requesting organisation's ODS code: 3 to 10 letters and digits",
         ),
         P::InvalidName => FieldError::at(field_of_name.unwrap_or("name"), problem.detail),
+        P::InvalidOdsCode => FieldError::at(
+            "ods_code",
+            "Enter the practice's ODS code: one letter followed by five digits, like B82005",
+        ),
+        P::InvalidListSize => FieldError::at(
+            "list_size",
+            "Enter the list size: the number of registered patients, above 0",
+        ),
+        P::InvalidPostcode => FieldError::at(
+            "postcode",
+            "Enter a full UK postcode, like LS1 4AP",
+        ),
+        P::InvalidCoordinates => FieldError::at(
+            "latitude",
+            "Enter the latitude (49 to 61) and longitude (-11 to 2) together: a place in the British Isles, like 53.8 and -1.55",
+        ),
+        P::UnknownSiteKind => FieldError::at("kind", "Choose whether the site is a hub or a surgery"),
+        P::InvalidServiceCode => FieldError::at(
+            "code",
+            "Enter a service code of 1 to 32 lower-case letters, digits or hyphens, like gp-evening",
+        ),
+        P::UnknownClinicalRole => FieldError::at(
+            "clinical_role",
+            "Choose the clinical role who delivers the service",
+        ),
+        P::UnknownRole => FieldError::at(
+            "role",
+            "Choose whether the user is a receptionist or a member of hub staff",
+        ),
+        P::InvalidRole => FieldError::at("role", capitalised(&problem.detail)),
+        P::InvalidUsername => FieldError::at(
+            "username",
+            "Enter a username of 3 to 64 letters, digits, dots, hyphens or underscores, like jo.bloggs",
+        ),
+        P::WeakPassword => FieldError::at(
+            "password",
+            format!(
+                "Enter a password of at least {} characters",
+                hubbook_service::users::MIN_PASSWORD_LEN
+            ),
+        ),
+        P::InvalidClientId => FieldError::at(
+            "client_id",
+            "Enter a client id of 3 to 64 letters, digits, dots, hyphens or underscores, or leave it empty",
+        ),
+        P::InvalidChangeover => FieldError::at("changeover", capitalised(&problem.detail)),
         P::InvalidCredentials => FieldError::at(
             "username",
             format!(
@@ -166,6 +218,15 @@ pub fn refusal(error: ServiceError) -> Refusal {
     }
 }
 
+/// `s` with its first letter a capital, as a message of the error summary starts.
+pub fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +244,41 @@ mod tests {
         assert!(r.error.message.contains("try again"));
         let r = refusal(ServiceError::Internal("secret detail".into()));
         assert!(!r.error.message.contains("secret detail"));
+    }
+
+    #[test]
+    fn reference_data_refusals_link_the_set_up_forms_fields() {
+        for (error, field) in [
+            (ValidationError::InvalidOdsCode, "ods_code"),
+            (ValidationError::InvalidPostcode("X".into()), "postcode"),
+            (ValidationError::InvalidListSize, "list_size"),
+            (ValidationError::InvalidCoordinates, "latitude"),
+            (ValidationError::InvalidServiceCode, "code"),
+            (
+                ValidationError::UnknownClinicalRole("x".into()),
+                "clinical_role",
+            ),
+            (ValidationError::UnknownSiteKind("x".into()), "kind"),
+            (
+                ValidationError::InvalidName {
+                    field: "address",
+                    max: 500,
+                },
+                "address",
+            ),
+        ] {
+            let r = api_refusal(ApiError::Validation(error));
+            assert_eq!(r.error.field.as_deref(), Some(field));
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        let r = refusal(ServiceError::HalfCoordinates);
+        assert_eq!(r.error.field.as_deref(), Some("latitude"));
+        let r = refusal(ServiceError::WeakPassword);
+        assert_eq!(r.error.field.as_deref(), Some("password"));
+        let r = refusal(ServiceError::InvalidRole("not admin".into()));
+        assert_eq!(
+            (r.error.field.as_deref(), r.error.message.as_str()),
+            (Some("role"), "Not admin")
+        );
     }
 }

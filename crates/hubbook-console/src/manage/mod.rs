@@ -19,12 +19,18 @@ use crate::Console;
 
 mod activity;
 mod rotas;
+mod setup;
+mod setup_integrations;
+mod setup_practices;
+mod setup_sites;
+mod setup_users;
 mod sharing;
 
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     rotas::routes(cfg);
     sharing::routes(cfg);
     activity::routes(cfg);
+    setup::routes(cfg);
 }
 
 /// The cluster manager a request comes from: their session, who they are and their cluster's

@@ -16,7 +16,7 @@ use hubbook_store::repo::sessions::ChangeReport;
 use serde_json::{json, Map, Value};
 
 use super::{Manager, ManagerPost};
-use crate::errors::{refusal, FieldError};
+use crate::errors::{capitalised, refusal, FieldError};
 use crate::pages::{clinical_role_label, delivery_label, see_other, urlencode, Params};
 use crate::Console;
 
@@ -608,14 +608,6 @@ fn rota_error(e: ServiceError) -> (StatusCode, FieldError) {
         None => r.error,
     };
     (r.status, error)
-}
-
-fn capitalised(s: &str) -> String {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 async fn save_template(

@@ -224,7 +224,27 @@ async fn wrong_passwords_lock_the_name_for_a_while(app: TestApp) {
         .problem(401, "invalid-credentials");
 }
 
+/// A cluster manager adds receptionists and hub staff, not other managers; an admin may.
+async fn only_an_admin_adds_a_cluster_manager(app: TestApp) {
+    let c = app.cluster("U10003").await;
+    let path = format!("/api/v1/clusters/{}/users", c.code);
+    let manager = |name: &str| json!({"username": name, "display_name": "Second Manager", "password": PASSWORD, "role": "cluster_manager"});
+    let refused = app.post(&path, &c.manager, manager("manager-two")).await;
+    let problem = refused.problem(403, "forbidden");
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("an admin adds managers"));
+    app.post(&path, &app.admin, manager("manager-three"))
+        .await
+        .ok(201);
+    app.post(&path, &c.manager, json!({"username": "hub-two", "display_name": "Hub", "password": PASSWORD, "role": "hub_staff"}))
+        .await
+        .ok(201);
+}
+
 both!(
+    only_an_admin_adds_a_cluster_manager,
     wrong_passwords_lock_the_name_for_a_while,
     good_login_gives_a_working_token,
     wrong_password_and_unknown_user_are_refused_alike,

@@ -156,6 +156,22 @@ pub fn cluster_access(
     }
 }
 
+/// Whether a caller of role `by` may add a staff user of role `role` to a cluster: an admin any
+/// cluster role, a cluster manager only the desk's roles (receptionist, hub staff), so that a
+/// manager cannot make another manager.
+pub fn may_add_user(by: Role, role: Role) -> Result<(), Forbidden> {
+    match (by, role) {
+        (Role::Admin, _) => Ok(()),
+        (Role::ClusterManager, Role::Receptionist | Role::HubStaff) => Ok(()),
+        (Role::ClusterManager, _) => Err(Forbidden(
+            "a cluster manager may add receptionists and hub staff; an admin adds managers",
+        )),
+        _ => Err(Forbidden(
+            "only the cluster's manager or an admin may manage its users",
+        )),
+    }
+}
+
 /// Something a user does to an appointment, for the role rules of [`permit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -314,6 +330,16 @@ pub fn may_see_appointment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn managers_add_the_desk_and_admins_add_managers() {
+        assert!(may_add_user(Role::ClusterManager, Role::Receptionist).is_ok());
+        assert!(may_add_user(Role::ClusterManager, Role::HubStaff).is_ok());
+        assert!(may_add_user(Role::ClusterManager, Role::ClusterManager).is_err());
+        assert!(may_add_user(Role::ClusterManager, Role::Admin).is_err());
+        assert!(may_add_user(Role::Admin, Role::ClusterManager).is_ok());
+        assert!(may_add_user(Role::Receptionist, Role::Receptionist).is_err());
+    }
 
     fn caller(role: Role, practice: Option<&str>) -> Caller {
         Caller {

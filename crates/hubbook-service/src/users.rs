@@ -124,8 +124,8 @@ impl Hubbook {
         .await
     }
 
-    /// Creates a staff user in the cluster (its manager, or an admin); a receptionist's practice
-    /// must be one of the cluster's. With a claim, a retry returns the user the first created.
+    /// Creates a staff user in the cluster (its manager the desk's roles, an admin any: see
+    /// `hubbook_core::access::may_add_user`); a receptionist's practice must be the cluster's. With a claim, a retry returns the user the first created.
     pub async fn create_user(
         &self,
         who: &Caller,
@@ -136,6 +136,7 @@ impl Hubbook {
         let (who, change, now) = (who.clone(), self.change(who), self.now().naive_utc());
         self.run(move |c| {
             let cluster = cluster_for(c, &who, &code, ClusterNeed::ManageUsers)?;
+            hubbook_core::access::may_add_user(who.role, cmd.role)?;
             let password_hash = hash_secret(&cmd.password)?;
             create_once(
                 c,

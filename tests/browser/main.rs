@@ -14,6 +14,7 @@
 mod helpers;
 
 mod driver;
+mod manage;
 mod manage_rotas;
 mod manage_setup;
 mod scenarios;

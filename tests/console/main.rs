@@ -11,6 +11,7 @@ mod changes;
 mod desk;
 mod hub;
 mod input;
+mod manage;
 mod manage_activity;
 mod manage_rotas;
 mod manage_setup;

@@ -202,6 +202,20 @@ pub fn api_refusal(api: ApiError) -> Refusal {
             "There is nothing here that you may see. It may have been cancelled, or belong to another practice.",
         ),
         P::Forbidden => FieldError::page(format!("You cannot do this in your role: {}.", problem.detail)),
+        P::InvalidDateRange => FieldError::at(
+            "to",
+            format!(
+                "The last day must be the same as or after the first day, and a report covers at most {} days",
+                hubbook_service::reports::MAX_REPORT_DAYS
+            ),
+        ),
+        P::InvalidGroupBy => FieldError::at(
+            "group_by",
+            "Choose how to group the report from the list",
+        ),
+        P::UnknownReport => FieldError::page(
+            "There is no report of that name. Choose one of the reports below.",
+        ),
         P::ServiceBusy => FieldError::page("hubbook is busy for a moment. Wait a few seconds and try again."),
         P::InternalError => {
             tracing::error!(instance = %problem.instance, detail = %api, "console request failed");

@@ -11,6 +11,7 @@ pub mod access;
 pub mod appointments;
 pub mod booking;
 pub mod console;
+pub mod dashboard;
 pub mod dispositions;
 mod error;
 pub mod events;

@@ -1,6 +1,9 @@
 //! The cluster manager's reports: which report over which local dates grouped how, checked once,
 //! and the aggregates the store computes for it (`hubbook_store::repo::reports`, where each
-//! figure is defined). Front ends derive rates from the aggregates and write JSON, CSV or charts.
+//! figure is defined); [`document`] shapes them, rates derived, into the document and table
+//! every front end writes as JSON, CSV, an HTML table or a chart.
+
+pub mod document;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::access::ClusterNeed;

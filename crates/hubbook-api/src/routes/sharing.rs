@@ -5,11 +5,12 @@ use actix_web::http::header;
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::sharing::SharingRules;
+use hubbook_service::reports::document::ReportTable;
 use hubbook_service::sharing::{FairShare, PracticeFairShare, RulesVersion};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::csv::{attachment, wants_csv, Cell, CsvWriter};
+use crate::csv::{attachment, wants_csv};
 use crate::extract::{etag, if_match};
 use crate::ProblemType;
 use crate::{auth::Principal, ApiError, AppState};
@@ -241,37 +242,15 @@ pub async fn fair_share(
         .hubbook
         .fair_share(&who, code.into_inner(), from, to)
         .await?;
-    let cluster_code = report.cluster_code.clone();
+    let table = ReportTable::fair_share(&report);
     let report = FairShareReport::from(report);
     if !wants_csv(&req) {
         return Ok(HttpResponse::Ok()
             .insert_header((header::VARY, "Accept"))
             .json(report));
     }
-    let mut csv = CsvWriter::new(&[
-        "practice_id",
-        "ods_code",
-        "list_size",
-        "exact_quota",
-        "reserved",
-        "booked_from_reservation",
-        "booked_from_open",
-        "released_unused",
-    ]);
-    for p in &report.practices {
-        csv.row(&[
-            Cell::Text(p.practice_id.clone()),
-            Cell::Text(p.ods_code.clone()),
-            Cell::Int(p.list_size),
-            Cell::Decimal(p.exact_quota, 2),
-            Cell::Int(p.reserved),
-            Cell::Int(p.booked_from_reservation),
-            Cell::Int(p.booked_from_open),
-            Cell::Int(p.released_unused),
-        ]);
-    }
     Ok(attachment(
-        &format!("{cluster_code}-fair-share-{from}-{to}.csv"),
-        csv.finish(),
+        &table.file_name,
+        super::reports::csv_text(&table),
     ))
 }

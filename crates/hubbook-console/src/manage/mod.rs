@@ -18,6 +18,8 @@ use crate::session::{Session, SignedIn};
 use crate::Console;
 
 mod activity;
+mod chart;
+mod reports;
 mod rotas;
 mod setup;
 mod setup_integrations;
@@ -25,8 +27,12 @@ mod setup_practices;
 mod setup_sites;
 mod setup_users;
 mod sharing;
+mod today;
 
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/manage", web::get().to(today::page))
+        .route("/manage/reports", web::get().to(reports::index))
+        .route("/manage/reports/{name}", web::get().to(reports::report));
     rotas::routes(cfg);
     sharing::routes(cfg);
     activity::routes(cfg);

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod booking;
 pub mod bulk;
 pub mod clusters;
+pub mod dashboard;
 pub mod dispositions;
 pub mod events;
 pub mod idempotency;

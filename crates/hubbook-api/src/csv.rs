@@ -9,51 +9,20 @@ use std::borrow::Cow;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 /// The content type of every CSV response.
 pub const CONTENT_TYPE: &str = "text/csv; charset=utf-8";
 
-/// One field of a CSV record.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    /// Text, quoted as needed and kept from running as a formula.
-    Text(String),
-    /// A whole number.
-    Int(i64),
-    /// A decimal with a fixed number of places, e.g. a rate `0.4231` (4) or hours `2.08` (2).
-    Decimal(f64, usize),
-    /// A date, ISO 8601 (`2026-10-25`).
-    Date(NaiveDate),
-    /// An instant, RFC 3339 in UTC (`2026-10-25T09:00:00Z`).
-    Time(DateTime<Utc>),
-    /// `true` or `false`.
-    Bool(bool),
-    /// An empty field (a value that does not exist, such as a rate over nothing).
-    Empty,
-}
+/// One field of a CSV record: the use cases' typed report field (text, numbers, dates,
+/// instants, booleans, nothing), so a report's table and the API's CSV are one shape.
+pub use hubbook_service::reports::document::Field as Cell;
 
-impl Cell {
-    /// Text, or an empty field for `None`.
-    pub fn opt_text(value: Option<&str>) -> Self {
-        value.map_or(Self::Empty, |v| Self::Text(v.to_owned()))
-    }
-
-    /// A decimal, or an empty field for `None`.
-    pub fn opt_decimal(value: Option<f64>, places: usize) -> Self {
-        value.map_or(Self::Empty, |v| Self::Decimal(v, places))
-    }
-
-    fn render(&self) -> Cow<'_, str> {
-        match self {
-            Self::Text(t) => quote(defuse(t)),
-            Self::Int(n) => Cow::Owned(n.to_string()),
-            Self::Decimal(x, places) => Cow::Owned(format!("{x:.places$}")),
-            Self::Date(d) => Cow::Owned(d.to_string()),
-            Self::Time(t) => Cow::Owned(t.to_rfc3339_opts(SecondsFormat::Secs, true)),
-            Self::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
-            Self::Empty => Cow::Borrowed(""),
-        }
+/// A field as CSV writes it: text quoted as needed and kept from running as a formula, the rest
+/// as its plain text (`Field::text`).
+fn render(cell: &Cell) -> Cow<'_, str> {
+    match cell {
+        Cell::Text(t) => quote(defuse(t)),
+        other => Cow::Owned(other.text()),
     }
 }
 
@@ -91,7 +60,7 @@ impl CsvWriter {
 
     /// Adds one record.
     pub fn row(&mut self, cells: &[Cell]) {
-        self.record(cells.iter().map(Cell::render));
+        self.record(cells.iter().map(render));
     }
 
     fn record<'a>(&mut self, fields: impl Iterator<Item = Cow<'a, str>>) {
@@ -171,6 +140,7 @@ mod tests {
     use actix_web::test::TestRequest;
 
     use super::*;
+    use chrono::NaiveDate;
 
     #[test]
     fn fields_are_quoted_only_when_they_must_be() {

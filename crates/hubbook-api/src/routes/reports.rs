@@ -9,12 +9,12 @@
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
-use hubbook_service::reports::document::{shape, Field, ReportTable};
+use hubbook_service::reports::document::{shape, ReportTable};
 use hubbook_service::reports::ReportRequest;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::csv::{attachment, wants_csv, Cell, CsvWriter};
+use crate::csv::{attachment, wants_csv, CsvWriter};
 use crate::{auth::Principal, ApiError, AppState};
 
 pub use hubbook_service::reports::document::{
@@ -119,22 +119,9 @@ fn respond(body: &ReportBody, csv: bool) -> HttpResponse {
 pub fn csv_text(table: &ReportTable) -> String {
     let mut writer = CsvWriter::new(&table.columns);
     for row in &table.rows {
-        writer.row(&row.iter().map(cell).collect::<Vec<_>>());
+        writer.row(row);
     }
     writer.finish()
-}
-
-/// A table's field as a CSV cell.
-fn cell(field: &Field) -> Cell {
-    match field {
-        Field::Text(t) => Cell::Text(t.clone()),
-        Field::Int(n) => Cell::Int(*n),
-        Field::Decimal(x, places) => Cell::Decimal(*x, *places),
-        Field::Date(d) => Cell::Date(*d),
-        Field::Time(t) => Cell::Time(*t),
-        Field::Bool(b) => Cell::Bool(*b),
-        Field::Empty => Cell::Empty,
-    }
 }
 
 #[cfg(test)]

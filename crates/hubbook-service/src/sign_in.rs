@@ -39,7 +39,8 @@ pub enum Credentials {
 
 impl Hubbook {
     /// Checks credentials and returns who they belong to; anything wrong is
-    /// [`ServiceError::InvalidCredentials`], whatever was wrong.
+    /// [`ServiceError::InvalidCredentials`], whatever was wrong, and a login name locked after
+    /// too many wrong passwords is [`ServiceError::LockedOut`] whatever password is given.
     pub async fn sign_in(&self, credentials: Credentials) -> Result<Caller, ServiceError> {
         let instant = self.now();
         let now = instant.naive_utc();

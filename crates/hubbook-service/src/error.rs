@@ -149,6 +149,17 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
+    /// Whether a write was refused because the record changed since the caller read it (its
+    /// version moved on): front ends then show what is saved now instead of overwriting it.
+    pub fn is_stale(&self) -> bool {
+        matches!(
+            self,
+            Self::Store(hubbook_store::StoreError::Conflict(
+                hubbook_store::ConflictKind::StaleVersion
+            ))
+        )
+    }
+
     /// The refusal of a locked login name at `now`, locked until `until`.
     pub fn locked_out(
         until: chrono::DateTime<chrono::Utc>,

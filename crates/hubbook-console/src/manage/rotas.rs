@@ -666,9 +666,7 @@ async fn save_template(
             urlencode(&id),
             urlencode(&key)
         )),
-        Err(ServiceError::Store(hubbook_store::StoreError::Conflict(
-            hubbook_store::ConflictKind::StaleVersion,
-        ))) => stale(&c, &m, &saved, &typed).await,
+        Err(e) if e.is_stale() => stale(&c, &m, &saved, &typed).await,
         Err(e) => {
             let (status, error) = rota_error(e);
             render_rota(&c, &m, &saved, &typed, vec![error], None, status).await
@@ -725,9 +723,7 @@ async fn remove_template(
         .await
     {
         Ok(_) => see_other(&format!("/manage/rotas/{}", urlencode(&id))),
-        Err(ServiceError::Store(hubbook_store::StoreError::Conflict(
-            hubbook_store::ConflictKind::StaleVersion,
-        ))) => stale(&c, &m, &saved, &TemplateForm::default()).await,
+        Err(e) if e.is_stale() => stale(&c, &m, &saved, &TemplateForm::default()).await,
         Err(e) => {
             let (status, error) = rota_error(e);
             render_rota(

@@ -11,7 +11,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use hubbook_api::{ApiError, ProblemType};
 use hubbook_service::ServiceError;
-use hubbook_store::{ConflictKind, StoreError};
 use serde_json::{json, Map, Value};
 
 use super::{setup_integrations, setup_practices, setup_sites, setup_users, Manager};
@@ -288,14 +287,6 @@ pub(super) fn given(text: &str) -> Option<String> {
 // ---------------------------------------------------------------------------------------------
 // Refusals and stale edits.
 
-/// Whether a use case refused a change because the record changed since the page was drawn.
-pub(super) fn is_stale(e: &ServiceError) -> bool {
-    matches!(
-        e,
-        ServiceError::Store(StoreError::Conflict(ConflictKind::StaleVersion))
-    )
-}
-
 /// How one form names a refusal the console's words do not link to one of its fields: the
 /// problem type, the field, and the words (empty to keep the refusal's own).
 pub(super) type FormField = (ProblemType, &'static str, &'static str);
@@ -342,12 +333,7 @@ pub(super) fn compared(
 
 /// The page for a record that cannot be read (not found, or a failure), saying why.
 pub(super) fn missing(c: &Console, m: &Manager, title: &str, e: ServiceError) -> HttpResponse {
-    let r = refusal(e);
-    let mut ctx = m.base(title);
-    ctx.insert("errors".into(), json!([r.error]));
-    ctx.insert("back".into(), json!("/manage/setup"));
-    c.templates
-        .page(r.status, "message.html", Value::Object(ctx))
+    m.refused(c, title, e, "/manage/setup")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -463,6 +449,7 @@ pub(super) fn or_none(value: &str, none: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hubbook_store::{ConflictKind, StoreError};
 
     fn map(pairs: &[(&str, &str)]) -> Map<String, Value> {
         pairs

@@ -17,7 +17,7 @@ use hubbook_service::ServiceError;
 use serde_json::{json, Map, Value};
 
 use super::setup::{
-    field, given, is_stale, linked, missing, notice, stale_message, to_overview, typed, version_of,
+    field, given, linked, missing, notice, stale_message, to_overview, typed, version_of,
 };
 use super::{Manager, ManagerPost};
 use crate::errors::{api_refusal, refusal, FieldError, Refusal};
@@ -276,7 +276,7 @@ async fn integration_refused(
 
 /// A use case's refusal of a change to an integration, `None` when it was stale.
 fn unless_stale(e: ServiceError) -> Option<Refusal> {
-    (!is_stale(&e)).then(|| refusal(e))
+    (!e.is_stale()).then(|| refusal(e))
 }
 
 async fn set_integration_active(

@@ -14,9 +14,8 @@ use hubbook_store::models::Practice;
 use serde_json::{json, Map, Value};
 
 use super::setup::{
-    compared, edit_context, field, given, is_stale, just_saved, missing, name_of, optional_date,
-    or_none, stale_message, to_overview, typed, version_of, whole, Drawn, FormField, Refused,
-    SHOWN,
+    compared, edit_context, field, given, just_saved, missing, name_of, optional_date, or_none,
+    stale_message, to_overview, typed, version_of, whole, Drawn, FormField, Refused, SHOWN,
 };
 use super::{Manager, ManagerPost};
 use crate::errors::FieldError;
@@ -249,7 +248,7 @@ async fn update_practice(
                     urlencode(&p.id)
                 ))
             }
-            Err(e) if is_stale(&e) => {
+            Err(e) if e.is_stale() => {
                 return match c.hubbook.practice(&who, m.code.clone(), id).await {
                     Ok(now) => stale_practice(&c, &m, now, &typed).await,
                     Err(e) => missing(&c, &m, "Practice not found", e),

@@ -15,8 +15,8 @@ use hubbook_store::models::{Service, Site};
 use serde_json::{json, Map, Value};
 
 use super::setup::{
-    compared, decimal, edit_context, field, is_stale, just_saved, missing, or_none,
-    site_kind_label, stale_message, to_overview, typed, version_of, Drawn, FormField, Refused,
+    compared, decimal, edit_context, field, just_saved, missing, or_none, site_kind_label,
+    stale_message, to_overview, typed, version_of, Drawn, FormField, Refused,
 };
 use super::{Manager, ManagerPost};
 use crate::pages::{clinical_role_label, see_other, urlencode};
@@ -222,7 +222,7 @@ async fn update_site(
             Ok(s) => {
                 return see_other(&format!("/manage/setup/sites/{}?saved=1", urlencode(&s.id)))
             }
-            Err(e) if is_stale(&e) => {
+            Err(e) if e.is_stale() => {
                 return match c.hubbook.site(&who, m.code.clone(), id).await {
                     Ok(now) => stale_site(&c, &m, now, &typed),
                     Err(e) => missing(&c, &m, "Site not found", e),
@@ -393,7 +393,7 @@ async fn update_service(
                     urlencode(&s.id)
                 ))
             }
-            Err(e) if is_stale(&e) => {
+            Err(e) if e.is_stale() => {
                 return match c.hubbook.service(&who, m.code.clone(), id).await {
                     Ok(now) => stale_service(&c, &m, now, &typed),
                     Err(e) => missing(&c, &m, "Service not found", e),

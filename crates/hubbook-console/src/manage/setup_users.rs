@@ -14,7 +14,7 @@ use rand::Rng;
 use serde_json::{json, Map, Value};
 
 use super::setup::{
-    field, given, is_stale, linked, missing, name_of, notice, stale_message, to_overview, typed,
+    field, given, linked, missing, name_of, notice, stale_message, to_overview, typed,
     user_role_label, version_of, FormField, SHOWN,
 };
 use super::{Manager, ManagerPost};
@@ -273,7 +273,7 @@ async fn change_user(
             .await
         {
             Ok(user) => return Ok(user),
-            Err(e) if is_stale(&e) => None,
+            Err(e) if e.is_stale() => None,
             Err(e) => Some(refusal(e)),
         },
     };

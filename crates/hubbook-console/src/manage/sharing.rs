@@ -9,7 +9,7 @@ use hubbook_core::allocation::TriageRule;
 use hubbook_core::sharing::SharingRules;
 use hubbook_service::sharing::{RulesVersion, SharingPreview};
 use hubbook_service::ServiceError;
-use hubbook_store::{ConflictKind, StoreError};
+use hubbook_store::models::Service;
 use serde_json::{json, Map, Value};
 
 use super::{Manager, ManagerPost};
@@ -129,7 +129,41 @@ fn posted_fields(form: &Params, services: &[String]) -> Map<String, Value> {
     f
 }
 
+/// What the sharing page is drawn with: the rules in force, the form's fields, a preview, the
+/// errors and whether a save just landed.
+#[derive(Default)]
+struct Drawn {
+    current: Option<RulesVersion>,
+    form: Map<String, Value>,
+    preview: Option<SharingPreview>,
+    errors: Vec<FieldError>,
+    saved: bool,
+    status: StatusCode,
+}
+
+impl Drawn {
+    /// A page that only says why the rules could not be read.
+    fn refused(e: ServiceError) -> Self {
+        let r = refusal(e);
+        Self {
+            errors: vec![r.error],
+            status: r.status,
+            ..Self::default()
+        }
+    }
+}
+
+/// The cluster's services, which the 111 share may be narrowed to (read once a request).
+async fn services_of(c: &Console, m: &Manager) -> Vec<Service> {
+    c.hubbook
+        .search_choices(&m.user.caller())
+        .await
+        .map(|ch| ch.services)
+        .unwrap_or_default()
+}
+
 async fn page(c: web::Data<Console>, m: Manager, req: HttpRequest) -> HttpResponse {
+    let services = services_of(&c, &m).await;
     let saved = Params::parse(req.query_string()).get("saved") == "1";
     let current = match c
         .hubbook
@@ -137,175 +171,93 @@ async fn page(c: web::Data<Console>, m: Manager, req: HttpRequest) -> HttpRespon
         .await
     {
         Ok(current) => current,
-        Err(e) => {
-            return render(
-                &c,
-                &m,
-                None,
-                Map::new(),
-                None,
-                vec![refusal(e).error],
-                false,
-                StatusCode::OK,
-            )
-            .await
-        }
+        Err(e) => return render(&c, &m, &services, Drawn::refused(e)),
     };
-    let preview = c
+    let (preview, errors) = match c
         .hubbook
         .preview_sharing(&m.user.caller(), m.code.clone(), current.rules.clone())
-        .await;
-    let (preview, errors) = match preview {
+        .await
+    {
         Ok(p) => (Some(p), Vec::new()),
         Err(e) => (None, vec![refusal(e).error]),
     };
-    let form = fields(&current.rules);
-    render(
-        &c,
-        &m,
-        Some(&current),
-        form,
+    let drawn = Drawn {
+        form: fields(&current.rules),
+        current: Some(current),
         preview,
         errors,
         saved,
-        StatusCode::OK,
-    )
-    .await
+        status: StatusCode::OK,
+    };
+    render(&c, &m, &services, drawn)
 }
 
 async fn post(c: web::Data<Console>, post: ManagerPost) -> HttpResponse {
     let ManagerPost { form, manager: m } = post;
     let who = m.user.caller();
-    let services: Vec<String> = c
-        .hubbook
-        .search_choices(&who)
-        .await
-        .map(|ch| ch.services.into_iter().map(|s| s.id).collect())
-        .unwrap_or_default();
+    let services = services_of(&c, &m).await;
+    let ids: Vec<String> = services.iter().map(|s| s.id.clone()).collect();
     let current = match c.hubbook.sharing_rules(&who, m.code.clone()).await {
         Ok(current) => current,
-        Err(e) => {
-            let r = refusal(e);
-            return render(
-                &c,
-                &m,
-                None,
-                Map::new(),
-                None,
-                vec![r.error],
-                false,
-                r.status,
-            )
-            .await;
-        }
+        Err(e) => return render(&c, &m, &services, Drawn::refused(e)),
     };
-    let typed = posted_fields(&form, &services);
-    let rules = match rules_of(&form, &services) {
+    let version = current.version;
+    let mut drawn = Drawn {
+        current: Some(current),
+        form: posted_fields(&form, &ids),
+        ..Drawn::default()
+    };
+    let rules = match rules_of(&form, &ids) {
         Ok(rules) => rules,
         Err(errors) => {
-            return render(
-                &c,
-                &m,
-                Some(&current),
-                typed,
-                None,
-                errors,
-                false,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            drawn.errors = errors;
+            drawn.status = StatusCode::UNPROCESSABLE_ENTITY;
+            return render(&c, &m, &services, drawn);
         }
     };
-    if form.get("intent") != "save" {
-        return match c.hubbook.preview_sharing(&who, m.code.clone(), rules).await {
+    let refused = if form.get("intent") != "save" {
+        match c.hubbook.preview_sharing(&who, m.code.clone(), rules).await {
             Ok(preview) => {
-                render(
-                    &c,
-                    &m,
-                    Some(&current),
-                    typed,
-                    Some(preview),
-                    Vec::new(),
-                    false,
-                    StatusCode::OK,
-                )
-                .await
+                drawn.preview = Some(preview);
+                return render(&c, &m, &services, drawn);
             }
-            Err(e) => {
-                let r = refusal(e);
-                render(
-                    &c,
-                    &m,
-                    Some(&current),
-                    typed,
-                    None,
-                    vec![r.error],
-                    false,
-                    r.status,
-                )
-                .await
+            Err(e) => e,
+        }
+    } else {
+        let expected = form.get("version").parse::<i64>().ok();
+        match c
+            .hubbook
+            .set_sharing_rules(&who, m.code.clone(), expected, rules)
+            .await
+        {
+            Ok(_) => return see_other("/manage/sharing?saved=1"),
+            Err(e) if e.is_stale() => {
+                drawn.errors = vec![FieldError::page(format!(
+                    "Someone else changed the sharing rules while you were editing them, so yours were not saved. The rules now in force (version {version}) are shown under \u{201c}In force now\u{201d}; check them, then save yours again."
+                ))];
+                drawn.status = StatusCode::PRECONDITION_FAILED;
+                return render(&c, &m, &services, drawn);
             }
-        };
-    }
-    let expected = form.get("version").parse::<i64>().ok();
-    match c
-        .hubbook
-        .set_sharing_rules(&who, m.code.clone(), expected, rules)
-        .await
-    {
-        Ok(_) => see_other("/manage/sharing?saved=1"),
-        Err(ServiceError::Store(StoreError::Conflict(ConflictKind::StaleVersion))) => {
-            let error = FieldError::page(format!(
-                "Someone else changed the sharing rules while you were editing them, so yours were not saved. The rules now in force (version {}) are shown under \u{201c}In force now\u{201d}; check them, then save yours again.",
-                current.version
-            ));
-            render(
-                &c,
-                &m,
-                Some(&current),
-                typed,
-                None,
-                vec![error],
-                false,
-                StatusCode::PRECONDITION_FAILED,
-            )
-            .await
+            Err(e) => e,
         }
-        Err(e) => {
-            let r = refusal(e);
-            render(
-                &c,
-                &m,
-                Some(&current),
-                typed,
-                None,
-                vec![r.error],
-                false,
-                r.status,
-            )
-            .await
-        }
-    }
+    };
+    let r = refusal(refused);
+    drawn.errors = vec![r.error];
+    drawn.status = r.status;
+    render(&c, &m, &services, drawn)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn render(
-    c: &Console,
-    m: &Manager,
-    current: Option<&RulesVersion>,
-    form: Map<String, Value>,
-    preview: Option<SharingPreview>,
-    errors: Vec<FieldError>,
-    saved: bool,
-    status: StatusCode,
-) -> HttpResponse {
+fn render(c: &Console, m: &Manager, services: &[Service], drawn: Drawn) -> HttpResponse {
+    let Drawn {
+        current,
+        form,
+        preview,
+        errors,
+        saved,
+        status,
+    } = drawn;
+    let current = current.as_ref();
     let mut ctx = m.base("Sharing rules");
-    let services = c
-        .hubbook
-        .search_choices(&m.user.caller())
-        .await
-        .map(|ch| ch.services)
-        .unwrap_or_default();
     let chosen: Vec<String> = form
         .get("triage_services")
         .and_then(Value::as_array)

@@ -275,7 +275,7 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         let password_arg = if custom { "'\"$HUBBOOK_DEMO_PASSWORD\"'" } else { "demo-password" };
         let mut out = std::io::stdout().lock();
         writeln!(out, "hubbook demo ({}) on {}", match seeded { demo::Seeded::Created => "freshly seeded", demo::Seeded::Reused => "reusing the existing demo data" }, args.database_url)?;
-        writeln!(out, "  console: {url}/   (sign in as reception-x00001, hubstaff or manager; password: {shown_password})")?;
+        writeln!(out, "  console: {url}/   (sign in as reception-x00001, hubstaff, manager or admin; password: {shown_password})")?;
         writeln!(out, "  API:     {url}/api/v1   docs: {url}/docs/   health: {url}/health/ready")?;
         writeln!(out, "  cluster: {}   users (password: {shown_password}): {}", demo::DEMO_CLUSTER, demo::demo_usernames().join(", "))?;
         writeln!(out, "  triage client: {} (secret: {shown_password})", demo::DEMO_CLIENT)?;

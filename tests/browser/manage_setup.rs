@@ -1,7 +1,7 @@
 //! The cluster manager's set-up screens in Chromium: the overview, each add and change page, a
 //! refused value (the error summary focused), a stale edit (the other change shown), a user's
-//! one-time password and an integration's secret shown once; every screen checked with axe-core
-//! and saved as a screenshot.
+//! one-time password and an integration's secret shown once; and the administrator's clusters and
+//! a new cluster's first manager. Every screen checked with axe-core and saved as a screenshot.
 
 use hubbook_store::Backend;
 use serde_json::json;
@@ -10,11 +10,14 @@ use crate::driver::Browser;
 use crate::helpers::{TestApp, PASSWORD};
 
 async fn signed_in_manager(app: &TestApp, code: &str) -> Browser {
+    signed_in(app, &format!("manager-{}", code.to_lowercase())).await
+}
+
+async fn signed_in(app: &TestApp, username: &str) -> Browser {
     let b = Browser::open(&app.base, true).await;
     b.goto("/sign-in").await;
     b.wait_heading("Sign in").await;
-    b.fill("#username", &format!("manager-{}", code.to_lowercase()))
-        .await;
+    b.fill("#username", username).await;
     b.fill("#password", PASSWORD).await;
     b.press_enter().await;
     b.wait_for("document.location.pathname !== '/sign-in'", "signed in")
@@ -160,4 +163,47 @@ async fn a_manager_adds_a_user_and_an_integration_and_sees_each_secret_once() {
     b.close().await;
     // The password shown signs the new member of staff in.
     app.login("jo.testperson", &password).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_a_cluster_and_its_first_manager() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let c = app.cluster("U82003").await;
+    let b = signed_in(&app, "root").await;
+    b.wait_heading("Clusters").await;
+    assert!(b.text("#clusters-table").await.contains(&c.code));
+    b.check("admin-clusters").await;
+
+    // A code with a hyphen is refused at its field; the rest is kept.
+    b.fill("#code", "U82-004").await;
+    b.fill("#name", "Invented Valley PCN").await;
+    b.click("main form button[type=submit]").await;
+    b.wait_focus(".nhsuk-error-summary").await;
+    assert_eq!(
+        b.js("return document.querySelector('#name').value").await,
+        json!("Invented Valley PCN")
+    );
+    b.check("admin-clusters-error").await;
+    b.fill("#code", "U82004").await;
+    b.click("main form button[type=submit]").await;
+    b.wait_heading("Invented Valley PCN").await;
+    assert_eq!(b.text("#manager-count").await, "0");
+    b.check("admin-cluster-new").await;
+
+    b.click(".nhsuk-notification-banner a").await;
+    b.wait_heading("Add a user").await;
+    b.check("admin-manager-new").await;
+    b.fill("#display_name", "Sam Invented").await;
+    b.fill("#username", "sam.invented").await;
+    b.click("main form button[type=submit]").await;
+    b.wait_heading("Sam Invented can now sign in").await;
+    let password = b.text("#one-time-password").await;
+    assert!(password.len() >= 12, "{password}");
+    b.check("admin-manager-created").await;
+    b.goto("/admin/clusters/U82004").await;
+    b.wait_heading("Invented Valley PCN").await;
+    assert_eq!(b.text("#manager-count").await, "1");
+    assert!(b.text("#users-table").await.contains("Cluster manager"));
+    b.check("admin-cluster").await;
+    b.close().await;
 }

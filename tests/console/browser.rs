@@ -44,12 +44,13 @@ impl Page {
 
     /// The named inputs (with their values) and textareas of the first form posting to `action`.
     pub fn form(&self, action: &str) -> Vec<(String, String)> {
-        let start = self
-            .body
+        // An address drawn from a template value has its slashes escaped.
+        let body = self.body.replace("&#x2f;", "/");
+        let start = body
             .find(&format!("action=\"{action}\""))
             .unwrap_or_else(|| panic!("no form posting to {action} in {}", self.body));
-        let end = start + self.body[start..].find("</form>").expect("the form ends");
-        let form = &self.body[start..end];
+        let end = start + body[start..].find("</form>").expect("the form ends");
+        let form = &body[start..end];
         let mut fields = Vec::new();
         for tag in form.split('<').skip(1) {
             let attr = |name: &str| {

@@ -128,15 +128,12 @@ async fn signing_in_and_out(app: TestApp) {
         .unwrap()
         .contains("Secure"));
 
-    // Roles without a desk are told where to go instead.
+    // An administrator's home is the clusters page, not a desk.
     let mut admin = Browser::new(&app);
-    let refused = admin.sign_in("root", PASSWORD).await;
-    assert_eq!(refused.status, 403);
-    assert!(refused
-        .assert_local()
-        .body
-        .contains("The console is for receptionists"));
-    assert_eq!(admin.get("/").await.status, 303);
+    assert_eq!(admin.sign_in("root", PASSWORD).await.status, 303);
+    let home = admin.get("/").await;
+    assert_eq!(home.status, 303);
+    assert_eq!(home.location(), "/admin");
     let _ = c;
 }
 

@@ -188,11 +188,12 @@ async fn still_live(
     }
 }
 
-/// Who signs in to the console: the reception desk, hub staff, and cluster managers (who read).
+/// Who signs in to the console: the reception desk, hub staff, cluster managers and
+/// administrators (who add clusters and their managers); triage services use the API.
 fn console_role(role: Role) -> bool {
     matches!(
         role,
-        Role::Receptionist | Role::HubStaff | Role::ClusterManager
+        Role::Receptionist | Role::HubStaff | Role::ClusterManager | Role::Admin
     )
 }
 
@@ -292,6 +293,7 @@ pub(crate) fn base(session: Option<(&Session, &SignedIn)>, title: &str) -> Map<S
                 "books": user.role == Role::Receptionist,
                 "rebooks": matches!(user.role, Role::Receptionist | Role::ClusterManager),
                 "manages": user.role == Role::ClusterManager,
+                "administers": user.role == Role::Admin,
             }),
         );
     }
@@ -404,7 +406,7 @@ async fn sign_in(c: web::Data<Console>, req: HttpRequest, body: web::Bytes) -> H
         return render(
             StatusCode::FORBIDDEN,
             vec![FieldError::page(
-                "The console is for receptionists, hub staff and cluster managers. Your account signs in to the JSON API instead: its guide is at /docs/.",
+                "The console is for receptionists, hub staff, cluster managers and administrators. Your account signs in to the JSON API instead: its guide is at /docs/.",
             )],
         );
     }
@@ -645,6 +647,9 @@ async fn find(c: web::Data<Console>, req: HttpRequest) -> HttpResponse {
     }
     if user.role == Role::ClusterManager && search.nhs.is_empty() && search.moving.is_empty() {
         return see_other("/manage");
+    }
+    if user.role == Role::Admin {
+        return see_other("/admin");
     }
     find_page(&c, &s, &user, &search, None, StatusCode::OK).await
 }

@@ -18,6 +18,7 @@ use crate::session::{Session, SignedIn};
 use crate::Console;
 
 mod activity;
+mod admin;
 mod chart;
 mod reports;
 mod rotas;
@@ -37,24 +38,43 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     sharing::routes(cfg);
     activity::routes(cfg);
     setup::routes(cfg);
+    admin::routes(cfg);
 }
 
-/// The cluster manager a request comes from: their session, who they are and their cluster's
-/// code (which the use cases are addressed by). As an extractor it answers any other request
-/// with the sign-in redirect or the not-found page before the handler runs.
+/// Who manages a cluster in this request: its cluster manager, or an administrator on an
+/// `/admin/clusters/{code}/...` address (the set-up screens an admin shares with managers, such
+/// as a cluster's users). Holds the session, who they are, the cluster's code (which the use
+/// cases are addressed by) and the address of the cluster's set-up. As an extractor it answers
+/// any other request with the sign-in redirect or the not-found page before the handler runs.
 pub(crate) struct Manager {
     /// The session.
     pub session: Session,
-    /// The manager.
+    /// The manager (or administrator).
     pub user: SignedIn,
-    /// Their cluster's code.
+    /// The cluster's code.
     pub code: String,
+    /// The cluster's set-up page: `/manage/setup`, or `/admin/clusters/{code}` for an admin.
+    pub setup: String,
 }
 
 impl Manager {
-    fn of(c: &Console, session: Session, user: SignedIn) -> Result<Self, actix_web::Error> {
-        match (user.role, user.cluster_code.clone()) {
-            (Role::ClusterManager, Some(code)) => Ok(Self {
+    fn of(
+        c: &Console,
+        session: Session,
+        user: SignedIn,
+        req: &HttpRequest,
+    ) -> Result<Self, actix_web::Error> {
+        let on_admin_path = req.path().starts_with("/admin/clusters/");
+        let path_code = req.match_info().get("code").map(str::to_owned);
+        match (user.role, user.cluster_code.clone(), path_code) {
+            (Role::ClusterManager, Some(code), None) if !on_admin_path => Ok(Self {
+                session,
+                user,
+                code,
+                setup: "/manage/setup".to_owned(),
+            }),
+            (Role::Admin, _, Some(code)) if on_admin_path => Ok(Self {
+                setup: format!("/admin/clusters/{}", crate::pages::urlencode(&code)),
                 session,
                 user,
                 code,
@@ -108,7 +128,7 @@ impl FromRequest for Manager {
         Box::pin(async move {
             let c = console_of(&req)?;
             let (session, user) = signed_in(&c, &req).await.map_err(refused)?;
-            Manager::of(&c, session, user)
+            Manager::of(&c, session, user, &req)
         })
     }
 }
@@ -127,7 +147,7 @@ impl FromRequest for ManagerPost {
                 user,
             } = posted.await?;
             let c = console_of(&req)?;
-            let manager = Manager::of(&c, session, user)?;
+            let manager = Manager::of(&c, session, user, &req)?;
             Ok(ManagerPost { form, manager })
         })
     }

@@ -114,21 +114,7 @@ async fn overview(c: web::Data<Console>, m: Manager) -> HttpResponse {
         hubbook
             .list_users(&who, code(), None, SHOWN)
             .await
-            .map(|page| {
-                page.items
-                    .iter()
-                    .map(|u| {
-                        json!({
-                            "id": u.id,
-                            "username": u.username,
-                            "display_name": u.display_name,
-                            "role": user_role_label(u.role.as_str()),
-                            "practice": u.practice_id.as_ref().map(|id| name_of(&practice_names, id.as_ref())),
-                            "active": u.active,
-                        })
-                    })
-                    .collect()
-            }),
+            .map(|page| setup_users::user_rows(&page.items, &practice_names)),
     );
     let integrations = keep(
         hubbook
@@ -153,6 +139,7 @@ async fn overview(c: web::Data<Console>, m: Manager) -> HttpResponse {
     ctx.insert("sites".into(), json!(sites));
     ctx.insert("services".into(), json!(services));
     ctx.insert("users".into(), json!(users));
+    ctx.insert("setup".into(), json!(m.setup));
     ctx.insert("integrations".into(), json!(integrations));
     ctx.insert("errors".into(), json!(errors));
     c.templates
@@ -333,15 +320,15 @@ pub(super) fn compared(
 
 /// The page for a record that cannot be read (not found, or a failure), saying why.
 pub(super) fn missing(c: &Console, m: &Manager, title: &str, e: ServiceError) -> HttpResponse {
-    m.refused(c, title, e, "/manage/setup")
+    m.refused(c, title, e, &m.setup)
 }
 
 // ---------------------------------------------------------------------------------------------
 // What the set-up pages share: addresses read back, notices, and drawing an edit page.
 
 /// A list's address read back (a reload after a refused add): the overview.
-pub(super) async fn to_overview(_m: Manager) -> HttpResponse {
-    see_other("/manage/setup")
+pub(super) async fn to_overview(m: Manager) -> HttpResponse {
+    see_other(&m.setup)
 }
 
 /// The notice a record page was reached with after a change (`?saved=<what>`).

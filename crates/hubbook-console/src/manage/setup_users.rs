@@ -23,24 +23,35 @@ use crate::pages::{see_other, shown_at, urlencode, Params};
 use crate::Console;
 
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/manage/setup/users/new", web::get().to(new_user))
-        .route("/manage/setup/users", web::get().to(to_overview))
-        .route("/manage/setup/users", web::post().to(create_user))
-        .route("/manage/setup/users/{id}", web::get().to(user_page))
-        .route(
-            "/manage/setup/users/{id}/active",
-            web::post().to(set_user_active),
-        )
-        .route(
-            "/manage/setup/users/{id}/password",
-            web::post().to(new_password),
-        )
-        .route("/manage/setup/users/{id}/{action}", web::get().to(to_user));
+    // The same screens for a cluster's manager and, on the cluster's admin page, an admin.
+    for root in ["/manage/setup", "/admin/clusters/{code}"] {
+        cfg.route(&format!("{root}/users/new"), web::get().to(new_user))
+            .route(&format!("{root}/users"), web::get().to(to_overview))
+            .route(&format!("{root}/users"), web::post().to(create_user))
+            .route(&format!("{root}/users/{{id}}"), web::get().to(user_page))
+            .route(
+                &format!("{root}/users/{{id}}/active"),
+                web::post().to(set_user_active),
+            )
+            .route(
+                &format!("{root}/users/{{id}}/password"),
+                web::post().to(new_password),
+            )
+            .route(
+                &format!("{root}/users/{{id}}/{{action}}"),
+                web::get().to(to_user),
+            );
+    }
+}
+
+/// The user an address names (its `{id}`).
+fn user_id(req: &HttpRequest) -> String {
+    req.match_info().query("id").to_owned()
 }
 
 /// An action's address read back: the record's page.
-async fn to_user(_m: Manager, path: web::Path<(String, String)>) -> HttpResponse {
-    see_other(&format!("/manage/setup/users/{}", urlencode(&path.0)))
+async fn to_user(m: Manager, req: HttpRequest) -> HttpResponse {
+    see_other(&user_path(&m, &user_id(&req)))
 }
 
 /// Letters and digits a one-time password is made of: none read or heard as another (no 0 and
@@ -60,6 +71,24 @@ fn one_time_password() -> String {
         .map(|_| group(&mut rng))
         .collect::<Vec<_>>()
         .join("-")
+}
+
+/// The rows of a cluster's users table (the set-up's and the admin's cluster page), each with
+/// its role and practice in words.
+pub(super) fn user_rows(users: &[User], practice_names: &[(String, String)]) -> Vec<Value> {
+    users
+        .iter()
+        .map(|u| {
+            json!({
+                "id": u.id,
+                "username": u.username,
+                "display_name": u.display_name,
+                "role": user_role_label(u.role.as_str()),
+                "practice": u.practice_id.as_ref().map(|id| name_of(practice_names, id.as_ref())),
+                "active": u.active,
+            })
+        })
+        .collect()
 }
 
 const USER_FIELDS: [&str; 4] = ["username", "display_name", "role", "practice"];
@@ -96,13 +125,21 @@ fn render_new_user(
             .collect::<Vec<_>>()),
     );
     ctx.insert("errors".into(), json!(errors));
+    ctx.insert("setup".into(), json!(m.setup));
+    ctx.insert(
+        "roles".into(),
+        json!(offered_roles(m)
+            .iter()
+            .map(|(value, label)| json!({"value": value, "label": label}))
+            .collect::<Vec<_>>()),
+    );
     c.templates
         .page(status, "manage_setup_user_new.html", Value::Object(ctx))
 }
 
 async fn new_user(c: web::Data<Console>, m: Manager) -> HttpResponse {
     let mut form = Map::new();
-    form.insert("role".into(), json!("receptionist"));
+    form.insert("role".into(), json!(offered_roles(&m)[0].0));
     let practices = practice_names(&c, &m).await;
     render_new_user(&c, &m, &form, &practices, Vec::new(), StatusCode::OK)
 }
@@ -140,7 +177,7 @@ async fn create_user(c: web::Data<Console>, post: ManagerPost) -> HttpResponse {
                 Vec::new(),
                 StatusCode::CREATED,
             );
-            shown_at(page, &user_path(&user.id))
+            shown_at(page, &user_path(&m, &user.id))
         }
         Err(e) => {
             // A role the desk offers refused for its practice is about the practice.
@@ -173,8 +210,29 @@ async fn create_user(c: web::Data<Console>, post: ManagerPost) -> HttpResponse {
     }
 }
 
-fn user_path(id: &str) -> String {
-    format!("/manage/setup/users/{}", urlencode(id))
+fn user_path(m: &Manager, id: &str) -> String {
+    format!("{}/users/{}", m.setup, urlencode(id))
+}
+
+/// The roles the add-a-user form offers, as `(value, what they do)`: a manager adds the desk's
+/// roles; an admin adds cluster managers too (the use case decides either way).
+fn offered_roles(m: &Manager) -> Vec<(&'static str, &'static str)> {
+    let mut roles = Vec::new();
+    if m.user.role == hubbook_core::Role::Admin {
+        roles.push((
+            "cluster_manager",
+            "Cluster manager: publishes rotas, sets sharing, adds the cluster's staff",
+        ));
+    }
+    roles.push((
+        "receptionist",
+        "Receptionist: finds and books slots for their practice's patients",
+    ));
+    roles.push((
+        "hub_staff",
+        "Hub staff: sees the hub's day lists and records outcomes",
+    ));
+    roles
 }
 
 /// The password a user's page shows this once, if any.
@@ -221,19 +279,16 @@ fn render_user(
     ctx.insert("password".into(), json!(password));
     ctx.insert("notice".into(), json!(notice));
     ctx.insert("errors".into(), json!(errors));
+    ctx.insert("setup".into(), json!(m.setup));
+    ctx.insert("user_path".into(), json!(user_path(m, &user.id)));
     c.templates
         .page(status, "manage_setup_user.html", Value::Object(ctx))
 }
 
-async fn user_page(
-    c: web::Data<Console>,
-    m: Manager,
-    id: web::Path<String>,
-    req: HttpRequest,
-) -> HttpResponse {
+async fn user_page(c: web::Data<Console>, m: Manager, req: HttpRequest) -> HttpResponse {
     match c
         .hubbook
-        .user(&m.user.caller(), m.code.clone(), id.into_inner())
+        .user(&m.user.caller(), m.code.clone(), user_id(&req))
         .await
     {
         Ok(user) => {
@@ -301,7 +356,7 @@ async fn change_user(
 async fn set_user_active(
     c: web::Data<Console>,
     post: ManagerPost,
-    id: web::Path<String>,
+    req: HttpRequest,
 ) -> HttpResponse {
     let ManagerPost { form, manager: m } = post;
     let active = form.get("active") == "true";
@@ -310,21 +365,17 @@ async fn set_user_active(
         password: None,
         active: Some(active),
     };
-    match change_user(&c, &m, id.into_inner(), &form, change).await {
+    match change_user(&c, &m, user_id(&req), &form, change).await {
         Ok(user) => see_other(&format!(
             "{}?saved={}",
-            user_path(&user.id),
+            user_path(&m, &user.id),
             if active { "enabled" } else { "disabled" }
         )),
         Err(page) => page,
     }
 }
 
-async fn new_password(
-    c: web::Data<Console>,
-    post: ManagerPost,
-    id: web::Path<String>,
-) -> HttpResponse {
+async fn new_password(c: web::Data<Console>, post: ManagerPost, req: HttpRequest) -> HttpResponse {
     let ManagerPost { form, manager: m } = post;
     let password = one_time_password();
     let change = UserPatch {
@@ -332,7 +383,7 @@ async fn new_password(
         password: Some(password.clone()),
         active: None,
     };
-    match change_user(&c, &m, id.into_inner(), &form, change).await {
+    match change_user(&c, &m, user_id(&req), &form, change).await {
         Ok(user) => {
             let practices = practice_names(&c, &m).await;
             let page = render_user(
@@ -345,7 +396,7 @@ async fn new_password(
                 Vec::new(),
                 StatusCode::OK,
             );
-            shown_at(page, &user_path(&user.id))
+            shown_at(page, &user_path(&m, &user.id))
         }
         Err(page) => page,
     }

@@ -485,6 +485,18 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// The reason recorded when an appointment's rebooking was resolved, if any.
+    pub fn rebooking_note(&self, appointment_id: &str) -> Option<String> {
+        use diesel::prelude::*;
+        use hubbook_store::schema::rebookings;
+        let mut conn = self.pool.get().expect("connection");
+        rebookings::table
+            .filter(rebookings::appointment_id.eq(appointment_id))
+            .select(rebookings::resolution_note)
+            .first(&mut *conn)
+            .expect("a rebooking")
+    }
+
     /// The internal id of a cluster.
     pub fn cluster_id(&self, code: &str) -> String {
         let mut conn = self.pool.get().expect("connection");

@@ -219,10 +219,14 @@ async fn an_edit_never_drops_a_booked_patient(app: TestApp) {
                 c.code
             ),
             &c.receptionist,
-            json!({"resolution": "keep"}),
+            json!({"resolution": "keep", "note": "Patient phoned: keeps the time"}),
         )
         .await;
     assert_eq!(resolve.ok(200)["status"], "booked");
+    assert_eq!(
+        app.rebooking_note(&appointment).as_deref(),
+        Some("Patient phoned: keeps the time")
+    );
     let list = app
         .get(
             &format!("/api/v1/clusters/{}/rebooking", c.code),

@@ -9,6 +9,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::wd::WindowHandle;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
@@ -138,6 +139,36 @@ impl Browser {
             .execute(script, Vec::new())
             .await
             .unwrap_or_else(|e| panic!("running {script}: {e}"))
+    }
+
+    /// Runs a script that calls back (its last argument) with a value, such as a `fetch` made
+    /// with the page's own cookies, and returns that value.
+    pub async fn js_async(&self, script: &str) -> Value {
+        self.client
+            .execute_async(script, Vec::new())
+            .await
+            .unwrap_or_else(|e| panic!("running {script}: {e}"))
+    }
+
+    /// Opens a second tab of this browser (the same cookies, so the same session), leaving
+    /// the first one current; returns `(first, second)` for [`Browser::switch_to`].
+    pub async fn open_tab(&self) -> (WindowHandle, WindowHandle) {
+        let first = self.client.window().await.expect("the current tab");
+        let second = self
+            .client
+            .new_window(true)
+            .await
+            .expect("a new tab")
+            .handle;
+        (first, second)
+    }
+
+    /// Makes a tab from [`Browser::open_tab`] the current one.
+    pub async fn switch_to(&self, tab: &WindowHandle) {
+        self.client
+            .switch_to_window(tab.clone())
+            .await
+            .expect("switching tabs");
     }
 
     /// What the page looks like now, for a failure message.

@@ -266,18 +266,12 @@ async fn ticked_rebookings_are_resolved_together_with_a_reason(app: TestApp) {
             "Patients told by text; they will call back"
         );
     }
-    use diesel::prelude::*;
-    use hubbook_store::schema::rebookings;
-    let mut conn = app.pool.get().unwrap();
-    let notes: Vec<Option<String>> = rebookings::table
-        .filter(rebookings::appointment_id.eq_any([&first, &second]))
-        .select(rebookings::resolution_note)
-        .load(&mut *conn)
-        .unwrap();
-    assert_eq!(
-        notes,
-        vec![Some("Patients told by text; they will call back".to_owned()); 2]
-    );
+    for id in [&first, &second] {
+        assert_eq!(
+            app.rebooking_note(id).as_deref(),
+            Some("Patients told by text; they will call back")
+        );
+    }
 }
 
 both!(

@@ -37,7 +37,13 @@ pub struct Settings {
     pub events_interval_ms: u64,
     /// The first wait after a failed webhook delivery, in ms; doubled per failure up to an hour.
     pub webhook_backoff_ms: u64,
+    /// This provider's GP Connect ASID: the `Ssp-To` every GP Connect request must name.
+    pub gpconnect_asid: String,
 }
+
+/// The GP Connect ASID a server answers to unless told another (`--gpconnect-asid`): twelve
+/// digits no Spine directory gives out.
+pub const DEMO_ASID: &str = "999999999999";
 
 impl Settings {
     /// The periodic work's timing from these settings.
@@ -65,6 +71,7 @@ impl std::fmt::Debug for Settings {
             .field("hold_seconds", &self.hold_seconds)
             .field("events_interval_ms", &self.events_interval_ms)
             .field("webhook_backoff_ms", &self.webhook_backoff_ms)
+            .field("gpconnect_asid", &self.gpconnect_asid)
             .finish()
     }
 }
@@ -142,8 +149,13 @@ impl Application {
             state.hubbook.clone(),
             settings.jwt_secret.as_bytes(),
         ));
+        let facade = web::Data::new(hubbook_gpconnect::Facade {
+            asid: settings.gpconnect_asid.clone(),
+            clock: state.clock.clone(),
+        });
         let mut server = HttpServer::new(move || {
             hubbook_api::app(app_state.clone(), doc.clone())
+                .configure(hubbook_gpconnect::configure(facade.clone()))
                 .configure(hubbook_console::configure(console.clone()))
         })
         .shutdown_timeout(30)

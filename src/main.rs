@@ -90,6 +90,10 @@ struct ServeArgs {
     /// The first wait after a failed webhook delivery, in milliseconds; doubled up to an hour.
     #[arg(long, env = "HUBBOOK_WEBHOOK_BACKOFF_MS", default_value_t = 5_000)]
     webhook_backoff_ms: u64,
+    /// This provider's ASID (Accredited System ID) for GP Connect: requests whose `Ssp-To`
+    /// names another are refused.
+    #[arg(long, env = "HUBBOOK_GPCONNECT_ASID", default_value = hubbook::DEMO_ASID)]
+    gpconnect_asid: String,
 }
 
 #[derive(Clone, Args)]
@@ -231,6 +235,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         hold_seconds: args.hold_seconds,
         events_interval_ms: args.events_interval_ms,
         webhook_backoff_ms: args.webhook_backoff_ms,
+        gpconnect_asid: args.gpconnect_asid,
     };
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&settings, Arc::new(SystemClock))?;
@@ -257,6 +262,7 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         hold_seconds: 120,
         events_interval_ms: 10_000,
         webhook_backoff_ms: 5_000,
+        gpconnect_asid: hubbook::DEMO_ASID.to_owned(),
     };
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&settings, clock.clone())?;

@@ -17,6 +17,8 @@ use serde_json::{json, Value};
 pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-0123456789";
 /// The password of every user the tests create.
 pub const PASSWORD: &str = "a-long-test-password";
+/// The GP Connect ASID of the server under test.
+pub const ASID: &str = "918999198993";
 
 /// Runs each named `async fn(TestApp)` once on SQLite and once on PostgreSQL.
 #[macro_export]
@@ -149,6 +151,7 @@ impl TestApp {
             hold_seconds: 120,
             events_interval_ms: 100,
             webhook_backoff_ms: 100,
+            gpconnect_asid: ASID.into(),
         };
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let app = Application::build(&settings, clock.clone()).expect("the application builds");

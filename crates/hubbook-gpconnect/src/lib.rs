@@ -1,0 +1,74 @@
+//! The GP Connect facade: a third front end beside the JSON API and the console, speaking GP
+//! Connect Appointment Management 1.2.8 (FHIR STU3) under `/gpconnect/fhir/` so that a 111 or
+//! practice system that already books through GP Connect needs no new client.
+//!
+//! Like the other front ends it only parses, calls the use cases and renders: every request's
+//! Spine headers and GP Connect JWT are checked first ([`request`]), every refusal is a
+//! `GPConnect-OperationOutcome-1` with the GP Connect code and status ([`error`]), and the
+//! CapabilityStatement ([`metadata`]) is drawn from the table of interactions served, so it says
+//! exactly what is supported.
+
+pub mod error;
+pub mod metadata;
+pub mod request;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use hubbook_core::Clock;
+use std::sync::Arc;
+
+pub use error::{ErrorCode, GpcError};
+pub use request::{Consumer, Interaction};
+
+/// Where the facade is served.
+pub const BASE_PATH: &str = "/gpconnect/fhir";
+
+/// The media type of every answer: GP Connect's FHIR JSON.
+pub const FHIR_JSON: &str = "application/fhir+json;charset=utf-8";
+
+/// What the facade needs: the provider's own ASID (the `Ssp-To` every request must name) and
+/// the clock the JWT's lifetime is checked against.
+#[derive(Clone)]
+pub struct Facade {
+    /// The provider's Accredited System ID: requests whose `Ssp-To` names another are refused.
+    pub asid: String,
+    /// The server's clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Mounts the facade under [`BASE_PATH`]; anything else under it is answered with
+/// `NOT_IMPLEMENTED` and the list of what is.
+pub fn configure(facade: web::Data<Facade>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.service(
+            web::scope(BASE_PATH)
+                .app_data(facade)
+                .route("/metadata", web::get().to(metadata::read))
+                .default_service(web::to(not_implemented)),
+        );
+    }
+}
+
+/// A FHIR resource as the facade answers it: `application/fhir+json`, never cached.
+pub fn fhir(status: actix_web::http::StatusCode, body: &serde_json::Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, FHIR_JSON))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body.to_string())
+}
+
+async fn not_implemented(req: HttpRequest) -> HttpResponse {
+    let served: Vec<String> = Interaction::SERVED
+        .iter()
+        .map(|i| format!("{} {}{}", i.method(), BASE_PATH, i.path()))
+        .collect();
+    actix_web::ResponseError::error_response(&GpcError::new(
+        ErrorCode::NotImplemented,
+        format!(
+            "{} {} is not a GP Connect interaction hubbook serves; it serves {}",
+            req.method(),
+            req.path(),
+            served.join(", ")
+        ),
+    ))
+}

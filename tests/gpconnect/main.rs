@@ -1,0 +1,370 @@
+//! End-to-end tests of the GP Connect facade, driven as a GP Connect consumer would (the Spine
+//! headers and an unsigned GP Connect JWT on every request), on SQLite and on PostgreSQL. Every
+//! answer is also parsed by a FHIR STU3 parser hubbook did not write (`fhir.resources` from PyPI,
+//! through `tests/fhir/stu3_check.py`), and checked for what the GP Connect profiles require.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, dead_code)]
+
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use base64::Engine;
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use helpers::{TestApp, ASID};
+
+const BASE: &str = "/gpconnect/fhir";
+const METADATA: &str = "urn:nhs:names:services:gpconnect:fhir:rest:read:metadata-1";
+
+/// A GP Connect JWT (unsigned, as GP Connect has it) with these claims.
+fn jwt(claims: &Value) -> String {
+    let part = |v: &Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+    };
+    format!(
+        "{}.{}.",
+        part(&json!({"alg": "none", "typ": "JWT"})),
+        part(claims)
+    )
+}
+
+/// The claims a consumer sends by default, issued now for `scope`.
+fn claims(scope: &str) -> Value {
+    let now = Utc::now().timestamp();
+    json!({
+        "iss": "https://consumer.example", "sub": "1", "aud": "https://authorize.fhir.nhs.net/token",
+        "iat": now, "exp": now + 300, "reason_for_request": "directcare", "requested_scope": scope,
+        "requesting_device": {"resourceType": "Device", "model": "v1", "version": "1.1",
+            "identifier": [{"system": "GPConnectTestSystem", "value": "Client"}]},
+        "requesting_organization": {"resourceType": "Organization", "name": "Invented Urgent Care",
+            "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "A20047"}]},
+        "requesting_practitioner": {"resourceType": "Practitioner", "id": "1",
+            "name": [{"family": "Testdoctor", "given": ["Invented"]}],
+            "identifier": [{"system": "https://fhir.nhs.uk/Id/sds-user-id", "value": "GCASDS0001"}]},
+    })
+}
+
+/// A GP Connect request: the Spine headers and the JWT, each of which a test may change.
+struct Call {
+    method: reqwest::Method,
+    path: String,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Call {
+    fn get(path: &str, interaction: &str, scope: &str) -> Self {
+        Self {
+            method: reqwest::Method::GET,
+            path: path.to_owned(),
+            headers: vec![
+                ("Ssp-TraceID", uuid::Uuid::now_v7().to_string()),
+                ("Ssp-From", "200000000359".into()),
+                ("Ssp-To", ASID.into()),
+                ("Ssp-InteractionID", interaction.into()),
+                ("Authorization", format!("Bearer {}", jwt(&claims(scope)))),
+                ("Accept", "application/fhir+json".into()),
+            ],
+        }
+    }
+
+    fn metadata() -> Self {
+        Self::get("/metadata", METADATA, "organization/*.read")
+    }
+
+    fn set(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.retain(|(n, _)| *n != name);
+        self.headers.push((name, value.to_owned()));
+        self
+    }
+
+    fn without(mut self, name: &str) -> Self {
+        self.headers.retain(|(n, _)| *n != name);
+        self
+    }
+
+    fn claims(self, change: impl Fn(&mut Value)) -> Self {
+        let mut c = claims("organization/*.read");
+        change(&mut c);
+        self.set("Authorization", &format!("Bearer {}", jwt(&c)))
+    }
+}
+
+/// What the facade answered.
+struct Answer {
+    status: u16,
+    content_type: String,
+    cache_control: String,
+    body: Value,
+}
+
+impl Answer {
+    /// Asserts an OperationOutcome as GP Connect profiles it, with this status and Spine code.
+    fn refused(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(
+            self.body["resourceType"], "OperationOutcome",
+            "{}",
+            self.body
+        );
+        assert_eq!(
+            self.body["meta"]["profile"],
+            json!(["https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-OperationOutcome-1"])
+        );
+        let issues = self.body["issue"].as_array().unwrap();
+        for issue in issues {
+            assert_eq!(issue["severity"], "error");
+            assert!(issue["code"].is_string());
+            let codings = issue["details"]["coding"].as_array().unwrap();
+            assert_eq!(codings.len(), 1, "{}", self.body);
+            assert_eq!(codings[0]["code"], code, "{}", self.body);
+            assert!(codings[0]["display"].is_string());
+            assert!(!issue["diagnostics"].as_str().unwrap().is_empty());
+        }
+        assert!(self.cache_control.contains("no-store"));
+        assert!(self.content_type.starts_with("application/fhir+json"));
+    }
+}
+
+/// Sends calls and keeps every answer's body for the STU3 parser.
+struct Consumer<'a> {
+    app: &'a TestApp,
+    seen: Vec<Value>,
+}
+
+impl<'a> Consumer<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            seen: Vec::new(),
+        }
+    }
+
+    async fn send(&mut self, call: Call) -> Answer {
+        let mut request = self
+            .app
+            .client
+            .request(call.method, format!("{}{BASE}{}", self.app.base, call.path));
+        for (name, value) in &call.headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await.expect("an answer");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (content_type, cache_control) = (header("content-type"), header("cache-control"));
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.expect("a JSON body");
+        self.seen.push(body.clone());
+        Answer {
+            status,
+            content_type,
+            cache_control,
+            body,
+        }
+    }
+
+    /// Parses every answer seen with the STU3 parser; fails (never skips) without it.
+    fn all_parse_as_stu3(&self) {
+        // HUBBOOK_FHIR_PYTHON, else the README's virtual environment, else python3.
+        let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/target/fhir-venv/bin/python");
+        let python = std::env::var("HUBBOOK_FHIR_PYTHON").unwrap_or_else(|_| {
+            if std::path::Path::new(venv).exists() {
+                venv.into()
+            } else {
+                "python3".into()
+            }
+        });
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fhir/stu3_check.py");
+        let mut child = Command::new(&python)
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("running {python} (HUBBOOK_FHIR_PYTHON): {e}"));
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(&serde_json::to_vec(&self.seen).unwrap())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "the STU3 parser refused an answer ({python}, exit {:?}):\n{said}",
+            out.status.code()
+        );
+    }
+}
+
+async fn the_capability_statement_says_what_is_served(app: TestApp) {
+    let mut c = Consumer::new(&app);
+    let answer = c.send(Call::metadata()).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(answer.content_type.starts_with("application/fhir+json"));
+    assert!(answer.cache_control.contains("no-store"));
+    let statement = &answer.body;
+    assert_eq!(statement["resourceType"], "CapabilityStatement");
+    assert_eq!(statement["version"], "1.2.8");
+    assert_eq!(statement["fhirVersion"], "3.0.1");
+    assert!(!statement["software"]["name"].as_str().unwrap().is_empty());
+    assert!(!statement["software"]["version"]
+        .as_str()
+        .unwrap()
+        .is_empty());
+    // Only what is served: no resource interactions yet, so none are claimed.
+    assert!(statement["rest"][0].get("resource").is_none());
+
+    // An interaction hubbook does not serve yet is NOT_IMPLEMENTED, and says what is.
+    let slots = c
+        .send(Call::get(
+            "/Slot?status=free",
+            "urn:nhs:names:services:gpconnect:fhir:rest:search:slot-1",
+            "organization/*.read",
+        ))
+        .await;
+    slots.refused(501, "NOT_IMPLEMENTED");
+    assert!(slots.body["issue"][0]["diagnostics"]
+        .as_str()
+        .unwrap()
+        .contains("GET /gpconnect/fhir/metadata"));
+    // So is a wrong verb or a wrong case.
+    let mut post = Call::metadata();
+    post.method = reqwest::Method::POST;
+    c.send(post).await.refused(501, "NOT_IMPLEMENTED");
+    let mut upper = Call::metadata();
+    upper.path = "/Metadata".into();
+    c.send(upper).await.refused(501, "NOT_IMPLEMENTED");
+    c.all_parse_as_stu3();
+}
+
+async fn the_spine_headers_are_checked(app: TestApp) {
+    let mut c = Consumer::new(&app);
+    for header in [
+        "Ssp-TraceID",
+        "Ssp-From",
+        "Ssp-To",
+        "Ssp-InteractionID",
+        "Authorization",
+    ] {
+        c.send(Call::metadata().without(header))
+            .await
+            .refused(400, "BAD_REQUEST");
+    }
+    // Ssp-To names another provider.
+    c.send(Call::metadata().set("Ssp-To", "123456789123"))
+        .await
+        .refused(400, "BAD_REQUEST");
+    // The interaction id of another route, or of nothing.
+    for wrong in [
+        "urn:nhs:names:services:gpconnect:fhir:rest:search:slot-1",
+        "urn:nhs:names:services:gpconnect:fhir:operation:gpc.getcarerecord",
+        "urn:nhs:names:services:gpconnect:fhir:rest:gpc.invalidoperation",
+    ] {
+        let answer = c
+            .send(Call::metadata().set("Ssp-InteractionID", wrong))
+            .await;
+        answer.refused(400, "BAD_REQUEST");
+    }
+    c.send(Call::metadata().set("Ssp-TraceID", "not-a-guid"))
+        .await
+        .refused(400, "BAD_REQUEST");
+    // Only JSON is answered; _format wins over Accept.
+    c.send(Call::metadata().set("Accept", "application/fhir+xml"))
+        .await
+        .refused(400, "BAD_REQUEST");
+    let mut json_format = Call::metadata().set("Accept", "application/fhir+xml");
+    json_format.path = "/metadata?_format=application/fhir%2Bjson".into();
+    assert_eq!(c.send(json_format).await.status, 200);
+    c.all_parse_as_stu3();
+}
+
+async fn the_jwt_claims_are_checked(app: TestApp) {
+    let mut c = Consumer::new(&app);
+    // Not base64url: the parts sent as raw JSON.
+    c.send(Call::metadata().set(
+        "Authorization",
+        "Bearer {\"alg\":\"none\"}.{\"iss\":\"x\"}.",
+    ))
+    .await
+    .refused(400, "BAD_REQUEST");
+    for claim in [
+        "iss",
+        "exp",
+        "iat",
+        "reason_for_request",
+        "aud",
+        "requesting_device",
+        "requesting_practitioner",
+        "requested_scope",
+    ] {
+        c.send(Call::metadata().claims(|v| drop(v.as_object_mut().unwrap().remove(claim))))
+            .await
+            .refused(400, "BAD_REQUEST");
+    }
+    let now = Utc::now().timestamp();
+    for (iat, exp) in [(now, now + 301), (now, now + 299), (now, now - 1)] {
+        c.send(Call::metadata().claims(|v| {
+            v["iat"] = json!(iat);
+            v["exp"] = json!(exp);
+        }))
+        .await
+        .refused(400, "BAD_REQUEST");
+    }
+    // Expired.
+    c.send(Call::metadata().claims(|v| {
+        v["iat"] = json!(now - 600);
+        v["exp"] = json!(now - 300);
+    }))
+    .await
+    .refused(400, "BAD_REQUEST");
+    // An iat in the future is allowed.
+    let future = c
+        .send(Call::metadata().claims(|v| {
+            v["iat"] = json!(now + 200);
+            v["exp"] = json!(now + 500);
+        }))
+        .await;
+    assert_eq!(future.status, 200, "{}", future.body);
+    // A scope of another interaction, or none GP Connect has.
+    for scope in ["patient/*.read", "badScope"] {
+        c.send(Call::metadata().claims(|v| v["requested_scope"] = json!(scope)))
+            .await
+            .refused(400, "BAD_REQUEST");
+    }
+    // A FHIR resource in the JWT that is not valid.
+    c.send(Call::metadata().claims(|v| v["requesting_device"]["invalidField"] = json!("x")))
+        .await
+        .refused(422, "INVALID_RESOURCE");
+    c.send(
+        Call::metadata().claims(|v| {
+            v["requesting_practitioner"]["resourceType"] = json!("InvalidResourceType")
+        }),
+    )
+    .await
+    .refused(422, "INVALID_RESOURCE");
+    // A practitioner without a smartcard (only an SDS user id of UNK) is fine.
+    let unk = c
+        .send(Call::metadata().claims(|v| {
+            v["requesting_practitioner"]["identifier"] =
+                json!([{"system": "https://fhir.nhs.uk/Id/sds-user-id", "value": "UNK"}])
+        }))
+        .await;
+    assert_eq!(unk.status, 200, "{}", unk.body);
+    c.all_parse_as_stu3();
+}
+
+both!(
+    the_capability_statement_says_what_is_served,
+    the_spine_headers_are_checked,
+    the_jwt_claims_are_checked,
+);

@@ -39,6 +39,79 @@ pub struct Settings {
     pub webhook_backoff_ms: u64,
     /// This provider's GP Connect ASID: the `Ssp-To` every GP Connect request must name.
     pub gpconnect_asid: String,
+    /// Serve HTTPS with these files instead of plain HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files of `hubbook serve --tls-cert --tls-key [--tls-client-ca]`.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The server's certificate chain.
+    pub cert: std::path::PathBuf,
+    /// Its private key.
+    pub key: std::path::PathBuf,
+    /// The CA that signs client certificates: with it, a client may present a certificate
+    /// (checked against this CA, and then by the registered integration it names); without, no
+    /// client certificate is asked for. A client without one is served as before.
+    pub client_ca: Option<std::path::PathBuf>,
+}
+
+/// The rustls configuration of these files.
+pub fn tls_config(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let read_certs = |path: &std::path::Path| -> anyhow::Result<Vec<CertificateDer<'static>>> {
+        let certs = CertificateDer::pem_file_iter(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("reading the certificates of {}", path.display()))?;
+        anyhow::ensure!(!certs.is_empty(), "{} holds no certificate", path.display());
+        Ok(certs)
+    };
+    let chain = read_certs(&files.cert)?;
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .with_context(|| format!("reading the private key of {}", files.key.display()))?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .context("TLS versions")?;
+    let builder = match &files.client_ca {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in read_certs(ca)? {
+                roots
+                    .add(cert)
+                    .with_context(|| format!("adding the CA of {}", ca.display()))?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .allow_unauthenticated()
+            .build()
+            .context("the client certificate verifier")?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder
+        .with_single_cert(chain, key)
+        .context("the server certificate and key do not match")?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Keeps the client certificate a TLS connection presented (its SHA-256) with the connection,
+/// for the front ends that authenticate by it.
+fn keep_client_certificate(conn: &dyn std::any::Any, data: &mut actix_web::dev::Extensions) {
+    use actix_tls::accept::rustls_0_23::TlsStream;
+    if let Some(tls) = conn.downcast_ref::<TlsStream<actix_web::rt::net::TcpStream>>() {
+        if let Some(first) = tls.get_ref().1.peer_certificates().and_then(|c| c.first()) {
+            data.insert(hubbook_service::integrations::PresentedCertificate {
+                sha256: hubbook_service::integrations::certificate_sha256(first),
+            });
+        }
+    }
 }
 
 /// The GP Connect ASID a server answers to unless told another (`--gpconnect-asid`): twelve
@@ -72,6 +145,7 @@ impl std::fmt::Debug for Settings {
             .field("events_interval_ms", &self.events_interval_ms)
             .field("webhook_backoff_ms", &self.webhook_backoff_ms)
             .field("gpconnect_asid", &self.gpconnect_asid)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -150,16 +224,22 @@ impl Application {
             settings.jwt_secret.as_bytes(),
         ));
         let facade = web::Data::new(hubbook_gpconnect::Facade {
+            hubbook: state.hubbook.clone(),
             asid: settings.gpconnect_asid.clone(),
             clock: state.clock.clone(),
         });
-        let mut server = HttpServer::new(move || {
+        let tls = settings.tls.as_ref().map(tls_config).transpose()?;
+        let server = HttpServer::new(move || {
             hubbook_api::app(app_state.clone(), doc.clone())
                 .configure(hubbook_gpconnect::configure(facade.clone()))
                 .configure(hubbook_console::configure(console.clone()))
         })
         .shutdown_timeout(30)
-        .listen(listener)?;
+        .on_connect(keep_client_certificate);
+        let mut server = match tls {
+            Some(config) => server.listen_rustls_0_23(listener, config)?,
+            None => server.listen(listener)?,
+        };
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }

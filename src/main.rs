@@ -94,6 +94,16 @@ struct ServeArgs {
     /// names another are refused.
     #[arg(long, env = "HUBBOOK_GPCONNECT_ASID", default_value = hubbook::DEMO_ASID)]
     gpconnect_asid: String,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, env = "HUBBOOK_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "HUBBOOK_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// The PEM CA that signs client certificates: with it, clients may present one (the GP
+    /// Connect facade's consumers must, and it must be registered to their integration).
+    #[arg(long, env = "HUBBOOK_TLS_CLIENT_CA", requires = "tls_cert")]
+    tls_client_ca: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Args)]
@@ -236,6 +246,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         events_interval_ms: args.events_interval_ms,
         webhook_backoff_ms: args.webhook_backoff_ms,
         gpconnect_asid: args.gpconnect_asid,
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(hubbook::TlsFiles {
+                cert,
+                key,
+                client_ca: args.tls_client_ca,
+            }),
+            _ => None,
+        },
     };
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&settings, Arc::new(SystemClock))?;
@@ -263,6 +281,7 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         events_interval_ms: 10_000,
         webhook_backoff_ms: 5_000,
         gpconnect_asid: hubbook::DEMO_ASID.to_owned(),
+        tls: None,
     };
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&settings, clock.clone())?;

@@ -140,6 +140,17 @@ pub struct Cluster {
 impl TestApp {
     /// Starts a server on a fresh database of the backend, with one admin user.
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, None).await
+    }
+
+    /// Starts a server that speaks HTTPS with `files`, whose certificate `ca_pem` signed (the
+    /// test's client trusts it). Only the GP Connect tests use it.
+    #[allow(dead_code)]
+    pub async fn spawn_tls(backend: Backend, files: hubbook::TlsFiles, ca_pem: &str) -> Self {
+        Self::spawn_with(backend, Some((files, ca_pem))).await
+    }
+
+    async fn spawn_with(backend: Backend, tls: Option<(hubbook::TlsFiles, &str)>) -> Self {
         let db = TestDb::new(backend);
         let settings = Settings {
             database_url: db.url.clone(),
@@ -152,10 +163,20 @@ impl TestApp {
             events_interval_ms: 100,
             webhook_backoff_ms: 100,
             gpconnect_asid: ASID.into(),
+            tls: tls.as_ref().map(|(files, _)| files.clone()),
         };
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let app = Application::build(&settings, clock.clone()).expect("the application builds");
-        let base = format!("http://127.0.0.1:{}", app.port());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base = format!("{scheme}://127.0.0.1:{}", app.port());
+        let client = match &tls {
+            Some((_, ca)) => reqwest::Client::builder()
+                .use_rustls_tls()
+                .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).expect("CA"))
+                .build()
+                .expect("a TLS client"),
+            None => reqwest::Client::new(),
+        };
         tokio::spawn(app.run_until_stopped());
         let pool = db.pool().expect("pool");
         {
@@ -180,7 +201,7 @@ impl TestApp {
         }
         let mut app = Self {
             base,
-            client: reqwest::Client::new(),
+            client,
             pool,
             clock,
             admin: String::new(),

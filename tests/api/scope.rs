@@ -156,6 +156,13 @@ fn table() -> Vec<Row> {
                 let (client, secret) = &f.revocable[i];
                 Req::get(format!("/api/v1/integrations/{client}/secrets/{secret}"))
             }),
+        // Client certificates: as the client's secrets.
+        row("GET", "/api/v1/integrations/{id}/certificates", [200, 200, 404, 403, 403, 403, 403],
+            |f, _, _| Req::get(format!("/api/v1/integrations/{}/certificates", f.client))),
+        row("POST", "/api/v1/integrations/{id}/certificates", [201, 201, 404, 403, 403, 403, 403],
+            |f, _, _| Req::with(format!("/api/v1/integrations/{}/certificates", f.client), json!({"certificate": certificate()}))),
+        row("DELETE", "/api/v1/integrations/{id}/certificates/{sha256}", [200, 200, 404, 403, 403, 403, 403],
+            |f, i, _| Req::get(format!("/api/v1/integrations/{}/certificates/{}", f.client, f.certificates[i]))),
         // Dispositions: read by 111, managers and admins; changed by an admin.
         row("GET", "/api/v1/dispositions", [200, 200, 200, 403, 403, 200, 200],
             |_, _, _| Req::get("/api/v1/dispositions")),
@@ -290,6 +297,8 @@ struct Fixture {
     client: String,
     /// Per caller: an integration and a live secret of it to revoke.
     revocable: [(String, String); 7],
+    /// Per caller: the SHA-256 of a live certificate of `client` to revoke.
+    certificates: [String; 7],
     disposition: String,
     spare_rota: String,
     /// The morning hub session.
@@ -314,6 +323,14 @@ struct Fixture {
 }
 
 /// The same value for every caller but those named.
+/// A fresh self-signed certificate as PEM (registration keeps only its SHA-256).
+fn certificate() -> String {
+    rcgen::generate_simple_self_signed(vec!["scope.example".into()])
+        .unwrap()
+        .cert
+        .pem()
+}
+
 fn per<T: Clone>(default: T, own: &[(usize, T)]) -> [T; 7] {
     std::array::from_fn(|i| {
         own.iter()
@@ -515,6 +532,17 @@ async fn fixture(app: &TestApp, a: &Cluster) -> Fixture {
         .map(id)
         .unwrap();
     let client = integration(app, "Scope client").await.0;
+    let mut certificates: [String; 7] = Default::default();
+    for sha256 in &mut certificates {
+        let added = app
+            .post(
+                &format!("/api/v1/integrations/{client}/certificates"),
+                &app.admin,
+                json!({"certificate": certificate()}),
+            )
+            .await;
+        *sha256 = added.ok(201)["sha256"].as_str().unwrap().to_owned();
+    }
     let revoke_admin = integration(app, "Revoked by the admin").await;
     let revoke_manager = integration(app, "Revoked by the manager").await;
     Fixture {
@@ -524,6 +552,7 @@ async fn fixture(app: &TestApp, a: &Cluster) -> Fixture {
         hub_user,
         client,
         revocable: per(revoke_manager, &[(ADMIN, revoke_admin)]),
+        certificates,
         disposition: disposition.ok(201)["code"].as_str().unwrap().to_owned(),
         spare_rota: id(spare.ok(201)),
         session: morning,

@@ -7,6 +7,7 @@
 
 #[path = "../api/helpers.rs"]
 mod helpers;
+mod pki;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -16,6 +17,8 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use helpers::{TestApp, ASID};
+use hubbook_store::Backend;
+use pki::{ClientCert, Pki};
 
 const BASE: &str = "/gpconnect/fhir";
 const METADATA: &str = "urn:nhs:names:services:gpconnect:fhir:rest:read:metadata-1";
@@ -129,29 +132,98 @@ impl Answer {
     }
 }
 
-/// Sends calls and keeps every answer's body for the STU3 parser.
+/// A server speaking HTTPS, with a cluster whose triage integration has a client certificate
+/// registered (through the JSON API, as an admin would).
+struct Gpc {
+    app: TestApp,
+    pki: Pki,
+    /// The integration's id.
+    integration: String,
+    /// Its registered client certificate.
+    registered: ClientCert,
+}
+
+async fn gpc(backend: Backend) -> Gpc {
+    let pki = Pki::new();
+    let app = TestApp::spawn_tls(backend, pki.files.clone(), &pki.ca_pem).await;
+    app.cluster("U90001").await;
+    let list = app.get("/api/v1/integrations", &app.admin).await;
+    let integration = list.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["client_id"] == "nhs111-u90001")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let registered = pki.client("Invented 111 consumer");
+    app.post(
+        &format!("/api/v1/integrations/{integration}/certificates"),
+        &app.admin,
+        json!({"certificate": registered.cert}),
+    )
+    .await
+    .ok(201);
+    Gpc {
+        app,
+        pki,
+        integration,
+        registered,
+    }
+}
+
+/// Each test on both backends, against a [`Gpc`] server.
+macro_rules! tls_both {
+    ($($name:ident),* $(,)?) => {
+        mod tls_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::gpc(hubbook_store::Backend::Sqlite).await).await }
+            )*
+        }
+        mod tls_postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::gpc(hubbook_store::Backend::Postgres).await).await }
+            )*
+        }
+    };
+}
+
+/// Sends calls as a consumer with a client certificate, and keeps every answer's body for the
+/// STU3 parser.
 struct Consumer<'a> {
-    app: &'a TestApp,
+    base: &'a str,
+    client: reqwest::Client,
     seen: Vec<Value>,
 }
 
 impl<'a> Consumer<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    /// The consumer whose certificate is registered.
+    fn new(g: &'a Gpc) -> Self {
+        Self::with(g, Some(&g.registered))
+    }
+
+    /// A consumer presenting `cert` (or none).
+    fn with(g: &'a Gpc, cert: Option<&ClientCert>) -> Self {
         Self {
-            app,
+            base: &g.app.base,
+            client: g.pki.https(cert),
             seen: Vec::new(),
         }
     }
 
     async fn send(&mut self, call: Call) -> Answer {
+        self.try_send(call).await.expect("an answer")
+    }
+
+    async fn try_send(&mut self, call: Call) -> Result<Answer, reqwest::Error> {
         let mut request = self
-            .app
             .client
-            .request(call.method, format!("{}{BASE}{}", self.app.base, call.path));
+            .request(call.method, format!("{}{BASE}{}", self.base, call.path));
         for (name, value) in &call.headers {
             request = request.header(*name, value);
         }
-        let response = request.send().await.expect("an answer");
+        let response = request.send().await?;
         let header = |name: &str| {
             response
                 .headers()
@@ -162,14 +234,14 @@ impl<'a> Consumer<'a> {
         };
         let (content_type, cache_control) = (header("content-type"), header("cache-control"));
         let status = response.status().as_u16();
-        let body: Value = response.json().await.expect("a JSON body");
+        let body: Value = response.json().await?;
         self.seen.push(body.clone());
-        Answer {
+        Ok(Answer {
             status,
             content_type,
             cache_control,
             body,
-        }
+        })
     }
 
     /// Parses every answer seen with the STU3 parser; fails (never skips) without it.
@@ -206,8 +278,8 @@ impl<'a> Consumer<'a> {
     }
 }
 
-async fn the_capability_statement_says_what_is_served(app: TestApp) {
-    let mut c = Consumer::new(&app);
+async fn the_capability_statement_says_what_is_served(g: Gpc) {
+    let mut c = Consumer::new(&g);
     let answer = c.send(Call::metadata()).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert!(answer.content_type.starts_with("application/fhir+json"));
@@ -247,8 +319,8 @@ async fn the_capability_statement_says_what_is_served(app: TestApp) {
     c.all_parse_as_stu3();
 }
 
-async fn the_spine_headers_are_checked(app: TestApp) {
-    let mut c = Consumer::new(&app);
+async fn the_spine_headers_are_checked(g: Gpc) {
+    let mut c = Consumer::new(&g);
     for header in [
         "Ssp-TraceID",
         "Ssp-From",
@@ -288,8 +360,8 @@ async fn the_spine_headers_are_checked(app: TestApp) {
     c.all_parse_as_stu3();
 }
 
-async fn the_jwt_claims_are_checked(app: TestApp) {
-    let mut c = Consumer::new(&app);
+async fn the_jwt_claims_are_checked(g: Gpc) {
+    let mut c = Consumer::new(&g);
     // Not base64url: the parts sent as raw JSON.
     c.send(Call::metadata().set(
         "Authorization",
@@ -363,8 +435,157 @@ async fn the_jwt_claims_are_checked(app: TestApp) {
     c.all_parse_as_stu3();
 }
 
-both!(
+async fn only_a_registered_client_certificate_is_served(g: Gpc) {
+    // No certificate, or one the CA signed but no integration registered: ACCESS_DENIED.
+    let mut none = Consumer::with(&g, None);
+    none.send(Call::metadata())
+        .await
+        .refused(403, "ACCESS_DENIED");
+    let unregistered = g.pki.client("Invented stranger");
+    let mut other = Consumer::with(&g, Some(&unregistered));
+    other
+        .send(Call::metadata())
+        .await
+        .refused(403, "ACCESS_DENIED");
+    // One another CA signed does not get past the handshake.
+    let stranger = g.pki.stranger("Invented impostor");
+    let mut impostor = Consumer::with(&g, Some(&stranger));
+    assert!(impostor.try_send(Call::metadata()).await.is_err());
+
+    // Registered, it is served; revoked, it is refused at its next request.
+    let mut c = Consumer::new(&g);
+    assert_eq!(c.send(Call::metadata()).await.status, 200);
+    let listed = g
+        .app
+        .get(
+            &format!("/api/v1/integrations/{}/certificates", g.integration),
+            &g.app.admin,
+        )
+        .await;
+    let listed = listed.ok(200).clone();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["live"], true);
+    let sha256 = listed[0]["sha256"].as_str().unwrap().to_owned();
+    assert_eq!(sha256.len(), 64);
+    let revoked = g
+        .app
+        .call(
+            reqwest::Method::DELETE,
+            &format!(
+                "/api/v1/integrations/{}/certificates/{sha256}",
+                g.integration
+            ),
+            Some(&g.app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.ok(200)["live"], false);
+    c.send(Call::metadata()).await.refused(403, "ACCESS_DENIED");
+    // A disabled integration's certificate is refused too.
+    g.app
+        .post(
+            &format!("/api/v1/integrations/{}/certificates", g.integration),
+            &g.app.admin,
+            json!({"certificate": unregistered.cert}),
+        )
+        .await
+        .ok(201);
+    assert_eq!(other.send(Call::metadata()).await.status, 200);
+    let integration = g
+        .app
+        .get(
+            &format!("/api/v1/integrations/{}", g.integration),
+            &g.app.admin,
+        )
+        .await;
+    let etag = integration.etag();
+    g.app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/integrations/{}", g.integration),
+            Some(&g.app.admin),
+            Some(json!({"active": false})),
+            &[("If-Match", &etag)],
+        )
+        .await
+        .ok(200);
+    other
+        .send(Call::metadata())
+        .await
+        .refused(403, "ACCESS_DENIED");
+    c.all_parse_as_stu3();
+    other.all_parse_as_stu3();
+}
+
+async fn certificates_are_registered_through_the_api(g: Gpc) {
+    let path = format!("/api/v1/integrations/{}/certificates", g.integration);
+    // Not a PEM certificate; two of them; the same one again.
+    for bad in [
+        "not a certificate".to_owned(),
+        format!("{}{}", g.registered.cert, g.pki.client("second").cert),
+        g.registered.key.clone(),
+    ] {
+        g.app
+            .post(&path, &g.app.admin, json!({"certificate": bad}))
+            .await
+            .problem(422, "invalid-certificate");
+    }
+    let again = g
+        .app
+        .post(
+            &path,
+            &g.app.admin,
+            json!({"certificate": g.registered.cert}),
+        )
+        .await;
+    again.problem(409, "already-exists");
+    // Another cluster's manager cannot see the integration, nor register for it.
+    let other = g.app.cluster("U90002").await;
+    let hidden = g
+        .app
+        .post(
+            &path,
+            &other.manager,
+            json!({"certificate": g.pki.client("sneaky").cert}),
+        )
+        .await;
+    hidden.problem(404, "not-found");
+    g.app
+        .get(&path, &other.manager)
+        .await
+        .problem(404, "not-found");
+    // A receptionist may not manage integrations at all.
+    g.app
+        .get(&path, &other.receptionist)
+        .await
+        .problem(403, "forbidden");
+    // Only the certificate's SHA-256 is kept, and the audit trail has its registration.
+    let listed = g.app.get(&path, &g.app.admin).await;
+    assert_eq!(listed.ok(200).as_array().unwrap().len(), 1);
+    assert_eq!(g.app.count("integration_certificates"), 1);
+}
+
+async fn a_plain_http_server_serves_no_gp_connect_consumer(app: TestApp) {
+    let answer = app
+        .client
+        .get(format!("{}{BASE}/metadata", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 403);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(
+        body["issue"][0]["details"]["coding"][0]["code"],
+        "ACCESS_DENIED"
+    );
+}
+
+tls_both!(
     the_capability_statement_says_what_is_served,
     the_spine_headers_are_checked,
     the_jwt_claims_are_checked,
+    only_a_registered_client_certificate_is_served,
+    certificates_are_registered_through_the_api,
 );
+
+both!(a_plain_http_server_serves_no_gp_connect_consumer);

@@ -162,6 +162,9 @@ impl From<hubbook_service::ServiceError> for ApiError {
             e @ E::InvalidUsername => Self::Refused(ProblemType::InvalidUsername, e.to_string()),
             e @ E::WeakPassword => Self::Refused(ProblemType::WeakPassword, e.to_string()),
             e @ E::InvalidClientId => Self::Refused(ProblemType::InvalidClientId, e.to_string()),
+            e @ E::InvalidCertificate => {
+                Self::Refused(ProblemType::InvalidCertificate, e.to_string())
+            }
             e @ E::UnknownCluster(_) => Self::Refused(ProblemType::UnknownCluster, e.to_string()),
             e @ E::InvalidChangeover => {
                 Self::Refused(ProblemType::InvalidChangeover, e.to_string())

@@ -118,6 +118,7 @@ problem_types! {
     InvalidUsername = "invalid-username", UNPROCESSABLE_ENTITY, "A username is 3 to 64 letters, digits, dots, hyphens or underscores.";
     WeakPassword = "weak-password", UNPROCESSABLE_ENTITY, "The password is too short.";
     InvalidClientId = "invalid-client-id", UNPROCESSABLE_ENTITY, "A client id is 3 to 64 letters, digits, dots, hyphens or underscores.";
+    InvalidCertificate = "invalid-certificate", UNPROCESSABLE_ENTITY, "A client certificate is one PEM CERTIFICATE block.";
     SecretLimit = "secret-limit", CONFLICT, "Two secrets are live already: revoke one before rotating again.";
     InvalidWebhookUrl = "invalid-webhook-url", UNPROCESSABLE_ENTITY, "A webhook URL is https (plain http only to a loopback host).";
     UnknownEventType = "unknown-event-type", UNPROCESSABLE_ENTITY, "Not an event type of the feed.";

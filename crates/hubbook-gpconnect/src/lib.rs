@@ -3,7 +3,8 @@
 //! practice system that already books through GP Connect needs no new client.
 //!
 //! Like the other front ends it only parses, calls the use cases and renders: every request's
-//! Spine headers and GP Connect JWT are checked first ([`request`]), every refusal is a
+//! consumer is authenticated by its TLS client certificate, registered to an integration, and
+//! its Spine headers and GP Connect JWT are checked first ([`request`]), every refusal is a
 //! `GPConnect-OperationOutcome-1` with the GP Connect code and status ([`error`]), and the
 //! CapabilityStatement ([`metadata`]) is drawn from the table of interactions served, so it says
 //! exactly what is supported.
@@ -26,10 +27,12 @@ pub const BASE_PATH: &str = "/gpconnect/fhir";
 /// The media type of every answer: GP Connect's FHIR JSON.
 pub const FHIR_JSON: &str = "application/fhir+json;charset=utf-8";
 
-/// What the facade needs: the provider's own ASID (the `Ssp-To` every request must name) and
-/// the clock the JWT's lifetime is checked against.
+/// What the facade needs: the use cases, the provider's own ASID (the `Ssp-To` every request
+/// must name) and the clock the JWT's lifetime is checked against.
 #[derive(Clone)]
 pub struct Facade {
+    /// The use cases, as every front end calls them.
+    pub hubbook: hubbook_service::Hubbook,
     /// The provider's Accredited System ID: requests whose `Ssp-To` names another are refused.
     pub asid: String,
     /// The server's clock.
@@ -47,6 +50,31 @@ pub fn configure(facade: web::Data<Facade>) -> impl FnOnce(&mut web::ServiceConf
                 .default_service(web::to(not_implemented)),
         );
     }
+}
+
+/// Admits a request for `interaction`: its consumer authenticated by the TLS client
+/// certificate, then its Spine headers and JWT checked; the call is logged with who made it,
+/// for whom and why. Returns the integration as a caller of the use cases, and the consumer.
+pub async fn admit(
+    req: &HttpRequest,
+    interaction: Interaction,
+    facade: &Facade,
+) -> Result<(hubbook_service::Caller, Consumer), GpcError> {
+    let integration = request::authenticate(req, &facade.hubbook).await?;
+    let consumer = request::check(req, interaction, &facade.asid, facade.clock.now())?;
+    tracing::info!(
+        interaction = %interaction.id(),
+        integration = %integration.id,
+        trace_id = %consumer.trace_id,
+        from_asid = %consumer.from_asid,
+        organisation = %consumer.organisation,
+        practitioner = %consumer.practitioner,
+        sds_user_id = consumer.sds_user_id.as_deref().unwrap_or(""),
+        device = %consumer.device,
+        reason = %consumer.reason,
+        "GP Connect request"
+    );
+    Ok((integration, consumer))
 }
 
 /// A FHIR resource as the facade answers it: `application/fhir+json`, never cached.

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use crate::error::{GpcError, OPERATION_OUTCOME_PROFILE};
-use crate::request::{check, Interaction};
+use crate::request::Interaction;
 use crate::Facade;
 
 /// The GP Connect release the facade follows.
@@ -69,20 +69,7 @@ pub fn capability_statement(served: &[Interaction]) -> Value {
 
 /// `GET /metadata`.
 pub async fn read(req: HttpRequest, facade: web::Data<Facade>) -> Result<HttpResponse, GpcError> {
-    let consumer = check(
-        &req,
-        Interaction::Metadata,
-        &facade.asid,
-        facade.clock.now(),
-    )?;
-    tracing::info!(
-        interaction = "metadata",
-        trace_id = %consumer.trace_id,
-        from_asid = %consumer.from_asid,
-        organisation = %consumer.organisation,
-        practitioner = %consumer.practitioner,
-        "GP Connect request"
-    );
+    crate::admit(&req, Interaction::Metadata, &facade).await?;
     Ok(crate::fhir(
         StatusCode::OK,
         &capability_statement(Interaction::SERVED),

@@ -5,7 +5,8 @@
 //! to the log with every call.
 //!
 //! GP Connect's JWT is not signed (`"alg": "none"`): the consumer is authenticated by its
-//! connection, and the token says on whose behalf and why it asks. Its claims are checked as the
+//! connection ([`authenticate`]: a TLS client certificate registered to an active integration,
+//! as the Spine's mutual TLS has it), and the token says on whose behalf and why it asks. Its claims are checked as the
 //! specification has them: `iss`, `sub`, `aud`, `iat` and `exp` present, `exp` exactly 300
 //! seconds after `iat` and not passed (an `iat` a little in the future is allowed),
 //! `reason_for_request` `directcare`, `requested_scope` the one of the interaction, and the
@@ -116,6 +117,39 @@ pub struct Consumer {
     pub reason: String,
     /// `requested_scope`.
     pub scope: String,
+}
+
+/// The integration a request's TLS client certificate is registered to, as the caller the use
+/// cases see; `ACCESS_DENIED` without a certificate, or with one no active integration has.
+pub async fn authenticate(
+    req: &HttpRequest,
+    hubbook: &hubbook_service::Hubbook,
+) -> Result<hubbook_service::Caller, GpcError> {
+    let presented = req
+        .conn_data::<hubbook_service::integrations::PresentedCertificate>()
+        .ok_or_else(|| {
+            GpcError::new(
+                ErrorCode::AccessDenied,
+                "connect over TLS with the client certificate registered to your integration",
+            )
+        })?;
+    match hubbook.certificate_caller(presented.sha256.clone()).await {
+        Ok(Some(caller)) => Ok(caller),
+        Ok(None) => Err(GpcError::new(
+            ErrorCode::AccessDenied,
+            format!(
+                "the client certificate (SHA-256 {}) is not registered to an active integration",
+                presented.sha256
+            ),
+        )),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a client certificate's integration");
+            Err(GpcError::new(
+                ErrorCode::InternalServerError,
+                "the client certificate could not be checked; try again",
+            ))
+        }
+    }
 }
 
 /// Checks a request for `interaction` sent to the provider `asid` at `now`: the Spine headers,

@@ -125,6 +125,9 @@ pub enum ServiceError {
     /// A client id that is not 3 to 64 letters, digits, dots, hyphens or underscores.
     #[error("a client id is 3 to 64 letters, digits, dots, hyphens or underscores")]
     InvalidClientId,
+    /// A client certificate that is not one PEM `CERTIFICATE`.
+    #[error("a client certificate is one PEM block, -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----")]
+    InvalidCertificate,
     /// A cluster named for an integration that does not exist or that the caller may not manage.
     #[error("no cluster {0} that you may manage")]
     UnknownCluster(String),

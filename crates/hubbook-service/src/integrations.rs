@@ -6,7 +6,9 @@
 use hubbook_core::access::Forbidden;
 use hubbook_core::{validate_name, Role};
 use hubbook_store::ids::ClusterId;
-use hubbook_store::models::{Integration, IntegrationChanges, IntegrationSecret};
+use hubbook_store::models::{
+    Integration, IntegrationCertificate, IntegrationChanges, IntegrationSecret,
+};
 use hubbook_store::repo::idempotency::Claim;
 use hubbook_store::repo::{clusters, integrations};
 use hubbook_store::{DbConn, Page, StoreError};
@@ -166,7 +168,108 @@ fn clusters_named(
     Ok(cluster_ids)
 }
 
+/// The client certificate a TLS connection presented (its SHA-256), kept with the connection so
+/// that a front end can ask who it authenticates ([`Hubbook::certificate_caller`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresentedCertificate {
+    /// The SHA-256 of its DER, as [`certificate_sha256`] gives it.
+    pub sha256: String,
+}
+
+/// The SHA-256 of a certificate's DER as 64 lower-case hex digits: how a TLS client certificate
+/// is registered and recognised.
+pub fn certificate_sha256(der: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The DER of the one certificate in a PEM text.
+fn certificate_der(pem: &str) -> Result<Vec<u8>, ServiceError> {
+    use rustls_pki_types::pem::PemObject;
+    let mut certificates = rustls_pki_types::CertificateDer::pem_slice_iter(pem.as_bytes());
+    match (certificates.next(), certificates.next()) {
+        (Some(Ok(der)), None) => Ok(der.to_vec()),
+        _ => Err(ServiceError::InvalidCertificate),
+    }
+}
+
 impl Hubbook {
+    /// Registers a TLS client certificate (its PEM) for an integration the caller may manage:
+    /// the client then connects to the GP Connect facade with it. The certificate is kept by
+    /// its SHA-256; one already registered anywhere is refused.
+    pub async fn add_certificate(
+        &self,
+        who: &Caller,
+        id: String,
+        pem: String,
+    ) -> Result<IntegrationCertificate, ServiceError> {
+        let der = certificate_der(&pem)?;
+        let (who, change) = (who.clone(), self.change(who));
+        self.run(move |c| {
+            let i = visible(c, &who, &id)?;
+            Ok(integrations::add_certificate(
+                c,
+                &change,
+                &i.id,
+                &certificate_sha256(&der),
+            )?)
+        })
+        .await
+    }
+
+    /// An integration's client certificates, newest first (revoked ones too).
+    pub async fn list_certificates(
+        &self,
+        who: &Caller,
+        id: String,
+    ) -> Result<Vec<IntegrationCertificate>, ServiceError> {
+        let who = who.clone();
+        self.run(move |c| {
+            let i = visible(c, &who, &id)?;
+            Ok(integrations::list_certificates(c, &i.id)?)
+        })
+        .await
+    }
+
+    /// Revokes one of an integration's client certificates: its next request is refused.
+    pub async fn revoke_certificate(
+        &self,
+        who: &Caller,
+        id: String,
+        sha256: String,
+    ) -> Result<IntegrationCertificate, ServiceError> {
+        let (who, change) = (who.clone(), self.change(who));
+        self.run(move |c| {
+            let i = visible(c, &who, &id)?;
+            found(
+                integrations::revoke_certificate(c, &change, &i.id, &sha256.to_ascii_lowercase()),
+                "certificate",
+            )
+        })
+        .await
+    }
+
+    /// Who a TLS client certificate (its SHA-256) authenticates: the active integration it is
+    /// registered to and not revoked from, as the triage client it is; `None` for any other.
+    pub async fn certificate_caller(&self, sha256: String) -> Result<Option<Caller>, ServiceError> {
+        self.run(move |c| {
+            let integration = match integrations::integration_by_certificate(c, &sha256) {
+                Ok(i) if i.active => i,
+                Ok(_) | Err(StoreError::NotFound) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            let clusters = integrations::integration_cluster_ids(c, &integration.id)?;
+            Ok(Some(crate::sign_in::client_caller(
+                integration.id,
+                clusters,
+            )))
+        })
+        .await
+    }
+
     /// The integration clients the caller may manage: all for an admin, those of its cluster
     /// alone for a manager.
     pub async fn list_integrations(

@@ -104,16 +104,7 @@ impl Hubbook {
                     let candidate = match client {
                         Some(i) if i.active => {
                             let clusters = integrations::integration_cluster_ids(c, &i.id)?;
-                            Some(Caller {
-                                id: i.id,
-                                kind: SubjectKind::Client,
-                                role: Role::Triage,
-                                scope: Scope {
-                                    clusters: clusters.into_iter().map(String::from).collect(),
-                                    ..Scope::default()
-                                },
-                                credential: None,
-                            })
+                            Some(client_caller(i.id, clusters))
                         }
                         _ => None,
                     };
@@ -199,5 +190,19 @@ impl Hubbook {
         let now = self.now().naive_utc();
         self.run(move |c| Ok(integrations::credential_live(c, &id, &secret_id, now)?))
             .await
+    }
+}
+
+/// An integration client as a caller: a triage service in its clusters.
+pub(crate) fn client_caller(id: String, clusters: Vec<hubbook_store::ClusterId>) -> Caller {
+    Caller {
+        id,
+        kind: SubjectKind::Client,
+        role: Role::Triage,
+        scope: Scope {
+            clusters: clusters.into_iter().map(String::from).collect(),
+            ..Scope::default()
+        },
+        credential: None,
     }
 }

@@ -571,6 +571,21 @@ impl IntegrationSecret {
     }
 }
 
+/// A TLS client certificate an integration connects with, by the SHA-256 of its DER; live until
+/// revoked.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = integration_certificates)]
+pub struct IntegrationCertificate {
+    /// The SHA-256 of the certificate's DER, as 64 lower-case hex digits.
+    pub sha256: String,
+    /// The integration it authenticates.
+    pub integration_id: String,
+    /// When registered (UTC).
+    pub created_at: NaiveDateTime,
+    /// When revoked, if it was.
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
 /// What a 111 booking was triaged for.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = triage_bookings, treat_none_as_default_value = false)]

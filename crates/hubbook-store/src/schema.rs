@@ -281,6 +281,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    integration_certificates (sha256) {
+        sha256 -> Text,
+        integration_id -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     integration_secrets (id) {
         id -> Text,
         integration_id -> Text,
@@ -357,6 +366,7 @@ diesel::table! {
 
 diesel::joinable!(integration_clusters -> integrations (integration_id));
 diesel::joinable!(integration_secrets -> integrations (integration_id));
+diesel::joinable!(integration_certificates -> integrations (integration_id));
 diesel::joinable!(disposition_services -> dispositions (disposition_code));
 diesel::joinable!(integration_clusters -> clusters (cluster_id));
 
@@ -381,6 +391,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     dispositions,
     disposition_services,
     integration_secrets,
+    integration_certificates,
     triage_bookings,
     event_counters,
     events,

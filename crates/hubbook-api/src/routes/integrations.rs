@@ -7,6 +7,7 @@ use hubbook_core::validate_optional_name;
 use hubbook_service::integrations::{
     ClientSecret, CreateIntegration, IntegrationClient, UpdateIntegration,
 };
+use hubbook_store::models::IntegrationCertificate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -312,4 +313,105 @@ pub async fn revoke_secret(
     let (id, secret_id) = path.into_inner();
     let revoked = state.hubbook.revoke_secret(&who, id, secret_id).await?;
     Ok(web::Json(SecretView::from(revoked)))
+}
+
+/// One of an integration's TLS client certificates, by its SHA-256.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CertificateView {
+    /// The SHA-256 of the certificate's DER, 64 lower-case hex digits.
+    pub sha256: String,
+    /// Whether a connection with it is accepted now.
+    pub live: bool,
+    /// When registered.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When revoked, if it was.
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<IntegrationCertificate> for CertificateView {
+    fn from(c: IntegrationCertificate) -> Self {
+        Self {
+            live: c.revoked_at.is_none(),
+            sha256: c.sha256,
+            created_at: c.created_at.and_utc(),
+            revoked_at: c.revoked_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// A client certificate to register.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateBody {
+    /// The certificate as one PEM block (`-----BEGIN CERTIFICATE-----` ...); only its SHA-256
+    /// is kept.
+    pub certificate: String,
+}
+
+crate::problems!(AddCertificateProblems: Forbidden, NotFound, InvalidCertificate, AlreadyExists);
+
+/// Register a TLS client certificate for an integration: a client connecting with it (to a
+/// server started with `--tls-client-ca`) is that integration, as the GP Connect facade
+/// authenticates its consumers. A certificate registered already, anywhere, is `already-exists`.
+#[utoipa::path(
+    tag = "integrations",
+    params(("id" = String, Path, description = "Integration id")),
+    request_body = CertificateBody,
+    responses((status = 201, body = CertificateView), AddCertificateProblems),
+    security(("bearer" = []))
+)]
+#[post("/integrations/{id}/certificates")]
+pub async fn add_certificate(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+    body: web::Json<CertificateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let added = state
+        .hubbook
+        .add_certificate(&who, id.into_inner(), body.into_inner().certificate)
+        .await?;
+    Ok(HttpResponse::Created().json(CertificateView::from(added)))
+}
+
+crate::problems!(ListCertificatesProblems: Forbidden, NotFound);
+
+/// List an integration's client certificates, newest first, revoked ones too.
+#[utoipa::path(tag = "integrations", params(("id" = String, Path, description = "Integration id")), responses((status = 200, body = Vec<CertificateView>), ListCertificatesProblems), security(("bearer" = [])))]
+#[get("/integrations/{id}/certificates")]
+pub async fn list_certificates(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<Vec<CertificateView>>, ApiError> {
+    let certificates = state
+        .hubbook
+        .list_certificates(&who, id.into_inner())
+        .await?;
+    Ok(web::Json(
+        certificates
+            .into_iter()
+            .map(CertificateView::from)
+            .collect(),
+    ))
+}
+
+crate::problems!(RevokeCertificateProblems: Forbidden, NotFound);
+
+/// Revoke a client certificate at once: the next request made with it is refused.
+#[utoipa::path(
+    tag = "integrations",
+    params(("id" = String, Path, description = "Integration id"), ("sha256" = String, Path, description = "The certificate's SHA-256")),
+    responses((status = 200, body = CertificateView), RevokeCertificateProblems),
+    security(("bearer" = []))
+)]
+#[delete("/integrations/{id}/certificates/{sha256}")]
+pub async fn revoke_certificate(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<CertificateView>, ApiError> {
+    let (id, sha256) = path.into_inner();
+    let revoked = state.hubbook.revoke_certificate(&who, id, sha256).await?;
+    Ok(web::Json(CertificateView::from(revoked)))
 }

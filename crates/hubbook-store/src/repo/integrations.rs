@@ -6,8 +6,12 @@ use super::{audited, insert_audited, update_audited, Change};
 use chrono::NaiveDateTime;
 
 use crate::ids::ClusterId;
-use crate::models::{AuditEvent, Integration, IntegrationChanges, IntegrationSecret};
-use crate::schema::{integration_clusters, integration_secrets, integrations};
+use crate::models::{
+    AuditEvent, Integration, IntegrationCertificate, IntegrationChanges, IntegrationSecret,
+};
+use crate::schema::{
+    integration_certificates, integration_clusters, integration_secrets, integrations,
+};
 use crate::{new_id, write_tx, DbConn, Page, StoreError, WriteError};
 use hubbook_core::Refusal;
 
@@ -124,16 +128,33 @@ fn audit_secret(
     before: Option<&IntegrationSecret>,
     after: Option<&IntegrationSecret>,
 ) -> Result<(), StoreError> {
-    let json = |s: &IntegrationSecret| {
-        serde_json::to_string(s).map_err(|e| StoreError::corrupt(e.to_string()))
-    };
-    let id = after.or(before).map(|s| s.id.clone()).unwrap_or_default();
-    // A client of one cluster is its manager's to watch: its secrets' events are the cluster's.
-    let integration = after
-        .or(before)
-        .map(|s| s.integration_id.clone())
+    let s = after.or(before);
+    let (id, integration) = s
+        .map(|s| (s.id.clone(), s.integration_id.clone()))
         .unwrap_or_default();
-    let clusters = integration_cluster_ids(c, &integration)?;
+    audit_credential(
+        c,
+        change,
+        action,
+        ("integration_secret", &id, &integration),
+        before,
+        after,
+    )
+}
+
+/// Audits a change to one of an integration's credentials (`entity`, its id, the integration),
+/// never with a secret's hash (their `Serialize` skips it).
+fn audit_credential<T: serde::Serialize>(
+    c: &mut DbConn,
+    change: &Change,
+    action: &str,
+    (entity, id, integration): (&str, &str, &str),
+    before: Option<&T>,
+    after: Option<&T>,
+) -> Result<(), StoreError> {
+    let json = |s: &T| serde_json::to_string(s).map_err(|e| StoreError::corrupt(e.to_string()));
+    // A client of one cluster is its manager's to watch: its credentials' events are the cluster's.
+    let clusters = integration_cluster_ids(c, integration)?;
     let cluster_id = match clusters.as_slice() {
         [only] => Some(only.clone()),
         _ => None,
@@ -146,8 +167,8 @@ fn audit_secret(
             at: change.at,
             actor: change.actor.clone(),
             action: action.to_owned(),
-            entity: "integration_secret".into(),
-            entity_id: id,
+            entity: entity.into(),
+            entity_id: id.to_owned(),
             before_json: before.map(json).transpose()?,
             after_json: after.map(json).transpose()?,
         },
@@ -251,6 +272,101 @@ pub fn revoke_secret(
         )?;
         Ok(after)
     })
+}
+
+/// Registers a TLS client certificate (the SHA-256 of its DER) for an integration. A
+/// certificate registered already, to this integration or another, is refused as a duplicate.
+pub fn add_certificate(
+    conn: &mut DbConn,
+    change: &Change,
+    integration_id: &str,
+    sha256: &str,
+) -> Result<IntegrationCertificate, StoreError> {
+    write_tx(conn, |c| {
+        load(c, integration_id)?;
+        let certificate = IntegrationCertificate {
+            sha256: sha256.to_owned(),
+            integration_id: integration_id.to_owned(),
+            created_at: change.at,
+            revoked_at: None,
+        };
+        diesel::insert_into(integration_certificates::table)
+            .values(&certificate)
+            .execute(c)?;
+        audit_credential(
+            c,
+            change,
+            "integration_certificate.create",
+            ("integration_certificate", sha256, integration_id),
+            None,
+            Some(&certificate),
+        )?;
+        Ok(certificate)
+    })
+}
+
+/// An integration's certificates, newest first.
+pub fn list_certificates(
+    conn: &mut DbConn,
+    integration_id: &str,
+) -> Result<Vec<IntegrationCertificate>, StoreError> {
+    Ok(integration_certificates::table
+        .filter(integration_certificates::integration_id.eq(integration_id))
+        .order((
+            integration_certificates::created_at.desc(),
+            integration_certificates::sha256,
+        ))
+        .select(IntegrationCertificate::as_select())
+        .load(conn)?)
+}
+
+/// Revokes one of an integration's certificates at once: its next connection is refused.
+pub fn revoke_certificate(
+    conn: &mut DbConn,
+    change: &Change,
+    integration_id: &str,
+    sha256: &str,
+) -> Result<IntegrationCertificate, StoreError> {
+    write_tx(conn, |c| {
+        let before: IntegrationCertificate = integration_certificates::table
+            .filter(integration_certificates::sha256.eq(sha256))
+            .filter(integration_certificates::integration_id.eq(integration_id))
+            .select(IntegrationCertificate::as_select())
+            .first(c)?;
+        if before.revoked_at.is_some() {
+            return Ok(before);
+        }
+        diesel::update(integration_certificates::table.find(sha256))
+            .set(integration_certificates::revoked_at.eq(Some(change.at)))
+            .execute(c)?;
+        let after = IntegrationCertificate {
+            revoked_at: Some(change.at),
+            ..before.clone()
+        };
+        audit_credential(
+            c,
+            change,
+            "integration_certificate.revoke",
+            ("integration_certificate", sha256, integration_id),
+            Some(&before),
+            Some(&after),
+        )?;
+        Ok(after)
+    })
+}
+
+/// The integration a live (registered, not revoked) certificate authenticates; `NotFound`
+/// for any other certificate.
+pub fn integration_by_certificate(
+    conn: &mut DbConn,
+    sha256: &str,
+) -> Result<Integration, StoreError> {
+    Ok(integration_certificates::table
+        .inner_join(integrations::table)
+        .filter(integration_certificates::sha256.eq(sha256))
+        .filter(integration_certificates::revoked_at.is_null())
+        .select(Integration::as_select())
+        .first(conn)?)
 }
 
 fn load(conn: &mut DbConn, id: &str) -> QueryResult<Integration> {

@@ -7,23 +7,13 @@ use crate::both;
 use crate::browser::{pairs, Browser, Page};
 use crate::helpers::{TestApp, PASSWORD};
 use crate::manage_rotas::manager;
+use crate::manage_setup::text_of;
 
 async fn admin(app: &TestApp) -> Browser {
     let mut b = Browser::new(app);
     let signed = b.sign_in("root", PASSWORD).await;
     assert_eq!(signed.status, 303, "{}", signed.body);
     b
-}
-
-/// The text of the element with this id (up to its first tag).
-fn text_of(page: &Page, id: &str) -> String {
-    let key = format!("id=\"{id}\">");
-    let start = page
-        .body
-        .find(&key)
-        .unwrap_or_else(|| panic!("no #{id} in {}", page.body))
-        + key.len();
-    page.body[start..start + page.body[start..].find('<').unwrap()].to_owned()
 }
 
 fn cluster_form(page: &Page, code: &str, name: &str, zone: &str) -> Vec<(String, String)> {

@@ -19,7 +19,7 @@ fn filled(page: &Page, action: &str, fields: &[(&str, &str)]) -> Vec<(String, St
 }
 
 /// The text of the element with this id (up to its first tag).
-fn text_of(page: &Page, id: &str) -> String {
+pub(crate) fn text_of(page: &Page, id: &str) -> String {
     let key = format!("id=\"{id}\">");
     let start = page
         .body

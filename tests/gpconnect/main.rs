@@ -141,12 +141,14 @@ struct Gpc {
     integration: String,
     /// Its registered client certificate.
     registered: ClientCert,
+    /// The cluster's manager's token.
+    manager: String,
 }
 
 async fn gpc(backend: Backend) -> Gpc {
     let pki = Pki::new();
     let app = TestApp::spawn_tls(backend, pki.files.clone(), &pki.ca_pem).await;
-    app.cluster("U90001").await;
+    let cluster = app.cluster("U90001").await;
     let list = app.get("/api/v1/integrations", &app.admin).await;
     let integration = list.ok(200)["items"]
         .as_array()
@@ -170,6 +172,7 @@ async fn gpc(backend: Backend) -> Gpc {
         pki,
         integration,
         registered,
+        manager: cluster.manager,
     }
 }
 
@@ -280,8 +283,35 @@ impl<'a> Consumer<'a> {
 
 async fn the_capability_statement_says_what_is_served(g: Gpc) {
     let mut c = Consumer::new(&g);
-    let answer = c.send(Call::metadata()).await;
+    let call = Call::metadata();
+    let trace_id = call
+        .headers
+        .iter()
+        .find(|(n, _)| *n == "Ssp-TraceID")
+        .unwrap()
+        .1
+        .clone();
+    let answer = c.send(call).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
+    // The call is in the audit trail: the integration, what, for whom and why; the cluster's
+    // manager sees it too.
+    for reader in [&g.app.admin, &g.manager] {
+        let audit = g
+            .app
+            .get(
+                &format!("/api/v1/audit?entity=integration_call&entity_id={trace_id}"),
+                reader,
+            )
+            .await;
+        let events = audit.ok(200)["items"].as_array().unwrap().clone();
+        assert_eq!(events.len(), 1, "{events:?}");
+        let event = &events[0];
+        assert_eq!(event["action"], METADATA);
+        assert_eq!(event["actor"], format!("client:{}", g.integration));
+        assert_eq!(event["after"]["requesting_organization"], "A20047");
+        assert_eq!(event["after"]["sds_user_id"], "GCASDS0001");
+        assert_eq!(event["after"]["reason_for_request"], "directcare");
+    }
     assert!(answer.content_type.starts_with("application/fhir+json"));
     assert!(answer.cache_control.contains("no-store"));
     let statement = &answer.body;

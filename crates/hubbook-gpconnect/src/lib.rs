@@ -53,8 +53,9 @@ pub fn configure(facade: web::Data<Facade>) -> impl FnOnce(&mut web::ServiceConf
 }
 
 /// Admits a request for `interaction`: its consumer authenticated by the TLS client
-/// certificate, then its Spine headers and JWT checked; the call is logged with who made it,
-/// for whom and why. Returns the integration as a caller of the use cases, and the consumer.
+/// certificate, then its Spine headers and JWT checked; the call is written to the audit trail
+/// (and the log) with who made it, for whom and why, before it is served. Returns the
+/// integration as a caller of the use cases, and the consumer.
 pub async fn admit(
     req: &HttpRequest,
     interaction: Interaction,
@@ -66,14 +67,29 @@ pub async fn admit(
         interaction = %interaction.id(),
         integration = %integration.id,
         trace_id = %consumer.trace_id,
-        from_asid = %consumer.from_asid,
         organisation = %consumer.organisation,
-        practitioner = %consumer.practitioner,
-        sds_user_id = consumer.sds_user_id.as_deref().unwrap_or(""),
-        device = %consumer.device,
-        reason = %consumer.reason,
         "GP Connect request"
     );
+    let call = hubbook_service::integrations::ConsumerCall {
+        interaction: interaction.id(),
+        trace_id: consumer.trace_id.clone(),
+        details: serde_json::json!({
+            "from_asid": consumer.from_asid,
+            "requesting_organization": consumer.organisation,
+            "requesting_practitioner": consumer.practitioner,
+            "sds_user_id": consumer.sds_user_id,
+            "requesting_device": consumer.device,
+            "reason_for_request": consumer.reason,
+            "requested_scope": consumer.scope,
+        }),
+    };
+    if let Err(e) = facade.hubbook.record_call(&integration, call).await {
+        tracing::error!(error = %e, "auditing a GP Connect call");
+        return Err(GpcError::new(
+            ErrorCode::InternalServerError,
+            "the call could not be audited, so it was not served; try again",
+        ));
+    }
     Ok((integration, consumer))
 }
 

@@ -176,6 +176,17 @@ pub struct PresentedCertificate {
     pub sha256: String,
 }
 
+/// A call a consumer made through the GP Connect facade, as the audit trail keeps it.
+#[derive(Debug, Clone)]
+pub struct ConsumerCall {
+    /// What it did (the GP Connect interaction id).
+    pub interaction: String,
+    /// The consumer's own id for the request (`Ssp-TraceID`).
+    pub trace_id: String,
+    /// On whose behalf and why, as the consumer said it (the JWT's claims).
+    pub details: serde_json::Value,
+}
+
 /// The SHA-256 of a certificate's DER as 64 lower-case hex digits: how a TLS client certificate
 /// is registered and recognised.
 pub fn certificate_sha256(der: &[u8]) -> String {
@@ -248,6 +259,25 @@ impl Hubbook {
                 integrations::revoke_certificate(c, &change, &i.id, &sha256.to_ascii_lowercase()),
                 "certificate",
             )
+        })
+        .await
+    }
+
+    /// Writes a consumer's call to the audit trail (entity `integration_call`, under its trace
+    /// id): which integration, what, on whose behalf and why. It is its cluster's event when the
+    /// integration has one cluster.
+    pub async fn record_call(&self, who: &Caller, call: ConsumerCall) -> Result<(), ServiceError> {
+        let change = self.change(who);
+        let integration = who.id.clone();
+        self.run(move |c| {
+            Ok(integrations::record_call(
+                c,
+                &change,
+                &integration,
+                &call.interaction,
+                &call.trace_id,
+                &call.details,
+            )?)
         })
         .await
     }

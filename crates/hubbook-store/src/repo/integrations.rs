@@ -132,7 +132,7 @@ fn audit_secret(
     let (id, integration) = s
         .map(|s| (s.id.clone(), s.integration_id.clone()))
         .unwrap_or_default();
-    audit_credential(
+    audit_integration(
         c,
         change,
         action,
@@ -142,9 +142,9 @@ fn audit_secret(
     )
 }
 
-/// Audits a change to one of an integration's credentials (`entity`, its id, the integration),
-/// never with a secret's hash (their `Serialize` skips it).
-fn audit_credential<T: serde::Serialize>(
+/// Audits something about an integration (`entity`, its id, the integration): a change to one
+/// of its credentials, never with a secret's hash (their `Serialize` skips it), or a call it made.
+fn audit_integration<T: serde::Serialize>(
     c: &mut DbConn,
     change: &Change,
     action: &str,
@@ -293,7 +293,7 @@ pub fn add_certificate(
         diesel::insert_into(integration_certificates::table)
             .values(&certificate)
             .execute(c)?;
-        audit_credential(
+        audit_integration(
             c,
             change,
             "integration_certificate.create",
@@ -343,7 +343,7 @@ pub fn revoke_certificate(
             revoked_at: Some(change.at),
             ..before.clone()
         };
-        audit_credential(
+        audit_integration(
             c,
             change,
             "integration_certificate.revoke",
@@ -353,6 +353,26 @@ pub fn revoke_certificate(
         )?;
         Ok(after)
     })
+}
+
+/// Audits a call an integration made through the GP Connect facade (`action`, under the
+/// consumer's own id for the request), with what the consumer said of it (`details`).
+pub fn record_call(
+    conn: &mut DbConn,
+    change: &Change,
+    integration_id: &str,
+    action: &str,
+    call_id: &str,
+    details: &serde_json::Value,
+) -> Result<(), StoreError> {
+    audit_integration(
+        conn,
+        change,
+        action,
+        ("integration_call", call_id, integration_id),
+        None,
+        Some(details),
+    )
 }
 
 /// The integration a live (registered, not revoked) certificate authenticates; `NotFound`

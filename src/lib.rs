@@ -190,6 +190,8 @@ impl Application {
             TOKEN_TTL_SECONDS.contains(&settings.token_ttl_seconds),
             "the token lifetime (HUBBOOK_TOKEN_TTL) must be 60 to 3600 seconds"
         );
+        // The TLS files are read before the database is touched, so a wrong path says so first.
+        let tls = settings.tls.as_ref().map(tls_config).transpose()?;
         let pool = open_database(&settings.database_url, settings.pool_size)?;
         anyhow::ensure!(
             (10..=3600).contains(&settings.hold_seconds),
@@ -228,7 +230,6 @@ impl Application {
             asid: settings.gpconnect_asid.clone(),
             clock: state.clock.clone(),
         });
-        let tls = settings.tls.as_ref().map(tls_config).transpose()?;
         let server = HttpServer::new(move || {
             hubbook_api::app(app_state.clone(), doc.clone())
                 .configure(hubbook_gpconnect::configure(facade.clone()))
@@ -293,4 +294,31 @@ pub fn open_database(url: &str, pool_size: u32) -> anyhow::Result<DbPool> {
         tracing::info!(applied, "database migrations applied");
     }
     Ok(pool)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_files_that_cannot_be_read_are_named() {
+        let missing = std::env::temp_dir().join("hubbook-no-such-certificate.pem");
+        let files = TlsFiles {
+            cert: missing.clone(),
+            key: missing.clone(),
+            client_ca: None,
+        };
+        let error = format!("{:#}", tls_config(&files).expect_err("refused"));
+        assert!(error.contains("hubbook-no-such-certificate.pem"), "{error}");
+        let empty = std::env::temp_dir().join(format!("hubbook-empty-{}.pem", std::process::id()));
+        std::fs::write(&empty, "not a certificate\n").expect("written");
+        let files = TlsFiles {
+            cert: empty.clone(),
+            key: empty.clone(),
+            client_ca: None,
+        };
+        let error = format!("{:#}", tls_config(&files).expect_err("refused"));
+        let _ = std::fs::remove_file(&empty);
+        assert!(error.contains("holds no certificate"), "{error}");
+    }
 }

@@ -13,7 +13,6 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use base64::Engine;
-use chrono::Utc;
 use serde_json::{json, Value};
 
 use helpers::{TestApp, ASID};
@@ -21,6 +20,13 @@ use hubbook_store::Backend;
 use pki::{ClientCert, Pki};
 
 const BASE: &str = "/gpconnect/fhir";
+/// The server's clock in every TLS test: before the published week (7 to 11 December 2026).
+const NOW: &str = "2026-12-01T08:00:00Z";
+
+/// The server's clock, as the JWT's `iat` is written.
+fn now() -> i64 {
+    helpers::at(NOW).timestamp()
+}
 const METADATA: &str = "urn:nhs:names:services:gpconnect:fhir:rest:read:metadata-1";
 
 /// A GP Connect JWT (unsigned, as GP Connect has it) with these claims.
@@ -37,7 +43,7 @@ fn jwt(claims: &Value) -> String {
 
 /// The claims a consumer sends by default, issued now for `scope`.
 fn claims(scope: &str) -> Value {
-    let now = Utc::now().timestamp();
+    let now = now();
     json!({
         "iss": "https://consumer.example", "sub": "1", "aud": "https://authorize.fhir.nhs.net/token",
         "iat": now, "exp": now + 300, "reason_for_request": "directcare", "requested_scope": scope,
@@ -143,12 +149,22 @@ struct Gpc {
     registered: ClientCert,
     /// The cluster's manager's token.
     manager: String,
+    /// Its triage client's token for the JSON API.
+    triage: String,
 }
 
 async fn gpc(backend: Backend) -> Gpc {
     let pki = Pki::new();
     let app = TestApp::spawn_tls(backend, pki.files.clone(), &pki.ca_pem).await;
     let cluster = app.cluster("U90001").await;
+    // Two slots a day kept for NHS 111, the rest apportioned to the practice; the week of 7
+    // December published, the clock at 1 December.
+    app.publish_week(
+        &cluster,
+        json!({"triage": {"kind": "per_day", "slots": 2}, "apportionment": true}),
+    )
+    .await;
+    app.clock.set(helpers::at(NOW));
     let list = app.get("/api/v1/integrations", &app.admin).await;
     let integration = list.ok(200)["items"]
         .as_array()
@@ -173,6 +189,7 @@ async fn gpc(backend: Backend) -> Gpc {
         integration,
         registered,
         manager: cluster.manager,
+        triage: cluster.triage,
     }
 }
 
@@ -323,19 +340,25 @@ async fn the_capability_statement_says_what_is_served(g: Gpc) {
         .as_str()
         .unwrap()
         .is_empty());
-    // Only what is served: no resource interactions yet, so none are claimed.
-    assert!(statement["rest"][0].get("resource").is_none());
+    // Only what is served: the slot search, with its parameters and includes.
+    let resources = statement["rest"][0]["resource"].as_array().unwrap();
+    assert_eq!(resources.len(), 1, "{resources:?}");
+    assert_eq!(resources[0]["type"], "Slot");
+    assert_eq!(
+        resources[0]["interaction"],
+        json!([{"code": "search-type"}])
+    );
 
     // An interaction hubbook does not serve yet is NOT_IMPLEMENTED, and says what is.
-    let slots = c
+    let read = c
         .send(Call::get(
-            "/Slot?status=free",
-            "urn:nhs:names:services:gpconnect:fhir:rest:search:slot-1",
-            "organization/*.read",
+            "/Appointment/1",
+            "urn:nhs:names:services:gpconnect:fhir:rest:read:appointment-1",
+            "patient/*.read",
         ))
         .await;
-    slots.refused(501, "NOT_IMPLEMENTED");
-    assert!(slots.body["issue"][0]["diagnostics"]
+    read.refused(501, "NOT_IMPLEMENTED");
+    assert!(read.body["issue"][0]["diagnostics"]
         .as_str()
         .unwrap()
         .contains("GET /gpconnect/fhir/metadata"));
@@ -413,7 +436,7 @@ async fn the_jwt_claims_are_checked(g: Gpc) {
             .await
             .refused(400, "BAD_REQUEST");
     }
-    let now = Utc::now().timestamp();
+    let now = now();
     for (iat, exp) in [(now, now + 301), (now, now + 299), (now, now - 1)] {
         c.send(Call::metadata().claims(|v| {
             v["iat"] = json!(iat);
@@ -610,12 +633,234 @@ async fn a_plain_http_server_serves_no_gp_connect_consumer(app: TestApp) {
     );
 }
 
+const SLOT_SEARCH: &str = "urn:nhs:names:services:gpconnect:fhir:rest:search:slot-1";
+
+fn slots(query: &str) -> Call {
+    Call::get(
+        &format!("/Slot?{query}"),
+        SLOT_SEARCH,
+        "organization/*.read",
+    )
+}
+
+/// The standard search: the published week, 111's booking organisation, the schedule included.
+const WEEK: &str = "start=ge2026-12-07&end=le2026-12-11&status=free&_include=Slot:schedule\
+    &searchFilter=https://fhir.nhs.uk/Id/ods-organization-code%7CA20047\
+    &searchFilter=https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1%7Curgent-care";
+
+async fn the_slot_search_offers_exactly_what_the_api_offers_111(g: Gpc) {
+    let mut c = Consumer::new(&g);
+    let all = format!(
+        "{WEEK}&_include:recurse=Schedule:actor:Location&_include:recurse=Location:managingOrganization\
+         &searchFilter=https://example.org/FilterCategory%7COtherConsumerCategory"
+    );
+    let answer = c.send(slots(&all)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let bundle = &answer.body;
+    assert_eq!(bundle["type"], "searchset");
+    let entries = bundle["entry"].as_array().unwrap();
+    let of = |kind: &str| -> Vec<&Value> {
+        entries
+            .iter()
+            .map(|e| &e["resource"])
+            .filter(|r| r["resourceType"] == kind)
+            .collect()
+    };
+    // The same slots as the JSON API's search offers the triage client.
+    let native = g
+        .app
+        .get(
+            "/api/v1/slots?from=2026-12-07T00:00:00Z&to=2026-12-12T00:00:00Z&limit=500",
+            &g.triage,
+        )
+        .await;
+    let mut expected: Vec<String> = native.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["slot_id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut got: Vec<String> = of("Slot")
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    expected.sort();
+    got.sort();
+    assert_eq!(got.len(), 10, "two a day kept for 111 over five days");
+    assert_eq!(got, expected);
+    // Every slot free, profiled, in England's time, with its schedule in the bundle.
+    let schedules: Vec<String> = of("Schedule")
+        .iter()
+        .map(|s| format!("Schedule/{}", s["id"].as_str().unwrap()))
+        .collect();
+    for slot in of("Slot") {
+        assert_eq!(slot["status"], "free");
+        assert_eq!(
+            slot["meta"]["profile"],
+            json!(["https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-Slot-1"])
+        );
+        assert!(
+            slot["start"].as_str().unwrap().ends_with("+00:00"),
+            "{slot}"
+        );
+        assert_eq!(slot["extension"][0]["valueCode"], "In-person");
+        assert!(schedules.contains(&slot["schedule"]["reference"].as_str().unwrap().to_owned()));
+        assert!(slot.get("comment").is_none());
+    }
+    assert_eq!(schedules.len(), 5, "one session a day");
+    for schedule in of("Schedule") {
+        let roles: Vec<&Value> = schedule["extension"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["url"].as_str().unwrap().ends_with("PractitionerRole-1"))
+            .collect();
+        assert_eq!(roles.len(), 1);
+        assert_eq!(
+            roles[0]["valueCodeableConcept"]["coding"][0]["code"],
+            "R0260"
+        );
+        assert!(schedule["serviceCategory"]["text"].is_string());
+    }
+    let locations = of("Location");
+    assert_eq!(locations.len(), 1);
+    assert_eq!(locations[0]["name"], "Hub North");
+    let organizations = of("Organization");
+    assert_eq!(organizations.len(), 1);
+    assert_eq!(organizations[0]["identifier"][0]["value"], "U90001");
+    assert_eq!(organizations[0]["name"], "Cluster U90001");
+    assert_eq!(
+        locations[0]["managingOrganization"]["reference"],
+        format!("Organization/{}", organizations[0]["id"].as_str().unwrap())
+    );
+
+    // Without the recursive includes: slots and schedules only. A window that holds no slot:
+    // an empty searchset. A date-time window: only slots wholly inside it.
+    let plain = c.send(slots(WEEK)).await;
+    let kinds: std::collections::BTreeSet<String> = plain.body["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["resourceType"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["Schedule", "Slot"].map(String::from).into());
+    let empty = c
+        .send(slots(
+            "start=ge2026-12-14&end=le2026-12-18&status=free&_include=Slot:schedule",
+        ))
+        .await;
+    assert_eq!(empty.status, 200);
+    assert!(empty.body.get("entry").is_none(), "{}", empty.body);
+    let morning = c
+        .send(slots(
+            "start=ge2026-12-07T09:00:00%2B00:00&end=le2026-12-07T12:00:00%2B00:00&status=free&_include=Slot:schedule",
+        ))
+        .await;
+    assert_eq!(morning.status, 200, "{}", morning.body);
+    let monday: Vec<&Value> = morning.body["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == "Slot")
+        .collect();
+    assert_eq!(monday.len(), 2);
+    c.all_parse_as_stu3();
+}
+
+async fn a_slot_search_with_bad_parameters_is_refused(g: Gpc) {
+    let mut c = Consumer::new(&g);
+    let base = "status=free&_include=Slot:schedule";
+    for (query, status, code) in [
+        // Missing: BAD_REQUEST.
+        (base.to_owned(), 400, "BAD_REQUEST"),
+        (format!("end=le2026-12-11&{base}"), 400, "BAD_REQUEST"),
+        (
+            "start=ge2026-12-07&end=le2026-12-11&_include=Slot:schedule".to_owned(),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            "start=ge2026-12-07&end=le2026-12-11&status=free".to_owned(),
+            400,
+            "BAD_REQUEST",
+        ),
+        // Wrong: INVALID_PARAMETER.
+        (
+            format!("start=ge2026-12-07&end=le2026-12-22&{base}"),
+            422,
+            "INVALID_PARAMETER",
+        ),
+        (
+            format!("start=ge2026-12-07&end=le2026-12-06&{base}"),
+            422,
+            "INVALID_PARAMETER",
+        ),
+        (
+            format!("start=gt2026-12-07&end=le2026-12-11&{base}"),
+            422,
+            "INVALID_PARAMETER",
+        ),
+        (
+            format!("start=ge2026-12-07&end=ge2026-12-11&{base}"),
+            422,
+            "INVALID_PARAMETER",
+        ),
+        (
+            format!("start=ne2026-12-07&end=ne2026-12-11&{base}"),
+            422,
+            "INVALID_PARAMETER",
+        ),
+        (
+            format!("start=geinvalidStartDate&end=le2026-12-11&{base}"),
+            422,
+            "INVALID_PARAMETER",
+        ),
+        (
+            format!("start=ge2026-12-07T09:00:00&end=le2026-12-11&{base}"),
+            422,
+            "INVALID_PARAMETER",
+        ),
+        (
+            format!("start=ge2026&end=le2026-12&{base}"),
+            422,
+            "INVALID_PARAMETER",
+        ),
+        (
+            "start=ge2026-12-07&end=le2026-12-11&status=busy&_include=Slot:schedule".to_owned(),
+            422,
+            "INVALID_PARAMETER",
+        ),
+    ] {
+        let answer = c.send(slots(&query)).await;
+        assert_eq!(answer.status, status, "{query}: {}", answer.body);
+        answer.refused(status, code);
+    }
+    // Fourteen days is the longest window.
+    let fortnight = c
+        .send(slots(&format!(
+            "start=ge2026-12-01&end=le2026-12-15&{base}"
+        )))
+        .await;
+    assert_eq!(fortnight.status, 200, "{}", fortnight.body);
+    // A practice's booking organisation is not this integration's to book for.
+    let practice = c
+        .send(slots(&format!(
+            "start=ge2026-12-07&end=le2026-12-11&{base}\
+             &searchFilter=https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1%7Cgp-practice"
+        )))
+        .await;
+    practice.refused(403, "ACCESS_DENIED");
+    c.all_parse_as_stu3();
+}
+
 tls_both!(
     the_capability_statement_says_what_is_served,
     the_spine_headers_are_checked,
     the_jwt_claims_are_checked,
     only_a_registered_client_certificate_is_served,
     certificates_are_registered_through_the_api,
+    the_slot_search_offers_exactly_what_the_api_offers_111,
+    a_slot_search_with_bad_parameters_is_refused,
 );
 
 both!(a_plain_http_server_serves_no_gp_connect_consumer);

@@ -181,6 +181,28 @@ impl ResponseError for GpcError {
     }
 }
 
+/// A use case's refusal in GP Connect's terms: not found, forbidden, a refused value, or (for
+/// any failure of the service itself) an internal error, logged and never detailed to the
+/// consumer.
+pub fn from_service(e: hubbook_service::ServiceError) -> GpcError {
+    use hubbook_service::ServiceError as S;
+    match e {
+        S::NotFound(why) => GpcError::new(ErrorCode::NoRecordFound, why),
+        S::Forbidden(why) => GpcError::new(ErrorCode::AccessDenied, why.to_string()),
+        e @ (S::Validation(_)
+        | S::InvalidDateRange(_)
+        | S::InvalidCommand(_)
+        | S::InvalidCursor) => GpcError::new(ErrorCode::InvalidParameter, e.to_string()),
+        e => {
+            tracing::error!(error = %e, "a GP Connect request failed");
+            GpcError::new(
+                ErrorCode::InternalServerError,
+                "the request could not be served; try again",
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

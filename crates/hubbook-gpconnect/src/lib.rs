@@ -12,6 +12,7 @@
 pub mod error;
 pub mod metadata;
 pub mod request;
+pub mod slots;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -47,6 +48,7 @@ pub fn configure(facade: web::Data<Facade>) -> impl FnOnce(&mut web::ServiceConf
             web::scope(BASE_PATH)
                 .app_data(facade)
                 .route("/metadata", web::get().to(metadata::read))
+                .route("/Slot", web::get().to(slots::search))
                 .default_service(web::to(not_implemented)),
         );
     }

@@ -35,10 +35,24 @@ pub fn capability_statement(served: &[Interaction]) -> Value {
     let resource: Vec<Value> = resources
         .iter()
         .map(|(kind, codes)| {
-            json!({
+            let mut r = json!({
                 "type": kind,
                 "interaction": codes.iter().map(|c| json!({"code": c})).collect::<Vec<_>>(),
-            })
+            });
+            if *kind == "Slot" {
+                r["searchInclude"] = json!([
+                    "Slot:schedule",
+                    "Schedule:actor:Location",
+                    "Location:managingOrganization"
+                ]);
+                r["searchParam"] = json!([
+                    {"name": "start", "type": "date", "documentation": "ge, once: a date (England's) or a date-time with its offset"},
+                    {"name": "end", "type": "date", "documentation": "le, once; at most 14 days after start"},
+                    {"name": "status", "type": "token", "documentation": "free"},
+                    {"name": "searchFilter", "type": "token", "documentation": "the booking organisation's ODS code and type (urgent-care); others are ignored"},
+                ]);
+            }
+            r
         })
         .collect();
     let mut rest = json!({

@@ -52,7 +52,7 @@ pub enum Interaction {
 
 impl Interaction {
     /// The interactions hubbook serves now; the CapabilityStatement lists exactly these.
-    pub const SERVED: &'static [Interaction] = &[Interaction::Metadata];
+    pub const SERVED: &'static [Interaction] = &[Interaction::Metadata, Interaction::SearchSlots];
 
     /// The `Ssp-InteractionID` the route expects.
     pub fn id(self) -> String {

@@ -1,0 +1,322 @@
+//! `GET /Slot`: the free slots hubbook offers the consumer now, as a GP Connect searchset with
+//! their Schedules (one per session) and, when asked, their Locations (the sites) and the
+//! Organization that runs them (the cluster, by its network's ODS code).
+//!
+//! The consumer is an integration that books as NHS 111: it is offered exactly the slots the
+//! JSON API's slot search offers it (the same use case), those that start and end inside the
+//! window. A booking organisation of another type (`searchFilter` with a GP practice type) is
+//! refused with `ACCESS_DENIED`: an integration is not yet bound to a practice it may book for.
+//!
+//! Parameters as GP Connect 1.2.8 has them: `start=ge` and `end=le` once each, as dates or
+//! date-times with a UTC offset (dates are England's), at most 14 days apart; `status=free`;
+//! `_include=Slot:schedule`. A missing one is `BAD_REQUEST`; a wrong one `INVALID_PARAMETER`.
+//! Search filters hubbook does not know are ignored.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Europe::London;
+use hubbook_core::rota::Delivery;
+use hubbook_core::ClinicalRole;
+use hubbook_service::slots::{FindSlots, Offer};
+use serde_json::{json, Value};
+
+use crate::error::{ErrorCode, GpcError};
+use crate::request::{Interaction, ODS_SYSTEM};
+use crate::Facade;
+
+/// The longest window a search may ask for.
+pub const MAX_WINDOW_DAYS: i64 = 14;
+/// The code system of booking organisation types.
+pub const ORGANISATION_TYPE_SYSTEM: &str =
+    "https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1";
+const PROFILE_BASE: &str = "https://fhir.nhs.uk/STU3/StructureDefinition/";
+
+/// A slot search as asked: the window, and what to include.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotQuery {
+    /// Slots starting at or after this instant.
+    pub from: DateTime<Utc>,
+    /// Slots ending at or before this instant.
+    pub to: DateTime<Utc>,
+    /// Include the schedules' Locations.
+    pub locations: bool,
+    /// Include the Locations' managing Organizations.
+    pub organizations: bool,
+    /// The booking organisation's type, when a search filter names one.
+    pub organisation_type: Option<String>,
+}
+
+fn invalid(why: impl Into<String>) -> GpcError {
+    GpcError::new(ErrorCode::InvalidParameter, why)
+}
+
+/// A `start` or `end` value after its prefix: a date (England's day), or a date-time with a
+/// UTC offset; with the instant it names and whether it was a date.
+fn instant(name: &str, value: &str) -> Result<(DateTime<Utc>, bool), GpcError> {
+    if let Ok(date) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        let midnight = London
+            .from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .earliest()
+            .ok_or_else(|| invalid(format!("{name}: {value} has no midnight in England")))?;
+        return Ok((midnight.with_timezone(&Utc), true));
+    }
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| (t.with_timezone(&Utc), false))
+        .map_err(|_| {
+            invalid(format!(
+                "{name} must be a date (2026-12-07) or a date-time with its UTC offset \
+                 (2026-12-07T09:00:00+00:00), not {value}"
+            ))
+        })
+}
+
+/// Reads a slot search's query string.
+pub fn parse(query: &str) -> Result<SlotQuery, GpcError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|_| GpcError::bad_request("the query string does not parse"))?;
+    let all = |name: &str| -> Vec<&str> {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    let once = |name: &str| -> Result<&str, GpcError> {
+        match all(name).as_slice() {
+            [] => Err(GpcError::bad_request(format!("{name} is required"))),
+            [one] => Ok(one),
+            _ => Err(invalid(format!("{name} may be given once"))),
+        }
+    };
+    let start = once("start")?;
+    let end = once("end")?;
+    let status = once("status")?;
+    if status != "free" {
+        return Err(invalid(format!("status must be free, not {status}")));
+    }
+    if !all("_include").contains(&"Slot:schedule") {
+        return Err(GpcError::bad_request("_include=Slot:schedule is required"));
+    }
+    let start = start
+        .strip_prefix("ge")
+        .ok_or_else(|| invalid("start takes the prefix ge, as in start=ge2026-12-07"))?;
+    let end = end
+        .strip_prefix("le")
+        .ok_or_else(|| invalid("end takes the prefix le, as in end=le2026-12-20"))?;
+    let (from, _) = instant("start", start)?;
+    let (end_at, end_is_date) = instant("end", end)?;
+    if end_at < from {
+        return Err(invalid("end is before start"));
+    }
+    if end_at - from > Duration::days(MAX_WINDOW_DAYS) {
+        return Err(invalid(format!(
+            "the window is over {MAX_WINDOW_DAYS} days: search two weeks at a time"
+        )));
+    }
+    // A date as the end means slots ending on that day too.
+    let to = if end_is_date {
+        instant(
+            "end",
+            &(end_at.with_timezone(&London).date_naive() + Duration::days(1)).to_string(),
+        )?
+        .0
+    } else {
+        end_at
+    };
+    let recurse = all("_include:recurse");
+    let organisation_type = all("searchFilter").iter().find_map(|f| {
+        f.strip_prefix(ORGANISATION_TYPE_SYSTEM)
+            .and_then(|rest| rest.strip_prefix('|'))
+            .map(str::to_owned)
+    });
+    Ok(SlotQuery {
+        from,
+        to,
+        locations: recurse.contains(&"Schedule:actor:Location"),
+        organizations: recurse.contains(&"Location:managingOrganization"),
+        organisation_type,
+    })
+}
+
+/// A UTC instant as GP Connect writes it: England's local time with its offset.
+fn uk(at: chrono::NaiveDateTime) -> String {
+    at.and_utc()
+        .with_timezone(&London)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+/// The GP Connect delivery channel of a slot.
+fn channel(delivery: Delivery) -> &'static str {
+    match delivery {
+        Delivery::FaceToFace => "In-person",
+        Delivery::Telephone => "Telephone",
+        Delivery::Video => "Video",
+    }
+}
+
+/// The practitioner role of a schedule: a GP is SDS job role R0260; other roles are named in
+/// words only (their SDS codes are not mapped yet).
+fn practitioner_role(role: ClinicalRole) -> Value {
+    match role {
+        ClinicalRole::Gp => json!({"coding": [{
+            "system": "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-SDSJobRoleName-1",
+            "code": "R0260", "display": "General Medical Practitioner"}]}),
+        other => json!({"text": other.as_str()}),
+    }
+}
+
+fn meta(profile: &str, version: i64) -> Value {
+    json!({"versionId": version.to_string(), "profile": [format!("{PROFILE_BASE}{profile}")]})
+}
+
+/// The searchset of these offers, with what the query asks included.
+pub fn bundle(
+    offers: &[Offer],
+    query: &SlotQuery,
+    cluster_names: &BTreeMap<String, String>,
+) -> Value {
+    let mut slots = Vec::new();
+    let mut schedules: BTreeMap<String, Value> = BTreeMap::new();
+    let mut locations: BTreeMap<String, Value> = BTreeMap::new();
+    let mut organizations: BTreeMap<String, Value> = BTreeMap::new();
+    for offer in offers {
+        let slot = &offer.slot;
+        let schedule = slot.session_id.clone();
+        slots.push(json!({
+            "fullUrl": format!("Slot/{}", slot.id),
+            "resource": {
+                "resourceType": "Slot",
+                "id": slot.id,
+                "meta": meta("GPConnect-Slot-1", slot.version),
+                "extension": [{
+                    "url": format!("{PROFILE_BASE}Extension-GPConnect-DeliveryChannel-2"),
+                    "valueCode": channel(slot.delivery),
+                }],
+                "serviceType": [{"text": offer.service.name}],
+                "schedule": {"reference": format!("Schedule/{schedule}")},
+                "status": "free",
+                "start": uk(slot.starts_at),
+                "end": uk(slot.ends_at),
+            }
+        }));
+        let site_id = slot.site_id.to_string();
+        schedules.entry(schedule.clone()).or_insert_with(|| {
+            json!({
+                "fullUrl": format!("Schedule/{schedule}"),
+                "resource": {
+                    "resourceType": "Schedule",
+                    "id": schedule,
+                    "meta": meta("GPConnect-Schedule-1", 1),
+                    "extension": [{
+                        "url": format!("{PROFILE_BASE}Extension-GPConnect-PractitionerRole-1"),
+                        "valueCodeableConcept": practitioner_role(offer.service.clinical_role),
+                    }],
+                    "serviceCategory": {"text": offer.service.name},
+                    "actor": [{"reference": format!("Location/{site_id}")}],
+                }
+            })
+        });
+        if query.locations {
+            let organisation = offer.cluster_code.clone();
+            locations.entry(site_id.clone()).or_insert_with(|| {
+                json!({
+                    "fullUrl": format!("Location/{site_id}"),
+                    "resource": {
+                        "resourceType": "Location",
+                        "id": site_id,
+                        "meta": meta("CareConnect-GPC-Location-1", offer.site.version),
+                        "name": offer.site.name,
+                        "address": {"postalCode": offer.site.postcode},
+                        "managingOrganization": {"reference": format!("Organization/{organisation}")},
+                    }
+                })
+            });
+            if query.organizations {
+                organizations.entry(organisation.clone()).or_insert_with(|| {
+                    json!({
+                        "fullUrl": format!("Organization/{organisation}"),
+                        "resource": {
+                            "resourceType": "Organization",
+                            "id": organisation,
+                            "meta": meta("CareConnect-GPC-Organization-1", 1),
+                            "identifier": [{"system": ODS_SYSTEM, "value": organisation}],
+                            "name": cluster_names.get(&organisation).cloned().unwrap_or_else(|| organisation.clone()),
+                        }
+                    })
+                });
+            }
+        }
+    }
+    let entry: Vec<Value> = slots
+        .into_iter()
+        .chain(schedules.into_values())
+        .chain(locations.into_values())
+        .chain(organizations.into_values())
+        .collect();
+    let mut bundle = json!({
+        "resourceType": "Bundle",
+        "meta": {"lastUpdated": uk(Utc::now().naive_utc())},
+        "type": "searchset",
+    });
+    if !entry.is_empty() {
+        bundle["entry"] = json!(entry);
+    }
+    bundle
+}
+
+/// `GET /Slot`.
+pub async fn search(req: HttpRequest, facade: web::Data<Facade>) -> Result<HttpResponse, GpcError> {
+    let (integration, _) = crate::admit(&req, Interaction::SearchSlots, &facade).await?;
+    let query = parse(req.query_string())?;
+    if let Some(kind) = query
+        .organisation_type
+        .as_deref()
+        .filter(|k| *k != "urgent-care")
+    {
+        return Err(GpcError::new(
+            ErrorCode::AccessDenied,
+            format!(
+                "this integration books as NHS 111 (organisation type urgent-care), not for a {kind} organisation"
+            ),
+        ));
+    }
+    let find = FindSlots {
+        from: Some(query.from),
+        to: Some(query.to),
+        ..FindSlots::default()
+    };
+    let mut offers: Vec<Offer> = Vec::new();
+    let mut after = None;
+    loop {
+        let page = facade
+            .hubbook
+            .search_slots(&integration, find.clone(), after, 500)
+            .await
+            .map_err(crate::error::from_service)?;
+        offers.extend(page.items);
+        after = page.next_after;
+        if after.is_none() {
+            break;
+        }
+    }
+    // Slots that fall wholly inside the window.
+    offers.retain(|o| o.slot.ends_at.and_utc() <= query.to);
+    let mut names = BTreeMap::new();
+    if query.organizations {
+        for code in offers.iter().map(|o| o.cluster_code.clone()) {
+            if let std::collections::btree_map::Entry::Vacant(e) = names.entry(code.clone()) {
+                if let Ok(cluster) = facade.hubbook.cluster(&integration, code).await {
+                    e.insert(cluster.name);
+                }
+            }
+        }
+    }
+    Ok(crate::fhir(
+        StatusCode::OK,
+        &bundle(&offers, &query, &names),
+    ))
+}

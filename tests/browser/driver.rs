@@ -290,12 +290,27 @@ impl Browser {
             .unwrap_or_else(|e| panic!("clicking {selector}: {e}"));
     }
 
-    /// Moves the focus to the element matching `selector`.
+    /// Moves the focus to the element matching `selector`, and waits until it stays there: a
+    /// page just swapped in may still move the focus to its `autofocus` element, so the focus
+    /// is set again until it holds for two looks 100 ms apart.
     pub async fn focus(&self, selector: &str) {
         let sel = serde_json::to_string(selector).expect("selector as JSON");
-        self.js(&format!("document.querySelector({sel}).focus()"))
-            .await;
-        self.wait_focus(selector).await;
+        let on_it = format!("document.activeElement && document.activeElement.matches({sel})");
+        let started = Instant::now();
+        loop {
+            self.js(&format!("document.querySelector({sel}).focus()"))
+                .await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if let Value::Bool(true) = self.js(&format!("return !!({on_it});")).await {
+                return;
+            }
+            if started.elapsed() > PATIENCE {
+                panic!(
+                    "waited {PATIENCE:?} for the focus to stay on {selector}\n{}",
+                    self.describe().await
+                );
+            }
+        }
     }
 
     /// The text of the element matching `selector` (empty when there is none).

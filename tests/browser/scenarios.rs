@@ -693,6 +693,7 @@ async fn free_slots_kept_for_others_say_why_and_a_locked_name_says_what_to_do() 
     sign_in(&b, "rec-u80011", PASSWORD, false).await;
     b.wait_heading("Find a patient's appointments and slots")
         .await;
+    b.wait_focus("#nhs").await;
     b.type_text(&nhs(71)).await;
     b.press_enter().await;
     b.wait_heading("Appointments and free slots for").await;

@@ -764,6 +764,13 @@ async fn the_slot_search_offers_exactly_what_the_api_offers_111(g: Gpc) {
         .filter(|e| e["resource"]["resourceType"] == "Slot")
         .collect();
     assert_eq!(monday.len(), 2);
+    // The offset's + sent unencoded, as some clients do, reads the same.
+    let raw = c
+        .send(slots(
+            "start=ge2026-12-07T09:00:00+00:00&end=le2026-12-07T12:00:00+00:00&status=free&_include=Slot:schedule",
+        ))
+        .await;
+    assert_eq!(raw.body["entry"], morning.body["entry"]);
     c.all_parse_as_stu3();
 }
 

@@ -56,6 +56,8 @@ fn invalid(why: impl Into<String>) -> GpcError {
 /// A `start` or `end` value after its prefix: a date (England's day), or a date-time with a
 /// UTC offset; with the instant it names and whether it was a date.
 fn instant(name: &str, value: &str) -> Result<(DateTime<Utc>, bool), GpcError> {
+    // An offset's `+` sent unencoded reads as a space in a query string: it is taken as `+`.
+    let value = &value.replace(' ', "+");
     if let Ok(date) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
         let midnight = London
             .from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default())

@@ -209,12 +209,11 @@ fn required(req: &HttpRequest, name: &str) -> Result<String, GpcError> {
 /// XML is refused.
 fn check_format(req: &HttpRequest) -> Result<(), GpcError> {
     let json = |v: &str| v.contains("json") || v.contains("*/*") || v.trim().is_empty();
-    let format = req
-        .query_string()
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| *k == "_format")
-        .map(|(_, v)| v.replace("%2B", "+").replace("%2F", "/"));
+    let format = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(k, _)| k == "_format")
+        .map(|(_, v)| v);
     let asked = match format {
         Some(f) => f,
         None => req

@@ -225,6 +225,7 @@ pub fn seed_demo(
                 name: "Demo NHS 111 service".into(),
                 secret_hash: hash.clone(),
                 cluster_ids: vec![cluster.id.clone()],
+                practice_id: None,
             },
         )?;
         let today = now.date();
@@ -336,6 +337,8 @@ fn book_a_few(
                 reason: Some("Demo booking".into()),
                 requester_ods: None,
                 requester_reference: None,
+                requester_contact: None,
+                notes: None,
                 allow_same_day: true,
                 own_holds_block: false,
             };

@@ -672,6 +672,7 @@ pub fn seed(
                 name: "Seeded NHS 111 service".into(),
                 secret_hash: plan.password_hash.clone(),
                 cluster_ids: cluster_ids.into_iter().map(ClusterId::from).collect(),
+                practice_id: None,
             },
         )?;
         Ok(())

@@ -1046,6 +1046,9 @@ impl PatientForm {
             requester,
             allow_same_day: false,
             on_behalf_of: None,
+            notes: None,
+            requester_contact: None,
+            triage_without_disposition: false,
         })
     }
 }

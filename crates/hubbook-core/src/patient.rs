@@ -93,6 +93,47 @@ impl Requester {
     }
 }
 
+/// How a patient who is not registered at the practice or hub is registered for care there, as
+/// GP Connect's "register a patient" names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// A temporary resident (code `T`).
+    Temporary,
+    /// Emergency treatment (code `E`).
+    Emergency,
+    /// Immediately necessary treatment (code `IN`).
+    ImmediatelyNecessary,
+}
+
+impl Registration {
+    /// Every registration type, in code order.
+    pub const ALL: [Registration; 3] =
+        [Self::Temporary, Self::Emergency, Self::ImmediatelyNecessary];
+
+    /// Its code, as stored and as GP Connect's registration type code system has it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Temporary => "T",
+            Self::Emergency => "E",
+            Self::ImmediatelyNecessary => "IN",
+        }
+    }
+
+    /// Its name in words.
+    pub fn display(self) -> &'static str {
+        match self {
+            Self::Temporary => "Temporary",
+            Self::Emergency => "Emergency",
+            Self::ImmediatelyNecessary => "Immediately necessary",
+        }
+    }
+
+    /// The registration type of a code; `None` for any other.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +153,15 @@ mod tests {
         )?;
         p.born_by(d("2026-12-01"))?;
         Ok(p)
+    }
+
+    #[test]
+    fn registration_codes_read_back() {
+        for r in Registration::ALL {
+            assert_eq!(Registration::from_code(r.code()), Some(r));
+        }
+        assert_eq!(Registration::from_code("t"), None);
+        assert_eq!(Registration::from_code("R"), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use hubbook_core::access::{
 };
 use hubbook_core::{NhsNumber, Role, SiteKind};
 use hubbook_store::ids::{AppointmentId, ClusterId, SiteId};
-use hubbook_store::models::{Appointment, Service, Session, Site, TriageBooking};
+use hubbook_store::models::{Appointment, RequesterContact, Service, Session, Site, TriageBooking};
 use hubbook_store::repo::appointments::{self as appointment_repo, AppointmentFilter};
 use hubbook_store::repo::{booking, clusters, practices, services, sessions, sites, MAX_PAGE};
 use hubbook_store::{DbConn, Page, StoreError};
@@ -41,6 +41,8 @@ pub struct AppointmentDetail {
     pub appointment: Appointment,
     /// What it was triaged for, if a triage service booked it.
     pub triage: Option<TriageBooking>,
+    /// How the organisation that asked for it described itself, if it did.
+    pub requester_contact: Option<RequesterContact>,
     /// Its site, service and session, when asked for (a FHIR rendering names them).
     pub place: Option<(Site, Service, Session)>,
 }
@@ -107,6 +109,7 @@ impl Hubbook {
         self.run(move |c| {
             let a = visible_appointment(c, &who, &id, now)?;
             let triage = booking::triage_of(c, &a.cluster_id, &a.id)?;
+            let requester_contact = booking::requester_contact_of(c, &a.cluster_id, &a.id)?;
             let place = if with_place {
                 Some((
                     sites::get_site(c, &a.cluster_id, &a.site_id)?,
@@ -119,6 +122,7 @@ impl Hubbook {
             Ok(AppointmentDetail {
                 appointment: a,
                 triage,
+                requester_contact,
                 place,
             })
         })

@@ -13,7 +13,7 @@ use hubbook_core::patient::{Patient, Requester};
 use hubbook_core::sharing::Viewer;
 use hubbook_core::{validate_name, validate_optional_name, ClusterTimeZone, LocalDay, Role};
 use hubbook_store::ids::{AppointmentId, HoldId, PracticeId, SlotId};
-use hubbook_store::models::{Appointment, Hold};
+use hubbook_store::models::{self, Appointment, Hold};
 use hubbook_store::repo::booking::{self, NewBooking, Reschedule};
 use hubbook_store::repo::idempotency::Claim;
 use hubbook_store::repo::{appointments as appointment_repo, clusters, sharing};
@@ -46,6 +46,27 @@ pub struct BookAppointment {
     pub allow_same_day: bool,
     /// A manager books on behalf of this practice (ODS code).
     pub on_behalf_of: Option<String>,
+    /// Notes for the clinician, given with the booking.
+    pub notes: Option<String>,
+    /// How the requester described itself (name, phone, organisation type), kept beside the
+    /// appointment; only with a requester.
+    pub requester_contact: Option<RequesterContact>,
+    /// A triage service books the slot it chose with no disposition, as a GP Connect consumer
+    /// does (GP Connect carries none); the JSON API's triage services book through
+    /// `triage_book` instead, within the disposition's timeframe.
+    pub triage_without_disposition: bool,
+}
+
+/// How an organisation asking for an appointment describes itself: GP Connect's booking
+/// organisation, whose details must come back on every read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequesterContact {
+    /// Its name.
+    pub name: String,
+    /// Its phone number.
+    pub phone: String,
+    /// Its organisation type as GP Connect codes it (e.g. `urgent-care`), when given.
+    pub organisation_type: Option<String>,
 }
 
 /// The instants of the local day of `at` in a cluster's zone, as the store bounds queries.
@@ -58,8 +79,18 @@ pub fn day_bounds(
 }
 
 /// Who may book how: a receptionist for its own practice, without the manager's exceptions; a
-/// manager only on a practice's behalf.
+/// manager only on a practice's behalf; a triage service as itself, when it books without a
+/// disposition (GP Connect).
 fn check_booker(who: &Caller, cmd: &BookAppointment) -> Result<(), ServiceError> {
+    if who.role == Role::Triage && cmd.triage_without_disposition {
+        // A triage service books the slot it chose (a GP Connect consumer does) as itself.
+        permit(who.role, Action::Book)?;
+        return if cmd.on_behalf_of.is_none() && !cmd.allow_same_day {
+            Ok(())
+        } else {
+            Err(Forbidden("a triage service books as itself, with no exceptions").into())
+        };
+    }
     permit(who.role, Action::BookForPractice)?;
     match (who.role, &cmd.on_behalf_of) {
         (Role::Receptionist, None) if !cmd.allow_same_day => Ok(()),
@@ -279,6 +310,40 @@ impl Hubbook {
         })
         .await
     }
+
+    /// Replaces a booked appointment's reason and notes together (GP Connect's amend of
+    /// description and comment): the booking practice, a manager, or the triage service that
+    /// booked it.
+    pub async fn amend_details(
+        &self,
+        who: &Caller,
+        id: String,
+        expected: Option<i64>,
+        reason: Option<&str>,
+        notes: Option<&str>,
+    ) -> Result<Appointment, ServiceError> {
+        let reason = validate_optional_name("reason", reason, 500)?;
+        let notes = validate_optional_name("notes", notes, 2000)?;
+        if who.role != Role::Triage {
+            permit(who.role, Action::AmendNotes)?;
+        }
+        permit(who.role, Action::ReadAppointments)?;
+        let (who, now) = (who.clone(), self.now());
+        let change = self.change(&who);
+        self.run(move |c| {
+            let a = visible_appointment(c, &who, &id, now)?;
+            Ok(booking::amend_details(
+                c,
+                &change,
+                &a.cluster_id,
+                &a.id,
+                expected,
+                reason,
+                notes,
+            )?)
+        })
+        .await
+    }
 }
 
 /// Places a booking inside the idempotency transaction: the slot as the acting practice sees it,
@@ -315,6 +380,21 @@ fn place_booking(
         requester_ods: cmd.requester.as_ref().map(|r| r.ods.clone()),
         requester_reference: cmd.requester.as_ref().and_then(|r| r.reference.clone()),
         allow_same_day: cmd.allow_same_day,
+        notes: validate_optional_name("notes", cmd.notes.as_deref(), 2000)?,
+        requester_contact: match (&cmd.requester, &cmd.requester_contact) {
+            (Some(_), Some(contact)) => Some(models::RequesterContact {
+                cluster_id: cluster.id.clone(),
+                appointment_id: String::new().into(),
+                name: validate_name("requester.name", &contact.name, 200)?,
+                phone: validate_name("requester.phone", &contact.phone, 40)?,
+                organisation_type: validate_optional_name(
+                    "requester.organisation_type",
+                    contact.organisation_type.as_deref(),
+                    40,
+                )?,
+            }),
+            _ => None,
+        },
         ..patient_booking(&cmd.patient, &slot.id, cmd.hold_id.clone())
     };
     let day = day_bounds(cluster.time_zone, slot.starts_at.and_utc());
@@ -338,6 +418,8 @@ pub(crate) fn patient_booking(p: &Patient, slot_id: &str, hold_id: Option<String
         reason: None,
         requester_ods: None,
         requester_reference: None,
+        requester_contact: None,
+        notes: None,
         allow_same_day: false,
         own_holds_block: false,
     }

@@ -3,19 +3,22 @@
 //! made, and kept only as an argon2id hash; a rotation keeps the old secret working for a
 //! changeover so that the client can switch without a gap.
 
+use std::collections::HashMap;
+
 use hubbook_core::access::Forbidden;
 use hubbook_core::{validate_name, Role};
-use hubbook_store::ids::ClusterId;
+use hubbook_store::ids::{ClusterId, PracticeId};
 use hubbook_store::models::{
     Integration, IntegrationCertificate, IntegrationChanges, IntegrationSecret,
 };
 use hubbook_store::repo::idempotency::Claim;
-use hubbook_store::repo::{clusters, integrations};
+use hubbook_store::repo::{clusters, integrations, practices};
 use hubbook_store::{DbConn, Page, StoreError};
 
 use crate::error::found;
 use crate::idempotency::create_once;
 use crate::secrets::{generate_secret, hash_secret};
+use crate::viewer::member_practice;
 use crate::{Caller, Hubbook, ServiceError};
 
 /// The default changeover of a rotation, in minutes (a day).
@@ -31,6 +34,8 @@ pub struct IntegrationClient {
     pub integration: Integration,
     /// The codes of its clusters, in the order of their ids.
     pub cluster_codes: Vec<String>,
+    /// The ODS code of the practice it books for, when it is a practice's system.
+    pub practice_ods: Option<String>,
 }
 
 /// A client just created, with its secret; the secret is absent when a retried create reads the
@@ -70,6 +75,9 @@ pub struct CreateIntegration {
     pub clusters: Vec<String>,
     /// The client id to use; generated when absent.
     pub client_id: Option<String>,
+    /// The ODS code of the practice it books for (a practice's own system, in its one cluster);
+    /// absent for a triage service.
+    pub practice: Option<String>,
 }
 
 /// Changes to an integration client, checked; `active: Some(false)` revokes it at once.
@@ -110,13 +118,21 @@ fn visible(c: &mut DbConn, who: &Caller, id: &str) -> Result<Integration, Servic
 
 /// A client with the codes of its clusters.
 fn with_clusters(c: &mut DbConn, i: Integration) -> Result<IntegrationClient, ServiceError> {
-    let cluster_codes = integrations::integration_cluster_ids(c, &i.id)?
+    let ids = integrations::integration_cluster_ids(c, &i.id)?;
+    let cluster_codes = ids
         .iter()
         .map(|id| clusters::get_cluster(c, id).map(|cl| cl.code))
         .collect::<Result<Vec<_>, StoreError>>()?;
+    let practice_ods = match (&i.practice_id, ids.as_slice()) {
+        (Some(practice), [cluster]) => {
+            Some(practices::get_practice(c, cluster, &PracticeId::from(practice))?.ods_code)
+        }
+        _ => None,
+    };
     Ok(IntegrationClient {
         integration: i,
         cluster_codes,
+        practice_ods,
     })
 }
 
@@ -166,6 +182,44 @@ fn clusters_named(
         }
     }
     Ok(cluster_ids)
+}
+
+/// How long this process trusts what it read of a client certificate (who it authenticates, or
+/// that it authenticates no one) before reading it again: a GP Connect consumer sends many
+/// requests a second, each naming its certificate. A registration, revocation or change of an
+/// integration in this process forgets everything at once; another process sees it within this.
+pub const CERTIFICATE_CACHE_SECONDS: u64 = 10;
+
+/// The most certificates remembered; past it the cache starts again empty.
+const CERTIFICATE_CACHE_LIMIT: usize = 10_000;
+
+/// What this process recently read of client certificates, by SHA-256.
+#[derive(Debug, Default)]
+pub(crate) struct CertificateCache {
+    entries: std::sync::Mutex<HashMap<String, (Option<Caller>, std::time::Instant)>>,
+}
+
+impl CertificateCache {
+    fn get(&self, sha256: &str) -> Option<Option<Caller>> {
+        let entries = self.entries.lock().ok()?;
+        let (caller, read_at) = entries.get(sha256)?;
+        (read_at.elapsed().as_secs() < CERTIFICATE_CACHE_SECONDS).then(|| caller.clone())
+    }
+
+    fn put(&self, sha256: String, caller: Option<Caller>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CERTIFICATE_CACHE_LIMIT {
+                entries.clear();
+            }
+            entries.insert(sha256, (caller, std::time::Instant::now()));
+        }
+    }
+
+    fn forget(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
 }
 
 /// The client certificate a TLS connection presented (its SHA-256), kept with the connection so
@@ -219,16 +273,20 @@ impl Hubbook {
     ) -> Result<IntegrationCertificate, ServiceError> {
         let der = certificate_der(&pem)?;
         let (who, change) = (who.clone(), self.change(who));
-        self.run(move |c| {
-            let i = visible(c, &who, &id)?;
-            Ok(integrations::add_certificate(
-                c,
-                &change,
-                &i.id,
-                &certificate_sha256(&der),
-            )?)
-        })
-        .await
+        let written = self
+            .run(move |c| {
+                let i = visible(c, &who, &id)?;
+                Ok(integrations::add_certificate(
+                    c,
+                    &change,
+                    &i.id,
+                    &certificate_sha256(&der),
+                )?)
+            })
+            .await;
+        // After the write, so that no request in between caches what was true before it.
+        self.certificates.forget();
+        written
     }
 
     /// An integration's client certificates, newest first (revoked ones too).
@@ -253,14 +311,23 @@ impl Hubbook {
         sha256: String,
     ) -> Result<IntegrationCertificate, ServiceError> {
         let (who, change) = (who.clone(), self.change(who));
-        self.run(move |c| {
-            let i = visible(c, &who, &id)?;
-            found(
-                integrations::revoke_certificate(c, &change, &i.id, &sha256.to_ascii_lowercase()),
-                "certificate",
-            )
-        })
-        .await
+        let written = self
+            .run(move |c| {
+                let i = visible(c, &who, &id)?;
+                found(
+                    integrations::revoke_certificate(
+                        c,
+                        &change,
+                        &i.id,
+                        &sha256.to_ascii_lowercase(),
+                    ),
+                    "certificate",
+                )
+            })
+            .await;
+        // After the write, so that no request in between caches what was true before it.
+        self.certificates.forget();
+        written
     }
 
     /// Writes a consumer's call to the audit trail (entity `integration_call`, under its trace
@@ -285,19 +352,23 @@ impl Hubbook {
     /// Who a TLS client certificate (its SHA-256) authenticates: the active integration it is
     /// registered to and not revoked from, as the triage client it is; `None` for any other.
     pub async fn certificate_caller(&self, sha256: String) -> Result<Option<Caller>, ServiceError> {
-        self.run(move |c| {
-            let integration = match integrations::integration_by_certificate(c, &sha256) {
-                Ok(i) if i.active => i,
-                Ok(_) | Err(StoreError::NotFound) => return Ok(None),
-                Err(e) => return Err(e.into()),
-            };
-            let clusters = integrations::integration_cluster_ids(c, &integration.id)?;
-            Ok(Some(crate::sign_in::client_caller(
-                integration.id,
-                clusters,
-            )))
-        })
-        .await
+        if let Some(known) = self.certificates.get(&sha256) {
+            return Ok(known);
+        }
+        let key = sha256.clone();
+        let caller = self
+            .run(move |c| {
+                let integration = match integrations::integration_by_certificate(c, &sha256) {
+                    Ok(i) if i.active => i,
+                    Ok(_) | Err(StoreError::NotFound) => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                };
+                let clusters = integrations::integration_cluster_ids(c, &integration.id)?;
+                Ok(Some(crate::sign_in::client_caller(&integration, clusters)))
+            })
+            .await?;
+        self.certificates.put(key, caller.clone());
+        Ok(caller)
     }
 
     /// The integration clients the caller may manage: all for an admin, those of its cluster
@@ -349,6 +420,15 @@ impl Hubbook {
                 now,
                 |c| {
                     let cluster_ids = clusters_named(c, scope.as_ref(), &cmd.clusters)?;
+                    let practice_id = match (&cmd.practice, cluster_ids.as_slice()) {
+                        (None, _) => None,
+                        (Some(ods), [cluster]) => Some(member_practice(c, cluster, ods)?.to_string()),
+                        (Some(_), _) => {
+                            return Err(ServiceError::InvalidCommand(
+                                "a practice's integration books in the practice's one cluster: name that cluster alone",
+                            ))
+                        }
+                    };
                     let created = integrations::create_integration(
                         c,
                         &change,
@@ -357,6 +437,7 @@ impl Hubbook {
                             name,
                             secret_hash,
                             cluster_ids,
+                            practice_id,
                         },
                     )?;
                     Ok(CreatedClient {
@@ -400,21 +481,25 @@ impl Hubbook {
         cmd: UpdateIntegration,
     ) -> Result<IntegrationClient, ServiceError> {
         let (who, change) = (who.clone(), self.change(who));
-        self.run(move |c| {
-            visible(c, &who, &id)?;
-            let updated = integrations::update_integration(
-                c,
-                &change,
-                &id,
-                expected,
-                IntegrationChanges {
-                    name: cmd.name,
-                    active: cmd.active,
-                },
-            )?;
-            with_clusters(c, updated)
-        })
-        .await
+        let written = self
+            .run(move |c| {
+                visible(c, &who, &id)?;
+                let updated = integrations::update_integration(
+                    c,
+                    &change,
+                    &id,
+                    expected,
+                    IntegrationChanges {
+                        name: cmd.name,
+                        active: cmd.active,
+                    },
+                )?;
+                with_clusters(c, updated)
+            })
+            .await;
+        // After the write, so that no request in between caches what was true before it.
+        self.certificates.forget();
+        written
     }
 
     /// A client's secrets, newest first, with whether each works now.

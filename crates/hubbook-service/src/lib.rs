@@ -17,6 +17,7 @@ mod error;
 pub mod events;
 pub mod idempotency;
 pub mod integrations;
+pub mod patients;
 pub mod rebooking;
 pub mod reference;
 pub mod reports;
@@ -50,6 +51,7 @@ pub struct Hubbook {
     clock: Arc<dyn Clock>,
     hold_ttl: Duration,
     request_key: Arc<[u8; 32]>,
+    certificates: Arc<integrations::CertificateCache>,
 }
 
 impl Hubbook {
@@ -61,6 +63,7 @@ impl Hubbook {
             clock,
             hold_ttl: Duration::seconds(DEFAULT_HOLD_SECONDS),
             request_key: Arc::new(idempotency::request_key(secret)),
+            certificates: Arc::default(),
         }
     }
 

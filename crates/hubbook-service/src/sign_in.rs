@@ -104,7 +104,7 @@ impl Hubbook {
                     let candidate = match client {
                         Some(i) if i.active => {
                             let clusters = integrations::integration_cluster_ids(c, &i.id)?;
-                            Some(client_caller(i.id, clusters))
+                            Some(client_caller(&i, clusters))
                         }
                         _ => None,
                     };
@@ -193,16 +193,33 @@ impl Hubbook {
     }
 }
 
-/// An integration client as a caller: a triage service in its clusters.
-pub(crate) fn client_caller(id: String, clusters: Vec<hubbook_store::ClusterId>) -> Caller {
-    Caller {
-        id,
-        kind: SubjectKind::Client,
-        role: Role::Triage,
-        scope: Scope {
+/// An integration client as a caller: a triage service in its clusters, or, bound to a
+/// practice, that practice's system in its one cluster (it sees and books as the practice's
+/// receptionists do).
+pub(crate) fn client_caller(
+    integration: &hubbook_store::models::Integration,
+    clusters: Vec<hubbook_store::ClusterId>,
+) -> Caller {
+    let scope = match (&integration.practice_id, clusters.as_slice()) {
+        (Some(practice), [cluster]) => Scope {
+            cluster: Some(cluster.to_string()),
+            practice: Some(practice.clone()),
+            ..Scope::default()
+        },
+        _ => Scope {
             clusters: clusters.into_iter().map(String::from).collect(),
             ..Scope::default()
         },
+    };
+    Caller {
+        id: integration.id.clone(),
+        kind: SubjectKind::Client,
+        role: if scope.practice.is_some() {
+            Role::Receptionist
+        } else {
+            Role::Triage
+        },
+        scope,
         credential: None,
     }
 }

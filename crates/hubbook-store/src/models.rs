@@ -226,6 +226,8 @@ pub struct Integration {
     pub created_at: NaiveDateTime,
     /// When last changed (UTC).
     pub updated_at: NaiveDateTime,
+    /// The practice it books for (a practice's own system), or `None` for a triage service.
+    pub practice_id: Option<String>,
 }
 
 /// Changes to an integration; `None` leaves a field as it is.
@@ -584,6 +586,50 @@ pub struct IntegrationCertificate {
     pub created_at: NaiveDateTime,
     /// When revoked, if it was.
     pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// A patient a GP Connect consumer registered with hubbook (a temporary resident, say), its own
+/// record: what a booking of the patient by that consumer needs.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = consumer_patients)]
+pub struct ConsumerPatient {
+    /// The integration that registered the patient.
+    pub integration_id: String,
+    /// The patient's NHS number (checked).
+    pub nhs_number: String,
+    /// Full name.
+    pub name: String,
+    /// Date of birth.
+    pub birth_date: NaiveDate,
+    /// A phone number to reach the patient.
+    pub phone: String,
+    /// An email address.
+    pub email: Option<String>,
+    /// How the patient is registered: `T` temporary, `E` emergency, `IN` immediately necessary.
+    pub registration: String,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+    /// When first registered (UTC).
+    pub created_at: NaiveDateTime,
+    /// When last registered again (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// How the organisation that asked for an appointment described itself (a GP Connect booking
+/// organisation's name, phone and type), kept beside the appointment and returned on every read.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = requester_contacts)]
+pub struct RequesterContact {
+    /// The appointment's cluster (set when stored).
+    pub cluster_id: ClusterId,
+    /// The appointment (set when stored).
+    pub appointment_id: AppointmentId,
+    /// The organisation's name.
+    pub name: String,
+    /// Its phone number.
+    pub phone: String,
+    /// Its organisation type, as GP Connect codes it (e.g. `urgent-care`), when it gave one.
+    pub organisation_type: Option<String>,
 }
 
 /// What a 111 booking was triaged for.

@@ -93,6 +93,22 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        practice_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    consumer_patients (integration_id, nhs_number) {
+        integration_id -> Text,
+        nhs_number -> Text,
+        name -> Text,
+        birth_date -> Date,
+        phone -> Text,
+        email -> Nullable<Text>,
+        registration -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -301,6 +317,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    requester_contacts (cluster_id, appointment_id) {
+        cluster_id -> Text,
+        appointment_id -> Text,
+        name -> Text,
+        phone -> Text,
+        organisation_type -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     triage_bookings (cluster_id, appointment_id) {
         cluster_id -> Text,
         appointment_id -> Text,
@@ -367,6 +393,7 @@ diesel::table! {
 diesel::joinable!(integration_clusters -> integrations (integration_id));
 diesel::joinable!(integration_secrets -> integrations (integration_id));
 diesel::joinable!(integration_certificates -> integrations (integration_id));
+diesel::joinable!(consumer_patients -> integrations (integration_id));
 diesel::joinable!(disposition_services -> dispositions (disposition_code));
 diesel::joinable!(integration_clusters -> clusters (cluster_id));
 
@@ -378,6 +405,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     sign_in_failures,
     integrations,
+    consumer_patients,
+    requester_contacts,
     integration_clusters,
     idempotency_keys,
     audit_events,

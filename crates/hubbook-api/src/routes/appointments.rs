@@ -305,6 +305,9 @@ impl TryFrom<BookingBody> for BookAppointment {
             registered_practice: body.registered_practice,
             allow_same_day: body.allow_same_day,
             on_behalf_of: body.on_behalf_of,
+            notes: None,
+            requester_contact: None,
+            triage_without_disposition: false,
         })
     }
 }

@@ -28,6 +28,10 @@ pub struct IntegrationView {
     pub name: String,
     /// Codes of the clusters it may book in.
     pub clusters: Vec<String>,
+    /// The ODS code of the practice it books for, when it is a practice's own system (it then
+    /// sees and books what the practice's receptionists do); absent for a triage service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub practice: Option<String>,
     /// Whether it may obtain tokens; `false` once revoked.
     pub active: bool,
     /// Current version; also the ETag.
@@ -58,6 +62,10 @@ pub struct NewIntegrationBody {
     pub clusters: Vec<String>,
     /// The client id to use; generated when omitted.
     pub client_id: Option<String>,
+    /// A practice's own system: the ODS code of the practice it books for, a member of the one
+    /// cluster named. Omitted for a triage service such as NHS 111.
+    #[serde(default)]
+    pub practice: Option<String>,
 }
 
 /// Changes to an integration; `active: false` revokes it at once.
@@ -78,6 +86,7 @@ impl From<IntegrationClient> for IntegrationView {
             client_id: i.client_id,
             name: i.name,
             clusters: client.cluster_codes,
+            practice: client.practice_ods,
             active: i.active,
             version: i.version,
             created_at: i.created_at.and_utc(),
@@ -91,6 +100,7 @@ impl From<NewIntegrationBody> for CreateIntegration {
             name: body.name,
             clusters: body.clusters,
             client_id: body.client_id,
+            practice: body.practice,
         }
     }
 }
@@ -120,7 +130,7 @@ pub async fn list_integrations(
     Ok(web::Json(PageOf::from_page(page, IntegrationView::from)))
 }
 
-crate::problems!(CreateIntegrationProblems: Forbidden, AlreadyExists, UnknownCluster, InvalidClientId, InvalidName, IdempotencyKeyReused, InvalidIdempotencyKey);
+crate::problems!(CreateIntegrationProblems: Forbidden, AlreadyExists, UnknownCluster, InvalidClientId, InvalidName, InvalidBody, InvalidOdsCode, PracticeNotInCluster, IdempotencyKeyReused, InvalidIdempotencyKey);
 
 /// Create an integration client; the response holds its secret, shown only this once.
 #[utoipa::path(

@@ -107,6 +107,7 @@ async fn create_integration(c: web::Data<Console>, post: ManagerPost) -> HttpRes
         name: field(&typed, "name").to_owned(),
         clusters: vec![m.code.clone()],
         client_id: given(field(&typed, "client_id")),
+        practice: None,
     });
     match c
         .hubbook

@@ -13,8 +13,10 @@ use super::audit::Entry;
 use super::events;
 use super::{appointments as appointment_repo, update_audited_as, Change};
 use crate::ids::{AppointmentId, ClusterId, HoldId, PracticeId, SlotId};
-use crate::models::{Appointment, Hold, Session, Slot, TriageBooking};
-use crate::schema::{appointments, holds, rebookings, services, sessions, slots, triage_bookings};
+use crate::models::{Appointment, Hold, RequesterContact, Session, Slot, TriageBooking};
+use crate::schema::{
+    appointments, holds, rebookings, requester_contacts, services, sessions, slots, triage_bookings,
+};
 use crate::{new_id, write_tx, ConflictKind, DbConn, StoreError, WriteError};
 use hubbook_core::appointment::{AppointmentStatus, LIVE_STATUSES};
 use hubbook_core::rota::SessionStatus;
@@ -208,6 +210,11 @@ pub struct NewBooking {
     pub requester_ods: Option<String>,
     /// Requester's reference.
     pub requester_reference: Option<String>,
+    /// How the requesting organisation described itself (a GP Connect booking organisation),
+    /// kept beside the appointment.
+    pub requester_contact: Option<RequesterContact>,
+    /// Notes for the clinician, given with the booking.
+    pub notes: Option<String>,
     /// Book even if the patient has a live appointment for the same service that day.
     pub allow_same_day: bool,
     /// Without a named hold, let no live hold pass, the caller's own included: a triage
@@ -259,6 +266,19 @@ pub fn book_triage(
             .execute(c)?;
         Ok(appointment)
     })
+}
+
+/// How the organisation that asked for an appointment described itself, if it did.
+pub fn requester_contact_of(
+    conn: &mut DbConn,
+    cluster_id: &ClusterId,
+    appointment_id: &AppointmentId,
+) -> Result<Option<RequesterContact>, StoreError> {
+    Ok(requester_contacts::table
+        .find((cluster_id, appointment_id))
+        .select(RequesterContact::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// What an appointment was triaged for, if a triage service booked it.
@@ -378,13 +398,22 @@ fn place(
             cancel_reason: None,
             cancelled_at: None,
             outcome_at: None,
-            notes: None,
+            notes: new.notes.clone(),
         };
         match insert_appointment(c, change, &row) {
             Err(StoreError::Conflict(ConflictKind::Duplicate(_))) => {
                 return Err(WriteError::from(Refusal::SlotUnavailable))
             }
             other => other?,
+        }
+        if let Some(contact) = &new.requester_contact {
+            diesel::insert_into(requester_contacts::table)
+                .values(&RequesterContact {
+                    cluster_id: cluster_id.to_owned(),
+                    appointment_id: row.id.clone(),
+                    ..contact.clone()
+                })
+                .execute(c)?;
         }
         diesel::delete(holds::table.find((cluster_id, &slot.id)))
             .filter(holds::holder.eq(&change.actor))
@@ -578,6 +607,8 @@ pub fn reschedule(
             reason: old.reason.clone(),
             requester_ods: old.requester_ods.clone(),
             requester_reference: old.requester_reference.clone(),
+            requester_contact: requester_contact_of(c, to.cluster_id, old_id)?,
+            notes: old.notes.clone(),
             allow_same_day: false,
             own_holds_block: false,
         };
@@ -723,6 +754,43 @@ pub fn amend_notes(
                     appointments::updated_at.eq(change.at),
                 ))
                 .execute(c)?)
+        },
+    )
+}
+
+/// Replaces a booked appointment's reason and notes together (GP Connect's amend: description
+/// and comment, as sent), guarded by its version; a cancelled or attended appointment is refused.
+pub fn amend_details(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &ClusterId,
+    id: &AppointmentId,
+    expected: Option<i64>,
+    reason: Option<String>,
+    notes: Option<String>,
+) -> Result<Appointment, WriteError> {
+    update_audited_as(
+        conn,
+        change,
+        "details",
+        expected,
+        |c| load(c, cluster_id, id),
+        |c, before: &Appointment| {
+            if before.status != AppointmentStatus::Booked {
+                return Err(WriteError::from(Refusal::InvalidTransition(format!(
+                    "a {} appointment cannot be amended",
+                    before.status
+                ))));
+            }
+            Ok(diesel::update(guarded(cluster_id, before))
+                .set((
+                    appointments::reason.eq(&reason),
+                    appointments::notes.eq(&notes),
+                    appointments::version.eq(before.version + 1),
+                    appointments::updated_at.eq(change.at),
+                ))
+                .execute(c)
+                .map_err(StoreError::from)?)
         },
     )
 }

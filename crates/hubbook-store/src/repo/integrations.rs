@@ -32,6 +32,8 @@ pub struct NewIntegration {
     pub secret_hash: String,
     /// Ids of the clusters it may act in.
     pub cluster_ids: Vec<ClusterId>,
+    /// The practice it books for (a member of its one cluster), or `None` for a triage service.
+    pub practice_id: Option<String>,
 }
 
 /// Creates an integration and its cluster scope in one transaction.
@@ -48,6 +50,7 @@ pub fn create_integration(
         version: 1,
         created_at: change.at,
         updated_at: change.at,
+        practice_id: new.practice_id,
     };
     let id = row.id.clone();
     write_tx(conn, |c| {
@@ -144,7 +147,7 @@ fn audit_secret(
 
 /// Audits something about an integration (`entity`, its id, the integration): a change to one
 /// of its credentials, never with a secret's hash (their `Serialize` skips it), or a call it made.
-fn audit_integration<T: serde::Serialize>(
+pub(crate) fn audit_integration<T: serde::Serialize>(
     c: &mut DbConn,
     change: &Change,
     action: &str,

@@ -1,0 +1,3 @@
+DROP TABLE requester_contacts;
+DROP TABLE consumer_patients;
+ALTER TABLE integrations DROP COLUMN practice_id;

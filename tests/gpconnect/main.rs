@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, dead_code)]
 
+mod booking;
 #[path = "../api/helpers.rs"]
 mod helpers;
 mod pki;
@@ -15,6 +16,7 @@ use std::process::{Command, Stdio};
 use base64::Engine;
 use serde_json::{json, Value};
 
+use booking::*;
 use helpers::{TestApp, ASID};
 use hubbook_store::Backend;
 use pki::{ClientCert, Pki};
@@ -62,6 +64,7 @@ struct Call {
     method: reqwest::Method,
     path: String,
     headers: Vec<(&'static str, String)>,
+    body: Option<Value>,
 }
 
 impl Call {
@@ -77,7 +80,32 @@ impl Call {
                 ("Authorization", format!("Bearer {}", jwt(&claims(scope)))),
                 ("Accept", "application/fhir+json".into()),
             ],
+            body: None,
         }
+    }
+
+    /// A request with a FHIR body.
+    fn with_body(
+        method: reqwest::Method,
+        path: &str,
+        interaction: &str,
+        scope: &str,
+        body: Value,
+    ) -> Self {
+        Self {
+            method,
+            body: Some(body),
+            ..Self::get(path, interaction, scope)
+        }
+    }
+
+    /// The request's `Ssp-TraceID`.
+    fn trace_id(&self) -> String {
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == "Ssp-TraceID")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     }
 
     fn metadata() -> Self {
@@ -96,7 +124,12 @@ impl Call {
     }
 
     fn claims(self, change: impl Fn(&mut Value)) -> Self {
-        let mut c = claims("organization/*.read");
+        self.claims_for("organization/*.read", change)
+    }
+
+    /// The JWT for `scope`, changed.
+    fn claims_for(self, scope: &str, change: impl Fn(&mut Value)) -> Self {
+        let mut c = claims(scope);
         change(&mut c);
         self.set("Authorization", &format!("Bearer {}", jwt(&c)))
     }
@@ -107,6 +140,8 @@ struct Answer {
     status: u16,
     content_type: String,
     cache_control: String,
+    etag: String,
+    location: String,
     body: Value,
 }
 
@@ -151,13 +186,23 @@ struct Gpc {
     manager: String,
     /// Its triage client's token for the JSON API.
     triage: String,
+    /// The first practice's receptionist's token for the JSON API.
+    receptionist: String,
 }
 
 async fn gpc(backend: Backend) -> Gpc {
     let pki = Pki::new();
     let app = TestApp::spawn_tls(backend, pki.files.clone(), &pki.ca_pem).await;
     let cluster = app.cluster("U90001").await;
-    // Two slots a day kept for NHS 111, the rest apportioned to the practice; the week of 7
+    // A second practice of the same size, whose reserved slots the first must never see.
+    app.post(
+        "/api/v1/clusters/U90001/practices",
+        &cluster.manager,
+        json!({"ods_code": "B82002", "name": "Other Surgery", "list_size": 9000, "data_sharing_from": "2026-01-01"}),
+    )
+    .await
+    .ok(201);
+    // Two slots a day kept for NHS 111, the rest apportioned to the practices; the week of 7
     // December published, the clock at 1 December.
     app.publish_week(
         &cluster,
@@ -190,6 +235,7 @@ async fn gpc(backend: Backend) -> Gpc {
         registered,
         manager: cluster.manager,
         triage: cluster.triage,
+        receptionist: cluster.receptionist,
     }
 }
 
@@ -243,6 +289,11 @@ impl<'a> Consumer<'a> {
         for (name, value) in &call.headers {
             request = request.header(*name, value);
         }
+        if let Some(body) = &call.body {
+            request = request
+                .header("Content-Type", "application/fhir+json")
+                .body(serde_json::to_vec(body).unwrap());
+        }
         let response = request.send().await?;
         let header = |name: &str| {
             response
@@ -253,13 +304,22 @@ impl<'a> Consumer<'a> {
                 .to_owned()
         };
         let (content_type, cache_control) = (header("content-type"), header("cache-control"));
+        let (etag, location) = (header("etag"), header("location"));
         let status = response.status().as_u16();
-        let body: Value = response.json().await?;
-        self.seen.push(body.clone());
+        let bytes = response.bytes().await?;
+        let body: Value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            let body: Value = serde_json::from_slice(&bytes).expect("a JSON answer");
+            self.seen.push(body.clone());
+            body
+        };
         Ok(Answer {
             status,
             content_type,
             cache_control,
+            etag,
+            location,
             body,
         })
     }
@@ -340,21 +400,38 @@ async fn the_capability_statement_says_what_is_served(g: Gpc) {
         .as_str()
         .unwrap()
         .is_empty());
-    // Only what is served: the slot search, with its parameters and includes.
+    // Only what is served: the slot search with its parameters and includes, the appointment
+    // interactions, finding and registering a patient.
     let resources = statement["rest"][0]["resource"].as_array().unwrap();
-    assert_eq!(resources.len(), 1, "{resources:?}");
-    assert_eq!(resources[0]["type"], "Slot");
+    let kinds: Vec<(&str, Value)> = resources
+        .iter()
+        .map(|r| (r["type"].as_str().unwrap(), r["interaction"].clone()))
+        .collect();
     assert_eq!(
-        resources[0]["interaction"],
-        json!([{"code": "search-type"}])
+        kinds,
+        vec![
+            ("Slot", json!([{"code": "search-type"}])),
+            (
+                "Appointment",
+                json!([{"code": "create"}, {"code": "read"}, {"code": "update"}])
+            ),
+            (
+                "Patient",
+                json!([{"code": "search-type"}, {"code": "read"}])
+            ),
+        ]
+    );
+    assert_eq!(
+        statement["rest"][0]["operation"][0]["name"],
+        "gpc.registerpatient"
     );
 
-    // An interaction hubbook does not serve yet is NOT_IMPLEMENTED, and says what is.
+    // An interaction hubbook does not serve is NOT_IMPLEMENTED, and says what is.
     let read = c
         .send(Call::get(
-            "/Appointment/1",
-            "urn:nhs:names:services:gpconnect:fhir:rest:read:appointment-1",
-            "patient/*.read",
+            "/Practitioner/1",
+            "urn:nhs:names:services:gpconnect:fhir:rest:read:practitioner-1",
+            "organization/*.read",
         ))
         .await;
     read.refused(501, "NOT_IMPLEMENTED");
@@ -868,6 +945,10 @@ tls_both!(
     certificates_are_registered_through_the_api,
     the_slot_search_offers_exactly_what_the_api_offers_111,
     a_slot_search_with_bad_parameters_is_refused,
+    a_111_consumer_books_reads_amends_and_cancels,
+    a_booking_is_refused_as_gp_connect_has_it,
+    a_practice_consumer_sees_and_books_what_its_receptionists_do,
+    a_booking_made_in_the_api_is_the_same_in_gp_connect,
 );
 
 both!(a_plain_http_server_serves_no_gp_connect_consumer);

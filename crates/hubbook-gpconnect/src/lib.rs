@@ -9,8 +9,11 @@
 //! CapabilityStatement ([`metadata`]) is drawn from the table of interactions served, so it says
 //! exactly what is supported.
 
+pub mod appointments;
 pub mod error;
+pub mod fhir;
 pub mod metadata;
+pub mod patients;
 pub mod request;
 pub mod slots;
 
@@ -49,6 +52,19 @@ pub fn configure(facade: web::Data<Facade>) -> impl FnOnce(&mut web::ServiceConf
                 .app_data(facade)
                 .route("/metadata", web::get().to(metadata::read))
                 .route("/Slot", web::get().to(slots::search))
+                .route("/Appointment", web::post().to(appointments::book))
+                .route("/Appointment/{id}", web::get().to(appointments::read))
+                .route("/Appointment/{id}", web::put().to(appointments::update))
+                .route("/Patient", web::get().to(patients::search))
+                .route(
+                    "/Patient/$gpc.registerpatient",
+                    web::post().to(patients::register),
+                )
+                .route("/Patient/{id}", web::get().to(patients::read))
+                .route(
+                    "/Patient/{id}/Appointment",
+                    web::get().to(appointments::of_patient),
+                )
                 .default_service(web::to(not_implemented)),
         );
     }
@@ -101,6 +117,20 @@ pub fn fhir(status: actix_web::http::StatusCode, body: &serde_json::Value) -> Ht
         .insert_header((header::CONTENT_TYPE, FHIR_JSON))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body.to_string())
+}
+
+/// A FHIR resource at a version: as [`fhir`], with the `ETag` `W/"<version>"` that an update's
+/// `If-Match` names.
+pub fn versioned(
+    status: actix_web::http::StatusCode,
+    body: &serde_json::Value,
+    version: i64,
+) -> HttpResponse {
+    let mut response = fhir(status, body);
+    if let Ok(etag) = header::HeaderValue::from_str(&format!("W/\"{version}\"")) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
 }
 
 async fn not_implemented(req: HttpRequest) -> HttpResponse {

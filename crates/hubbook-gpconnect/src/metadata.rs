@@ -24,7 +24,11 @@ pub fn capability_statement(served: &[Interaction]) -> Value {
             Interaction::Book => ("Appointment", "create"),
             Interaction::Read => ("Appointment", "read"),
             Interaction::Amend | Interaction::Cancel => ("Appointment", "update"),
-            Interaction::PatientAppointments => ("Patient", "search-type"),
+            Interaction::PatientAppointments | Interaction::SearchPatient => {
+                ("Patient", "search-type")
+            }
+            Interaction::ReadPatient => ("Patient", "read"),
+            Interaction::RegisterPatient => continue,
         };
         match resources.iter_mut().find(|(k, _)| *k == kind) {
             Some((_, codes)) if !codes.contains(&code) => codes.push(code),
@@ -61,6 +65,12 @@ pub fn capability_statement(served: &[Interaction]) -> Value {
     });
     if !resource.is_empty() {
         rest["resource"] = json!(resource);
+    }
+    if served.contains(&Interaction::RegisterPatient) {
+        rest["operation"] = json!([{
+            "name": "gpc.registerpatient",
+            "definition": {"reference": "https://fhir.nhs.uk/STU3/OperationDefinition/GPConnect-RegisterPatient-Operation-1"},
+        }]);
     }
     json!({
         "resourceType": "CapabilityStatement",

@@ -48,11 +48,28 @@ pub enum Interaction {
     Cancel,
     /// `GET /Patient/{id}/Appointment`: a patient's appointments.
     PatientAppointments,
+    /// `GET /Patient?identifier=`: find a patient by NHS number.
+    SearchPatient,
+    /// `GET /Patient/{id}`: read a patient.
+    ReadPatient,
+    /// `POST /Patient/$gpc.registerpatient`: register a patient hubbook does not know.
+    RegisterPatient,
 }
 
 impl Interaction {
     /// The interactions hubbook serves now; the CapabilityStatement lists exactly these.
-    pub const SERVED: &'static [Interaction] = &[Interaction::Metadata, Interaction::SearchSlots];
+    pub const SERVED: &'static [Interaction] = &[
+        Interaction::Metadata,
+        Interaction::SearchSlots,
+        Interaction::Book,
+        Interaction::Read,
+        Interaction::Amend,
+        Interaction::Cancel,
+        Interaction::PatientAppointments,
+        Interaction::SearchPatient,
+        Interaction::ReadPatient,
+        Interaction::RegisterPatient,
+    ];
 
     /// The `Ssp-InteractionID` the route expects.
     pub fn id(self) -> String {
@@ -64,6 +81,9 @@ impl Interaction {
             Self::Amend => "rest:update:appointment-1",
             Self::Cancel => "rest:cancel:appointment-1",
             Self::PatientAppointments => "rest:search:patient_appointments-1",
+            Self::SearchPatient => "rest:search:patient-1",
+            Self::ReadPatient => "rest:read:patient-1",
+            Self::RegisterPatient => "operation:gpc.registerpatient-1",
         };
         format!("{INTERACTION_PREFIX}{suffix}")
     }
@@ -72,16 +92,23 @@ impl Interaction {
     pub fn scope(self) -> &'static str {
         match self {
             Self::Metadata | Self::SearchSlots => "organization/*.read",
-            Self::Read | Self::PatientAppointments => "patient/*.read",
-            Self::Book | Self::Amend | Self::Cancel => "patient/*.write",
+            Self::Read | Self::PatientAppointments | Self::SearchPatient | Self::ReadPatient => {
+                "patient/*.read"
+            }
+            Self::Book | Self::Amend | Self::Cancel | Self::RegisterPatient => "patient/*.write",
         }
     }
 
     /// Its HTTP method.
     pub fn method(self) -> &'static str {
         match self {
-            Self::Metadata | Self::SearchSlots | Self::Read | Self::PatientAppointments => "GET",
-            Self::Book => "POST",
+            Self::Metadata
+            | Self::SearchSlots
+            | Self::Read
+            | Self::PatientAppointments
+            | Self::SearchPatient
+            | Self::ReadPatient => "GET",
+            Self::Book | Self::RegisterPatient => "POST",
             Self::Amend | Self::Cancel => "PUT",
         }
     }
@@ -94,6 +121,9 @@ impl Interaction {
             Self::Book => "/Appointment",
             Self::Read | Self::Amend | Self::Cancel => "/Appointment/{id}",
             Self::PatientAppointments => "/Patient/{id}/Appointment",
+            Self::SearchPatient => "/Patient",
+            Self::ReadPatient => "/Patient/{id}",
+            Self::RegisterPatient => "/Patient/$gpc.registerpatient",
         }
     }
 }

@@ -2,10 +2,12 @@
 //! their Schedules (one per session) and, when asked, their Locations (the sites) and the
 //! Organization that runs them (the cluster, by its network's ODS code).
 //!
-//! The consumer is an integration that books as NHS 111: it is offered exactly the slots the
-//! JSON API's slot search offers it (the same use case), those that start and end inside the
-//! window. A booking organisation of another type (`searchFilter` with a GP practice type) is
-//! refused with `ACCESS_DENIED`: an integration is not yet bound to a practice it may book for.
+//! The consumer is an integration that books as NHS 111, or one bound to a practice (the
+//! practice's own system): it is offered exactly the slots the JSON API's slot search offers it
+//! (the same use case), those that start and end inside the window: a practice its reserved and
+//! open slots, never another practice's reserved ones; 111 the slots kept for 111 and, where
+//! the cluster allows, the open ones. A booking organisation type that is not the consumer's
+//! (`urgent-care` for 111, any other for a practice) is refused with `ACCESS_DENIED`.
 //!
 //! Parameters as GP Connect 1.2.8 has them: `start=ge` and `end=le` once each, as dates or
 //! date-times with a UTC offset (dates are England's), at most 14 days apart; `status=free`;
@@ -18,21 +20,21 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::London;
-use hubbook_core::rota::Delivery;
-use hubbook_core::ClinicalRole;
 use hubbook_service::slots::{FindSlots, Offer};
 use serde_json::{json, Value};
 
 use crate::error::{ErrorCode, GpcError};
+use crate::fhir::{channel, meta, practitioner_role, uk, PROFILE_BASE};
 use crate::request::{Interaction, ODS_SYSTEM};
 use crate::Facade;
 
 /// The longest window a search may ask for.
 pub const MAX_WINDOW_DAYS: i64 = 14;
+/// The organisation type of an NHS 111 (urgent care) consumer.
+pub const URGENT_CARE: &str = "urgent-care";
 /// The code system of booking organisation types.
 pub const ORGANISATION_TYPE_SYSTEM: &str =
     "https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1";
-const PROFILE_BASE: &str = "https://fhir.nhs.uk/STU3/StructureDefinition/";
 
 /// A slot search as asked: the window, and what to include.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,38 +145,6 @@ pub fn parse(query: &str) -> Result<SlotQuery, GpcError> {
     })
 }
 
-/// A UTC instant as GP Connect writes it: England's local time with its offset.
-fn uk(at: chrono::NaiveDateTime) -> String {
-    at.and_utc()
-        .with_timezone(&London)
-        .format("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
-}
-
-/// The GP Connect delivery channel of a slot.
-fn channel(delivery: Delivery) -> &'static str {
-    match delivery {
-        Delivery::FaceToFace => "In-person",
-        Delivery::Telephone => "Telephone",
-        Delivery::Video => "Video",
-    }
-}
-
-/// The practitioner role of a schedule: a GP is SDS job role R0260; other roles are named in
-/// words only (their SDS codes are not mapped yet).
-fn practitioner_role(role: ClinicalRole) -> Value {
-    match role {
-        ClinicalRole::Gp => json!({"coding": [{
-            "system": "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-SDSJobRoleName-1",
-            "code": "R0260", "display": "General Medical Practitioner"}]}),
-        other => json!({"text": other.as_str()}),
-    }
-}
-
-fn meta(profile: &str, version: i64) -> Value {
-    json!({"versionId": version.to_string(), "profile": [format!("{PROFILE_BASE}{profile}")]})
-}
-
 /// The searchset of these offers, with what the query asks included.
 pub fn bundle(
     offers: &[Offer],
@@ -274,17 +244,23 @@ pub fn bundle(
 pub async fn search(req: HttpRequest, facade: web::Data<Facade>) -> Result<HttpResponse, GpcError> {
     let (integration, _) = crate::admit(&req, Interaction::SearchSlots, &facade).await?;
     let query = parse(req.query_string())?;
-    if let Some(kind) = query
-        .organisation_type
-        .as_deref()
-        .filter(|k| *k != "urgent-care")
-    {
-        return Err(GpcError::new(
-            ErrorCode::AccessDenied,
-            format!(
-                "this integration books as NHS 111 (organisation type urgent-care), not for a {kind} organisation"
-            ),
-        ));
+    let books_as_111 = integration.role == hubbook_core::Role::Triage;
+    match query.organisation_type.as_deref() {
+        Some(kind) if books_as_111 && kind != URGENT_CARE => {
+            return Err(GpcError::new(
+                ErrorCode::AccessDenied,
+                format!(
+                    "this integration books as NHS 111 (organisation type {URGENT_CARE}), not for a {kind} organisation"
+                ),
+            ))
+        }
+        Some(URGENT_CARE) if !books_as_111 => {
+            return Err(GpcError::new(
+                ErrorCode::AccessDenied,
+                "this integration books for its practice, not as an urgent-care (NHS 111) service",
+            ))
+        }
+        _ => {}
     }
     let find = FindSlots {
         from: Some(query.from),

@@ -1,0 +1,84 @@
+//! The pieces every GP Connect resource hubbook writes is made of: profiles and their
+//! versions, instants in England's local time with their offset, delivery channels and
+//! practitioner roles as GP Connect codes them.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Europe::London;
+use hubbook_core::rota::Delivery;
+use hubbook_core::ClinicalRole;
+use serde_json::{json, Value};
+
+/// Where GP Connect's profiles and extensions are defined.
+pub const PROFILE_BASE: &str = "https://fhir.nhs.uk/STU3/StructureDefinition/";
+/// The identifier system of NHS numbers.
+pub const NHS_NUMBER_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
+
+/// A UTC instant as GP Connect writes it: England's local time with its offset.
+pub fn uk(at: chrono::NaiveDateTime) -> String {
+    at.and_utc()
+        .with_timezone(&London)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+/// The GP Connect delivery channel of a slot.
+pub fn channel(delivery: Delivery) -> &'static str {
+    match delivery {
+        Delivery::FaceToFace => "In-person",
+        Delivery::Telephone => "Telephone",
+        Delivery::Video => "Video",
+    }
+}
+
+/// The practitioner role of a schedule: a GP is SDS job role R0260; other roles are named in
+/// words only (their SDS codes are not mapped yet).
+pub fn practitioner_role(role: ClinicalRole) -> Value {
+    match role {
+        ClinicalRole::Gp => json!({"coding": [{
+            "system": "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-SDSJobRoleName-1",
+            "code": "R0260", "display": "General Medical Practitioner"}]}),
+        other => json!({"text": other.as_str()}),
+    }
+}
+
+/// A resource's `meta`: its version and its GP Connect profile.
+pub fn meta(profile: &str, version: i64) -> Value {
+    json!({"versionId": version.to_string(), "profile": [format!("{PROFILE_BASE}{profile}")]})
+}
+
+/// An instant as the consumer wrote it: a date-time with its UTC offset.
+pub fn instant(value: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(value)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The delivery of a GP Connect delivery channel code.
+pub fn delivery(code: &str) -> Option<Delivery> {
+    [Delivery::FaceToFace, Delivery::Telephone, Delivery::Video]
+        .into_iter()
+        .find(|d| channel(*d) == code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_written_in_england_with_their_offset() {
+        let winter = "2026-12-07T18:30:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(uk(winter.naive_utc()), "2026-12-07T18:30:00+00:00");
+        let summer = "2027-06-07T17:30:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(uk(summer.naive_utc()), "2027-06-07T18:30:00+01:00");
+        assert_eq!(instant("2027-06-07T18:30:00+01:00"), Some(summer));
+        assert_eq!(instant("2027-06-07"), None);
+    }
+
+    #[test]
+    fn delivery_channels_read_back() {
+        for d in [Delivery::FaceToFace, Delivery::Telephone, Delivery::Video] {
+            assert_eq!(delivery(channel(d)), Some(d));
+        }
+        assert_eq!(delivery("Carrier pigeon"), None);
+    }
+}

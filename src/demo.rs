@@ -339,6 +339,7 @@ fn book_a_few(
                 requester_reference: None,
                 requester_contact: None,
                 notes: None,
+                part_of: None,
                 allow_same_day: true,
                 own_holds_block: false,
             };

@@ -554,6 +554,7 @@ fn book(
                 cancelled_at: cancelled.then_some(made),
                 outcome_at: outcome.then_some(slot.ends_at),
                 notes: None,
+                part_of: None,
             };
             (row, triage)
         };

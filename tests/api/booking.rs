@@ -386,7 +386,92 @@ async fn the_database_itself_refuses_a_second_live_appointment(app: TestApp) {
     assert_eq!(app.count("appointments"), 1);
 }
 
+/// How many free slots of the week the caller is offered.
+async fn free_count(app: &TestApp, token: &str) -> usize {
+    app.get(
+        "/api/v1/slots?from=2026-12-07T00:00:00Z&to=2026-12-12T00:00:00Z&limit=500",
+        token,
+    )
+    .await
+    .ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+/// Adjacent slots booked as one appointment: one row a slot, one appointment to every reader,
+/// ending when its last slot ends; all or nothing; cancelled and freed together.
+async fn adjacent_slots_book_as_one_appointment(app: TestApp) {
+    let (c, slots) = open_week(&app, "U80009").await;
+    // Not adjacent (a gap, or out of order): refused, and nothing is booked.
+    for further in [json!([slots[2]]), json!([slots[0]])] {
+        let first = if further[0] == slots[0] {
+            &slots[1]
+        } else {
+            &slots[0]
+        };
+        let refused = book(
+            &app,
+            &c.receptionist,
+            &format!("gap-{first}"),
+            json!({"slot_id": first, "further_slot_ids": further, "patient": patient(7)}),
+        )
+        .await;
+        refused.problem(422, "slots-not-adjacent");
+    }
+    assert_eq!(free_count(&app, &c.receptionist).await, 90);
+    // Two adjacent slots: one appointment from 09:00 to 09:20.
+    let booked = book(
+        &app,
+        &c.receptionist,
+        "double",
+        json!({"slot_id": slots[0], "further_slot_ids": [slots[1]], "patient": patient(7), "reason": "Long review"}),
+    )
+    .await;
+    let a = booked.ok(201).clone();
+    assert_eq!(a["starts_at"], "2026-12-07T09:00:00Z");
+    assert_eq!(a["ends_at"], "2026-12-07T09:20:00Z");
+    assert_eq!(free_count(&app, &c.receptionist).await, 88);
+    let id = a["id"].as_str().unwrap();
+    let read = app
+        .get(&format!("/api/v1/appointments/{id}"), &c.receptionist)
+        .await;
+    assert_eq!(read.ok(200)["ends_at"], "2026-12-07T09:20:00Z");
+    let listed = app.get("/api/v1/appointments", &c.receptionist).await;
+    let items = listed.ok(200)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1, "one appointment, not a row a slot");
+    assert_eq!(items[0]["ends_at"], "2026-12-07T09:20:00Z");
+    // The second slot is taken for anyone else; the appointment is not moved whole.
+    book(
+        &app,
+        &c.receptionist,
+        "other",
+        json!({"slot_id": slots[1], "patient": patient(8)}),
+    )
+    .await
+    .problem(409, "slot-unavailable");
+    app.post(
+        &format!("/api/v1/appointments/{id}/reschedule"),
+        &c.receptionist,
+        json!({"slot_id": slots[5]}),
+    )
+    .await
+    .problem(409, "invalid-transition");
+    // Cancelling frees both slots.
+    app.post(
+        &format!("/api/v1/appointments/{id}/cancel"),
+        &c.receptionist,
+        json!({"reason": "Asked by phone"}),
+    )
+    .await
+    .ok(200);
+    assert_eq!(free_count(&app, &c.receptionist).await, 90);
+    // The database holds a row a slot (the refused bookings left none).
+    assert_eq!(app.count("appointments"), 2);
+}
+
 both!(
+    adjacent_slots_book_as_one_appointment,
     hold_then_book_records_what_was_true,
     bookings_are_refused_clearly,
     cancelling_frees_the_slot_and_reads_are_scoped,

@@ -580,6 +580,7 @@ impl TestApp {
             cancelled_at: None,
             outcome_at: None,
             notes: None,
+            part_of: None,
         };
         let change = Change {
             actor: "user:test".into(),

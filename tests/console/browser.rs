@@ -132,6 +132,16 @@ impl Browser {
         }
     }
 
+    /// A browser with no cookies yet that sends through `client` (one that trusts a test
+    /// server's TLS certificate, say); it must not follow redirects.
+    #[allow(dead_code)]
+    pub fn with_client(app: &TestApp, client: reqwest::Client) -> Self {
+        Self {
+            client,
+            ..Self::new(app)
+        }
+    }
+
     async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
         let mut request = request;
         if let Some(cookie) = &self.cookie {

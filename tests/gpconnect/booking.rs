@@ -50,8 +50,12 @@ pub async fn register(c: &mut Consumer<'_>, nhs: &str, family: &str) -> Value {
 /// The free slots of the published week as the consumer sees them (searched as `org_type`), in
 /// time order, each with its schedule's Location reference.
 pub async fn free_slots(c: &mut Consumer<'_>, org_type: &str) -> Vec<(Value, String)> {
-    let query = WEEK.replace("urgent-care", org_type);
-    let answer = c.send(super::slots(&query)).await;
+    slots_found(c, &WEEK.replace("urgent-care", org_type)).await
+}
+
+/// The free slots a slot search (`query`) finds, as [`free_slots`] gives them.
+pub async fn slots_found(c: &mut Consumer<'_>, query: &str) -> Vec<(Value, String)> {
+    let answer = c.send(super::slots(query)).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     let entries = answer.body["entry"].as_array().cloned().unwrap_or_default();
     let schedule_location = |reference: &str| -> String {
@@ -615,6 +619,20 @@ pub async fn a_practice_consumer_sees_and_books_what_its_receptionists_do(g: Gpc
     let native = native.ok(200);
     assert_eq!(native["patient"]["nhs_number"], PATIENT_1);
     assert_eq!(native["slot_id"], seen[0].0["id"]);
+    // And in the console, the receptionist's appointment page shows it: the patient, the time,
+    // the description and the comment (as notes for the clinician) the practice's system gave.
+    let mut desk = super::browser::Browser::with_client(&g.app, g.pki.https_no_redirects());
+    desk.sign_in("rec-u90001", helpers::PASSWORD).await;
+    let page = desk.get(&format!("/appointments/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for shown in [
+        "Ada Rivers",
+        "Sore throat for three days",
+        "Monday 7 December 2026 at 9am to 9:10am",
+        "Prefers a call after 5pm",
+    ] {
+        assert!(page.body.contains(shown), "{shown} in {}", page.body);
+    }
     // The 111 consumer sees neither the appointment nor the patient the practice registered.
     nhs111
         .send(read_call(id))
@@ -686,5 +704,246 @@ pub async fn a_booking_made_in_the_api_is_the_same_in_gp_connect(g: Gpc) {
         helpers::at(slot["starts_at"].as_str().unwrap())
     );
     assert_eq!(a["description"], "Blood pressure review");
+    c.all_parse_as_stu3();
+}
+
+/// Reads a bulk file (or the manifest) as the consumer: status, ETag and body.
+async fn bulk_get(
+    c: &Consumer<'_>,
+    url: &str,
+    if_none_match: Option<&str>,
+) -> (u16, String, String) {
+    let mut request = c.client.get(url);
+    if let Some(tag) = if_none_match {
+        request = request.header("If-None-Match", tag);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let tag = response
+        .headers()
+        .get("etag")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, tag, response.text().await.unwrap())
+}
+
+pub async fn aggregators_read_bulk_availability_with_etags_and_since(g: Gpc) {
+    let mut c = Consumer::new(&g);
+    let base = format!("{}/gpconnect/fhir", g.app.base);
+    let (status, tag, body) = bulk_get(&c, &format!("{base}/$bulk-publish"), None).await;
+    assert_eq!(status, 200, "{body}");
+    let manifest: Value = serde_json::from_str(&body).unwrap();
+    let outputs = manifest["output"].as_array().unwrap();
+    let kinds: Vec<&str> = outputs
+        .iter()
+        .map(|o| o["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["Location", "Schedule", "Slot"]);
+    assert!(manifest["transactionTime"].is_string());
+    // Unchanged, the manifest answers 304 to its ETag.
+    let (status, _, body) = bulk_get(&c, &format!("{base}/$bulk-publish"), Some(&tag)).await;
+    assert_eq!((status, body.as_str()), (304, ""));
+
+    let url = |kind: &str| {
+        outputs.iter().find(|o| o["type"] == kind).unwrap()["url"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let ndjson = |body: &str| -> Vec<Value> {
+        body.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let (status, slot_tag, body) = bulk_get(&c, &url("Slot"), None).await;
+    assert_eq!(status, 200);
+    let slots = ndjson(&body);
+    // Every slot of the published week, free and busy: free exactly where the search offers it.
+    assert_eq!(slots.len(), 90, "18 slots a day for five days");
+    let free: Vec<&Value> = slots.iter().filter(|s| s["status"] == "free").collect();
+    let searched = free_slots(&mut c, "urgent-care").await;
+    assert_eq!(free.len(), searched.len());
+    for s in &slots {
+        let capacity = &s["extension"][0];
+        assert_eq!(
+            capacity["url"],
+            "http://fhir-registry.smarthealthit.org/StructureDefinition/slot-capacity"
+        );
+        assert_eq!(
+            capacity["valueInteger"],
+            if s["status"] == "free" { 1 } else { 0 }
+        );
+    }
+    let (_, _, body) = bulk_get(&c, &url("Location"), None).await;
+    let locations = ndjson(&body);
+    assert_eq!(locations.len(), 1);
+    assert_eq!(locations[0]["resourceType"], "Location");
+    let (_, _, body) = bulk_get(&c, &url("Schedule"), None).await;
+    assert_eq!(ndjson(&body).len(), 5, "a session a day");
+
+    // A booking changes the Slot file: its ETag moves on, and `_since` before the booking lists
+    // the booked slot, now busy, alone.
+    let (status, _, _) = bulk_get(&c, &url("Slot"), Some(&slot_tag)).await;
+    assert_eq!(status, 304);
+    // A minute later (the JWT lives five).
+    g.app.clock.set(helpers::at("2026-12-01T08:01:00Z"));
+    register(&mut c, PATIENT_1, "Rivers").await;
+    let booked = c
+        .send(book_call(booking(&searched[0], PATIENT_1, "urgent-care")))
+        .await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    let (status, new_tag, body) = bulk_get(&c, &url("Slot"), Some(&slot_tag)).await;
+    assert_eq!(status, 200);
+    assert_ne!(new_tag, slot_tag);
+    let now_busy: Vec<Value> = ndjson(&body)
+        .into_iter()
+        .filter(|s| s["id"] == searched[0].0["id"])
+        .collect();
+    assert_eq!(now_busy[0]["status"], "busy");
+    let since = format!(
+        "{}?_since=2026-12-01T08:00:30Z",
+        url("Slot").split('?').next().unwrap()
+    );
+    let (status, _, body) = bulk_get(&c, &since, None).await;
+    assert_eq!(status, 200);
+    let changed = ndjson(&body);
+    assert_eq!(changed.len(), 1, "{body}");
+    assert_eq!(changed[0]["id"], searched[0].0["id"]);
+    // A bad _since, another cluster or file, or no certificate are refused.
+    let bad = format!(
+        "{}?_since=yesterday",
+        url("Slot").split('?').next().unwrap()
+    );
+    assert_eq!(bulk_get(&c, &bad, None).await.0, 422);
+    assert_eq!(
+        bulk_get(&c, &format!("{base}/bulk/U99999/Slot.ndjson"), None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        bulk_get(
+            &c,
+            &url("Slot").replace("Slot.ndjson", "Practitioner.ndjson"),
+            None
+        )
+        .await
+        .0,
+        404
+    );
+    let stranger = Consumer::with(&g, None);
+    assert_eq!(bulk_get(&stranger, &url("Slot"), None).await.0, 403);
+}
+
+pub async fn adjacent_slots_book_as_one_appointment(g: Gpc) {
+    // The practices' shares apportioned slot by slot leave no two adjacent: with them off, a
+    // Saturday morning published after is open to both.
+    g.app
+        .send(
+            Method::PUT,
+            "/api/v1/clusters/U90001/sharing",
+            Some(&g.manager),
+            Some(json!({"triage": {"kind": "per_day", "slots": 2}, "apportionment": false})),
+            &[("If-Match", "*")],
+        )
+        .await
+        .ok(200);
+    let first_id =
+        |reply: helpers::Reply| reply.ok(200)["items"][0]["id"].as_str().unwrap().to_owned();
+    let site = first_id(g.app.get("/api/v1/clusters/U90001/sites", &g.manager).await);
+    let service = first_id(
+        g.app
+            .get("/api/v1/clusters/U90001/services", &g.manager)
+            .await,
+    );
+    let template = json!({"key": "sat", "site_id": site, "service_id": service, "start": "09:00", "end": "10:00",
+        "slot_minutes": 10, "capacity": 1, "delivery": "face_to_face", "weekdays": ["sat"], "valid_from": "2026-01-01"});
+    let rota = g
+        .app
+        .post(
+            "/api/v1/clusters/U90001/rotas",
+            &g.manager,
+            json!({"name": "Saturday", "templates": [template]}),
+        )
+        .await;
+    let rota = rota.ok(201)["id"].as_str().unwrap().to_owned();
+    g.app
+        .post(
+            &format!("/api/v1/clusters/U90001/rotas/{rota}/publish"),
+            &g.manager,
+            json!({"from": "2026-12-12", "to": "2026-12-12"}),
+        )
+        .await
+        .ok(200);
+    const SATURDAY: &str = "start=ge2026-12-12&end=le2026-12-12&status=free&_include=Slot:schedule\
+        &searchFilter=https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1%7Cgp-practice";
+    let cert = practice_consumer(&g).await;
+    let mut c = Consumer::with(&g, Some(&cert));
+    register(&mut c, PATIENT_1, "Rivers").await;
+    let seen = slots_found(&mut c, SATURDAY).await;
+    // Two slots of one schedule, the second starting when the first ends; and one a gap apart.
+    let pair = seen
+        .windows(2)
+        .find(|w| w[0].0["end"] == w[1].0["start"] && w[0].0["schedule"] == w[1].0["schedule"])
+        .unwrap_or_else(|| {
+            panic!(
+                "two adjacent slots: {:?}",
+                seen.iter()
+                    .take(12)
+                    .map(|(s, _)| format!("{} {} {}", s["start"], s["end"], s["schedule"]))
+                    .collect::<Vec<_>>()
+            )
+        })
+        .to_vec();
+    let gap = seen
+        .iter()
+        .find(|(s, _)| {
+            s["schedule"] == pair[0].0["schedule"]
+                && s["start"].as_str() > pair[1].0["end"].as_str()
+        })
+        .expect("a later slot of the same schedule")
+        .clone();
+    let two = |second: &(Value, String)| {
+        let mut body = booking(&pair[0], PATIENT_1, "gp-practice");
+        body["slot"] = json!([
+            {"reference": format!("Slot/{}", pair[0].0["id"].as_str().unwrap())},
+            {"reference": format!("Slot/{}", second.0["id"].as_str().unwrap())},
+        ]);
+        body["end"] = second.0["end"].clone();
+        body
+    };
+    c.send(book_call(two(&gap)))
+        .await
+        .refused(422, "INVALID_RESOURCE");
+    assert_eq!(slots_found(&mut c, SATURDAY).await.len(), seen.len());
+    let booked = c.send(book_call(two(&pair[1]))).await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    let a = booked.body.clone();
+    valid_appointment(&a);
+    assert_eq!(a["slot"].as_array().unwrap().len(), 2);
+    assert_eq!(a["start"], pair[0].0["start"]);
+    assert_eq!(a["end"], pair[1].0["end"]);
+    assert_eq!(slots_found(&mut c, SATURDAY).await.len(), seen.len() - 2);
+    let id = a["id"].as_str().unwrap();
+    let read = c.send(read_call(id)).await;
+    assert_eq!(read.body, a);
+    // The JSON API shows one appointment ending with the second slot.
+    let native = g
+        .app
+        .get(&format!("/api/v1/appointments/{id}"), &g.receptionist)
+        .await;
+    assert_eq!(
+        helpers::at(native.ok(200)["ends_at"].as_str().unwrap()),
+        helpers::at(pair[1].0["end"].as_str().unwrap())
+    );
+    // Cancelled, both slots are free again.
+    let mut cancelling = a.clone();
+    cancelling["status"] = json!("cancelled");
+    cancelling["extension"].as_array_mut().unwrap().push(json!({
+        "url": format!("{PROFILE}Extension-GPConnect-AppointmentCancellationReason-1"),
+        "valueString": "Patient is better"}));
+    let cancelled = c.send(put_call(id, CANCEL, cancelling)).await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    assert_eq!(slots_found(&mut c, SATURDAY).await.len(), seen.len());
     c.all_parse_as_stu3();
 }

@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, dead_code)]
 
 mod booking;
+#[path = "../console/browser.rs"]
+mod browser;
 #[path = "../api/helpers.rs"]
 mod helpers;
 mod pki;
@@ -848,6 +850,35 @@ async fn the_slot_search_offers_exactly_what_the_api_offers_111(g: Gpc) {
         ))
         .await;
     assert_eq!(raw.body["entry"], morning.body["entry"]);
+    // service.identifier keeps the slots of the service with that code, with or without a
+    // system; another code finds none.
+    let services = g
+        .app
+        .get("/api/v1/clusters/U90001/services", &g.manager)
+        .await;
+    let code = services.ok(200)["items"][0]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let monday_query = "start=ge2026-12-07T09:00:00%2B00:00&end=le2026-12-07T12:00:00%2B00:00&status=free&_include=Slot:schedule";
+    for filter in [
+        code.clone(),
+        format!("https://fhir.nhs.uk/Id/dos-service-id%7C{code}"),
+    ] {
+        let same = c
+            .send(slots(&format!(
+                "{monday_query}&service.identifier={filter}"
+            )))
+            .await;
+        assert_eq!(same.body["entry"], morning.body["entry"], "{filter}");
+    }
+    let none = c
+        .send(slots(&format!(
+            "{monday_query}&service.identifier=no-such-service"
+        )))
+        .await;
+    assert_eq!(none.status, 200);
+    assert!(none.body.get("entry").is_none(), "{}", none.body);
     c.all_parse_as_stu3();
 }
 
@@ -949,6 +980,8 @@ tls_both!(
     a_booking_is_refused_as_gp_connect_has_it,
     a_practice_consumer_sees_and_books_what_its_receptionists_do,
     a_booking_made_in_the_api_is_the_same_in_gp_connect,
+    aggregators_read_bulk_availability_with_etags_and_since,
+    adjacent_slots_book_as_one_appointment,
 );
 
 both!(a_plain_http_server_serves_no_gp_connect_consumer);

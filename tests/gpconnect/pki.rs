@@ -112,6 +112,19 @@ impl Pki {
 
     /// An HTTPS client that trusts this CA and presents `cert`, if any.
     pub fn https(&self, cert: Option<&ClientCert>) -> reqwest::Client {
+        self.https_builder(cert).build().unwrap()
+    }
+
+    /// A client as [`Pki::https`] makes it that does not follow redirects (a browser's, for
+    /// the console).
+    pub fn https_no_redirects(&self) -> reqwest::Client {
+        self.https_builder(None)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    fn https_builder(&self, cert: Option<&ClientCert>) -> reqwest::ClientBuilder {
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .add_root_certificate(reqwest::Certificate::from_pem(self.ca_pem.as_bytes()).unwrap());
@@ -119,7 +132,7 @@ impl Pki {
             let pem = format!("{}{}", c.cert, c.key);
             builder = builder.identity(reqwest::Identity::from_pem(pem.as_bytes()).unwrap());
         }
-        builder.build().unwrap()
+        builder
     }
 }
 

@@ -74,6 +74,7 @@ problem_types! {
     InternalError = "internal-error", INTERNAL_SERVER_ERROR, "Something unexpected failed; it was logged under the problem's `instance`.";
     // Booking.
     SlotUnavailable = "slot-unavailable", CONFLICT, "The slot has just been booked, or someone else holds it: search again.";
+    SlotsNotAdjacent = "slots-not-adjacent", UNPROCESSABLE_ENTITY, "Slots booked as one appointment must be adjacent: each starts when the one before ends, in one session, of one service and delivery.";
     SlotNotOffered = "slot-not-offered", CONFLICT, "The slot is not offered to the caller now (reserved for another practice or for 111, or no data-sharing agreement).";
     SlotInPast = "slot-in-past", UNPROCESSABLE_ENTITY, "The slot has already started.";
     HoldExpired = "hold-expired", CONFLICT, "The hold named is not the caller's or has expired: hold again, or book without a hold.";

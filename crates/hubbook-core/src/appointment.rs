@@ -2,6 +2,8 @@
 
 use chrono::{Duration, NaiveDateTime};
 
+use crate::Refusal;
+
 use crate::ValidationError;
 
 crate::text_enum! {
@@ -102,9 +104,118 @@ pub fn outcome_allowed(
     }
 }
 
+/// A slot as the adjacency rule sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotShape<'a> {
+    /// Its id, for the refusal's words.
+    pub id: &'a str,
+    /// Start (UTC).
+    pub starts_at: NaiveDateTime,
+    /// End (UTC).
+    pub ends_at: NaiveDateTime,
+    /// Its session (GP Connect's Schedule).
+    pub session: &'a str,
+    /// Its service.
+    pub service: &'a str,
+    /// Its delivery channel.
+    pub delivery: crate::rota::Delivery,
+}
+
+/// The most slots one appointment may take.
+pub const MAX_ADJACENT_SLOTS: usize = 6;
+
+/// Whether slots, in the order given, can be booked as one appointment: at most
+/// [`MAX_ADJACENT_SLOTS`], no slot twice, each starting when the one before ends, all of one
+/// session, one service and one delivery channel (GP Connect's rule for adjacent slots).
+pub fn adjacent(slots: &[SlotShape<'_>]) -> Result<(), Refusal> {
+    let refuse = |why: String| Err(Refusal::NotAdjacent(why));
+    if slots.len() > MAX_ADJACENT_SLOTS {
+        return refuse(format!(
+            "an appointment takes at most {MAX_ADJACENT_SLOTS} slots, not {}",
+            slots.len()
+        ));
+    }
+    for pair in slots.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if a.session != b.session {
+            return refuse(format!(
+                "slots {} and {} are of different sessions",
+                a.id, b.id
+            ));
+        }
+        if a.service != b.service || a.delivery != b.delivery {
+            return refuse(format!(
+                "slots {} and {} differ in service or delivery channel",
+                a.id, b.id
+            ));
+        }
+        if a.ends_at != b.starts_at {
+            return refuse(format!(
+                "slot {} does not start when slot {} ends: give the slots in time order, with no gap",
+                b.id, a.id
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn shape<'a>(id: &'a str, start: &str, end: &str, session: &'a str) -> SlotShape<'a> {
+        let t = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        SlotShape {
+            id,
+            starts_at: t(start),
+            ends_at: t(end),
+            session,
+            service: "gp",
+            delivery: crate::rota::Delivery::FaceToFace,
+        }
+    }
+
+    #[test]
+    fn adjacent_slots_follow_each_other_in_one_session() {
+        let a = shape("a", "2026-12-07 09:00", "2026-12-07 09:10", "s1");
+        let b = shape("b", "2026-12-07 09:10", "2026-12-07 09:20", "s1");
+        let c = shape("c", "2026-12-07 09:20", "2026-12-07 09:30", "s1");
+        assert!(adjacent(&[a, b, c]).is_ok());
+        assert!(adjacent(&[a]).is_ok());
+        // Out of order, with a gap, across sessions, or of another service or delivery.
+        assert!(adjacent(&[b, a]).is_err());
+        assert!(adjacent(&[a, c]).is_err());
+        assert!(adjacent(&[a, b]).is_ok());
+        let other_session = SlotShape { session: "s2", ..b };
+        assert!(adjacent(&[a, other_session]).is_err());
+        let video = SlotShape {
+            delivery: crate::rota::Delivery::Video,
+            ..b
+        };
+        assert!(adjacent(&[a, video]).is_err());
+        let nurse = SlotShape {
+            service: "nurse",
+            ..b
+        };
+        assert_eq!(
+            adjacent(&[a, nurse]).unwrap_err().code(),
+            "slots-not-adjacent"
+        );
+        assert!(adjacent(&[a, a]).is_err(), "the same slot twice");
+        let many: Vec<SlotShape<'_>> = (0..7)
+            .map(|i| {
+                let start = NaiveDateTime::parse_from_str("2026-12-07 09:00", "%Y-%m-%d %H:%M")
+                    .unwrap()
+                    + Duration::minutes(10 * i);
+                SlotShape {
+                    starts_at: start,
+                    ends_at: start + Duration::minutes(10),
+                    ..a
+                }
+            })
+            .collect();
+        assert!(adjacent(&many).is_err());
+    }
 
     fn t(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()

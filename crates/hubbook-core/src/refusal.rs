@@ -30,6 +30,10 @@ pub enum Refusal {
     /// The appointment's status does not allow the change; the text says why.
     #[error("{0}")]
     InvalidTransition(String),
+    /// Slots asked for as one appointment that are not adjacent (each starting when the one
+    /// before ends, of one session, service and delivery); the text says which.
+    #[error("{0}")]
+    NotAdjacent(String),
     /// An integration already has as many live secrets as it may.
     #[error("two secrets are live already; revoke one before rotating again")]
     SecretLimit,
@@ -45,6 +49,7 @@ impl Refusal {
             Self::SlotInPast => "slot-in-past",
             Self::NotOffered(_) => "slot-not-offered",
             Self::InvalidTransition(_) => "invalid-transition",
+            Self::NotAdjacent(_) => "slots-not-adjacent",
             Self::SecretLimit => "secret-limit",
         }
     }

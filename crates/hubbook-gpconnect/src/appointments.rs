@@ -173,7 +173,11 @@ pub fn resource(detail: &AppointmentDetail) -> Value {
         "start": uk(a.starts_at),
         "end": uk(a.ends_at),
         "minutesDuration": (a.ends_at - a.starts_at).num_minutes(),
-        "slot": [{"reference": format!("Slot/{}", a.slot_id)}],
+        "slot": detail
+            .slot_ids
+            .iter()
+            .map(|id| json!({"reference": format!("Slot/{id}")}))
+            .collect::<Vec<_>>(),
         "created": uk(a.created_at),
         "participant": participant,
     });
@@ -523,40 +527,42 @@ pub async fn book(
     let body: Value =
         serde_json::from_slice(&body).map_err(|e| invalid(format!("the body is not JSON: {e}")))?;
     let b = booking(&body)?;
-    let [slot_id] = b.slots.as_slice() else {
-        return Err(invalid(
-            "hubbook books one slot per appointment over GP Connect: send one slot",
-        ));
-    };
-    let offer = match facade.hubbook.slot_offer(&caller, slot_id.clone()).await {
-        Ok(offer) => offer,
-        Err(ServiceError::NotFound(_)) => {
-            return Err(GpcError::new(
-                ErrorCode::ReferenceNotFound,
-                format!("Slot/{slot_id} is not a slot you may book"),
-            ))
+    let mut offers = Vec::with_capacity(b.slots.len());
+    for slot_id in &b.slots {
+        match facade.hubbook.slot_offer(&caller, slot_id.clone()).await {
+            Ok(offer) => offers.push(offer),
+            Err(ServiceError::NotFound(_)) => {
+                return Err(GpcError::new(
+                    ErrorCode::ReferenceNotFound,
+                    format!("Slot/{slot_id} is not a slot you may book"),
+                ))
+            }
+            Err(e) => return Err(from_service(e)),
         }
-        Err(e) => return Err(from_service(e)),
+    }
+    let (Some(first), Some(last)) = (offers.first(), offers.last()) else {
+        return Err(invalid("slot is required: the free slot to book"));
     };
-    if offer.slot.starts_at.and_utc() != b.start || offer.slot.ends_at.and_utc() != b.end {
+    if first.slot.starts_at.and_utc() != b.start || last.slot.ends_at.and_utc() != b.end {
         return Err(invalid(format!(
-            "start and end must be the slot's: {} to {}",
-            uk(offer.slot.starts_at),
-            uk(offer.slot.ends_at)
+            "start and end must be those of the slots: {} to {}",
+            uk(first.slot.starts_at),
+            uk(last.slot.ends_at)
         )));
     }
-    if b.delivery.is_some_and(|d| d != offer.slot.delivery) {
+    if b.delivery.is_some_and(|d| d != first.slot.delivery) {
         return Err(invalid(format!(
             "the delivery channel must be the slot's: {}",
-            channel(offer.slot.delivery)
+            channel(first.slot.delivery)
         )));
     }
-    if *offer.slot.site_id != b.location {
+    if *first.slot.site_id != b.location {
         return Err(invalid(format!(
             "the Location participant must be the slot's: Location/{}",
-            offer.slot.site_id
+            first.slot.site_id
         )));
     }
+    let slot_id = &b.slots[0];
     let patient = facade
         .hubbook
         .find_patient(&caller, b.patient.clone())
@@ -598,6 +604,7 @@ pub async fn book(
             organisation_type: b.organisation.kind.clone(),
         }),
         triage_without_disposition: true,
+        further_slots: b.slots[1..].to_vec(),
     };
     let booked = facade
         .hubbook

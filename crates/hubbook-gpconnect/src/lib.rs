@@ -10,6 +10,7 @@
 //! exactly what is supported.
 
 pub mod appointments;
+pub mod bulk;
 pub mod error;
 pub mod fhir;
 pub mod metadata;
@@ -52,6 +53,8 @@ pub fn configure(facade: web::Data<Facade>) -> impl FnOnce(&mut web::ServiceConf
                 .app_data(facade)
                 .route("/metadata", web::get().to(metadata::read))
                 .route("/Slot", web::get().to(slots::search))
+                .route("/$bulk-publish", web::get().to(bulk::manifest))
+                .route("/bulk/{cluster}/{file}", web::get().to(bulk::file))
                 .route("/Appointment", web::post().to(appointments::book))
                 .route("/Appointment/{id}", web::get().to(appointments::read))
                 .route("/Appointment/{id}", web::put().to(appointments::update))

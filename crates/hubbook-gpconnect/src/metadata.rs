@@ -53,7 +53,8 @@ pub fn capability_statement(served: &[Interaction]) -> Value {
                     {"name": "start", "type": "date", "documentation": "ge, once: a date (England's) or a date-time with its offset"},
                     {"name": "end", "type": "date", "documentation": "le, once; at most 14 days after start"},
                     {"name": "status", "type": "token", "documentation": "free"},
-                    {"name": "searchFilter", "type": "token", "documentation": "the booking organisation's ODS code and type (urgent-care); others are ignored"},
+                    {"name": "searchFilter", "type": "token", "documentation": "the booking organisation's ODS code and type (urgent-care for NHS 111); others are ignored"},
+                    {"name": "service.identifier", "type": "token", "documentation": "only the slots of the service with this code (system|code or code)"},
                 ]);
             }
             r

@@ -11,7 +11,9 @@
 //!
 //! Parameters as GP Connect 1.2.8 has them: `start=ge` and `end=le` once each, as dates or
 //! date-times with a UTC offset (dates are England's), at most 14 days apart; `status=free`;
-//! `_include=Slot:schedule`. A missing one is `BAD_REQUEST`; a wrong one `INVALID_PARAMETER`.
+//! `_include=Slot:schedule`; `service.identifier` (`system|code` or `code`) keeps the slots of
+//! the service the cluster set up with that code. A missing one is `BAD_REQUEST`; a wrong one
+//! `INVALID_PARAMETER`.
 //! Search filters hubbook does not know are ignored.
 
 use std::collections::BTreeMap;
@@ -49,6 +51,9 @@ pub struct SlotQuery {
     pub organizations: bool,
     /// The booking organisation's type, when a search filter names one.
     pub organisation_type: Option<String>,
+    /// Only slots of the service with this code (`service.identifier`; the code a cluster gives
+    /// its service, such as a Directory of Services id it was set up with).
+    pub service: Option<String>,
 }
 
 fn invalid(why: impl Into<String>) -> GpcError {
@@ -136,7 +141,17 @@ pub fn parse(query: &str) -> Result<SlotQuery, GpcError> {
             .and_then(|rest| rest.strip_prefix('|'))
             .map(str::to_owned)
     });
+    let service = match all("service.identifier").as_slice() {
+        [] => None,
+        [one] => Some(
+            one.rsplit_once('|')
+                .map_or(*one, |(_, code)| code)
+                .to_owned(),
+        ),
+        _ => return Err(invalid("service.identifier may be given once")),
+    };
     Ok(SlotQuery {
+        service,
         from,
         to,
         locations: recurse.contains(&"Schedule:actor:Location"),
@@ -281,8 +296,14 @@ pub async fn search(req: HttpRequest, facade: web::Data<Facade>) -> Result<HttpR
             break;
         }
     }
-    // Slots that fall wholly inside the window.
-    offers.retain(|o| o.slot.ends_at.and_utc() <= query.to);
+    // Slots that fall wholly inside the window, of the service asked for.
+    offers.retain(|o| {
+        o.slot.ends_at.and_utc() <= query.to
+            && query
+                .service
+                .as_ref()
+                .is_none_or(|code| *code == o.service.code)
+    });
     let mut names = BTreeMap::new();
     if query.organizations {
         for code in offers.iter().map(|o| o.cluster_code.clone()) {

@@ -45,6 +45,38 @@ pub struct AppointmentDetail {
     pub requester_contact: Option<RequesterContact>,
     /// Its site, service and session, when asked for (a FHIR rendering names them).
     pub place: Option<(Site, Service, Session)>,
+    /// The slot ids it takes, in time order: one, or several adjacent ones.
+    pub slot_ids: Vec<String>,
+}
+
+/// Appointments as their readers see them, each of several slots ending when its last does.
+fn extend_ends(
+    c: &mut DbConn,
+    cluster_ids: &[ClusterId],
+    items: &mut [Appointment],
+) -> Result<(), ServiceError> {
+    let ids: Vec<AppointmentId> = items.iter().map(|a| a.id.clone()).collect();
+    let ends = appointment_repo::part_ends(c, cluster_ids, &ids)?;
+    for a in items {
+        if let Some(end) = ends.get(&a.id) {
+            a.ends_at = *end;
+        }
+    }
+    Ok(())
+}
+
+/// An appointment as its readers see it: one of several adjacent slots ends when its last
+/// slot ends (each slot keeps its own row, so that slot reports count it).
+pub(crate) fn whole(c: &mut DbConn, mut a: Appointment) -> Result<Appointment, ServiceError> {
+    let ends = appointment_repo::part_ends(
+        c,
+        std::slice::from_ref(&a.cluster_id),
+        std::slice::from_ref(&a.id),
+    )?;
+    if let Some(end) = ends.get(&a.id) {
+        a.ends_at = *end;
+    }
+    Ok(a)
 }
 
 /// Loads an appointment the caller may see (`hubbook_core::access::may_see_appointment`), or
@@ -108,6 +140,10 @@ impl Hubbook {
         let (who, now) = (who.clone(), self.now());
         self.run(move |c| {
             let a = visible_appointment(c, &who, &id, now)?;
+            let parts = appointment_repo::parts_of(c, &a.cluster_id, &a.id)?;
+            let mut slot_ids = vec![a.slot_id.to_string()];
+            slot_ids.extend(parts.iter().map(|p| p.slot_id.to_string()));
+            let a = whole(c, a)?;
             let triage = booking::triage_of(c, &a.cluster_id, &a.id)?;
             let requester_contact = booking::requester_contact_of(c, &a.cluster_id, &a.id)?;
             let place = if with_place {
@@ -124,6 +160,7 @@ impl Hubbook {
                 triage,
                 requester_contact,
                 place,
+                slot_ids,
             })
         })
         .await
@@ -163,7 +200,7 @@ impl Hubbook {
                 from: query.from.map(|t| t.naive_utc()),
                 to: query.to.map(|t| t.naive_utc()),
             };
-            Ok(appointment_repo::list_appointments(
+            let mut page = appointment_repo::list_appointments(
                 c,
                 &cluster_ids,
                 &scope,
@@ -171,7 +208,9 @@ impl Hubbook {
                 &filter,
                 after.as_deref(),
                 limit,
-            )?)
+            )?;
+            extend_ends(c, &cluster_ids, &mut page.items)?;
+            Ok(page)
         })
         .await
     }
@@ -207,7 +246,7 @@ impl Hubbook {
                 ..AppointmentFilter::default()
             };
             let scope = AppointmentScope::of(&who, false)?;
-            Ok(appointment_repo::list_appointments(
+            let mut items = appointment_repo::list_appointments(
                 c,
                 std::slice::from_ref(&cluster_id),
                 &scope,
@@ -216,7 +255,9 @@ impl Hubbook {
                 None,
                 MAX_PAGE * 4,
             )?
-            .items)
+            .items;
+            extend_ends(c, std::slice::from_ref(&cluster_id), &mut items)?;
+            Ok(items)
         })
         .await
     }

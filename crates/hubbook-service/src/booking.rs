@@ -20,7 +20,7 @@ use hubbook_store::repo::{appointments as appointment_repo, clusters, sharing};
 use hubbook_store::DbConn;
 
 use crate::access::{clusters_of, own_cluster};
-use crate::appointments::visible_appointment;
+use crate::appointments::{visible_appointment, whole};
 use crate::error::found;
 use crate::idempotency::create_once;
 use crate::viewer::{member_practice, viewer_for};
@@ -51,6 +51,9 @@ pub struct BookAppointment {
     /// How the requester described itself (name, phone, organisation type), kept beside the
     /// appointment; only with a requester.
     pub requester_contact: Option<RequesterContact>,
+    /// Further slots booked with `slot_id` as one appointment, in time order: each must start
+    /// when the one before ends, in the same session, service and delivery channel.
+    pub further_slots: Vec<String>,
     /// A triage service books the slot it chose with no disposition, as a GP Connect consumer
     /// does (GP Connect carries none); the JSON API's triage services book through
     /// `triage_book` instead, within the disposition's timeframe.
@@ -168,7 +171,7 @@ impl Hubbook {
                             &AppointmentId::from(id),
                         ) {
                             Err(hubbook_store::StoreError::NotFound) => continue,
-                            other => return Ok(other?),
+                            other => return whole(c, other?),
                         }
                     }
                     Err(ServiceError::NotFound(
@@ -398,7 +401,12 @@ fn place_booking(
         ..patient_booking(&cmd.patient, &slot.id, cmd.hold_id.clone())
     };
     let day = day_bounds(cluster.time_zone, slot.starts_at.and_utc());
-    Ok(booking::book(c, change, &cluster.id, &viewer, &new, day)?)
+    if cmd.further_slots.is_empty() {
+        return Ok(booking::book(c, change, &cluster.id, &viewer, &new, day)?);
+    }
+    let further: Vec<SlotId> = cmd.further_slots.iter().map(SlotId::from).collect();
+    let first = booking::book_adjacent(c, change, &cluster.id, &viewer, &new, &further, day)?;
+    whole(c, first)
 }
 
 /// A booking of `slot_id` for a patient, with nothing else said: no practice, reason or
@@ -420,6 +428,7 @@ pub(crate) fn patient_booking(p: &Patient, slot_id: &str, hold_id: Option<String
         requester_reference: None,
         requester_contact: None,
         notes: None,
+        part_of: None,
         allow_same_day: false,
         own_holds_block: false,
     }

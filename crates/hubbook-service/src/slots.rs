@@ -164,6 +164,90 @@ impl Hubbook {
         .await
     }
 
+    /// The clusters whose availability the caller may publish (its own), as code and name, in
+    /// code order.
+    pub async fn availability_clusters(
+        &self,
+        who: &Caller,
+    ) -> Result<Vec<(String, String)>, ServiceError> {
+        permit(who.role, Action::Book)?;
+        let cluster_ids = crate::access::clusters_of(who);
+        self.run(move |c| {
+            let mut out = Vec::with_capacity(cluster_ids.len());
+            for id in &cluster_ids {
+                let cluster = clusters::get_cluster(c, id)?;
+                out.push((cluster.code, cluster.name));
+            }
+            out.sort();
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Every slot of one of the caller's clusters starting from now for `days`, each free (the
+    /// caller could book it now, the same rule as its search) or busy (booked, held, kept for
+    /// someone else), with when its availability last changed: what a bulk availability file
+    /// publishes for aggregators.
+    pub async fn availability(
+        &self,
+        who: &Caller,
+        cluster_code: String,
+        days: i64,
+    ) -> Result<Vec<Availability>, ServiceError> {
+        permit(who.role, Action::Book)?;
+        let (who, now) = (who.clone(), self.now());
+        let (from, to) = (now, now + Duration::days(days));
+        self.run(move |c| {
+            let query = FindSlots {
+                cluster: Some(cluster_code),
+                ..FindSlots::default()
+            };
+            let search = slot_search(c, &who, now, (from, to), query)?;
+            let [cluster_id] = search.cluster_ids.as_slice() else {
+                return Err(ServiceError::NotFound("no such cluster of yours".into()));
+            };
+            let cluster_id = cluster_id.clone();
+            let mut free = BTreeSet::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = sharing::search_slots(c, &search, after.as_deref(), MAX_PAGE)?;
+                free.extend(page.items.into_iter().map(|s| s.id));
+                after = page.next_after;
+                if after.is_none() {
+                    break;
+                }
+            }
+            let booked: HashMap<String, chrono::NaiveDateTime> =
+                sharing::last_booking_changes(c, &cluster_id, from.naive_utc(), to.naive_utc())?
+                    .into_iter()
+                    .collect();
+            let all = sharing::slots_in_window(c, &cluster_id, from.naive_utc(), to.naive_utc())?;
+            Ok(offers(c, all)?
+                .into_iter()
+                .map(|offer| {
+                    let slot = &offer.slot;
+                    let released = slot.released_at.filter(|r| *r <= now.naive_utc());
+                    let changed_at = [
+                        Some(slot.created_at),
+                        released,
+                        booked.get(&*slot.id).copied(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .max()
+                    .unwrap_or(slot.created_at)
+                    .and_utc();
+                    Availability {
+                        free: free.contains(&slot.id),
+                        changed_at,
+                        offer,
+                    }
+                })
+                .collect())
+        })
+        .await
+    }
+
     /// The free slots of a search that the caller may not book now, earliest first, each with
     /// why (`hubbook_core::sharing::visibility`): so a desk can say when a slot it cannot offer
     /// opens, instead of wondering why it is missing.
@@ -312,6 +396,18 @@ fn origin_of(
             _ => Ok(None),
         },
     }
+}
+
+/// One slot of a bulk availability file.
+#[derive(Debug, Clone)]
+pub struct Availability {
+    /// The slot with its site and service.
+    pub offer: Offer,
+    /// Whether the caller could book it now.
+    pub free: bool,
+    /// When its availability last changed: made, released, or an appointment in it made or
+    /// changed.
+    pub changed_at: DateTime<Utc>,
 }
 
 /// Turns slots into offers, reading each cluster's code, the sites and the services once: three

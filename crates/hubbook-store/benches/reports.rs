@@ -266,6 +266,7 @@ fn populate(c: &mut DbConn, code: &str, copies: usize) -> (String, usize, usize)
                 cancelled_at: cancelled,
                 outcome_at: None,
                 notes: None,
+                part_of: None,
             }
         };
         let lead = chrono::Duration::minutes((draw(i, 2) * 21.0 * 24.0 * 60.0) as i64);

@@ -482,6 +482,9 @@ pub struct Appointment {
     pub outcome_at: Option<NaiveDateTime>,
     /// Notes for the clinician, amendable without touching the booking.
     pub notes: Option<String>,
+    /// For a further slot of an appointment of several adjacent slots: the appointment (its
+    /// first slot's row). Such a row is never listed on its own.
+    pub part_of: Option<AppointmentId>,
 }
 
 /// A rebooking need: an appointment whose slot a rota change would have removed.

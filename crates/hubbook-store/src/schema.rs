@@ -248,6 +248,7 @@ diesel::table! {
         cancelled_at -> Nullable<Timestamp>,
         outcome_at -> Nullable<Timestamp>,
         notes -> Nullable<Text>,
+        part_of -> Nullable<Text>,
     }
 }
 

@@ -32,3 +32,9 @@ CREATE TABLE requester_contacts (
     PRIMARY KEY (cluster_id, appointment_id),
     FOREIGN KEY (cluster_id, appointment_id) REFERENCES appointments (cluster_id, id)
 );
+
+-- An appointment of several adjacent slots (GP Connect books them as one) keeps a row per slot,
+-- so that each slot is taken as any booked slot is (the one-live-appointment-per-slot index
+-- still guards it): the first is the appointment, each further row names it here.
+ALTER TABLE appointments ADD COLUMN part_of TEXT;
+CREATE INDEX appointments_parts ON appointments (cluster_id, part_of);

@@ -30,6 +30,7 @@ crate::problems!(
     SlotNotOffered,
     HoldExpired,
     DuplicateBooking,
+    SlotsNotAdjacent,
     IdempotencyKeyReused,
     SlotInPast,
     PracticeNotInCluster,
@@ -154,6 +155,12 @@ pub struct BookingBody {
     pub allow_same_day: bool,
     /// A cluster manager books on behalf of this practice (ODS code); receptionists leave it out.
     pub on_behalf_of: Option<String>,
+    /// Further slots booked with `slot_id` as one appointment (a longer consultation), in time
+    /// order: each starts when the one before ends, in the same session, service and delivery
+    /// channel (else `slots-not-adjacent`, and nothing is booked). The appointment then ends
+    /// when the last one does.
+    #[serde(default)]
+    pub further_slot_ids: Vec<String>,
 }
 
 /// What a 111 booking was triaged for.
@@ -308,6 +315,7 @@ impl TryFrom<BookingBody> for BookAppointment {
             notes: None,
             requester_contact: None,
             triage_without_disposition: false,
+            further_slots: body.further_slot_ids,
         })
     }
 }

@@ -78,7 +78,19 @@ pub fn flag_for_rebooking(
             .load::<AppointmentId>(conn)?
             .into_iter()
             .collect();
-        for id in ids.iter().filter(|id| !open.contains(*id)) {
+        // A further slot of an appointment is rebooked with the appointment, not on its own.
+        let parts: HashSet<AppointmentId> = appointments::table
+            .filter(appointments::cluster_id.eq(cluster_id))
+            .filter(appointments::id.eq_any(ids))
+            .filter(appointments::part_of.is_not_null())
+            .select(appointments::id)
+            .load::<AppointmentId>(conn)?
+            .into_iter()
+            .collect();
+        for id in ids
+            .iter()
+            .filter(|id| !open.contains(*id) && !parts.contains(*id))
+        {
             let row = Rebooking {
                 cluster_id: cluster_id.to_owned(),
                 id: new_id(),
@@ -328,6 +340,8 @@ pub fn list_appointments(
 ) -> Result<Page<Appointment>, StoreError> {
     let mut query = appointments::table
         .filter(appointments::cluster_id.eq_any(cluster_ids.to_vec()))
+        // A further slot of an appointment of adjacent slots is shown with it, not on its own.
+        .filter(appointments::part_of.is_null())
         .select(Appointment::as_select())
         .order((appointments::starts_at.asc(), appointments::id.asc()))
         .limit(limit + 1)
@@ -403,4 +417,66 @@ pub fn list_appointments(
             .map(|a| format!("{}|{}", a.starts_at.format("%Y-%m-%dT%H:%M:%S%.f"), a.id));
     }
     Ok(page)
+}
+
+/// The further slots' rows of an appointment of adjacent slots, in time order (none for an
+/// appointment of one slot).
+pub fn parts_of(
+    conn: &mut DbConn,
+    cluster_id: &ClusterId,
+    id: &AppointmentId,
+) -> Result<Vec<Appointment>, StoreError> {
+    Ok(appointments::table
+        .filter(appointments::cluster_id.eq(cluster_id))
+        .filter(appointments::part_of.eq(id))
+        .order(appointments::starts_at.asc())
+        .select(Appointment::as_select())
+        .load(conn)?)
+}
+
+/// Gives an appointment's further slots the status (and cancellation) its first slot's row has
+/// just taken, in the caller's transaction, so that they are freed or kept with it.
+pub(crate) fn follow_parts(
+    conn: &mut DbConn,
+    change: &Change,
+    a: &Appointment,
+) -> Result<(), StoreError> {
+    diesel::update(
+        appointments::table
+            .filter(appointments::cluster_id.eq(&a.cluster_id))
+            .filter(appointments::part_of.eq(&a.id)),
+    )
+    .set((
+        appointments::status.eq(a.status.as_str()),
+        appointments::cancel_reason.eq(&a.cancel_reason),
+        appointments::cancelled_at.eq(a.cancelled_at),
+        appointments::outcome_at.eq(a.outcome_at),
+        appointments::version.eq(appointments::version + 1),
+        appointments::updated_at.eq(change.at),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The end of the last further slot of each of these appointments that has further slots:
+/// what an appointment of adjacent slots shows as its end.
+pub fn part_ends(
+    conn: &mut DbConn,
+    cluster_ids: &[ClusterId],
+    ids: &[AppointmentId],
+) -> Result<HashMap<AppointmentId, chrono::NaiveDateTime>, StoreError> {
+    let mut ends = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(Option<AppointmentId>, Option<chrono::NaiveDateTime>)> = appointments::table
+            .filter(appointments::cluster_id.eq_any(cluster_ids.to_vec()))
+            .filter(appointments::part_of.eq_any(chunk))
+            .group_by(appointments::part_of)
+            .select((
+                appointments::part_of,
+                diesel::dsl::max(appointments::ends_at),
+            ))
+            .load(conn)?;
+        ends.extend(rows.into_iter().filter_map(|(id, end)| Some((id?, end?))));
+    }
+    Ok(ends)
 }

@@ -18,7 +18,7 @@ use crate::schema::{
     appointments, holds, rebookings, requester_contacts, services, sessions, slots, triage_bookings,
 };
 use crate::{new_id, write_tx, ConflictKind, DbConn, StoreError, WriteError};
-use hubbook_core::appointment::{AppointmentStatus, LIVE_STATUSES};
+use hubbook_core::appointment::{adjacent, AppointmentStatus, SlotShape, LIVE_STATUSES};
 use hubbook_core::rota::SessionStatus;
 use hubbook_core::Refusal;
 
@@ -215,6 +215,8 @@ pub struct NewBooking {
     pub requester_contact: Option<RequesterContact>,
     /// Notes for the clinician, given with the booking.
     pub notes: Option<String>,
+    /// The appointment this row is a further slot of (an appointment of adjacent slots).
+    pub part_of: Option<AppointmentId>,
     /// Book even if the patient has a live appointment for the same service that day.
     pub allow_same_day: bool,
     /// Without a named hold, let no live hold pass, the caller's own included: a triage
@@ -237,6 +239,50 @@ pub fn book(
 ) -> Result<Appointment, WriteError> {
     write_tx(conn, |c| {
         place(c, change, cluster_id, viewer, new, day, None)
+    })
+}
+
+/// Books adjacent slots as one appointment, in one transaction: the first slot as [`book`]
+/// books one (the same-day rule applied to it), then each of `further` in turn as a row that
+/// names the first (`part_of`), each claimed and checked as any booking is; then the slots must
+/// be adjacent (`hubbook_core::appointment::adjacent`) or nothing is booked. The appointment
+/// (the first slot's row) is announced once.
+pub fn book_adjacent(
+    conn: &mut DbConn,
+    change: &Change,
+    cluster_id: &ClusterId,
+    viewer: &Viewer,
+    new: &NewBooking,
+    further: &[SlotId],
+    day: (NaiveDateTime, NaiveDateTime),
+) -> Result<Appointment, WriteError> {
+    write_tx(conn, |c| {
+        let first = place(c, change, cluster_id, viewer, new, day, None)?;
+        let mut rows = vec![first.clone()];
+        for slot_id in further {
+            let part = NewBooking {
+                slot_id: slot_id.clone(),
+                hold_id: None,
+                part_of: Some(first.id.clone()),
+                allow_same_day: true,
+                requester_contact: None,
+                ..new.clone()
+            };
+            rows.push(place(c, change, cluster_id, viewer, &part, day, None)?);
+        }
+        let shapes: Vec<SlotShape<'_>> = rows
+            .iter()
+            .map(|a| SlotShape {
+                id: &a.slot_id,
+                starts_at: a.starts_at,
+                ends_at: a.ends_at,
+                session: &a.session_id,
+                service: &a.service_id,
+                delivery: a.delivery,
+            })
+            .collect();
+        adjacent(&shapes)?;
+        Ok(first)
     })
 }
 
@@ -399,6 +445,7 @@ fn place(
             cancelled_at: None,
             outcome_at: None,
             notes: new.notes.clone(),
+            part_of: new.part_of.clone(),
         };
         match insert_appointment(c, change, &row) {
             Err(StoreError::Conflict(ConflictKind::Duplicate(_))) => {
@@ -420,7 +467,7 @@ fn place(
             .execute(c)?;
         // A new booking is announced here, before any rebooking need it raises; a reschedule
         // announces itself once both of its halves are done.
-        if replacing.is_none() {
+        if replacing.is_none() && new.part_of.is_none() {
             events::emit(
                 c,
                 cluster_id,
@@ -428,7 +475,7 @@ fn place(
                 vec![events::appointment_event(events::BOOKED, &row)],
             )?;
         }
-        if slot.orphaned_at.is_some() {
+        if slot.orphaned_at.is_some() && new.part_of.is_none() {
             appointment_repo::flag_for_rebooking(
                 c,
                 change,
@@ -492,6 +539,7 @@ pub fn cancel(
                         before.status
                     ))));
                 }
+                refuse_part(before)?;
                 let changed = diesel::update(guarded(cluster_id, before))
                     .set((
                         appointments::status.eq("cancelled"),
@@ -516,6 +564,7 @@ pub fn cancel(
                 Ok(changed)
             },
         )?;
+        appointment_repo::follow_parts(c, change, &a)?;
         events::emit(
             c,
             cluster_id,
@@ -535,6 +584,17 @@ fn load(
         .find((cluster_id, id))
         .select(Appointment::as_select())
         .first(c)
+}
+
+/// Refuses a change made to a further slot's row of an appointment of adjacent slots: the
+/// appointment (its first slot) is what is cancelled or attended.
+fn refuse_part(row: &Appointment) -> Result<(), WriteError> {
+    match &row.part_of {
+        Some(first) => Err(WriteError::from(Refusal::InvalidTransition(format!(
+            "this is a further slot of appointment {first}: change that appointment"
+        )))),
+        None => Ok(()),
+    }
 }
 
 /// An appointment's row, filtered on the version it was read at.
@@ -588,6 +648,13 @@ pub fn reschedule(
                 old.status
             ))));
         }
+        if old.part_of.is_some()
+            || !appointment_repo::parts_of(c, to.cluster_id, old_id)?.is_empty()
+        {
+            return Err(WriteError::from(Refusal::InvalidTransition(
+                "an appointment of several slots is not moved: cancel it and book again".into(),
+            )));
+        }
         if old.slot_id == *to.slot_id {
             return Err(WriteError::from(Refusal::InvalidTransition(
                 "the appointment is already in that slot".into(),
@@ -609,6 +676,7 @@ pub fn reschedule(
             requester_reference: old.requester_reference.clone(),
             requester_contact: requester_contact_of(c, to.cluster_id, old_id)?,
             notes: old.notes.clone(),
+            part_of: None,
             allow_same_day: false,
             own_holds_block: false,
         };
@@ -703,6 +771,7 @@ pub fn record_outcome(
                     correcting,
                 )
                 .map_err(Refusal::InvalidTransition)?;
+                refuse_part(before)?;
                 // A corrected did-not-attend becomes live again; if the slot was booked since, the
                 // partial unique index refuses it.
                 diesel::update(guarded(cluster_id, before))
@@ -721,6 +790,12 @@ pub fn record_outcome(
                     })
             },
         )?;
+        appointment_repo::follow_parts(c, change, &a).map_err(|e| match e {
+            StoreError::Conflict(ConflictKind::Duplicate(_)) => {
+                WriteError::from(Refusal::SlotUnavailable)
+            }
+            other => other.into(),
+        })?;
         events::emit(
             c,
             cluster_id,

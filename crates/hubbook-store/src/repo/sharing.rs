@@ -461,6 +461,48 @@ pub fn find_slot(
         .first(conn)?)
 }
 
+/// Every slot of a cluster starting in `[from, to)` that the rota still has, free or not, in
+/// time order: what a bulk availability file lists.
+pub fn slots_in_window(
+    conn: &mut DbConn,
+    cluster_id: &ClusterId,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<Slot>, StoreError> {
+    Ok(slots::table
+        .filter(slots::cluster_id.eq(cluster_id))
+        .filter(slots::starts_at.ge(from))
+        .filter(slots::starts_at.lt(to))
+        .filter(slots::removed_at.is_null())
+        .order((slots::starts_at, slots::id))
+        .select(Slot::as_select())
+        .load(conn)?)
+}
+
+/// When each slot of a cluster starting in `[from, to)` last had an appointment made or
+/// changed, by slot id (slots never booked are absent).
+pub fn last_booking_changes(
+    conn: &mut DbConn,
+    cluster_id: &ClusterId,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<(String, NaiveDateTime)>, StoreError> {
+    let rows: Vec<(String, Option<NaiveDateTime>)> = appointments::table
+        .filter(appointments::cluster_id.eq(cluster_id))
+        .filter(appointments::starts_at.ge(from))
+        .filter(appointments::starts_at.lt(to))
+        .group_by(appointments::slot_id)
+        .select((
+            appointments::slot_id,
+            diesel::dsl::max(appointments::updated_at),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(slot, at)| at.map(|at| (slot, at)))
+        .collect())
+}
+
 /// Per practice: what was reserved for it in a period and what became of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, QueryableByName)]
 pub struct ReservationUse {

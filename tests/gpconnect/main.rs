@@ -451,6 +451,39 @@ async fn the_capability_statement_says_what_is_served(g: Gpc) {
     c.all_parse_as_stu3();
 }
 
+async fn concurrent_calls_are_each_audited(g: Gpc) {
+    // Forty calls at once (the audit trail writes them together): each is answered, and each
+    // is in the audit trail once, under its own trace id.
+    let client = g.pki.https(Some(&g.registered));
+    let calls: Vec<Call> = (0..40).map(|_| Call::metadata()).collect();
+    let traces: Vec<String> = calls.iter().map(Call::trace_id).collect();
+    let answers = futures_util::future::join_all(calls.into_iter().map(|call| {
+        let mut request = client.get(format!("{}{BASE}{}", g.app.base, call.path));
+        for (name, value) in &call.headers {
+            request = request.header(*name, value);
+        }
+        request.send()
+    }))
+    .await;
+    for answer in answers {
+        assert_eq!(answer.unwrap().status().as_u16(), 200);
+    }
+    for trace in traces {
+        let audit = g
+            .app
+            .get(
+                &format!("/api/v1/audit?entity=integration_call&entity_id={trace}"),
+                &g.app.admin,
+            )
+            .await;
+        assert_eq!(
+            audit.ok(200)["items"].as_array().unwrap().len(),
+            1,
+            "{trace}"
+        );
+    }
+}
+
 async fn the_spine_headers_are_checked(g: Gpc) {
     let mut c = Consumer::new(&g);
     for header in [
@@ -970,6 +1003,7 @@ async fn a_slot_search_with_bad_parameters_is_refused(g: Gpc) {
 
 tls_both!(
     the_capability_statement_says_what_is_served,
+    concurrent_calls_are_each_audited,
     the_spine_headers_are_checked,
     the_jwt_claims_are_checked,
     only_a_registered_client_certificate_is_served,

@@ -13,12 +13,29 @@ pub const PROFILE_BASE: &str = "https://fhir.nhs.uk/STU3/StructureDefinition/";
 /// The identifier system of NHS numbers.
 pub const NHS_NUMBER_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
 
-/// A UTC instant as GP Connect writes it: England's local time with its offset.
+/// A UTC instant as GP Connect writes it: England's local time with its offset
+/// (`2026-12-07T18:30:00+00:00`). Written field by field: a search writes two for every slot,
+/// and parsing a format string each time was the costliest part of answering one.
 pub fn uk(at: chrono::NaiveDateTime) -> String {
-    at.and_utc()
-        .with_timezone(&London)
-        .format("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
+    use chrono::{Datelike, Offset, TimeZone, Timelike};
+    let offset = London.offset_from_utc_datetime(&at).fix().local_minus_utc();
+    let local = at + chrono::Duration::seconds(i64::from(offset));
+    let (sign, minutes) = if offset < 0 {
+        ('-', -offset / 60)
+    } else {
+        ('+', offset / 60)
+    };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        local.year(),
+        local.month(),
+        local.day(),
+        local.hour(),
+        local.minute(),
+        local.second(),
+        minutes / 60,
+        minutes % 60
+    )
 }
 
 /// The GP Connect delivery channel of a slot.
@@ -70,6 +87,11 @@ mod tests {
         assert_eq!(uk(winter.naive_utc()), "2026-12-07T18:30:00+00:00");
         let summer = "2027-06-07T17:30:00Z".parse::<DateTime<Utc>>().unwrap();
         assert_eq!(uk(summer.naive_utc()), "2027-06-07T18:30:00+01:00");
+        // Either side of the clocks going forward (28 March 2027, 01:00 UTC).
+        let before = "2027-03-28T00:59:59Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(uk(before.naive_utc()), "2027-03-28T00:59:59+00:00");
+        let after = "2027-03-28T01:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(uk(after.naive_utc()), "2027-03-28T02:00:00+01:00");
         assert_eq!(instant("2027-06-07T18:30:00+01:00"), Some(summer));
         assert_eq!(instant("2027-06-07"), None);
     }

@@ -116,10 +116,15 @@ pub async fn admit(
 
 /// A FHIR resource as the facade answers it: `application/fhir+json`, never cached.
 pub fn fhir(status: actix_web::http::StatusCode, body: &serde_json::Value) -> HttpResponse {
+    fhir_text(status, body.to_string())
+}
+
+/// A FHIR resource already written as JSON, answered as [`fhir`] answers one.
+pub fn fhir_text(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, FHIR_JSON))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body.to_string())
+        .body(body)
 }
 
 /// A FHIR resource at a version: as [`fhir`], with the `ETag` `W/"<version>"` that an update's

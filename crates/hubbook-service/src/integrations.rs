@@ -335,22 +335,25 @@ impl Hubbook {
     /// integration has one cluster.
     pub async fn record_call(&self, who: &Caller, call: ConsumerCall) -> Result<(), ServiceError> {
         let change = self.change(who);
-        let integration = who.id.clone();
-        self.run(move |c| {
-            Ok(integrations::record_call(
-                c,
-                &change,
-                &integration,
-                &call.interaction,
-                &call.trace_id,
-                &call.details,
-            )?)
-        })
-        .await
+        let clusters = who.clusters();
+        let cluster_id = match clusters.as_slice() {
+            [only] => Some(ClusterId::from(only.as_str())),
+            _ => None,
+        };
+        let event = integrations::call_event(
+            &change,
+            cluster_id,
+            &call.interaction,
+            &call.trace_id,
+            &call.details,
+        );
+        self.run(move |c| Ok(integrations::record_calls(c, &[event])?))
+            .await
     }
 
     /// Who a TLS client certificate (its SHA-256) authenticates: the active integration it is
-    /// registered to and not revoked from, as the triage client it is; `None` for any other.
+    /// registered to and not revoked from, as the triage service or practice system it is;
+    /// `None` for any other.
     pub async fn certificate_caller(&self, sha256: String) -> Result<Option<Caller>, ServiceError> {
         if let Some(known) = self.certificates.get(&sha256) {
             return Ok(known);

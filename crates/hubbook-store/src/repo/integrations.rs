@@ -358,24 +358,38 @@ pub fn revoke_certificate(
     })
 }
 
-/// Audits a call an integration made through the GP Connect facade (`action`, under the
-/// consumer's own id for the request), with what the consumer said of it (`details`).
-pub fn record_call(
-    conn: &mut DbConn,
+/// The audit event of a call an integration made through the GP Connect facade (`action`,
+/// under the consumer's own id for the request), with what the consumer said of it (`details`).
+/// `cluster_id` is the integration's one cluster, if it has only one (its manager then reads
+/// the call in the audit trail).
+pub fn call_event(
     change: &Change,
-    integration_id: &str,
+    cluster_id: Option<ClusterId>,
     action: &str,
     call_id: &str,
     details: &serde_json::Value,
-) -> Result<(), StoreError> {
-    audit_integration(
-        conn,
-        change,
-        action,
-        ("integration_call", call_id, integration_id),
-        None,
-        Some(details),
-    )
+) -> AuditEvent {
+    AuditEvent {
+        id: new_id(),
+        cluster_id,
+        at: change.at,
+        actor: change.actor.clone(),
+        action: action.to_owned(),
+        entity: "integration_call".into(),
+        entity_id: call_id.to_owned(),
+        before_json: None,
+        after_json: Some(details.to_string()),
+    }
+}
+
+/// Writes calls' audit events (from [`call_event`]) in one transaction: all or none.
+pub fn record_calls(conn: &mut DbConn, events: &[AuditEvent]) -> Result<(), StoreError> {
+    write_tx(conn, |c| {
+        for event in events {
+            super::audit::record(c, event.clone())?;
+        }
+        Ok(())
+    })
 }
 
 /// The integration a live (registered, not revoked) certificate authenticates; `NotFound`

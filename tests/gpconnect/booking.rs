@@ -833,6 +833,16 @@ pub async fn aggregators_read_bulk_availability_with_etags_and_since(g: Gpc) {
     );
     let stranger = Consumer::with(&g, None);
     assert_eq!(bulk_get(&stranger, &url("Slot"), None).await.0, 403);
+    // A practice's system reads its own cluster's files and no other's.
+    let cert = practice_consumer(&g).await;
+    let practice = Consumer::with(&g, Some(&cert));
+    assert_eq!(bulk_get(&practice, &url("Slot"), None).await.0, 200);
+    assert_eq!(
+        bulk_get(&practice, &format!("{base}/bulk/U99999/Slot.ndjson"), None)
+            .await
+            .0,
+        404
+    );
 }
 
 pub async fn adjacent_slots_book_as_one_appointment(g: Gpc) {

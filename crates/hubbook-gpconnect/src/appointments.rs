@@ -44,17 +44,9 @@ const BOOKING_ORGANISATION: &str = "Extension-GPConnect-BookingOrganisation-1";
 const DELIVERY_CHANNEL: &str = "Extension-GPConnect-DeliveryChannel-2";
 const PRACTITIONER_ROLE: &str = "Extension-GPConnect-PractitionerRole-1";
 const CANCELLATION_REASON: &str = "Extension-GPConnect-AppointmentCancellationReason-1";
-/// The elements of an STU3 Appointment; anything else in a body is refused.
+/// The elements of an STU3 Appointment beside those every resource has
+/// ([`crate::request::COMMON`]); anything else in a body is refused.
 const ELEMENTS: &[&str] = &[
-    "resourceType",
-    "id",
-    "meta",
-    "implicitRules",
-    "language",
-    "text",
-    "contained",
-    "extension",
-    "modifierExtension",
     "identifier",
     "status",
     "serviceCategory",
@@ -250,7 +242,10 @@ fn appointment_body(body: &Value) -> Result<&Map<String, Value>, GpcError> {
     if text(r, "resourceType") != Some("Appointment") {
         return Err(invalid("the body's resourceType must be Appointment"));
     }
-    if let Some(unknown) = r.keys().find(|k| !ELEMENTS.contains(&k.as_str())) {
+    if let Some(unknown) = r
+        .keys()
+        .find(|k| !crate::request::COMMON.contains(&k.as_str()) && !ELEMENTS.contains(&k.as_str()))
+    {
         return Err(invalid(format!(
             "{unknown} is not an element of a STU3 Appointment"
         )));

@@ -291,7 +291,7 @@ fn decode(token: &str) -> Result<Map<String, Value>, GpcError> {
 
 /// The STU3 elements of the resources a JWT carries (with those every resource has); any other
 /// element makes the resource invalid.
-const COMMON: &[&str] = &[
+pub(crate) const COMMON: &[&str] = &[
     "resourceType",
     "id",
     "meta",

@@ -199,14 +199,21 @@ impl Hubbook {
         let (from, to) = (now, now + Duration::days(days));
         self.run(move |c| {
             let query = FindSlots {
-                cluster: Some(cluster_code),
+                cluster: Some(cluster_code.clone()),
                 ..FindSlots::default()
             };
             let search = slot_search(c, &who, now, (from, to), query)?;
-            let [cluster_id] = search.cluster_ids.as_slice() else {
-                return Err(ServiceError::NotFound("no such cluster of yours".into()));
+            // A practice's caller searches its own cluster whatever is named: check the code.
+            let cluster_id = match search.cluster_ids.as_slice() {
+                [one]
+                    if clusters::get_cluster(c, one)?
+                        .code
+                        .eq_ignore_ascii_case(&cluster_code) =>
+                {
+                    one.clone()
+                }
+                _ => return Err(ServiceError::NotFound("no such cluster of yours".into())),
             };
-            let cluster_id = cluster_id.clone();
             let mut free = BTreeSet::new();
             let mut after: Option<String> = None;
             loop {

@@ -164,18 +164,37 @@ pub(crate) fn audit_integration<T: serde::Serialize>(
     };
     super::audit::record(
         c,
-        AuditEvent {
-            id: new_id(),
+        event(
+            change,
             cluster_id,
-            at: change.at,
-            actor: change.actor.clone(),
-            action: action.to_owned(),
-            entity: entity.into(),
-            entity_id: id.to_owned(),
-            before_json: before.map(json).transpose()?,
-            after_json: after.map(json).transpose()?,
-        },
+            action,
+            (entity, id),
+            before.map(json).transpose()?,
+            after.map(json).transpose()?,
+        ),
     )
+}
+
+/// An audit event of an integration's: `entity` and its id, with what it was and became.
+fn event(
+    change: &Change,
+    cluster_id: Option<ClusterId>,
+    action: &str,
+    (entity, id): (&str, &str),
+    before_json: Option<String>,
+    after_json: Option<String>,
+) -> AuditEvent {
+    AuditEvent {
+        id: new_id(),
+        cluster_id,
+        at: change.at,
+        actor: change.actor.clone(),
+        action: action.to_owned(),
+        entity: entity.into(),
+        entity_id: id.to_owned(),
+        before_json,
+        after_json,
+    }
 }
 
 /// Adds a secret to an integration (a rotation): every other live secret stops working at
@@ -369,17 +388,14 @@ pub fn call_event(
     call_id: &str,
     details: &serde_json::Value,
 ) -> AuditEvent {
-    AuditEvent {
-        id: new_id(),
+    event(
+        change,
         cluster_id,
-        at: change.at,
-        actor: change.actor.clone(),
-        action: action.to_owned(),
-        entity: "integration_call".into(),
-        entity_id: call_id.to_owned(),
-        before_json: None,
-        after_json: Some(details.to_string()),
-    }
+        action,
+        ("integration_call", call_id),
+        None,
+        Some(details.to_string()),
+    )
 }
 
 /// Writes calls' audit events (from [`call_event`]) in one transaction: all or none.

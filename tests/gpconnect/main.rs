@@ -175,6 +175,22 @@ impl Answer {
     }
 }
 
+/// The ids of the slots of the published week that the JSON API's search offers `token`.
+async fn api_week_slot_ids(app: &TestApp, token: &str) -> Vec<String> {
+    let native = app
+        .get(
+            "/api/v1/slots?from=2026-12-07T00:00:00Z&to=2026-12-12T00:00:00Z&limit=500",
+            token,
+        )
+        .await;
+    native.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["slot_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// A server speaking HTTPS, with a cluster whose triage integration has a client certificate
 /// registered (through the JSON API, as an admin would).
 struct Gpc {
@@ -779,19 +795,7 @@ async fn the_slot_search_offers_exactly_what_the_api_offers_111(g: Gpc) {
             .collect()
     };
     // The same slots as the JSON API's search offers the triage client.
-    let native = g
-        .app
-        .get(
-            "/api/v1/slots?from=2026-12-07T00:00:00Z&to=2026-12-12T00:00:00Z&limit=500",
-            &g.triage,
-        )
-        .await;
-    let mut expected: Vec<String> = native.ok(200)["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["slot_id"].as_str().unwrap().to_owned())
-        .collect();
+    let mut expected = api_week_slot_ids(&g.app, &g.triage).await;
     let mut got: Vec<String> = of("Slot")
         .iter()
         .map(|s| s["id"].as_str().unwrap().to_owned())

@@ -33,7 +33,7 @@ import urllib.parse
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_slots import b64, percentile  # noqa: E402
+from bench_slots import b64, compare, percentile  # noqa: E402
 
 PROFILE = "https://fhir.nhs.uk/STU3/StructureDefinition/"
 NHS = "https://fhir.nhs.uk/Id/nhs-number"
@@ -216,19 +216,8 @@ def main():
 
     print(f"{args.clients} clients, each booking and cancelling its own slot; {args.seconds:.0f} s a way,"
           f" {args.rounds} rounds")
-    print("round  way          cycles/s  book p50 ms  book p99 ms")
-    ratios = []
-    for r in range(1, args.rounds + 1):
-        results = {}
-        for name, cycle in (("api", api_cycle), ("gp-connect", gpc_cycle)):
-            results[name] = run(cycle)
-            rate, p50, p99 = results[name]
-            print(f"{r:5}  {name:11} {rate:9.1f} {p50:12.2f} {p99:12.2f}")
-        ratios.append((results["gp-connect"][0] / results["api"][0],
-                       results["gp-connect"][2] / results["api"][2]))
-    for r, (throughput, p99) in enumerate(ratios, 1):
-        print(f"round {r}: GP Connect / API booking cycles {throughput:.2f}, book p99 {p99:.2f}")
-
+    compare(args.rounds, (("api", lambda: run(api_cycle)), ("gp-connect", lambda: run(gpc_cycle))),
+            "cycles/s", "book p50 ms", "book p99 ms", "booking cycles", "book p99")
 
 if __name__ == "__main__":
     main()

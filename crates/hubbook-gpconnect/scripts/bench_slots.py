@@ -84,6 +84,23 @@ def run(args, context, make_request, seconds):
     return len(latencies) / seconds, percentile(latencies, 0.5), percentile(latencies, 0.99)
 
 
+def compare(rounds, ways, rate_name, p50_name, p99_name, ratio_name, p99_ratio_name):
+    """Runs each way (api, then gp-connect) once a round, printing each and the ratios of
+    GP Connect to the API: of the rate and of the p99."""
+    print(f"round  way          {rate_name:>9} {p50_name:>12} {p99_name:>12}")
+    ratios = []
+    for r in range(1, rounds + 1):
+        results = {}
+        for name, measure in ways:
+            results[name] = measure()
+            rate, p50, p99 = results[name]
+            print(f"{r:5}  {name:11} {rate:9.1f} {p50:12.2f} {p99:12.2f}")
+        ratios.append((results["gp-connect"][0] / results["api"][0],
+                       results["gp-connect"][2] / results["api"][2]))
+    for r, (rate, p99) in enumerate(ratios, 1):
+        print(f"round {r}: GP Connect / API {ratio_name} {rate:.2f}, {p99_ratio_name} {p99:.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="https://127.0.0.1:8443")
@@ -134,19 +151,9 @@ def main():
     slots = sum(1 for e in bundle.get("entry", []) if e["resource"]["resourceType"] == "Slot")
     print(f"window {start}..{end}: GP Connect {slots} slots, API {len(page['items'])} slots "
           f"(first page); {args.clients} clients, {args.seconds:.0f} s a way, {args.rounds} rounds")
-    print("round  way          req/s   p50 ms   p99 ms")
-    ratios = []
-    for r in range(1, args.rounds + 1):
-        results = {}
-        for name, make in (("api", api), ("gp-connect", gpc)):
-            results[name] = run(args, context, make, args.seconds)
-            rate, p50, p99 = results[name]
-            print(f"{r:5}  {name:11} {rate:7.1f} {p50:8.2f} {p99:8.2f}")
-        ratios.append((results["gp-connect"][0] / results["api"][0],
-                       results["gp-connect"][2] / results["api"][2]))
-    for r, (throughput, p99) in enumerate(ratios, 1):
-        print(f"round {r}: GP Connect / API throughput {throughput:.2f}, p99 {p99:.2f}")
-
+    compare(args.rounds, (("api", lambda: run(args, context, api, args.seconds)),
+                          ("gp-connect", lambda: run(args, context, gpc, args.seconds))),
+            "req/s", "p50 ms", "p99 ms", "throughput", "p99")
 
 if __name__ == "__main__":
     main()

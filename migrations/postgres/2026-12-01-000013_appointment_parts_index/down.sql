@@ -1,0 +1,2 @@
+DROP INDEX appointments_parts;
+CREATE INDEX appointments_parts ON appointments (cluster_id, part_of);

@@ -5,3 +5,8 @@
 DROP INDEX appointments_parts;
 CREATE INDEX appointments_parts ON appointments (cluster_id, part_of, starts_at)
     WHERE part_of IS NOT NULL;
+
+-- Whether a slot is taken is asked of its live rows only; with the status in the index that is
+-- one seek a live status, however many cancelled appointments the slot has had.
+DROP INDEX appointments_slot;
+CREATE INDEX appointments_slot ON appointments (cluster_id, slot_id, status);

@@ -127,6 +127,7 @@ impl From<hubbook_service::ServiceError> for ApiError {
                 Self::Refused(ProblemType::UnknownDisposition, e.to_string())
             }
             e @ E::SlotNotFitting(_) => Self::Refused(ProblemType::SlotNotFitting, e.to_string()),
+            e @ E::SlotNotAsSent(_) => Self::Refused(ProblemType::InvalidBody, e.to_string()),
             e @ E::UnknownLocation(_) => Self::Refused(ProblemType::UnknownLocation, e.to_string()),
             e @ E::InvalidLocation => Self::Refused(ProblemType::InvalidLocation, e.to_string()),
             e @ E::UnknownPostcode(_) => Self::Refused(ProblemType::UnknownPostcode, e.to_string()),

@@ -1049,6 +1049,7 @@ impl PatientForm {
             notes: None,
             requester_contact: None,
             triage_without_disposition: false,
+            as_seen: None,
             further_slots: Vec::new(),
         })
     }

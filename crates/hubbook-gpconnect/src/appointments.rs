@@ -25,7 +25,7 @@ use hubbook_core::appointment::AppointmentStatus;
 use hubbook_core::patient::Requester;
 use hubbook_core::{NhsNumber, Refusal};
 use hubbook_service::appointments::{AppointmentDetail, AppointmentQuery};
-use hubbook_service::booking::{BookAppointment, RequesterContact};
+use hubbook_service::booking::{BookAppointment, RequesterContact, SeenSlots};
 use hubbook_service::ServiceError;
 use hubbook_store::{ConflictKind, StoreError};
 use serde_json::{json, Map, Value};
@@ -522,42 +522,9 @@ pub async fn book(
     let body: Value =
         serde_json::from_slice(&body).map_err(|e| invalid(format!("the body is not JSON: {e}")))?;
     let b = booking(&body)?;
-    let mut offers = Vec::with_capacity(b.slots.len());
-    for slot_id in &b.slots {
-        match facade.hubbook.slot_offer(&caller, slot_id.clone()).await {
-            Ok(offer) => offers.push(offer),
-            Err(ServiceError::NotFound(_)) => {
-                return Err(GpcError::new(
-                    ErrorCode::ReferenceNotFound,
-                    format!("Slot/{slot_id} is not a slot you may book"),
-                ))
-            }
-            Err(e) => return Err(from_service(e)),
-        }
-    }
-    let (Some(first), Some(last)) = (offers.first(), offers.last()) else {
+    let Some(slot_id) = b.slots.first() else {
         return Err(invalid("slot is required: the free slot to book"));
     };
-    if first.slot.starts_at.and_utc() != b.start || last.slot.ends_at.and_utc() != b.end {
-        return Err(invalid(format!(
-            "start and end must be those of the slots: {} to {}",
-            uk(first.slot.starts_at),
-            uk(last.slot.ends_at)
-        )));
-    }
-    if b.delivery.is_some_and(|d| d != first.slot.delivery) {
-        return Err(invalid(format!(
-            "the delivery channel must be the slot's: {}",
-            channel(first.slot.delivery)
-        )));
-    }
-    if *first.slot.site_id != b.location {
-        return Err(invalid(format!(
-            "the Location participant must be the slot's: Location/{}",
-            first.slot.site_id
-        )));
-    }
-    let slot_id = &b.slots[0];
     let patient = facade
         .hubbook
         .find_patient(&caller, b.patient.clone())
@@ -600,20 +567,26 @@ pub async fn book(
         }),
         triage_without_disposition: true,
         further_slots: b.slots[1..].to_vec(),
+        as_seen: Some(SeenSlots {
+            starts_at: b.start,
+            ends_at: b.end,
+            site_id: b.location.clone(),
+            delivery: b.delivery,
+        }),
     };
-    let booked = facade
+    let detail = facade
         .hubbook
-        .book(&caller, Some(claim), cmd)
+        .book_detail(&caller, Some(claim), cmd)
         .await
         .map_err(|e| match e {
             ServiceError::Validation(v) => invalid(v.to_string()),
+            ServiceError::SlotNotAsSent(why) => invalid(why),
+            ServiceError::NotFound(_) => GpcError::new(
+                ErrorCode::ReferenceNotFound,
+                format!("Slot/{slot_id} is not a slot you may book"),
+            ),
             other => refusal(other),
         })?;
-    let detail = facade
-        .hubbook
-        .appointment(&caller, booked.id.to_string(), true)
-        .await
-        .map_err(from_service)?;
     let mut response = answer(&req, StatusCode::CREATED, &detail);
     if let Ok(location) = header::HeaderValue::from_str(&format!(
         "{}/Appointment/{}/_history/{}",
@@ -852,11 +825,15 @@ pub async fn update(
             )
             .await
     };
-    updated.map_err(|e| match e {
-        ServiceError::Validation(v) => invalid(v.to_string()),
-        other => refusal(other),
-    })?;
-    let detail = detail(&facade, &caller, &id).await?;
+    // A cancellation or an amend changes the appointment's own row only: its slots, triage
+    // record, booking organisation and place are those just read.
+    let detail = AppointmentDetail {
+        appointment: updated.map_err(|e| match e {
+            ServiceError::Validation(v) => invalid(v.to_string()),
+            other => refusal(other),
+        })?,
+        ..current
+    };
     Ok(answer(&req, StatusCode::OK, &detail))
 }
 

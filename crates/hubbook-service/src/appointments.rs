@@ -79,6 +79,40 @@ pub(crate) fn whole(c: &mut DbConn, mut a: Appointment) -> Result<Appointment, S
     Ok(a)
 }
 
+/// An appointment as its readers see it: its slots in time order (ending when its last does),
+/// its triage record, the contact its booking organisation gave and, when `with_place`, its
+/// site, service and session.
+pub(crate) fn detail_of(
+    c: &mut DbConn,
+    mut a: Appointment,
+    with_place: bool,
+) -> Result<AppointmentDetail, ServiceError> {
+    let parts = appointment_repo::parts_of(c, &a.cluster_id, &a.id)?;
+    let mut slot_ids = vec![a.slot_id.to_string()];
+    slot_ids.extend(parts.iter().map(|p| p.slot_id.to_string()));
+    if let Some(last) = parts.last() {
+        a.ends_at = last.ends_at;
+    }
+    let triage = booking::triage_of(c, &a.cluster_id, &a.id)?;
+    let requester_contact = booking::requester_contact_of(c, &a.cluster_id, &a.id)?;
+    let place = if with_place {
+        Some((
+            sites::get_site(c, &a.cluster_id, &a.site_id)?,
+            services::get_service(c, &a.cluster_id, &a.service_id)?,
+            sessions::get_session(c, &a.cluster_id, &a.session_id)?,
+        ))
+    } else {
+        None
+    };
+    Ok(AppointmentDetail {
+        appointment: a,
+        triage,
+        requester_contact,
+        place,
+        slot_ids,
+    })
+}
+
 /// Loads an appointment the caller may see (`hubbook_core::access::may_see_appointment`), or
 /// `NotFound`: a caller outside its scope learns nothing of whether it exists.
 pub(crate) fn visible_appointment(
@@ -140,28 +174,7 @@ impl Hubbook {
         let (who, now) = (who.clone(), self.now());
         self.run(move |c| {
             let a = visible_appointment(c, &who, &id, now)?;
-            let parts = appointment_repo::parts_of(c, &a.cluster_id, &a.id)?;
-            let mut slot_ids = vec![a.slot_id.to_string()];
-            slot_ids.extend(parts.iter().map(|p| p.slot_id.to_string()));
-            let a = whole(c, a)?;
-            let triage = booking::triage_of(c, &a.cluster_id, &a.id)?;
-            let requester_contact = booking::requester_contact_of(c, &a.cluster_id, &a.id)?;
-            let place = if with_place {
-                Some((
-                    sites::get_site(c, &a.cluster_id, &a.site_id)?,
-                    services::get_service(c, &a.cluster_id, &a.service_id)?,
-                    sessions::get_session(c, &a.cluster_id, &a.session_id)?,
-                ))
-            } else {
-                None
-            };
-            Ok(AppointmentDetail {
-                appointment: a,
-                triage,
-                requester_contact,
-                place,
-                slot_ids,
-            })
+            detail_of(c, a, with_place)
         })
         .await
     }

@@ -20,7 +20,7 @@ use hubbook_store::repo::{appointments as appointment_repo, clusters, sharing};
 use hubbook_store::DbConn;
 
 use crate::access::{clusters_of, own_cluster};
-use crate::appointments::{visible_appointment, whole};
+use crate::appointments::{detail_of, visible_appointment, whole, AppointmentDetail};
 use crate::error::found;
 use crate::idempotency::create_once;
 use crate::viewer::{member_practice, viewer_for};
@@ -58,6 +58,24 @@ pub struct BookAppointment {
     /// does (GP Connect carries none); the JSON API's triage services book through
     /// `triage_book` instead, within the disposition's timeframe.
     pub triage_without_disposition: bool,
+    /// The slots as the caller saw them (a GP Connect Appointment repeats their times, place and
+    /// delivery channel): when given, a booking whose slots are otherwise is refused with
+    /// [`ServiceError::SlotNotAsSent`] and nothing is booked.
+    pub as_seen: Option<SeenSlots>,
+}
+
+/// What a caller saw of the slots it books: checked against them in the booking's transaction,
+/// so that it never books a slot that moved or was not the one it meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenSlots {
+    /// When the first slot starts.
+    pub starts_at: DateTime<Utc>,
+    /// When the last slot ends.
+    pub ends_at: DateTime<Utc>,
+    /// The site the slots are at.
+    pub site_id: String,
+    /// Their delivery channel, when the caller named one.
+    pub delivery: Option<hubbook_core::rota::Delivery>,
 }
 
 /// How an organisation asking for an appointment describes itself: GP Connect's booking
@@ -152,12 +170,35 @@ impl Hubbook {
         claim: Option<Claim>,
         cmd: BookAppointment,
     ) -> Result<Appointment, ServiceError> {
+        self.book_then(who, claim, cmd, |_, a| Ok(a)).await
+    }
+
+    /// Books as [`Hubbook::book`] does and reads the appointment back whole (its slots, triage
+    /// record, booking organisation's contact, site, service and session) on the same
+    /// connection: what a front end that answers a booking with the whole resource needs.
+    pub async fn book_detail(
+        &self,
+        who: &Caller,
+        claim: Option<Claim>,
+        cmd: BookAppointment,
+    ) -> Result<AppointmentDetail, ServiceError> {
+        self.book_then(who, claim, cmd, |c, a| detail_of(c, a, true))
+            .await
+    }
+
+    async fn book_then<T: Send + 'static>(
+        &self,
+        who: &Caller,
+        claim: Option<Claim>,
+        cmd: BookAppointment,
+        then: fn(&mut DbConn, Appointment) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
         check_booker(who, &cmd)?;
         let (who, now) = (who.clone(), self.now());
         cmd.patient.born_by(today_utc(now))?;
         let change = self.change(&who);
         self.run(move |c| {
-            create_once(
+            let booked = create_once(
                 c,
                 claim.as_ref(),
                 now.naive_utc(),
@@ -178,12 +219,14 @@ impl Hubbook {
                         "no appointment here that you may see".into(),
                     ))
                 },
-            )
+            )?;
+            then(c, booked)
         })
         .await
     }
 
-    /// Cancels a booked appointment with a reason; the slot is free again at once.
+    /// Cancels a booked appointment with a reason; the slot (every slot of an appointment of
+    /// adjacent slots) is free again at once. Returns the appointment whole, as a read shows it.
     pub async fn cancel(
         &self,
         who: &Caller,
@@ -197,14 +240,8 @@ impl Hubbook {
         let change = self.change(&who);
         self.run(move |c| {
             let a = visible_appointment(c, &who, &id, now)?;
-            Ok(booking::cancel(
-                c,
-                &change,
-                &a.cluster_id,
-                &a.id,
-                expected,
-                &reason,
-            )?)
+            let cancelled = booking::cancel(c, &change, &a.cluster_id, &a.id, expected, &reason)?;
+            whole(c, cancelled)
         })
         .await
     }
@@ -316,7 +353,7 @@ impl Hubbook {
 
     /// Replaces a booked appointment's reason and notes together (GP Connect's amend of
     /// description and comment): the booking practice, a manager, or the triage service that
-    /// booked it.
+    /// booked it. Returns the appointment whole, as a read shows it.
     pub async fn amend_details(
         &self,
         who: &Caller,
@@ -335,15 +372,9 @@ impl Hubbook {
         let change = self.change(&who);
         self.run(move |c| {
             let a = visible_appointment(c, &who, &id, now)?;
-            Ok(booking::amend_details(
-                c,
-                &change,
-                &a.cluster_id,
-                &a.id,
-                expected,
-                reason,
-                notes,
-            )?)
+            let amended =
+                booking::amend_details(c, &change, &a.cluster_id, &a.id, expected, reason, notes)?;
+            whole(c, amended)
         })
         .await
     }
@@ -371,6 +402,26 @@ fn place_booking(
         sharing::find_slot(c, &cluster_ids, &SlotId::from(&cmd.slot_id)),
         "slot",
     )?;
+    if let Some(seen) = &cmd.as_seen {
+        if slot.starts_at.and_utc() != seen.starts_at {
+            return Err(ServiceError::SlotNotAsSent(format!(
+                "the start must be the slot's: {}",
+                slot.starts_at.and_utc().to_rfc3339()
+            )));
+        }
+        if seen.delivery.is_some_and(|d| d != slot.delivery) {
+            return Err(ServiceError::SlotNotAsSent(format!(
+                "the delivery channel must be the slot's: {}",
+                slot.delivery.as_str()
+            )));
+        }
+        if *slot.site_id != seen.site_id {
+            return Err(ServiceError::SlotNotAsSent(format!(
+                "the place must be the slot's: site {}",
+                slot.site_id
+            )));
+        }
+    }
     let cluster = clusters::get_cluster(c, &slot.cluster_id)?;
     let registered = match &cmd.registered_practice {
         None => acting.scope.practice.as_deref().map(PracticeId::from),
@@ -401,12 +452,23 @@ fn place_booking(
         ..patient_booking(&cmd.patient, &slot.id, cmd.hold_id.clone())
     };
     let day = day_bounds(cluster.time_zone, slot.starts_at.and_utc());
-    if cmd.further_slots.is_empty() {
-        return Ok(booking::book(c, change, &cluster.id, &viewer, &new, day)?);
+    let booked = if cmd.further_slots.is_empty() {
+        booking::book(c, change, &cluster.id, &viewer, &new, day)?
+    } else {
+        let further: Vec<SlotId> = cmd.further_slots.iter().map(SlotId::from).collect();
+        let first = booking::book_adjacent(c, change, &cluster.id, &viewer, &new, &further, day)?;
+        whole(c, first)?
+    };
+    // The end is known once every slot is claimed; a mismatch rolls the booking back.
+    match &cmd.as_seen {
+        Some(seen) if booked.ends_at.and_utc() != seen.ends_at => {
+            Err(ServiceError::SlotNotAsSent(format!(
+                "the end must be the last slot's: {}",
+                booked.ends_at.and_utc().to_rfc3339()
+            )))
+        }
+        _ => Ok(booked),
     }
-    let further: Vec<SlotId> = cmd.further_slots.iter().map(SlotId::from).collect();
-    let first = booking::book_adjacent(c, change, &cluster.id, &viewer, &new, &further, day)?;
-    whole(c, first)
 }
 
 /// A booking of `slot_id` for a patient, with nothing else said: no practice, reason or

@@ -48,6 +48,10 @@ pub enum ServiceError {
     /// A slot chosen for a triage booking that does not fit its disposition; the text says why.
     #[error("{0}")]
     SlotNotFitting(String),
+    /// A booking whose slots are not as the caller saw them (their times, place or delivery
+    /// channel); the text says what they are.
+    #[error("{0}")]
+    SlotNotAsSent(String),
     /// A patient's postcode that no site of the clusters is near; the text says which.
     #[error("{0}")]
     UnknownLocation(String),

@@ -315,6 +315,7 @@ impl TryFrom<BookingBody> for BookAppointment {
             notes: None,
             requester_contact: None,
             triage_without_disposition: false,
+            as_seen: None,
             further_slots: body.further_slot_ids,
         })
     }

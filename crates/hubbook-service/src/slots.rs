@@ -2,7 +2,7 @@
 //! and distance (`hubbook_core::ranking`), each with its site, service and cluster.
 
 use hubbook_core::access::{permit, Action};
-use hubbook_store::ids::{ClusterId, SiteId, SlotId};
+use hubbook_store::ids::{ClusterId, SiteId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
@@ -144,22 +144,6 @@ impl Hubbook {
                 (offset + limit < ordered.len()).then(|| format!("ranked:{}", offset + limit));
             let items = ordered.into_iter().skip(offset).take(limit).collect();
             Ok(Page { items, next_after })
-        })
-        .await
-    }
-
-    /// One slot of the caller's clusters with its site and service, whether or not it is free
-    /// or offered to the caller (a booking decides that): so that a front end can check what it
-    /// was sent (the times, the place) against the slot before it books.
-    pub async fn slot_offer(&self, who: &Caller, slot_id: String) -> Result<Offer, ServiceError> {
-        permit(who.role, Action::Book)?;
-        let cluster_ids: Vec<ClusterId> = crate::access::clusters_of(who);
-        self.run(move |c| {
-            let slot = crate::error::found(
-                sharing::find_slot(c, &cluster_ids, &SlotId::from(&slot_id)),
-                "slot",
-            )?;
-            Ok(offers(c, vec![slot])?.remove(0))
         })
         .await
     }

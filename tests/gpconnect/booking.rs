@@ -945,3 +945,70 @@ pub async fn adjacent_slots_book_as_one_appointment(g: Gpc) {
     assert_eq!(slots_found(&mut c, SATURDAY).await.len(), seen.len());
     c.all_parse_as_stu3();
 }
+
+/// The consumer's calls with this trace id in the audit trail, as the admin reads them.
+async fn audited(g: &Gpc, trace_id: &str) -> Vec<Value> {
+    g.app
+        .get(
+            &format!("/api/v1/audit?entity=integration_call&entity_id={trace_id}"),
+            &g.app.admin,
+        )
+        .await
+        .ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+pub async fn every_change_and_every_refusal_is_audited_once(g: Gpc) {
+    // A change writes its call in its own transaction, a refusal on its own: either way the
+    // call is in the audit trail exactly once, under its interaction.
+    let mut c = Consumer::new(&g);
+    register(&mut c, PATIENT_2, "Brook").await;
+    let slots = free_slots(&mut c, "urgent-care").await;
+    let mut sent = Vec::new();
+    let book = book_call(booking(&slots[0], PATIENT_2, "urgent-care"));
+    sent.push((book.trace_id(), BOOK));
+    let booked = c.send(book).await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    let id = booked.body["id"].as_str().unwrap().to_owned();
+    // Refused in the booking's transaction: the slot is taken.
+    let again = book_call(booking(&slots[0], PATIENT_2, "urgent-care"));
+    sent.push((again.trace_id(), BOOK));
+    c.send(again).await.refused(409, "DUPLICATE_REJECTED");
+    // Refused before any change: a patient the integration does not know.
+    let unknown = book_call(booking(&slots[1], "9990000034", "urgent-care"));
+    sent.push((unknown.trace_id(), BOOK));
+    c.send(unknown).await.refused(422, "REFERENCE_NOT_FOUND");
+    // Refused by the checks against the appointment as it is: a stale version.
+    let mut cancelling = booked.body.clone();
+    cancelling["status"] = json!("cancelled");
+    cancelling["extension"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"url": format!("{PROFILE}Extension-GPConnect-AppointmentCancellationReason-1"), "valueString": "no longer needed"}));
+    let stale = put_call(&id, CANCEL, cancelling.clone()).set("If-Match", "W/\"7\"");
+    sent.push((stale.trace_id(), CANCEL));
+    c.send(stale).await.refused(409, "FHIR_CONSTRAINT_VIOLATION");
+    // Refused before the use case: a body that is not an appointment.
+    let garbled = put_call(&id, CANCEL, json!({"resourceType": "Patient"}));
+    sent.push((garbled.trace_id(), CANCEL));
+    c.send(garbled).await.refused(422, "INVALID_RESOURCE");
+    // The cancellation itself, at the version read.
+    let cancel = put_call(&id, CANCEL, cancelling).set("If-Match", "W/\"1\"");
+    sent.push((cancel.trace_id(), CANCEL));
+    let cancelled = c.send(cancel).await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    assert_eq!(cancelled.body["status"], "cancelled");
+    assert_eq!(cancelled.body["end"], booked.body["end"]);
+    assert_eq!(cancelled.etag, "W/\"2\"");
+    for (trace_id, interaction) in sent {
+        let events = audited(&g, &trace_id).await;
+        assert_eq!(events.len(), 1, "{interaction} {trace_id}: {events:?}");
+        assert_eq!(events[0]["action"], interaction);
+        assert_eq!(events[0]["actor"], format!("client:{}", g.integration));
+    }
+    // The slot is free again for every consumer.
+    let free = free_slots(&mut c, "urgent-care").await;
+    assert!(free.iter().any(|(s, _)| s["id"] == slots[0].0["id"]));
+}

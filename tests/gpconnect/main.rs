@@ -468,8 +468,8 @@ async fn the_capability_statement_says_what_is_served(g: Gpc) {
 }
 
 async fn concurrent_calls_are_each_audited(g: Gpc) {
-    // Forty calls at once (the audit trail writes them together): each is answered, and each
-    // is in the audit trail once, under its own trace id.
+    // Forty calls at once: each is answered, and each is in the audit trail once, under its
+    // own trace id.
     let client = g.pki.https(Some(&g.registered));
     let calls: Vec<Call> = (0..40).map(|_| Call::metadata()).collect();
     let traces: Vec<String> = calls.iter().map(Call::trace_id).collect();
@@ -1020,6 +1020,7 @@ tls_both!(
     a_booking_made_in_the_api_is_the_same_in_gp_connect,
     aggregators_read_bulk_availability_with_etags_and_since,
     adjacent_slots_book_as_one_appointment,
+    every_change_and_every_refusal_is_audited_once,
 );
 
 both!(a_plain_http_server_serves_no_gp_connect_consumer);

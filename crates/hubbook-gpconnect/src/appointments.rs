@@ -25,8 +25,8 @@ use hubbook_core::appointment::AppointmentStatus;
 use hubbook_core::patient::Requester;
 use hubbook_core::{NhsNumber, Refusal};
 use hubbook_service::appointments::{AppointmentDetail, AppointmentQuery};
-use hubbook_service::booking::{BookAppointment, RequesterContact, SeenSlots};
-use hubbook_service::ServiceError;
+use hubbook_service::booking::{BookAppointment, DetailChange, RequesterContact, SeenSlots};
+use hubbook_service::{Caller, Hubbook, ServiceError};
 use hubbook_store::{ConflictKind, StoreError};
 use serde_json::{json, Map, Value};
 
@@ -518,65 +518,65 @@ pub async fn book(
     facade: web::Data<Facade>,
     body: web::Bytes,
 ) -> Result<HttpResponse, GpcError> {
-    let (caller, consumer) = crate::admit(&req, Interaction::Book, &facade).await?;
+    let (caller, consumer, hubbook) =
+        crate::admit_pending(&req, Interaction::Book, &facade).await?;
+    let answer = book_as(&req, &hubbook, &caller, &consumer, &body).await;
+    crate::audited(&hubbook, answer).await
+}
+
+/// Books as `POST /Appointment` asks, through a handle auditing the call.
+async fn book_as(
+    req: &HttpRequest,
+    hubbook: &Hubbook,
+    caller: &Caller,
+    consumer: &crate::Consumer,
+    body: &[u8],
+) -> Result<HttpResponse, GpcError> {
     let body: Value =
-        serde_json::from_slice(&body).map_err(|e| invalid(format!("the body is not JSON: {e}")))?;
+        serde_json::from_slice(body).map_err(|e| invalid(format!("the body is not JSON: {e}")))?;
     let b = booking(&body)?;
-    let Some(slot_id) = b.slots.first() else {
+    let Some((slot_id, further_slots)) = b.slots.split_first() else {
         return Err(invalid("slot is required: the free slot to book"));
     };
-    let patient = facade
-        .hubbook
-        .find_patient(&caller, b.patient.clone())
-        .await
-        .map_err(from_service)?
-        .ok_or_else(|| {
-            GpcError::new(
-                ErrorCode::ReferenceNotFound,
-                format!(
-                    "Patient/{} is not known here: register them with $gpc.registerpatient first",
-                    b.patient.as_str()
-                ),
-            )
-        })?;
+    let (slot_id, further_slots) = (slot_id.clone(), further_slots.to_vec());
     let requester =
         Requester::parse(&b.organisation.ods, None).map_err(|e| invalid(e.to_string()))?;
-    let claim = facade
-        .hubbook
+    let claim = hubbook
         .claim(
-            &caller,
+            caller,
             consumer.trace_id.clone(),
             "GP Connect POST /Appointment",
             &body,
         )
         .map_err(from_service)?;
-    let cmd = BookAppointment {
-        slot_id: slot_id.clone(),
+    let patient = b.patient.clone();
+    let booked_slot = slot_id.clone();
+    let command = move |patient| BookAppointment {
+        slot_id: booked_slot,
         hold_id: None,
-        patient: patient.patient,
+        patient,
         registered_practice: None,
-        reason: b.description.clone(),
+        reason: b.description,
         requester: Some(requester),
         allow_same_day: false,
         on_behalf_of: None,
-        notes: b.comment.clone(),
+        notes: b.comment,
         requester_contact: Some(RequesterContact {
-            name: b.organisation.name.clone(),
-            phone: b.organisation.phone.clone(),
-            organisation_type: b.organisation.kind.clone(),
+            name: b.organisation.name,
+            phone: b.organisation.phone,
+            organisation_type: b.organisation.kind,
         }),
         triage_without_disposition: true,
-        further_slots: b.slots[1..].to_vec(),
+        further_slots,
         as_seen: Some(SeenSlots {
             starts_at: b.start,
             ends_at: b.end,
-            site_id: b.location.clone(),
+            site_id: b.location,
             delivery: b.delivery,
         }),
     };
-    let detail = facade
-        .hubbook
-        .book_detail(&caller, Some(claim), cmd)
+    let detail = hubbook
+        .book_known_patient(caller, Some(claim), patient.clone(), command)
         .await
         .map_err(|e| match e {
             ServiceError::Validation(v) => invalid(v.to_string()),
@@ -586,8 +586,17 @@ pub async fn book(
                 format!("Slot/{slot_id} is not a slot you may book"),
             ),
             other => refusal(other),
+        })?
+        .ok_or_else(|| {
+            GpcError::new(
+                ErrorCode::ReferenceNotFound,
+                format!(
+                    "Patient/{} is not known here: register them with $gpc.registerpatient first",
+                    patient.as_str()
+                ),
+            )
         })?;
-    let mut response = answer(&req, StatusCode::CREATED, &detail);
+    let mut response = answer(req, StatusCode::CREATED, &detail);
     if let Ok(location) = header::HeaderValue::from_str(&format!(
         "{}/Appointment/{}/_history/{}",
         crate::BASE_PATH,
@@ -600,12 +609,11 @@ pub async fn book(
 }
 
 async fn detail(
-    facade: &Facade,
-    caller: &hubbook_service::Caller,
+    hubbook: &Hubbook,
+    caller: &Caller,
     id: &str,
 ) -> Result<AppointmentDetail, GpcError> {
-    facade
-        .hubbook
+    hubbook
         .appointment(caller, id.to_owned(), true)
         .await
         .map_err(|e| match e {
@@ -624,7 +632,7 @@ pub async fn read(
     id: web::Path<String>,
 ) -> Result<HttpResponse, GpcError> {
     let (caller, _) = crate::admit(&req, Interaction::Read, &facade).await?;
-    let detail = detail(&facade, &caller, &id).await?;
+    let detail = detail(&facade.hubbook, &caller, &id).await?;
     Ok(answer(&req, StatusCode::OK, &detail))
 }
 
@@ -758,83 +766,91 @@ pub async fn update(
     } else {
         Interaction::Amend
     };
-    let (caller, _) = crate::admit(&req, interaction, &facade).await?;
-    let expected = if_match(&req)?;
+    let (caller, _, hubbook) = crate::admit_pending(&req, interaction, &facade).await?;
+    let answer = update_as(&req, &hubbook, &caller, cancelling, &id, &body).await;
+    crate::audited(&hubbook, answer).await
+}
+
+/// Amends or cancels as `PUT /Appointment/{id}` asks, through a handle auditing the call: the
+/// body is checked against the appointment as it is and the change made in one transaction, so
+/// what changes is exactly what the consumer was shown.
+async fn update_as(
+    req: &HttpRequest,
+    hubbook: &Hubbook,
+    caller: &Caller,
+    cancelling: bool,
+    id: &str,
+    body: &[u8],
+) -> Result<HttpResponse, GpcError> {
+    let expected = if_match(req)?;
     let body: Value =
-        serde_json::from_slice(&body).map_err(|e| invalid(format!("the body is not JSON: {e}")))?;
-    let sent = appointment_body(&body)?;
-    if text(sent, "id").is_some_and(|sent_id| sent_id != id.as_str()) {
+        serde_json::from_slice(body).map_err(|e| invalid(format!("the body is not JSON: {e}")))?;
+    let sent = appointment_body(&body)?.clone();
+    if text(&sent, "id").is_some_and(|sent_id| sent_id != id) {
         return Err(invalid("the body's id is not the appointment's"));
     }
-    let current = detail(&facade, &caller, &id).await?;
-    if expected.is_some_and(|v| v != current.appointment.version) {
-        return Err(refusal(ServiceError::Store(StoreError::Conflict(
-            ConflictKind::StaleVersion,
-        ))));
-    }
-    if current.appointment.status != AppointmentStatus::Booked {
-        return Err(invalid(format!(
-            "the appointment is {}: only a booked appointment can be {}",
-            status(current.appointment.status),
-            if cancelling { "cancelled" } else { "amended" }
-        )));
-    }
-    let shown = resource(&current);
-    let shown = shown.as_object().cloned().unwrap_or_default();
-    let version = Some(current.appointment.version);
-    let exts = extensions(sent)?;
+    let exts = extensions(&sent)?;
     let reason = exts
         .iter()
         .find(|(u, _)| *u == url(CANCELLATION_REASON))
         .map(|(_, v)| v.as_str().unwrap_or_default().trim().to_owned());
-    let updated = if cancelling {
-        if text(sent, "status") != Some("cancelled") {
-            return Err(invalid("a cancellation's status is cancelled"));
+    let decide = move |current: &AppointmentDetail| -> Result<DetailChange, GpcError> {
+        if expected.is_some_and(|v| v != current.appointment.version) {
+            return Err(refusal(ServiceError::Store(StoreError::Conflict(
+                ConflictKind::StaleVersion,
+            ))));
         }
-        changes_only(&shown, sent, &[])?;
-        let reason = reason.filter(|r| !r.is_empty()).ok_or_else(|| {
-            GpcError::new(
-                ErrorCode::InvalidParameter,
-                "a cancellation needs its reason in the cancellation reason extension",
-            )
-        })?;
-        facade
-            .hubbook
-            .cancel(&caller, id.to_string(), version, &reason)
-            .await
-    } else {
-        if text(sent, "status") != Some("booked") {
-            return Err(invalid(
-                "an amend keeps the status booked: a cancellation is the cancel interaction",
-            ));
+        if current.appointment.status != AppointmentStatus::Booked {
+            return Err(invalid(format!(
+                "the appointment is {}: only a booked appointment can be {}",
+                status(current.appointment.status),
+                if cancelling { "cancelled" } else { "amended" }
+            )));
         }
-        if reason.is_some() {
-            return Err(invalid(
-                "an amend has no cancellation reason: a cancellation is the cancel interaction",
-            ));
+        let shown = resource(current);
+        let shown = shown.as_object().cloned().unwrap_or_default();
+        if cancelling {
+            if text(&sent, "status") != Some("cancelled") {
+                return Err(invalid("a cancellation's status is cancelled"));
+            }
+            changes_only(&shown, &sent, &[])?;
+            let reason = reason.filter(|r| !r.is_empty()).ok_or_else(|| {
+                GpcError::new(
+                    ErrorCode::InvalidParameter,
+                    "a cancellation needs its reason in the cancellation reason extension",
+                )
+            })?;
+            Ok(DetailChange::Cancel { reason })
+        } else {
+            if text(&sent, "status") != Some("booked") {
+                return Err(invalid(
+                    "an amend keeps the status booked: a cancellation is the cancel interaction",
+                ));
+            }
+            if reason.is_some() {
+                return Err(invalid(
+                    "an amend has no cancellation reason: a cancellation is the cancel interaction",
+                ));
+            }
+            changes_only(&shown, &sent, &["description", "comment"])?;
+            Ok(DetailChange::Amend {
+                reason: text(&sent, "description").map(str::to_owned),
+                notes: text(&sent, "comment").map(str::to_owned),
+            })
         }
-        changes_only(&shown, sent, &["description", "comment"])?;
-        facade
-            .hubbook
-            .amend_details(
-                &caller,
-                id.to_string(),
-                version,
-                text(sent, "description"),
-                text(sent, "comment"),
-            )
-            .await
     };
-    // A cancellation or an amend changes the appointment's own row only: its slots, triage
-    // record, booking organisation and place are those just read.
-    let detail = AppointmentDetail {
-        appointment: updated.map_err(|e| match e {
+    let detail = hubbook
+        .change_detail(caller, id.to_owned(), decide)
+        .await
+        .map_err(|e| match e {
+            ServiceError::NotFound(_) => GpcError::new(
+                ErrorCode::NoRecordFound,
+                format!("no appointment {id} that you may see"),
+            ),
             ServiceError::Validation(v) => invalid(v.to_string()),
             other => refusal(other),
-        })?,
-        ..current
-    };
-    Ok(answer(&req, StatusCode::OK, &detail))
+        })??;
+    Ok(answer(req, StatusCode::OK, &detail))
 }
 
 /// The two dates of a patient's appointment search: `start=geYYYY-MM-DD` and
@@ -922,7 +938,7 @@ pub async fn of_patient(
             .await
             .map_err(from_service)?;
         for a in page.items {
-            let d = detail(&facade, &caller, &a.id).await?;
+            let d = detail(&facade.hubbook, &caller, &a.id).await?;
             entries.push(
                 json!({"fullUrl": format!("Appointment/{}", a.id), "resource": resource(&d)}),
             );

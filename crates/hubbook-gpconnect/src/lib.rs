@@ -82,6 +82,20 @@ pub async fn admit(
     interaction: Interaction,
     facade: &Facade,
 ) -> Result<(hubbook_service::Caller, Consumer), GpcError> {
+    let (integration, consumer, hubbook) = admit_pending(req, interaction, facade).await?;
+    audited(&hubbook, Ok(())).await?;
+    Ok((integration, consumer))
+}
+
+/// Admits a request as [`admit`] does, but with its call still to be written to the audit
+/// trail: a change writes it in its own transaction when the use cases are called through the
+/// handle returned, and [`audited`] (or [`audited_alongside`], for a read) writes it otherwise,
+/// before the answer is given.
+pub async fn admit_pending(
+    req: &HttpRequest,
+    interaction: Interaction,
+    facade: &Facade,
+) -> Result<(hubbook_service::Caller, Consumer, hubbook_service::Hubbook), GpcError> {
     let integration = request::authenticate(req, &facade.hubbook).await?;
     let consumer = request::check(req, interaction, &facade.asid, facade.clock.now())?;
     tracing::info!(
@@ -104,14 +118,44 @@ pub async fn admit(
             "requested_scope": consumer.scope,
         }),
     };
-    if let Err(e) = facade.hubbook.record_call(&integration, call).await {
+    let hubbook = facade.hubbook.auditing(&integration, call);
+    Ok((integration, consumer, hubbook))
+}
+
+/// The answer to a call admitted by [`admit_pending`], once its call is in the audit trail: a
+/// call that changed nothing is written now, and a call that cannot be audited is not answered
+/// but for a 500 that says so.
+pub async fn audited<T>(
+    hubbook: &hubbook_service::Hubbook,
+    answer: Result<T, GpcError>,
+) -> Result<T, GpcError> {
+    audited_as(hubbook.record_unwritten_call().await, answer)
+}
+
+/// The answer `serve` makes (a read's, through the handle [`admit_pending`] returned), given
+/// only once the call is in the audit trail, as [`audited`] gives it; the call is written while
+/// the answer is made, so that a read does not wait for the audit trail's writer first.
+pub async fn audited_alongside<T>(
+    hubbook: &hubbook_service::Hubbook,
+    serve: impl std::future::Future<Output = Result<T, GpcError>>,
+) -> Result<T, GpcError> {
+    let (answer, written) = futures_util::join!(serve, hubbook.record_unwritten_call());
+    audited_as(written, answer)
+}
+
+/// `answer`, or the 500 of a call that could not be audited.
+fn audited_as<T>(
+    written: Result<(), hubbook_service::ServiceError>,
+    answer: Result<T, GpcError>,
+) -> Result<T, GpcError> {
+    if let Err(e) = written {
         tracing::error!(error = %e, "auditing a GP Connect call");
         return Err(GpcError::new(
             ErrorCode::InternalServerError,
             "the call could not be audited, so it was not served; try again",
         ));
     }
-    Ok((integration, consumer))
+    answer
 }
 
 /// A FHIR resource as the facade answers it: `application/fhir+json`, never cached.

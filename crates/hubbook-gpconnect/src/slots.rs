@@ -406,7 +406,17 @@ pub fn bundle(
 
 /// `GET /Slot`.
 pub async fn search(req: HttpRequest, facade: web::Data<Facade>) -> Result<HttpResponse, GpcError> {
-    let (integration, _) = crate::admit(&req, Interaction::SearchSlots, &facade).await?;
+    let (integration, _, hubbook) =
+        crate::admit_pending(&req, Interaction::SearchSlots, &facade).await?;
+    crate::audited_alongside(&hubbook, search_as(&req, &hubbook, &integration)).await
+}
+
+/// Searches as `GET /Slot` asks.
+async fn search_as(
+    req: &HttpRequest,
+    hubbook: &hubbook_service::Hubbook,
+    integration: &hubbook_service::Caller,
+) -> Result<HttpResponse, GpcError> {
     let query = parse(req.query_string())?;
     let books_as_111 = integration.role == hubbook_core::Role::Triage;
     match query.organisation_type.as_deref() {
@@ -434,9 +444,8 @@ pub async fn search(req: HttpRequest, facade: web::Data<Facade>) -> Result<HttpR
     let mut offers: Vec<Offer> = Vec::new();
     let mut after = None;
     loop {
-        let page = facade
-            .hubbook
-            .search_slots(&integration, find.clone(), after, 500)
+        let page = hubbook
+            .search_slots(integration, find.clone(), after, 500)
             .await
             .map_err(crate::error::from_service)?;
         offers.extend(page.items);
@@ -457,7 +466,7 @@ pub async fn search(req: HttpRequest, facade: web::Data<Facade>) -> Result<HttpR
     if query.organizations {
         for code in offers.iter().map(|o| o.cluster_code.clone()) {
             if let std::collections::btree_map::Entry::Vacant(e) = names.entry(code.clone()) {
-                if let Ok(cluster) = facade.hubbook.cluster(&integration, code).await {
+                if let Ok(cluster) = hubbook.cluster(integration, code).await {
                     e.insert(cluster.name);
                 }
             }

@@ -11,7 +11,9 @@ use hubbook_core::access::{permit, Action, Forbidden};
 use hubbook_core::appointment::Outcome;
 use hubbook_core::patient::{Patient, Requester};
 use hubbook_core::sharing::Viewer;
-use hubbook_core::{validate_name, validate_optional_name, ClusterTimeZone, LocalDay, Role};
+use hubbook_core::{
+    validate_name, validate_optional_name, ClusterTimeZone, LocalDay, NhsNumber, Role,
+};
 use hubbook_store::ids::{AppointmentId, HoldId, PracticeId, SlotId};
 use hubbook_store::models::{self, Appointment, Hold};
 use hubbook_store::repo::booking::{self, NewBooking, Reschedule};
@@ -23,6 +25,7 @@ use crate::access::{clusters_of, own_cluster};
 use crate::appointments::{detail_of, visible_appointment, whole, AppointmentDetail};
 use crate::error::found;
 use crate::idempotency::create_once;
+use crate::patients::known_patient;
 use crate::viewer::{member_practice, viewer_for};
 use crate::{Caller, Hubbook, ServiceError};
 
@@ -76,6 +79,23 @@ pub struct SeenSlots {
     pub site_id: String,
     /// Their delivery channel, when the caller named one.
     pub delivery: Option<hubbook_core::rota::Delivery>,
+}
+
+/// What a consumer asks of a booked appointment it was shown whole ([`Hubbook::change_detail`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DetailChange {
+    /// Cancel it, for this reason.
+    Cancel {
+        /// Why.
+        reason: String,
+    },
+    /// Replace its reason and notes together (GP Connect's amend of description and comment).
+    Amend {
+        /// The new reason, or none.
+        reason: Option<String>,
+        /// The new notes for the clinician, or none.
+        notes: Option<String>,
+    },
 }
 
 /// How an organisation asking for an appointment describes itself: GP Connect's booking
@@ -170,57 +190,90 @@ impl Hubbook {
         claim: Option<Claim>,
         cmd: BookAppointment,
     ) -> Result<Appointment, ServiceError> {
-        self.book_then(who, claim, cmd, |_, a| Ok(a)).await
-    }
-
-    /// Books as [`Hubbook::book`] does and reads the appointment back whole (its slots, triage
-    /// record, booking organisation's contact, site, service and session) on the same
-    /// connection: what a front end that answers a booking with the whole resource needs.
-    pub async fn book_detail(
-        &self,
-        who: &Caller,
-        claim: Option<Claim>,
-        cmd: BookAppointment,
-    ) -> Result<AppointmentDetail, ServiceError> {
-        self.book_then(who, claim, cmd, |c, a| detail_of(c, a, true))
-            .await
-    }
-
-    async fn book_then<T: Send + 'static>(
-        &self,
-        who: &Caller,
-        claim: Option<Claim>,
-        cmd: BookAppointment,
-        then: fn(&mut DbConn, Appointment) -> Result<T, ServiceError>,
-    ) -> Result<T, ServiceError> {
         check_booker(who, &cmd)?;
+        cmd.patient.born_by(today_utc(self.now()))?;
+        self.book_then(who, claim, |_, _, _| Ok(Some(cmd)), |_, a| Ok(a))
+            .await?
+            .ok_or_else(|| ServiceError::Internal("a booking with its patient given".into()))
+    }
+
+    /// Books as [`Hubbook::book`] does, for the patient with this NHS number as the calling
+    /// integration knows them ([`Hubbook::find_patient`]), the command made by `command` from
+    /// the patient, and reads the appointment back whole (its slots, triage record, booking
+    /// organisation's contact, site, service and session), all on one connection: what a
+    /// front end that answers a booking with the whole resource needs. `None` when the
+    /// integration knows no such patient, and nothing is booked.
+    pub async fn book_known_patient(
+        &self,
+        who: &Caller,
+        claim: Option<Claim>,
+        nhs: NhsNumber,
+        command: impl FnOnce(Patient) -> BookAppointment + Send + 'static,
+    ) -> Result<Option<AppointmentDetail>, ServiceError> {
+        self.book_then(
+            who,
+            claim,
+            move |c, who, now| {
+                Ok(known_patient(c, who, &nhs, now)?.map(|known| command(known.patient)))
+            },
+            |c, a| detail_of(c, a, true),
+        )
+        .await
+    }
+
+    /// Books the command `make` gives (`None` books nothing): the caller and the patient
+    /// checked, the slot claimed in the transaction that writes the consumer's call, then
+    /// `then` run on the booking after the commit, so that no writer waits on its reads.
+    async fn book_then<T, M>(
+        &self,
+        who: &Caller,
+        claim: Option<Claim>,
+        make: M,
+        then: fn(&mut DbConn, Appointment) -> Result<T, ServiceError>,
+    ) -> Result<Option<T>, ServiceError>
+    where
+        T: Send + 'static,
+        M: FnOnce(
+                &mut DbConn,
+                &Caller,
+                DateTime<Utc>,
+            ) -> Result<Option<BookAppointment>, ServiceError>
+            + Send
+            + 'static,
+    {
         let (who, now) = (who.clone(), self.now());
-        cmd.patient.born_by(today_utc(now))?;
         let change = self.change(&who);
-        self.run(move |c| {
-            let booked = create_once(
-                c,
-                claim.as_ref(),
-                now.naive_utc(),
-                |c| place_booking(c, &who, &change, now, &cmd),
-                |a: &Appointment| a.id.clone().into(),
-                |c, id| {
-                    for cluster_id in clusters_of(&who) {
-                        match appointment_repo::get_appointment(
-                            c,
-                            &cluster_id,
-                            &AppointmentId::from(id),
-                        ) {
-                            Err(hubbook_store::StoreError::NotFound) => continue,
-                            other => return whole(c, other?),
+        self.run_audited(move |c, audit| {
+            let Some(cmd) = make(c, &who, now)? else {
+                return Ok(None);
+            };
+            check_booker(&who, &cmd)?;
+            cmd.patient.born_by(today_utc(now))?;
+            let booked = audit.change(c, |c| {
+                create_once(
+                    c,
+                    claim.as_ref(),
+                    now.naive_utc(),
+                    |c| place_booking(c, &who, &change, now, &cmd),
+                    |a: &Appointment| a.id.clone().into(),
+                    |c, id| {
+                        for cluster_id in clusters_of(&who) {
+                            match appointment_repo::get_appointment(
+                                c,
+                                &cluster_id,
+                                &AppointmentId::from(id),
+                            ) {
+                                Err(hubbook_store::StoreError::NotFound) => continue,
+                                other => return whole(c, other?),
+                            }
                         }
-                    }
-                    Err(ServiceError::NotFound(
-                        "no appointment here that you may see".into(),
-                    ))
-                },
-            )?;
-            then(c, booked)
+                        Err(ServiceError::NotFound(
+                            "no appointment here that you may see".into(),
+                        ))
+                    },
+                )
+            })?;
+            then(c, booked).map(Some)
         })
         .await
     }
@@ -238,9 +291,18 @@ impl Hubbook {
         let reason = validate_name("reason", reason, 500)?;
         let (who, now) = (who.clone(), self.now());
         let change = self.change(&who);
-        self.run(move |c| {
+        self.run_audited(move |c, audit| {
             let a = visible_appointment(c, &who, &id, now)?;
-            let cancelled = booking::cancel(c, &change, &a.cluster_id, &a.id, expected, &reason)?;
+            let cancelled = audit.change(c, |c| {
+                Ok(booking::cancel(
+                    c,
+                    &change,
+                    &a.cluster_id,
+                    &a.id,
+                    expected,
+                    &reason,
+                )?)
+            })?;
             whole(c, cancelled)
         })
         .await
@@ -351,30 +413,62 @@ impl Hubbook {
         .await
     }
 
-    /// Replaces a booked appointment's reason and notes together (GP Connect's amend of
-    /// description and comment): the booking practice, a manager, or the triage service that
-    /// booked it. Returns the appointment whole, as a read shows it.
-    pub async fn amend_details(
+    /// Reads a booked appointment whole, has `decide` (a front end's checks of what its consumer
+    /// sent against the appointment as it is) say what to change, and changes it at the version
+    /// read (a change in between is refused as stale): what changes is exactly what was checked. `decide`'s refusal
+    /// comes back as it is, with nothing changed. Returns the appointment whole after the change.
+    pub async fn change_detail<E, D>(
         &self,
         who: &Caller,
         id: String,
-        expected: Option<i64>,
-        reason: Option<&str>,
-        notes: Option<&str>,
-    ) -> Result<Appointment, ServiceError> {
-        let reason = validate_optional_name("reason", reason, 500)?;
-        let notes = validate_optional_name("notes", notes, 2000)?;
-        if who.role != Role::Triage {
-            permit(who.role, Action::AmendNotes)?;
-        }
+        decide: D,
+    ) -> Result<Result<AppointmentDetail, E>, ServiceError>
+    where
+        D: FnOnce(&AppointmentDetail) -> Result<DetailChange, E> + Send + 'static,
+        E: Send + 'static,
+    {
         permit(who.role, Action::ReadAppointments)?;
         let (who, now) = (who.clone(), self.now());
         let change = self.change(&who);
-        self.run(move |c| {
+        self.run_audited(move |c, audit| {
             let a = visible_appointment(c, &who, &id, now)?;
-            let amended =
-                booking::amend_details(c, &change, &a.cluster_id, &a.id, expected, reason, notes)?;
-            whole(c, amended)
+            let detail = detail_of(c, a, true)?;
+            let wanted = match decide(&detail) {
+                Ok(wanted) => wanted,
+                Err(refused) => return Ok(Err(refused)),
+            };
+            let (cluster_id, id) = (&detail.appointment.cluster_id, &detail.appointment.id);
+            let version = Some(detail.appointment.version);
+            // Made at the version read, so that a change in between is refused as stale.
+            let mut changed = match wanted {
+                DetailChange::Cancel { reason } => {
+                    permit(who.role, Action::Cancel)?;
+                    let reason = validate_name("reason", &reason, 500)?;
+                    audit.change(c, |c| {
+                        Ok(booking::cancel(
+                            c, &change, cluster_id, id, version, &reason,
+                        )?)
+                    })?
+                }
+                DetailChange::Amend { reason, notes } => {
+                    if who.role != Role::Triage {
+                        permit(who.role, Action::AmendNotes)?;
+                    }
+                    let reason = validate_optional_name("reason", reason.as_deref(), 500)?;
+                    let notes = validate_optional_name("notes", notes.as_deref(), 2000)?;
+                    audit.change(c, |c| {
+                        Ok(booking::amend_details(
+                            c, &change, cluster_id, id, version, reason, notes,
+                        )?)
+                    })?
+                }
+            };
+            // The row is the first slot's; the appointment ends when its last slot does.
+            changed.ends_at = detail.appointment.ends_at;
+            Ok(Ok(AppointmentDetail {
+                appointment: changed,
+                ..detail
+            }))
         })
         .await
     }

@@ -4,12 +4,13 @@
 //! changeover so that the client can switch without a gap.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use hubbook_core::access::Forbidden;
 use hubbook_core::{validate_name, Role};
 use hubbook_store::ids::{ClusterId, PracticeId};
 use hubbook_store::models::{
-    Integration, IntegrationCertificate, IntegrationChanges, IntegrationSecret,
+    AuditEvent, Integration, IntegrationCertificate, IntegrationChanges, IntegrationSecret,
 };
 use hubbook_store::repo::idempotency::Claim;
 use hubbook_store::repo::{clusters, integrations, practices};
@@ -241,6 +242,39 @@ pub struct ConsumerCall {
     pub details: serde_json::Value,
 }
 
+/// A consumer's call on its way to the audit trail: taken (once) by whichever writes it.
+#[derive(Debug)]
+pub(crate) struct PendingCall(Mutex<Option<AuditEvent>>);
+
+/// A consumer's call taken to be written with the change made for it, by the work that makes it
+/// ([`Hubbook::run_audited`]).
+#[derive(Debug)]
+pub(crate) struct CallAudit(pub(crate) Option<AuditEvent>);
+
+impl CallAudit {
+    /// Makes a change (work that opens its transaction in the store) with the call's audit
+    /// event in the same transaction, the first time; any later change runs as it is. Reads
+    /// belong outside it, so that no writer waits on them.
+    pub(crate) fn change<T>(
+        &mut self,
+        c: &mut DbConn,
+        change: impl FnOnce(&mut DbConn) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        match self.0.take() {
+            Some(event) => integrations::with_call_recorded(c, &event, change),
+            None => change(c),
+        }
+    }
+
+    /// Writes the call on its own if no change has.
+    pub(crate) fn settle(&mut self, c: &mut DbConn) -> Result<(), ServiceError> {
+        match self.0.take() {
+            Some(event) => Ok(integrations::record_calls(c, &[event])?),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The SHA-256 of a certificate's DER as 64 lower-case hex digits: how a TLS client certificate
 /// is registered and recognised.
 pub fn certificate_sha256(der: &[u8]) -> String {
@@ -334,9 +368,16 @@ impl Hubbook {
     /// id): which integration, what, on whose behalf and why. It is its cluster's event when the
     /// integration has one cluster.
     pub async fn record_call(&self, who: &Caller, call: ConsumerCall) -> Result<(), ServiceError> {
+        self.auditing(who, call).record_unwritten_call().await
+    }
+
+    /// This handle with a consumer's call to audit as [`Hubbook::record_call`] does, but in the
+    /// transaction of the first change made through it (a booking, a cancellation), so that a
+    /// call that changes something costs one commit. A call that changed nothing is written by
+    /// [`Hubbook::record_unwritten_call`], which the front end calls before it answers.
+    pub fn auditing(&self, who: &Caller, call: ConsumerCall) -> Hubbook {
         let change = self.change(who);
-        let clusters = who.clusters();
-        let cluster_id = match clusters.as_slice() {
+        let cluster_id = match who.clusters().as_slice() {
             [only] => Some(ClusterId::from(only.as_str())),
             _ => None,
         };
@@ -347,8 +388,33 @@ impl Hubbook {
             &call.trace_id,
             &call.details,
         );
-        self.run(move |c| Ok(integrations::record_calls(c, &[event])?))
-            .await
+        Hubbook {
+            call: Some(Arc::new(PendingCall(Mutex::new(Some(event))))),
+            ..self.clone()
+        }
+    }
+
+    /// Writes the call this handle audits ([`Hubbook::auditing`]) when no change has written it:
+    /// a call refused, or one that only read. Does nothing on any other handle.
+    pub async fn record_unwritten_call(&self) -> Result<(), ServiceError> {
+        match self.unwritten_call() {
+            Some(event) => {
+                self.run(move |c| Ok(integrations::record_calls(c, &[event])?))
+                    .await
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Takes the call this handle audits, if no change has written it yet: whoever takes it
+    /// writes it.
+    pub(crate) fn unwritten_call(&self) -> Option<AuditEvent> {
+        let pending = self.call.as_ref()?;
+        pending
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 
     /// Who a TLS client certificate (its SHA-256) authenticates: the active integration it is

@@ -52,6 +52,7 @@ pub struct Hubbook {
     hold_ttl: Duration,
     request_key: Arc<[u8; 32]>,
     certificates: Arc<integrations::CertificateCache>,
+    call: Option<Arc<integrations::PendingCall>>,
 }
 
 impl Hubbook {
@@ -64,6 +65,7 @@ impl Hubbook {
             hold_ttl: Duration::seconds(DEFAULT_HOLD_SECONDS),
             request_key: Arc::new(idempotency::request_key(secret)),
             certificates: Arc::default(),
+            call: None,
         }
     }
 
@@ -90,6 +92,26 @@ impl Hubbook {
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("blocking task failed: {e}")))?
+    }
+
+    /// Runs work that makes a change as [`Hubbook::run`] runs any work, with the consumer's call
+    /// this handle audits ([`Hubbook::auditing`]), if not yet written, for the work to write in
+    /// its change's transaction ([`integrations::CallAudit::change`]); when the work made no
+    /// change, the call is written on its own before this returns.
+    async fn run_audited<T, F>(&self, f: F) -> Result<T, ServiceError>
+    where
+        F: FnOnce(&mut DbConn, &mut integrations::CallAudit) -> Result<T, ServiceError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        let mut audit = integrations::CallAudit(self.unwritten_call());
+        self.run(move |c| {
+            let done = f(c, &mut audit);
+            audit.settle(c)?;
+            done
+        })
+        .await
     }
 
     /// Who is acting and when, for the rows and the audit trail a change writes.

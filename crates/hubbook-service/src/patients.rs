@@ -163,15 +163,24 @@ impl Hubbook {
     ) -> Result<Option<KnownPatient>, ServiceError> {
         integration_only(who)?;
         let (who, now) = (who.clone(), self.now());
-        self.run(move |c| {
-            if let Some(row) = patient_repo::find(c, &who.id, nhs.as_str())? {
-                return from_register(row).map(Some);
-            }
-            newest_appointment(c, &who, &nhs, now)?
-                .as_ref()
-                .map(from_appointment)
-                .transpose()
-        })
-        .await
+        self.run(move |c| known_patient(c, &who, &nhs, now)).await
     }
+}
+
+/// The patient with this NHS number as the calling integration knows them, as
+/// [`Hubbook::find_patient`] finds them.
+pub(crate) fn known_patient(
+    c: &mut DbConn,
+    who: &Caller,
+    nhs: &NhsNumber,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<KnownPatient>, ServiceError> {
+    integration_only(who)?;
+    if let Some(row) = patient_repo::find(c, &who.id, nhs.as_str())? {
+        return from_register(row).map(Some);
+    }
+    newest_appointment(c, who, nhs, now)?
+        .as_ref()
+        .map(from_appointment)
+        .transpose()
 }

@@ -408,6 +408,24 @@ pub fn record_calls(conn: &mut DbConn, events: &[AuditEvent]) -> Result<(), Stor
     })
 }
 
+/// Runs `change` in one transaction with the audit event of the call (from [`call_event`]) that
+/// asks for it, so that the call is in the trail exactly as soon as its change is, for one
+/// commit; when the change fails and is rolled back, the event is written alone.
+pub fn with_call_recorded<T, E, F>(conn: &mut DbConn, event: &AuditEvent, change: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<StoreError>,
+{
+    let changed = write_tx(conn, |c| {
+        super::audit::record(c, event.clone()).map_err(E::from)?;
+        change(c)
+    });
+    if changed.is_err() {
+        record_calls(conn, std::slice::from_ref(event))?;
+    }
+    changed
+}
+
 /// The integration a live (registered, not revoked) certificate authenticates; `NotFound`
 /// for any other certificate.
 pub fn integration_by_certificate(

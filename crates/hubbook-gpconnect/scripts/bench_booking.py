@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """GP Connect booking against the JSON API's, on the same server, slots and practice.
 
-A practice's own system books as the practice two ways, alternated round by round: through GP
+A practice's own system books as the practice two ways, each round: through GP
 Connect (`POST /Appointment`, then `PUT /Appointment/{id}` to cancel, with a TLS client
 certificate, Spine headers and JWT; every call audited) and through the JSON API as the
 practice's receptionist (`POST /api/v1/appointments`, then `POST .../cancel`). Each of --clients
 keep-alive connections books and cancels slots of its own (--slots-per-client, in turn) for
 patients of its own (--patients-per-client, in turn), so every cycle books a free slot and no
-slot or patient gathers thousands of cancelled bookings; a cycle is one booking and one
-cancellation. It prints cycles a second, the p50 and
-p99 of the booking alone, and the ratio of GP Connect to the API. Compare ratios within one run:
-the machines are shared.
+slot or patient gathers thousands of cancelled bookings (each booking's same-day check reads the
+patient's bookings of that day, cancelled ones too); a cycle is one booking and one
+cancellation. The way that goes first alternates round by round, as the database grows. It
+prints cycles a second, the p50 and p99 of the booking alone, the ratio of GP Connect to the API
+each round and their mean. Compare ratios within one run: the machines are shared.
 
 Needs a server started with --tls-cert, --tls-key and --tls-client-ca, and a second client
 certificate (see the README's GP Connect section for how the first is made): the script creates
@@ -98,7 +99,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--slots-per-client", type=int, default=10)
-    parser.add_argument("--patients-per-client", type=int, default=20)
+    parser.add_argument("--patients-per-client", type=int, default=200)
     args = parser.parse_args()
 
     context = ssl.create_default_context(cafile=args.ca)

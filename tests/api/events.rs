@@ -533,14 +533,23 @@ async fn a_webhook_receiver_that_fails_first_sees_every_event_signed(app: TestAp
             event["type"].as_str().unwrap()
         );
     }
-    // The log shows the failures, then the successes; the webhook has caught up.
-    let log = app
-        .get(
-            &format!("/api/v1/clusters/U60003/webhooks/{hook}/deliveries?limit=100"),
-            &c.manager,
-        )
-        .await;
-    let log = log.ok(200)["items"].as_array().unwrap().clone();
+    // The log shows the failures, then the successes; the webhook has caught up. A delivery is
+    // logged once its receiver has answered, so the last may be logged a moment after it
+    // arrived: wait for it, for at most five seconds.
+    let mut log = Vec::new();
+    for _ in 0..50 {
+        let read = app
+            .get(
+                &format!("/api/v1/clusters/U60003/webhooks/{hook}/deliveries?limit=100"),
+                &c.manager,
+            )
+            .await;
+        log = read.ok(200)["items"].as_array().unwrap().clone();
+        if log.iter().filter(|d| d["succeeded"] == true).count() >= 6 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(
         log.iter()
             .filter(|d| d["succeeded"] == false && d["status_code"] == 500)

@@ -126,7 +126,88 @@ async fn unknown_routes_and_ids_are_not_found(app: TestApp) {
         .problem(404, "not-found");
 }
 
+async fn a_nul_is_a_clear_problem_never_a_500(app: TestApp) {
+    let c = app.cluster("U30003").await;
+    // In a path or a query string, refused before any database sees it, alike on both.
+    for path in [
+        "/api/v1/appointments/%00",
+        "/api/v1/clusters/U30003/practices/a%00b",
+        "/api/v1/clusters/U30003/sites?limit=5&after=%00",
+        "/api/v1/slots?service=%1F",
+    ] {
+        app.get(path, &c.manager)
+            .await
+            .problem(400, "invalid-text");
+    }
+    // Without a token too: the path is refused before anyone is asked who they are.
+    let anonymous = app
+        .client
+        .get(format!("{}/api/v1/appointments/%00", app.base))
+        .send()
+        .await
+        .unwrap();
+    TestApp::reply(anonymous)
+        .await
+        .problem(400, "invalid-text");
+    // In a body: never a 500 (PostgreSQL refuses the NUL as the caller's value; SQLite stores it).
+    for body in [
+        json!({"ods_code": "A81001", "name": "Nul\u{0}Surgery", "list_size": 5}),
+        json!({"ods_code": "A81001", "name": "Nul\u{0}", "list_size": 5}),
+    ] {
+        let reply = app
+            .post("/api/v1/clusters/U30003/practices", &c.manager, body)
+            .await;
+        assert!(
+            reply.status.is_client_error() || reply.status.is_success(),
+            "{:?}",
+            reply.body
+        );
+    }
+    let sign_in = app
+        .client
+        .post(format!("{}/api/v1/auth/token", app.base))
+        .json(&json!({"grant_type": "password", "username": "man\u{0}ager", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    let sign_in = TestApp::reply(sign_in).await;
+    assert!(sign_in.status.is_client_error(), "{:?}", sign_in.body);
+}
+
 both!(
     malformed_bodies_get_clear_problems,
-    unknown_routes_and_ids_are_not_found
+    unknown_routes_and_ids_are_not_found,
+    a_nul_is_a_clear_problem_never_a_500
 );
+
+/// A connection PostgreSQL's administrator terminates (SQLSTATE 57P01) is `Unavailable`, a 503
+/// to the caller, not a failure; the pool replaces it.
+#[test]
+fn a_connection_terminated_by_postgresql_is_unavailable_and_replaced() {
+    use diesel::connection::SimpleConnection;
+    let db = hubbook_store::test_db::TestDb::postgres();
+    let pool = db.pool().unwrap();
+    let mut conn = pool.get().unwrap();
+    let cut = conn
+        .batch_execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        .unwrap_err();
+    let cut = hubbook_store::StoreError::from(cut);
+    assert!(
+        matches!(cut, hubbook_store::StoreError::Unavailable(_)),
+        "{cut:?}"
+    );
+    drop(conn);
+    let mut again = pool.get().unwrap();
+    again.batch_execute("SELECT 1").unwrap();
+    // A NUL bound as text is refused as the caller's value, not as a failure.
+    let nul = again
+        .batch_execute("SELECT convert_from('\\x610062'::bytea, 'UTF8')")
+        .unwrap_err();
+    assert!(
+        matches!(
+            hubbook_store::StoreError::from(nul),
+            hubbook_store::StoreError::Db(hubbook_store::DbError::Rejected(_))
+        ),
+        "a NUL in text"
+    );
+}

@@ -989,7 +989,9 @@ pub async fn every_change_and_every_refusal_is_audited_once(g: Gpc) {
         .push(json!({"url": format!("{PROFILE}Extension-GPConnect-AppointmentCancellationReason-1"), "valueString": "no longer needed"}));
     let stale = put_call(&id, CANCEL, cancelling.clone()).set("If-Match", "W/\"7\"");
     sent.push((stale.trace_id(), CANCEL));
-    c.send(stale).await.refused(409, "FHIR_CONSTRAINT_VIOLATION");
+    c.send(stale)
+        .await
+        .refused(409, "FHIR_CONSTRAINT_VIOLATION");
     // Refused before the use case: a body that is not an appointment.
     let garbled = put_call(&id, CANCEL, json!({"resourceType": "Patient"}));
     sent.push((garbled.trace_id(), CANCEL));

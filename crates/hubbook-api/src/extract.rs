@@ -180,3 +180,57 @@ pub fn check_date(field: &str, date: chrono::NaiveDate) -> Result<chrono::NaiveD
         ))
     }
 }
+
+/// Middleware: refuses with `invalid-text` an API request whose path or query string holds a
+/// percent-encoded control character (`%00` to `%1F`, `%7F`). No id, code or filter has one,
+/// and PostgreSQL cannot store a NUL, so such a request is refused alike on either database,
+/// before it reaches one.
+pub async fn refuse_control_characters(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let uri = req.uri();
+    if uri.path().starts_with("/api/")
+        && (has_encoded_control(uri.path()) || uri.query().is_some_and(has_encoded_control))
+    {
+        return Err(ApiError::Refused(
+            ProblemType::InvalidText,
+            "the path or query string holds a control character such as %00".into(),
+        )
+        .into());
+    }
+    next.call(req).await
+}
+
+/// Whether `text` holds a percent-encoded control character.
+fn has_encoded_control(text: &str) -> bool {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    text.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && matches!((hex(w[1]), hex(w[2])), (Some(h), Some(l)) if h * 16 + l < 0x20 || h * 16 + l == 0x7f)
+    })
+}
+
+#[cfg(test)]
+mod control_tests {
+    use super::has_encoded_control;
+
+    #[test]
+    fn encoded_control_characters_are_found_and_text_is_not() {
+        for text in ["%00", "a%0Ab", "id%1f", "%7F", "x=%00&y=1"] {
+            assert!(has_encoded_control(text), "{text}");
+        }
+        for text in [
+            "",
+            "%20",
+            "abc",
+            "%C3%A9",
+            "%",
+            "%0",
+            "%zz",
+            "from=2026-12-01T00%3A00Z",
+        ] {
+            assert!(!has_encoded_control(text), "{text}");
+        }
+    }
+}

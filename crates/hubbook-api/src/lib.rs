@@ -133,6 +133,7 @@ pub fn app(
         .into_app()
         .configure(|cfg| configure(cfg, state, doc))
         .default_service(web::to(not_found))
+        .wrap(middleware::from_fn(extract::refuse_control_characters))
         .wrap(middleware::from_fn(metrics::track))
         .wrap(middleware::Compress::default())
 }

@@ -200,7 +200,7 @@ impl ApiError {
                 ConflictKind::MissingReference(_) => P::UnknownReference,
                 ConflictKind::IdempotencyKeyReused => P::IdempotencyKeyReused,
             },
-            Self::Store(StoreError::Busy) => P::ServiceBusy,
+            Self::Store(StoreError::Busy | StoreError::Unavailable(_)) => P::ServiceBusy,
             Self::Store(StoreError::Db(DbError::Rejected(_))) => P::InvalidValue,
             Self::Store(_) | Self::Internal(_) => P::InternalError,
             Self::InvalidToken(_) => P::InvalidToken,
@@ -244,6 +244,11 @@ impl ApiError {
                 format!("the slot is not offered to you now ({reason}); GET /api/v1/slots lists those that are")
             }
             Self::Store(StoreError::Busy) => "the service is busy; retry shortly".to_owned(),
+            Self::Store(StoreError::Unavailable(_)) => {
+                "the database cannot be reached for a moment; retry shortly (with the same \
+                 Idempotency-Key, a retried create cannot create twice)"
+                    .to_owned()
+            }
             Self::Store(StoreError::Db(DbError::Rejected(_))) => "a value breaks a rule of the stored data".to_owned(),
             Self::Store(_) | Self::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
             other => other.to_string(),
@@ -302,7 +307,10 @@ impl ResponseError for ApiError {
             }
             return response.body(body.to_string());
         }
-        if matches!(self, Self::Store(StoreError::Busy)) {
+        if matches!(
+            self,
+            Self::Store(StoreError::Busy | StoreError::Unavailable(_))
+        ) {
             response.insert_header((header::RETRY_AFTER, "1"));
         }
         if let Self::LockedOut { seconds_left, .. } = self {

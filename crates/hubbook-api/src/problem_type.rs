@@ -53,6 +53,7 @@ problem_types! {
     // Requests that cannot be read.
     MalformedJson = "malformed-json", BAD_REQUEST, "The body is not valid JSON.";
     InvalidQuery = "invalid-query", BAD_REQUEST, "The query string does not parse, or names a parameter twice or wrongly.";
+    InvalidText = "invalid-text", BAD_REQUEST, "The path or query string holds a control character (such as `%00`), which no id, code or filter has.";
     InvalidCursor = "invalid-cursor", BAD_REQUEST, "The page cursor is not one this list handed out.";
     IdempotencyKeyRequired = "idempotency-key-required", BAD_REQUEST, "This create needs an `Idempotency-Key` header (e.g. a UUID) so that a retry books once.";
     InvalidIdempotencyKey = "invalid-idempotency-key", BAD_REQUEST, "The `Idempotency-Key` is empty, too long or not printable ASCII.";
@@ -191,6 +192,7 @@ impl ProblemType {
             self,
             Self::MalformedJson
                 | Self::InvalidQuery
+                | Self::InvalidText
                 | Self::PayloadTooLarge
                 | Self::UnsupportedMediaType
                 | Self::InvalidToken

@@ -193,6 +193,12 @@ pub fn from_service(e: hubbook_service::ServiceError) -> GpcError {
         | S::InvalidDateRange(_)
         | S::InvalidCommand(_)
         | S::InvalidCursor) => GpcError::new(ErrorCode::InvalidParameter, e.to_string()),
+        S::Store(hubbook_store::StoreError::Db(hubbook_store::DbError::Rejected(why))) => {
+            GpcError::new(
+                ErrorCode::InvalidParameter,
+                format!("a value is refused: {why}"),
+            )
+        }
         e => {
             tracing::error!(error = %e, "a GP Connect request failed");
             GpcError::new(

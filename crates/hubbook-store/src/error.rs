@@ -51,6 +51,11 @@ pub enum StoreError {
     /// The database is momentarily too busy (lock timeout, serialization failure, pool exhausted).
     #[error("the database is busy")]
     Busy,
+    /// The connection to the database was lost, or the server is shutting down, starting or
+    /// failing over: a retry shortly may succeed (a change cut off at its commit may or may not
+    /// have been made, which an idempotent retry settles).
+    #[error("the database cannot be reached: {0}")]
+    Unavailable(String),
     /// The database failed or holds data it should not.
     #[error(transparent)]
     Db(DbError),
@@ -118,8 +123,18 @@ impl From<DieselError> for StoreError {
                         Self::rejected(named)
                     }
                     _ if is_busy_message(&message) => Self::Busy,
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
+                        Self::Unavailable(message)
+                    }
+                    _ if is_unavailable_message(&message) => Self::Unavailable(message),
+                    _ if is_unstorable_text(&message) => Self::rejected(
+                        "text with a character the database cannot store (a NUL or an invalid sequence)",
+                    ),
                     _ => Self::Db(DbError::Query(DieselError::DatabaseError(kind, info))),
                 }
+            }
+            DieselError::BrokenTransactionManager => {
+                Self::Unavailable("the connection broke inside a transaction".into())
             }
             other => Self::Db(DbError::Query(other)),
         }
@@ -133,9 +148,82 @@ impl From<r2d2::Error> for StoreError {
     }
 }
 
+/// PostgreSQL's words for a connection lost or refused (SQLSTATE class 08) and for a server
+/// shutting down or not yet accepting (57P01-57P03), which diesel reports as unknown errors.
+fn is_unavailable_message(message: &str) -> bool {
+    const LOST: [&str; 9] = [
+        "terminating connection",
+        "server closed the connection",
+        "no connection to the server",
+        "connection to server",
+        "could not connect to server",
+        "the database system is",
+        "could not receive data from server",
+        "could not send data to server",
+        "SSL SYSCALL error",
+    ];
+    LOST.iter().any(|words| message.contains(words))
+}
+
+/// PostgreSQL refuses a NUL character in text (SQLSTATE 22021, or 22P05 in a JSON escape),
+/// which SQLite would store: the caller's value, not the database, is at fault.
+fn is_unstorable_text(message: &str) -> bool {
+    message.contains("invalid byte sequence for encoding")
+        || message.contains("unsupported Unicode escape sequence")
+}
+
 /// SQLite reports lock contention as a generic error whose text says so.
 fn is_busy_message(message: &str) -> bool {
     message.contains("database is locked")
         || message.contains("database is busy")
         || message.contains("deadlock detected")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unknown(message: &str) -> StoreError {
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(message.to_owned())).into()
+    }
+
+    #[test]
+    fn a_lost_connection_or_a_shutdown_is_unavailable_not_a_failure() {
+        for message in [
+            "terminating connection due to administrator command",
+            "server closed the connection unexpectedly",
+            "no connection to the server",
+            "the database system is shutting down",
+            "the database system is starting up",
+        ] {
+            assert!(
+                matches!(unknown(message), StoreError::Unavailable(_)),
+                "{message}"
+            );
+        }
+        let closed: StoreError = DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("gone".to_owned()),
+        )
+        .into();
+        assert!(matches!(closed, StoreError::Unavailable(_)));
+        assert!(matches!(
+            StoreError::from(DieselError::BrokenTransactionManager),
+            StoreError::Unavailable(_)
+        ));
+    }
+
+    #[test]
+    fn text_the_database_cannot_store_is_the_callers_value_at_fault() {
+        let nul = unknown("invalid byte sequence for encoding \"UTF8\": 0x00");
+        assert!(
+            matches!(nul, StoreError::Db(DbError::Rejected(_))),
+            "{nul:?}"
+        );
+        // Anything else unknown stays a failure of the database.
+        assert!(matches!(
+            unknown("relation \"x\" does not exist"),
+            StoreError::Db(DbError::Query(_))
+        ));
+    }
 }

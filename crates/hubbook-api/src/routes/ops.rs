@@ -22,11 +22,22 @@ pub async fn live() -> web::Json<Health> {
     })
 }
 
-/// Readiness: the database answers and every migration of this build is applied.
+/// How long readiness waits for the database: a load balancer's probe is answered within it,
+/// whatever the database does.
+pub const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Readiness: the database answers within [`READY_WITHIN`] and every migration of this build is
+/// applied; otherwise 503 with `Retry-After`.
 #[utoipa::path(tag = "operations", responses((status = 200, body = Health), (status = 503, body = crate::Problem, content_type = "application/problem+json")))]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiError> {
-    let pending = state.db(|c| Ok(c.has_pending_migrations()?)).await?;
+    let pending = tokio::time::timeout(READY_WITHIN, state.db(|c| Ok(c.has_pending_migrations()?)))
+        .await
+        .map_err(|_| {
+            ApiError::Store(hubbook_store::StoreError::Unavailable(
+                "no answer within a second".into(),
+            ))
+        })??;
     if pending {
         return Err(ApiError::Store(hubbook_store::StoreError::Busy));
     }

@@ -72,8 +72,17 @@ async fn wrong_password_and_unknown_user_are_refused_alike(app: TestApp) {
 
 async fn disabled_users_and_revoked_clients_cannot_sign_in(app: TestApp) {
     let c = app.cluster("U10001").await;
+    // The hub staff member's token works, then not on the next request after the deactivation,
+    // then again once the user is active again.
+    app.get("/api/v1/clusters/U10001", &c.hub_staff)
+        .await
+        .ok(200);
     app.update_user(&c, "hub-u10001", json!({"active": false}))
         .await;
+    app.get("/api/v1/clusters/U10001", &c.hub_staff)
+        .await
+        .problem(401, "invalid-token");
+    app.get("/api/v1/clusters/U10001", &c.manager).await.ok(200);
     let reply = app
         .call(
             Method::POST,
@@ -110,11 +119,25 @@ async fn disabled_users_and_revoked_clients_cannot_sign_in(app: TestApp) {
     app.client_token(client_id, secret)
         .await
         .problem(401, "invalid-credentials");
+    app.update_user(&c, "hub-u10001", json!({"active": true}))
+        .await;
+    app.get("/api/v1/clusters/U10001", &c.hub_staff)
+        .await
+        .ok(200);
 }
 
 async fn bad_tokens_are_refused(app: TestApp) {
     let now = chrono::Utc::now().timestamp();
-    let claims = |exp: i64| json!({"sub": "x", "kind": "user", "role": "admin", "scope": {}, "iat": now - 10, "exp": exp});
+    // The admin's own id: a well-signed token must also name a user who is still active.
+    let admin_claims = app.admin.split('.').nth(1).unwrap();
+    let admin_claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(admin_claims)
+            .unwrap(),
+    )
+    .unwrap();
+    let admin_id = admin_claims["sub"].as_str().unwrap().to_owned();
+    let claims = |exp: i64| json!({"sub": admin_id, "kind": "user", "role": "admin", "scope": {}, "iat": now - 10, "exp": exp});
     let sign = |claims: &serde_json::Value, secret: &str| {
         jsonwebtoken::encode(
             &jsonwebtoken::Header::default(),
@@ -128,7 +151,7 @@ async fn bad_tokens_are_refused(app: TestApp) {
     let good = sign(&claims(now + 600), JWT_SECRET);
     let (head, rest) = good.split_once('.').unwrap();
     let (_, signature) = rest.split_once('.').unwrap();
-    let tampered_claims = json!({"sub": "x", "kind": "user", "role": "admin", "scope": {}, "iat": now, "exp": now + 9_999_999});
+    let tampered_claims = json!({"sub": admin_id, "kind": "user", "role": "admin", "scope": {}, "iat": now, "exp": now + 9_999_999});
     let tampered = format!(
         "{head}.{}.{signature}",
         b64(tampered_claims.to_string().as_bytes())
@@ -146,6 +169,14 @@ async fn bad_tokens_are_refused(app: TestApp) {
     .unwrap();
 
     app.get("/api/v1/clusters", &good).await.ok(200);
+    // Well signed, for a user who does not exist.
+    let nobody = sign(
+        &json!({"sub": "x", "kind": "user", "role": "admin", "scope": {}, "iat": now - 10, "exp": now + 600}),
+        JWT_SECRET,
+    );
+    app.get("/api/v1/clusters", &nobody)
+        .await
+        .problem(401, "invalid-token");
     for token in [
         expired.as_str(),
         wrong_key.as_str(),

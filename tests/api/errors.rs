@@ -135,9 +135,7 @@ async fn a_nul_is_a_clear_problem_never_a_500(app: TestApp) {
         "/api/v1/clusters/U30003/sites?limit=5&after=%00",
         "/api/v1/slots?service=%1F",
     ] {
-        app.get(path, &c.manager)
-            .await
-            .problem(400, "invalid-text");
+        app.get(path, &c.manager).await.problem(400, "invalid-text");
     }
     // Without a token too: the path is refused before anyone is asked who they are.
     let anonymous = app
@@ -146,9 +144,7 @@ async fn a_nul_is_a_clear_problem_never_a_500(app: TestApp) {
         .send()
         .await
         .unwrap();
-    TestApp::reply(anonymous)
-        .await
-        .problem(400, "invalid-text");
+    TestApp::reply(anonymous).await.problem(400, "invalid-text");
     // In a body: never a 500 (PostgreSQL refuses the NUL as the caller's value; SQLite stores it).
     for body in [
         json!({"ods_code": "A81001", "name": "Nul\u{0}Surgery", "list_size": 5}),

@@ -141,8 +141,8 @@ impl FromRequest for Principal {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
-    /// A staff token is checked by its signature alone; a client's also against the store, so
-    /// that revoking its secret or the client stops its tokens at once.
+    /// A token is checked by its signature, then against the store: revoking a client's secret
+    /// or the client, or deactivating a user, stops its tokens on their next request.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = match req.app_data::<web::Data<AppState>>() {
             Some(state) => state.clone(),
@@ -156,15 +156,17 @@ impl FromRequest for Principal {
             Ok(p) => p,
             Err(e) => return Box::pin(ready(Err(e))),
         };
-        if principal.kind != SubjectKind::Client {
-            return Box::pin(ready(Ok(principal)));
-        }
         Box::pin(async move {
             if state.hubbook.still_signed_in(&principal).await? {
                 Ok(principal)
-            } else {
+            } else if principal.kind == SubjectKind::Client {
                 Err(ApiError::InvalidToken(
                     "the client or the secret this token was issued against has been revoked; request a new token with a live secret".into(),
+                ))
+            } else {
+                Err(ApiError::InvalidToken(
+                    "this token's user is no longer active (deactivated or removed); sign in again"
+                        .into(),
                 ))
             }
         })

@@ -3,7 +3,6 @@
 //! made, and kept only as an argon2id hash; a rotation keeps the old secret working for a
 //! changeover so that the client can switch without a gap.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use hubbook_core::access::Forbidden;
@@ -190,38 +189,6 @@ fn clusters_named(
 /// requests a second, each naming its certificate. A registration, revocation or change of an
 /// integration in this process forgets everything at once; another process sees it within this.
 pub const CERTIFICATE_CACHE_SECONDS: u64 = 10;
-
-/// The most certificates remembered; past it the cache starts again empty.
-const CERTIFICATE_CACHE_LIMIT: usize = 10_000;
-
-/// What this process recently read of client certificates, by SHA-256.
-#[derive(Debug, Default)]
-pub(crate) struct CertificateCache {
-    entries: std::sync::Mutex<HashMap<String, (Option<Caller>, std::time::Instant)>>,
-}
-
-impl CertificateCache {
-    fn get(&self, sha256: &str) -> Option<Option<Caller>> {
-        let entries = self.entries.lock().ok()?;
-        let (caller, read_at) = entries.get(sha256)?;
-        (read_at.elapsed().as_secs() < CERTIFICATE_CACHE_SECONDS).then(|| caller.clone())
-    }
-
-    fn put(&self, sha256: String, caller: Option<Caller>) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= CERTIFICATE_CACHE_LIMIT {
-                entries.clear();
-            }
-            entries.insert(sha256, (caller, std::time::Instant::now()));
-        }
-    }
-
-    fn forget(&self) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.clear();
-        }
-    }
-}
 
 /// The client certificate a TLS connection presented (its SHA-256), kept with the connection so
 /// that a front end can ask who it authenticates ([`Hubbook::certificate_caller`]).

@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod integrations;
 pub mod patients;
 pub mod rebooking;
+mod recent;
 pub mod reference;
 pub mod reports;
 pub mod rotas;
@@ -51,7 +52,8 @@ pub struct Hubbook {
     clock: Arc<dyn Clock>,
     hold_ttl: Duration,
     request_key: Arc<[u8; 32]>,
-    certificates: Arc<integrations::CertificateCache>,
+    certificates: Arc<recent::Recent<Option<Caller>>>,
+    standing: Arc<recent::Recent<bool>>,
     call: Option<Arc<integrations::PendingCall>>,
 }
 
@@ -64,7 +66,12 @@ impl Hubbook {
             clock,
             hold_ttl: Duration::seconds(DEFAULT_HOLD_SECONDS),
             request_key: Arc::new(idempotency::request_key(secret)),
-            certificates: Arc::default(),
+            certificates: Arc::new(recent::Recent::new(std::time::Duration::from_secs(
+                integrations::CERTIFICATE_CACHE_SECONDS,
+            ))),
+            standing: Arc::new(recent::Recent::new(std::time::Duration::from_secs(
+                sign_in::STANDING_CACHE_SECONDS,
+            ))),
             call: None,
         }
     }

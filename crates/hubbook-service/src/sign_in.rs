@@ -37,6 +37,10 @@ pub enum Credentials {
     },
 }
 
+/// How long a process trusts what it read of whether a user is active before reading it
+/// again: every staff request asks. A change of the user in this process forgets at once.
+pub const STANDING_CACHE_SECONDS: u64 = 10;
+
 impl Hubbook {
     /// Checks credentials and returns who they belong to; anything wrong is
     /// [`ServiceError::InvalidCredentials`], whatever was wrong, and a login name locked after
@@ -176,12 +180,18 @@ impl Hubbook {
     }
 
     /// Whether a caller is still live: a client's secret and the client itself (so that revoking
-    /// either stops its tokens at once), a user's account (so that disabling it ends the user's
-    /// console sessions at once).
+    /// either stops its tokens at once), a user's account (so that deactivating it refuses the
+    /// user's next request, token or console session, at once in the process that deactivated
+    /// it and within [`STANDING_CACHE_SECONDS`] in any other).
     pub async fn still_signed_in(&self, who: &Caller) -> Result<bool, ServiceError> {
         if who.kind != SubjectKind::Client {
+            if let Some(active) = self.standing.get(&who.id) {
+                return Ok(active);
+            }
             let id = who.id.clone();
-            return self.run(move |c| Ok(users::user_active(c, &id)?)).await;
+            let active = self.run(move |c| Ok(users::user_active(c, &id)?)).await?;
+            self.standing.put(who.id.clone(), active);
+            return Ok(active);
         }
         let Some(secret_id) = who.credential.clone() else {
             return Ok(false);

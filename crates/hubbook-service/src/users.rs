@@ -187,26 +187,30 @@ impl Hubbook {
         cmd: UpdateUser,
     ) -> Result<User, ServiceError> {
         let (who, change) = (who.clone(), self.change(who));
-        self.run(move |c| {
-            let cluster = cluster_for(c, &who, &code, ClusterNeed::ManageUsers)?;
-            if let Some(password) = &cmd.password {
-                check_password(password)?;
-            }
-            user_in(c, &cluster.id, &id)?;
-            let password_hash = cmd.password.as_deref().map(hash_secret).transpose()?;
-            Ok(users::update_user(
-                c,
-                &change,
-                &id,
-                expected,
-                UserChanges {
-                    display_name: cmd.display_name,
-                    password_hash,
-                    active: cmd.active,
-                },
-            )?)
-        })
-        .await
+        let updated = self
+            .run(move |c| {
+                let cluster = cluster_for(c, &who, &code, ClusterNeed::ManageUsers)?;
+                if let Some(password) = &cmd.password {
+                    check_password(password)?;
+                }
+                user_in(c, &cluster.id, &id)?;
+                let password_hash = cmd.password.as_deref().map(hash_secret).transpose()?;
+                Ok(users::update_user(
+                    c,
+                    &change,
+                    &id,
+                    expected,
+                    UserChanges {
+                        display_name: cmd.display_name,
+                        password_hash,
+                        active: cmd.active,
+                    },
+                )?)
+            })
+            .await;
+        // After the write, so that no request in between caches what was true before it.
+        self.standing.forget();
+        updated
     }
 }
 

@@ -190,11 +190,12 @@ impl Hubbook {
         claim: Option<Claim>,
         cmd: BookAppointment,
     ) -> Result<Appointment, ServiceError> {
+        // Checked here too, so that a caller who may not book is refused without the database.
         check_booker(who, &cmd)?;
         cmd.patient.born_by(today_utc(self.now()))?;
         self.book_then(who, claim, |_, _, _| Ok(Some(cmd)), |_, a| Ok(a))
             .await?
-            .ok_or_else(|| ServiceError::Internal("a booking with its patient given".into()))
+            .ok_or_else(|| ServiceError::Internal("a booking's command went missing".into()))
     }
 
     /// Books as [`Hubbook::book`] does, for the patient with this NHS number as the calling
@@ -415,8 +416,9 @@ impl Hubbook {
 
     /// Reads a booked appointment whole, has `decide` (a front end's checks of what its consumer
     /// sent against the appointment as it is) say what to change, and changes it at the version
-    /// read (a change in between is refused as stale): what changes is exactly what was checked. `decide`'s refusal
-    /// comes back as it is, with nothing changed. Returns the appointment whole after the change.
+    /// read (a change in between is refused as stale): what changes is exactly what was checked.
+    /// `decide`'s refusal comes back as it is, with nothing changed. Returns the appointment
+    /// whole after the change.
     pub async fn change_detail<E, D>(
         &self,
         who: &Caller,

@@ -211,7 +211,7 @@ impl Application {
             settings.token_ttl_seconds,
             clock,
         )
-        .context("creating metrics")?;
+        .map_err(|e| anyhow::anyhow!("starting the use cases and metrics: {e}"))?;
         state
             .hubbook
             .set_hold_ttl(chrono::Duration::seconds(settings.hold_seconds));

@@ -470,7 +470,69 @@ async fn adjacent_slots_book_as_one_appointment(app: TestApp) {
     assert_eq!(app.count("appointments"), 2);
 }
 
+async fn a_retry_after_a_restart_with_a_new_secret_books_once(app: TestApp) {
+    // The idempotency key outlives the process and its token-signing secret: a second server on
+    // the same database, signing with another secret, answers the retry with the original.
+    let (c, slots) = open_week(&app, "U80009").await;
+    let body = json!({"slot_id": slots[0], "patient": patient(9), "reason": "Review"});
+    let first = book(&app, &c.receptionist, "restart-1", body.clone()).await;
+    let first = first.ok(201).clone();
+    let other = app
+        .second_server("a-rotated-signing-secret-of-forty-chars-00")
+        .await;
+    let sign_in = app
+        .client
+        .post(format!("{other}/api/v1/auth/token"))
+        .json(&json!({"grant_type": "password", "username": "rec-u80009", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let sign_in = TestApp::reply(sign_in).await;
+    let token = sign_in.ok(200)["access_token"].as_str().unwrap().to_owned();
+    // The old token is not the new server's.
+    let old_token = app
+        .client
+        .get(format!(
+            "{other}/api/v1/appointments/{}",
+            first["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&c.receptionist)
+        .send()
+        .await
+        .unwrap();
+    TestApp::reply(old_token)
+        .await
+        .problem(401, "invalid-token");
+    let retry = app
+        .client
+        .post(format!("{other}/api/v1/appointments"))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "restart-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let retry = TestApp::reply(retry).await;
+    let again = retry.ok(201);
+    assert_eq!(again["id"], first["id"]);
+    // The same key with another request is still refused on the new server.
+    let changed = app
+        .client
+        .post(format!("{other}/api/v1/appointments"))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "restart-1")
+        .json(&json!({"slot_id": slots[1], "patient": patient(9), "reason": "Review"}))
+        .send()
+        .await
+        .unwrap();
+    TestApp::reply(changed)
+        .await
+        .problem(422, "idempotency-key-reused");
+    assert_eq!(app.count("appointments"), 1);
+}
+
 both!(
+    a_retry_after_a_restart_with_a_new_secret_books_once,
     adjacent_slots_book_as_one_appointment,
     hold_then_book_records_what_was_true,
     bookings_are_refused_clearly,

@@ -150,12 +150,12 @@ impl TestApp {
         Self::spawn_with(backend, Some((files, ca_pem))).await
     }
 
-    async fn spawn_with(backend: Backend, tls: Option<(hubbook::TlsFiles, &str)>) -> Self {
-        let db = TestDb::new(backend);
-        let settings = Settings {
-            database_url: db.url.clone(),
+    /// A test server's settings on the database at `url`, signing tokens with `jwt_secret`.
+    fn settings(url: &str, jwt_secret: &str, tls: Option<hubbook::TlsFiles>) -> Settings {
+        Settings {
+            database_url: url.to_owned(),
             bind: "127.0.0.1:0".into(),
-            jwt_secret: JWT_SECRET.into(),
+            jwt_secret: jwt_secret.into(),
             token_ttl_seconds: 900,
             pool_size: 8,
             workers: Some(2),
@@ -163,8 +163,30 @@ impl TestApp {
             events_interval_ms: 100,
             webhook_backoff_ms: 100,
             gpconnect_asid: ASID.into(),
-            tls: tls.as_ref().map(|(files, _)| files.clone()),
-        };
+            tls,
+        }
+    }
+
+    /// Starts a second server on this test's database and clock, signing tokens with
+    /// `jwt_secret`: another process, or this one restarted with its secret rotated. Returns
+    /// its base URL.
+    #[allow(dead_code)]
+    pub async fn second_server(&self, jwt_secret: &str) -> String {
+        let settings = Self::settings(&self.db.url, jwt_secret, None);
+        let app =
+            Application::build(&settings, self.clock.clone()).expect("the application builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        base
+    }
+
+    async fn spawn_with(backend: Backend, tls: Option<(hubbook::TlsFiles, &str)>) -> Self {
+        let db = TestDb::new(backend);
+        let settings = Self::settings(
+            &db.url,
+            JWT_SECRET,
+            tls.as_ref().map(|(files, _)| files.clone()),
+        );
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let app = Application::build(&settings, clock.clone()).expect("the application builds");
         let scheme = if tls.is_some() { "https" } else { "http" };

@@ -28,15 +28,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state of a server signing tokens with `secret`, valid `token_ttl_seconds`.
+    /// The state of a server signing tokens with `secret`, valid `token_ttl_seconds`. Fails
+    /// when the metrics cannot be registered or the database does not answer.
     pub fn new(
         pool: DbPool,
         secret: &[u8],
         token_ttl_seconds: i64,
         clock: Arc<dyn Clock>,
-    ) -> Result<Self, prometheus::Error> {
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         Ok(Self {
-            hubbook: hubbook_service::Hubbook::new(pool.clone(), clock.clone(), secret),
+            hubbook: hubbook_service::Hubbook::new(pool.clone(), clock.clone())?,
             pool,
             tokens: TokenService::new(secret, token_ttl_seconds),
             clock,

@@ -58,14 +58,20 @@ pub struct Hubbook {
 }
 
 impl Hubbook {
-    /// The use cases over `pool`, telling time by `clock`. `secret` keys the hashes of
-    /// idempotent requests, so that a copy of the database alone cannot test guesses against them.
-    pub fn new(pool: DbPool, clock: Arc<dyn Clock>, secret: &[u8]) -> Self {
-        Self {
+    /// The use cases over `pool`, telling time by `clock`. The hashes of idempotent requests
+    /// are keyed by the installation's own key, read from the database (made there the first
+    /// time), so that a retry is recognised by every process, across restarts and rotations of
+    /// the token-signing secret; the database holds what the requests held anyway.
+    pub fn new(pool: DbPool, clock: Arc<dyn Clock>) -> Result<Self, ServiceError> {
+        let key = {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            hubbook_store::repo::idempotency::request_key(&mut conn, &secrets::generate_secret())?
+        };
+        Ok(Self {
             pool,
             clock,
             hold_ttl: Duration::seconds(DEFAULT_HOLD_SECONDS),
-            request_key: Arc::new(idempotency::request_key(secret)),
+            request_key: Arc::new(idempotency::request_key(key.as_bytes())),
             certificates: Arc::new(recent::Recent::new(std::time::Duration::from_secs(
                 integrations::CERTIFICATE_CACHE_SECONDS,
             ))),
@@ -73,7 +79,7 @@ impl Hubbook {
                 sign_in::STANDING_CACHE_SECONDS,
             ))),
             call: None,
-        }
+        })
     }
 
     /// Sets how long a hold keeps a slot for its holder.

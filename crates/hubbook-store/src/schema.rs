@@ -76,6 +76,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    installation_keys (name) {
+        name -> Text,
+        key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     sign_in_failures (username) {
         username -> Text,
         failures -> Integer,
@@ -405,6 +413,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     services,
     users,
     sign_in_failures,
+    installation_keys,
     integrations,
     consumer_patients,
     requester_contacts,

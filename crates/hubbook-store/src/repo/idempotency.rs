@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use crate::models::IdempotencyRecord;
 use crate::schema::idempotency_keys;
-use crate::{DbConn, StoreError};
+use crate::{write_tx, ConflictKind, DbConn, StoreError};
 
 /// Reads the stored record of a caller's key, if the key was used before.
 pub fn find_key(
@@ -125,5 +125,42 @@ fn stored(conn: &mut DbConn, claim: &Claim) -> Result<Option<String>, StoreError
             crate::ConflictKind::IdempotencyKeyReused,
         )),
         Some(r) => Ok(Some(r.body)),
+    }
+}
+
+/// The installation's key for the hashes of idempotent requests: the one stored, else `fresh`,
+/// stored now. Kept in the database so that every process, before and after a restart or a
+/// rotation of the token-signing secret, recognises the same retry.
+pub fn request_key(conn: &mut DbConn, fresh: &str) -> Result<String, StoreError> {
+    use crate::schema::installation_keys as keys;
+    let stored = |c: &mut DbConn| -> Result<Option<String>, StoreError> {
+        Ok(keys::table
+            .find("idempotency")
+            .select(keys::key)
+            .first::<String>(c)
+            .optional()?)
+    };
+    if let Some(key) = stored(conn)? {
+        return Ok(key);
+    }
+    let made = write_tx(conn, |c| {
+        if let Some(key) = stored(c)? {
+            return Ok(key);
+        }
+        diesel::insert_into(keys::table)
+            .values((
+                keys::name.eq("idempotency"),
+                keys::key.eq(fresh),
+                keys::created_at.eq(chrono::Utc::now().naive_utc()),
+            ))
+            .execute(c)?;
+        Ok::<_, StoreError>(fresh.to_owned())
+    });
+    match made {
+        // Another process stored one first.
+        Err(StoreError::Conflict(ConflictKind::Duplicate(_))) => {
+            stored(conn)?.ok_or(StoreError::NotFound)
+        }
+        other => other,
     }
 }

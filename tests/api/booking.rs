@@ -480,52 +480,45 @@ async fn a_retry_after_a_restart_with_a_new_secret_books_once(app: TestApp) {
     let other = app
         .second_server("a-rotated-signing-secret-of-forty-chars-00")
         .await;
+    let sign_in = json!({"grant_type": "password", "username": "rec-u80009", "password": PASSWORD});
     let sign_in = app
-        .client
-        .post(format!("{other}/api/v1/auth/token"))
-        .json(&json!({"grant_type": "password", "username": "rec-u80009", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let sign_in = TestApp::reply(sign_in).await;
+        .send_to(
+            &other,
+            Method::POST,
+            "/api/v1/auth/token",
+            None,
+            Some(sign_in),
+            &[],
+        )
+        .await;
     let token = sign_in.ok(200)["access_token"].as_str().unwrap().to_owned();
+    let book_there = |body: Value| {
+        app.send_to(
+            &other,
+            Method::POST,
+            "/api/v1/appointments",
+            Some(&token),
+            Some(body),
+            &[("Idempotency-Key", "restart-1")],
+        )
+    };
     // The old token is not the new server's.
-    let old_token = app
-        .client
-        .get(format!(
-            "{other}/api/v1/appointments/{}",
-            first["id"].as_str().unwrap()
-        ))
-        .bearer_auth(&c.receptionist)
-        .send()
-        .await
-        .unwrap();
-    TestApp::reply(old_token)
-        .await
-        .problem(401, "invalid-token");
-    let retry = app
-        .client
-        .post(format!("{other}/api/v1/appointments"))
-        .bearer_auth(&token)
-        .header("Idempotency-Key", "restart-1")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let retry = TestApp::reply(retry).await;
-    let again = retry.ok(201);
-    assert_eq!(again["id"], first["id"]);
+    let id = first["id"].as_str().unwrap();
+    app.send_to(
+        &other,
+        Method::GET,
+        &format!("/api/v1/appointments/{id}"),
+        Some(&c.receptionist),
+        None,
+        &[],
+    )
+    .await
+    .problem(401, "invalid-token");
+    let retry = book_there(body).await;
+    assert_eq!(retry.ok(201)["id"], first["id"]);
     // The same key with another request is still refused on the new server.
-    let changed = app
-        .client
-        .post(format!("{other}/api/v1/appointments"))
-        .bearer_auth(&token)
-        .header("Idempotency-Key", "restart-1")
-        .json(&json!({"slot_id": slots[1], "patient": patient(9), "reason": "Review"}))
-        .send()
-        .await
-        .unwrap();
-    TestApp::reply(changed)
+    let changed = json!({"slot_id": slots[1], "patient": patient(9), "reason": "Review"});
+    book_there(changed)
         .await
         .problem(422, "idempotency-key-reused");
     assert_eq!(app.count("appointments"), 1);

@@ -253,9 +253,22 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut request = self
-            .client
-            .request(method.clone(), format!("{}{path}", self.base));
+        self.send_to(&self.base, method, path, token, body, headers)
+            .await
+    }
+
+    /// Sends a request as [`TestApp::send`] does, to the server at `base` (a
+    /// [`TestApp::second_server`]).
+    pub async fn send_to(
+        &self,
+        base: &str,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self.client.request(method.clone(), format!("{base}{path}"));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }

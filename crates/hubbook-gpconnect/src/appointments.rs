@@ -608,6 +608,14 @@ async fn book_as(
     Ok(response)
 }
 
+/// The refusal of an appointment id the consumer may not see, whether or not it exists.
+fn no_such_appointment(id: &str) -> GpcError {
+    GpcError::new(
+        ErrorCode::NoRecordFound,
+        format!("no appointment {id} that you may see"),
+    )
+}
+
 async fn detail(
     hubbook: &Hubbook,
     caller: &Caller,
@@ -617,10 +625,7 @@ async fn detail(
         .appointment(caller, id.to_owned(), true)
         .await
         .map_err(|e| match e {
-            ServiceError::NotFound(_) => GpcError::new(
-                ErrorCode::NoRecordFound,
-                format!("no appointment {id} that you may see"),
-            ),
+            ServiceError::NotFound(_) => no_such_appointment(id),
             other => from_service(other),
         })
 }
@@ -843,10 +848,7 @@ async fn update_as(
         .change_detail(caller, id.to_owned(), decide)
         .await
         .map_err(|e| match e {
-            ServiceError::NotFound(_) => GpcError::new(
-                ErrorCode::NoRecordFound,
-                format!("no appointment {id} that you may see"),
-            ),
+            ServiceError::NotFound(_) => no_such_appointment(id),
             ServiceError::Validation(v) => invalid(v.to_string()),
             other => refusal(other),
         })??;

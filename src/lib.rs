@@ -37,6 +37,9 @@ pub struct Settings {
     pub events_interval_ms: u64,
     /// The first wait after a failed webhook delivery, in ms; doubled per failure up to an hour.
     pub webhook_backoff_ms: u64,
+    /// How long a process holds a piece of background work (a webhook's queue, the release
+    /// announcements) without renewing it, in ms; another process takes the work over after it.
+    pub work_lease_ms: u64,
     /// This provider's GP Connect ASID: the `Ssp-To` every GP Connect request must name.
     pub gpconnect_asid: String,
     /// Serve HTTPS with these files instead of plain HTTP.
@@ -121,13 +124,19 @@ pub const DEMO_ASID: &str = "999999999999";
 impl Settings {
     /// The periodic work's timing from these settings.
     pub fn background(&self) -> Background {
+        let lease = std::time::Duration::from_millis(self.work_lease_ms);
         Background {
             interval: std::time::Duration::from_millis(self.events_interval_ms),
             backoff: std::time::Duration::from_millis(self.webhook_backoff_ms),
-            timeout: std::time::Duration::from_secs(10),
+            lease,
+            // A delivery never outlasts the lease renewed just before it.
+            timeout: (lease / 3).min(std::time::Duration::from_secs(10)),
         }
     }
 }
+
+/// A lease on background work lasts from a second to ten minutes.
+pub const WORK_LEASE_MS: std::ops::RangeInclusive<u64> = 1_000..=600_000;
 
 /// Release announcements are made within a minute: the periodic work wakes at least this often.
 pub const EVENTS_INTERVAL_MS: std::ops::RangeInclusive<u64> = 10..=60_000;
@@ -144,6 +153,7 @@ impl std::fmt::Debug for Settings {
             .field("hold_seconds", &self.hold_seconds)
             .field("events_interval_ms", &self.events_interval_ms)
             .field("webhook_backoff_ms", &self.webhook_backoff_ms)
+            .field("work_lease_ms", &self.work_lease_ms)
             .field("gpconnect_asid", &self.gpconnect_asid)
             .field("tls", &self.tls)
             .finish()
@@ -204,6 +214,10 @@ impl Application {
         anyhow::ensure!(
             (10..=3_600_000).contains(&settings.webhook_backoff_ms),
             "the webhook back-off (HUBBOOK_WEBHOOK_BACKOFF_MS) is 10 to 3600000 ms"
+        );
+        anyhow::ensure!(
+            WORK_LEASE_MS.contains(&settings.work_lease_ms),
+            "the work lease (HUBBOOK_WORK_LEASE_MS) is 1000 to 600000 ms"
         );
         let mut state = AppState::new(
             pool,

@@ -90,6 +90,10 @@ struct ServeArgs {
     /// The first wait after a failed webhook delivery, in milliseconds; doubled up to an hour.
     #[arg(long, env = "HUBBOOK_WEBHOOK_BACKOFF_MS", default_value_t = 5_000)]
     webhook_backoff_ms: u64,
+    /// How long a process holds background work (a webhook's deliveries, release announcements)
+    /// without renewing it, in milliseconds (1000 to 600000); another process then takes over.
+    #[arg(long, env = "HUBBOOK_WORK_LEASE_MS", default_value_t = 30_000)]
+    work_lease_ms: u64,
     /// This provider's ASID (Accredited System ID) for GP Connect: requests whose `Ssp-To`
     /// names another are refused.
     #[arg(long, env = "HUBBOOK_GPCONNECT_ASID", default_value = hubbook::DEMO_ASID)]
@@ -245,6 +249,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         hold_seconds: args.hold_seconds,
         events_interval_ms: args.events_interval_ms,
         webhook_backoff_ms: args.webhook_backoff_ms,
+        work_lease_ms: args.work_lease_ms,
         gpconnect_asid: args.gpconnect_asid,
         tls: match (args.tls_cert, args.tls_key) {
             (Some(cert), Some(key)) => Some(hubbook::TlsFiles {
@@ -280,6 +285,7 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         hold_seconds: 120,
         events_interval_ms: 10_000,
         webhook_backoff_ms: 5_000,
+        work_lease_ms: 30_000,
         gpconnect_asid: hubbook::DEMO_ASID.to_owned(),
         tls: None,
     };

@@ -382,6 +382,14 @@ type Received = Arc<Mutex<Vec<(HashMap<String, String>, String)>>>;
 
 /// A receiver on loopback that answers 500 to its first `fail_first` requests, then 204.
 async fn receiver(fail_first: usize) -> (String, Received, actix_web::dev::ServerHandle) {
+    slow_receiver(fail_first, std::time::Duration::ZERO).await
+}
+
+/// A receiver that fails its first `fail_first` deliveries and takes `delay` over each answer.
+async fn slow_receiver(
+    fail_first: usize,
+    delay: std::time::Duration,
+) -> (String, Received, actix_web::dev::ServerHandle) {
     use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
     let received: Received = Arc::default();
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -395,6 +403,7 @@ async fn receiver(fail_first: usize) -> (String, Received, actix_web::dev::Serve
                 let store = store.clone();
                 let calls = calls.clone();
                 async move {
+                    tokio::time::sleep(delay).await;
                     let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     if n < fail_first {
                         return HttpResponse::InternalServerError().finish();
@@ -569,7 +578,183 @@ async fn a_webhook_receiver_that_fails_first_sees_every_event_signed(app: TestAp
     handle.stop(false).await;
 }
 
+/// Three processes on one database share a webhook whose receiver takes 300 ms to answer, while
+/// bookings and cancellations go on: every event arrives exactly once, in feed order.
+async fn three_processes_deliver_each_event_once_in_order(app: TestApp) {
+    let c = cluster_with_fortnight(
+        &app,
+        "U60004",
+        json!({"triage": {"kind": "per_day", "slots": 0}, "apportionment": false}),
+    )
+    .await;
+    let (url, received, handle) = slow_receiver(0, std::time::Duration::from_millis(300)).await;
+    let _second = app.server_process(5_000);
+    let _third = app.server_process(5_000);
+    let before = read_feed(&app, &c.manager, "U60004", "0", 100).await.len();
+    let created = app
+        .post(
+            "/api/v1/clusters/U60004/webhooks",
+            &c.manager,
+            json!({"url": url}),
+        )
+        .await;
+    let hook = created.ok(201)["id"].as_str().unwrap().to_owned();
+    let slots = open_slots(&app, &c.receptionist).await;
+    let mut ids = Vec::new();
+    for n in 0..20u32 {
+        let reply = app
+            .send(
+                Method::POST,
+                "/api/v1/appointments",
+                Some(&c.receptionist),
+                Some(json!({"slot_id": slots[n as usize].0, "patient": patient(n)})),
+                &[("Idempotency-Key", &format!("three-{n}"))],
+            )
+            .await;
+        ids.push(reply.ok(201)["id"].as_str().unwrap().to_owned());
+        if n % 5 == 4 {
+            app.send(
+                Method::POST,
+                &format!("/api/v1/appointments/{}/cancel", ids[n as usize - 2]),
+                Some(&c.receptionist),
+                Some(json!({"reason": "no longer needed"})),
+                &[("If-Match", "*")],
+            )
+            .await
+            .ok(200);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let feed = read_feed(&app, &c.manager, "U60004", "0", 100).await;
+    let wanted: Vec<String> = feed[before..]
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(wanted.len(), 24, "20 bookings and 4 cancellations");
+    let arrived = |received: &Received| -> Vec<String> {
+        received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(h, _)| h["hubbook-event-id"].clone())
+            .collect()
+    };
+    for _ in 0..600 {
+        if arrived(&received).len() >= wanted.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Time for a late duplicate to show itself.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(
+        arrived(&received),
+        wanted,
+        "every event once, in feed order"
+    );
+    let log = app
+        .get(
+            &format!("/api/v1/clusters/U60004/webhooks/{hook}/deliveries?limit=100"),
+            &c.manager,
+        )
+        .await;
+    let log = log.ok(200)["items"].as_array().unwrap().clone();
+    assert_eq!(log.len(), 24, "one logged attempt per event: {log:?}");
+    handle.stop(false).await;
+}
+
+/// Leases as the store keeps them: a held lease is not taken before it expires, is taken after,
+/// and its old holder then renews and moves nothing; a failure's back-off holds for every
+/// process. Times are a day ahead of the server's own background work, which therefore never
+/// competes.
+async fn background_work_is_leased_and_its_back_off_kept_in_the_database(app: TestApp) {
+    use hubbook_store::repo::{leases, webhooks};
+    let c = app.cluster("U60005").await;
+    let created = app
+        .post(
+            "/api/v1/clusters/U60005/webhooks",
+            &c.manager,
+            json!({"url": "http://127.0.0.1:9/hook"}),
+        )
+        .await;
+    let id = created.ok(201)["id"].as_str().unwrap().to_owned();
+    let now = chrono::Utc::now().naive_utc() + chrono::Duration::days(1);
+    let secs = chrono::Duration::seconds;
+    let mut conn = app.pool.get().unwrap();
+
+    let name = leases::ANNOUNCE_RELEASES;
+    assert!(leases::claim(&mut conn, name, "a", now, now + secs(30)).unwrap());
+    assert!(!leases::claim(&mut conn, name, "b", now + secs(10), now + secs(40)).unwrap());
+    assert!(leases::claim(&mut conn, name, "a", now + secs(10), now + secs(40)).unwrap());
+    assert!(leases::claim(&mut conn, name, "b", now + secs(41), now + secs(70)).unwrap());
+    assert!(!leases::claim(&mut conn, name, "a", now + secs(42), now + secs(72)).unwrap());
+    leases::release(&mut conn, name, "a").unwrap();
+    assert_eq!(leases::holder(&mut conn, name).unwrap().0, "b");
+    leases::release(&mut conn, name, "b").unwrap();
+    assert!(leases::claim(&mut conn, name, "a", now + secs(43), now + secs(73)).unwrap());
+
+    let claimed = webhooks::claim_due(&mut conn, "a", now, now + secs(30), 10).unwrap();
+    let hook = claimed
+        .iter()
+        .find(|h| h.id == id)
+        .expect("claimed")
+        .clone();
+    assert!(
+        webhooks::claim_due(&mut conn, "b", now + secs(5), now + secs(35), 10)
+            .unwrap()
+            .iter()
+            .all(|h| h.id != id),
+        "held by a until its lease expires"
+    );
+    let taken = webhooks::claim_due(&mut conn, "b", now + secs(31), now + secs(60), 10).unwrap();
+    assert!(taken.iter().any(|h| h.id == id), "taken over once expired");
+    assert!(webhooks::renew_lease(&mut conn, &hook, "a", now + secs(90))
+        .unwrap()
+        .is_none());
+    let attempt = |succeeded: bool, retry_at| webhooks::Attempt {
+        event_seq: hook.delivered_seq + 1,
+        event_id: "event".into(),
+        at: now,
+        status_code: Some(if succeeded { 204 } else { 500 }),
+        error: None,
+        succeeded,
+        duration_ms: 1,
+        retry_at,
+    };
+    // a posted while stopped past its lease: logged, but the webhook is b's to move on.
+    webhooks::record_attempt(&mut conn, &hook, "a", &attempt(true, None)).unwrap();
+    let current = webhooks::renew_lease(&mut conn, &hook, "b", now + secs(60))
+        .unwrap()
+        .unwrap();
+    assert_eq!(current.delivered_seq, hook.delivered_seq);
+    webhooks::record_attempt(
+        &mut conn,
+        &hook,
+        "b",
+        &attempt(false, Some(now + secs(120))),
+    )
+    .unwrap();
+    webhooks::release_lease(&mut conn, &hook, "b").unwrap();
+    assert!(
+        webhooks::claim_due(&mut conn, "c", now + secs(119), now + secs(150), 10)
+            .unwrap()
+            .iter()
+            .all(|h| h.id != id),
+        "backing off, for every process"
+    );
+    let due = webhooks::claim_due(&mut conn, "c", now + secs(121), now + secs(150), 10).unwrap();
+    let due = due
+        .iter()
+        .find(|h| h.id == id)
+        .expect("due after its back-off");
+    assert_eq!(due.failures, 1);
+    let deliveries = webhooks::list_deliveries(&mut conn, &id, None, 10).unwrap();
+    assert_eq!(deliveries.items.len(), 2, "both attempts are in the log");
+}
+
 both!(
+    background_work_is_leased_and_its_back_off_kept_in_the_database,
+    three_processes_deliver_each_event_once_in_order,
     a_thousand_operations_read_back_in_pages_of_37,
     releases_are_announced_once_by_the_periodic_task,
     a_webhook_receiver_that_fails_first_sees_every_event_signed,

@@ -55,6 +55,22 @@ pub struct TestApp {
     pub db: TestDb,
 }
 
+/// A `hubbook serve` process of a test's own; killed when dropped.
+#[allow(dead_code)]
+pub struct ServerProcess {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The process.
+    pub child: std::process::Child,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A response: status, headers and body as JSON (or `Null`).
 #[derive(Debug)]
 pub struct Reply {
@@ -162,6 +178,7 @@ impl TestApp {
             hold_seconds: 120,
             events_interval_ms: 100,
             webhook_backoff_ms: 100,
+            work_lease_ms: 5_000,
             gpconnect_asid: ASID.into(),
             tls,
         }
@@ -178,6 +195,57 @@ impl TestApp {
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         base
+    }
+
+    /// Starts `hubbook serve` as a process of its own on this test's database (real clock, the
+    /// tests' signing secret, periodic work every 100 ms, leases of `lease_ms`), and waits until
+    /// it serves. The process is killed when the returned value is dropped.
+    #[allow(dead_code)]
+    pub fn server_process(&self, lease_ms: u64) -> ServerProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hubbook"))
+            .args([
+                "--log-format",
+                "json",
+                "serve",
+                "--database-url",
+                &self.db.url,
+            ])
+            .args(["--bind", "127.0.0.1:0", "--events-interval-ms", "100"])
+            .args([
+                "--webhook-backoff-ms",
+                "100",
+                "--pool-size",
+                "4",
+                "--workers",
+                "1",
+            ])
+            .args(["--work-lease-ms", &lease_ms.to_string()])
+            .env("HUBBOOK_JWT_SECRET", JWT_SECRET)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("hubbook starts");
+        let mut log = std::io::BufReader::new(child.stderr.take().expect("its log"));
+        let mut seen = Vec::new();
+        let port = loop {
+            let mut line = String::new();
+            if log.read_line(&mut line).unwrap_or(0) == 0 {
+                let _ = child.kill();
+                panic!("hubbook exited before serving: {seen:?}");
+            }
+            let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            if event["message"] == "hubbook is serving" {
+                break event["port"].as_u64().expect("a port");
+            }
+            seen.push(line);
+        };
+        // Keep reading its log, so that the process never blocks on a full pipe.
+        std::thread::spawn(move || for _ in log.lines() {});
+        ServerProcess {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+        }
     }
 
     async fn spawn_with(backend: Backend, tls: Option<(hubbook::TlsFiles, &str)>) -> Self {

@@ -1,18 +1,27 @@
 //! The server's periodic work: announcing reserved slots as their release time comes, and
 //! delivering the event feed to webhooks. Nothing a request needs waits for it.
 //!
+//! Any number of processes may run it on one database. Each piece of work is claimed there first:
+//! the release announcements by one lease for the installation, each webhook's deliveries by a
+//! lease on its row. The holder renews its lease before every delivery and gives it up when its
+//! batch is done; a process that dies or stops keeps it only until it expires, and another takes
+//! over from the position stored in the database. Back-off after a failure is stored too
+//! (`next_attempt_at`), so no process, restarted or not, retries early.
+//!
 //! Webhook deliveries are posted one event at a time, in feed order, at least once: an event is
 //! passed only when its receiver answers 2xx; a failure backs off (doubling from the base up to
-//! an hour) and the same event is tried again. Each delivery carries
+//! an hour) and the same event is tried again. Without faults each event is posted once; a
+//! process stopped for longer than its lease while posting may post that event again after its
+//! successor did. Each delivery carries
 //! `Hubbook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the secret>`.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use actix_web::web;
+use chrono::NaiveDateTime;
 use hmac::{Hmac, Mac};
 use hubbook_store::models::{Event, Webhook};
-use hubbook_store::repo::{clusters, events, webhooks};
+use hubbook_store::repo::{clusters, events, leases, webhooks};
 use sha2::Sha256;
 
 use crate::feed::EventView;
@@ -25,12 +34,17 @@ pub struct Background {
     pub interval: Duration,
     /// The first wait after a failed delivery; doubled per failure up to an hour.
     pub backoff: Duration,
-    /// How long a receiver may take to answer.
+    /// How long a claimed piece of work stays this process's without being renewed.
+    pub lease: Duration,
+    /// How long a receiver may take to answer; shorter than the lease.
     pub timeout: Duration,
 }
 
 /// The most slots announced, and events delivered per webhook, in one wake-up.
 const BATCH: i64 = 500;
+
+/// The most webhooks one process claims in one wake-up, so that others share a large number.
+const WEBHOOKS_PER_WAKE: i64 = 64;
 
 /// The longest back-off after failed deliveries.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
@@ -56,6 +70,32 @@ pub fn backoff_after(base: Duration, failures: u32) -> Duration {
     base.saturating_mul(factor).min(MAX_BACKOFF)
 }
 
+/// This process's name on the leases it holds: host, process id and a random part, so that an
+/// operator can tell which process holds what and a restarted process is never taken for its
+/// predecessor.
+fn lease_owner() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "host".into());
+    let random = hubbook_store::new_id();
+    format!(
+        "{host}/{}/{}",
+        std::process::id(),
+        &random[random.len().saturating_sub(8)..]
+    )
+}
+
+/// Leases and back-off are kept in wall-clock time, which every process shares (the domain
+/// clock may be a test's).
+fn wall_clock() -> NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+/// The end of a lease taken now.
+fn lease_until(config: &Background) -> NaiveDateTime {
+    wall_clock() + chrono::Duration::from_std(config.lease).unwrap_or(chrono::Duration::seconds(30))
+}
+
 /// Runs the periodic work until the task is dropped.
 pub async fn run(state: web::Data<AppState>, config: Background) {
     let client = match reqwest::Client::builder()
@@ -69,21 +109,22 @@ pub async fn run(state: web::Data<AppState>, config: Background) {
             return;
         }
     };
+    let owner = lease_owner();
+    tracing::info!(owner = %owner, "background work starts");
     // Announcements run on their own, so that slow receivers never delay them.
     let _announcer = AbortOnDrop({
-        let state = state.clone();
+        let (state, owner) = (state.clone(), owner.clone());
         tokio::spawn(async move {
             loop {
-                if let Err(e) = announce(&state).await {
+                if let Err(e) = announce(&state, &config, &owner).await {
                     tracing::warn!(error = %e, "announcing released slots failed; will retry");
                 }
                 tokio::time::sleep(config.interval).await;
             }
         })
     });
-    let mut waiting: HashMap<String, Instant> = HashMap::new();
     loop {
-        if let Err(e) = deliver(&state, &client, &config, &mut waiting).await {
+        if let Err(e) = deliver(&state, &client, &config, &owner).await {
             tracing::warn!(error = %e, "webhook deliveries failed; will retry");
         }
         tokio::time::sleep(config.interval).await;
@@ -99,11 +140,23 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn announce(state: &web::Data<AppState>) -> Result<(), crate::ApiError> {
+/// Announces the releases that are due, when this process holds (or can take) the lease on that
+/// work; the lease is kept between wake-ups, so one process announces while it lives.
+async fn announce(
+    state: &web::Data<AppState>,
+    config: &Background,
+    owner: &str,
+) -> Result<(), crate::ApiError> {
     let now = state.now();
     loop {
+        let (owner, until) = (owner.to_owned(), lease_until(config));
         let marked = state
-            .db(move |c| Ok(events::announce_releases(c, now, BATCH)?))
+            .db(move |c| {
+                if !leases::claim(c, leases::ANNOUNCE_RELEASES, &owner, wall_clock(), until)? {
+                    return Ok(0);
+                }
+                Ok(events::announce_releases(c, now, BATCH)?)
+            })
             .await?;
         if marked < usize::try_from(BATCH).unwrap_or(usize::MAX) {
             return Ok(());
@@ -118,50 +171,62 @@ async fn deliver(
     state: &web::Data<AppState>,
     client: &reqwest::Client,
     config: &Background,
-    waiting: &mut HashMap<String, Instant>,
+    owner: &str,
 ) -> Result<(), crate::ApiError> {
-    let hooks = state.db(move |c| Ok(webhooks::active_webhooks(c)?)).await?;
-    let mut due = Vec::new();
-    for hook in hooks {
-        // A webhook with no retry time set was resumed by its manager (or never failed).
-        if hook.next_attempt_at.is_none() {
-            waiting.remove(&hook.id);
-        }
-        if waiting
-            .get(&hook.id)
-            .is_some_and(|until| *until > Instant::now())
-        {
-            continue;
-        }
-        waiting.remove(&hook.id);
-        due.push(hook);
-    }
+    let claimed = {
+        let (owner, until) = (owner.to_owned(), lease_until(config));
+        state
+            .db(move |c| {
+                Ok(webhooks::claim_due(
+                    c,
+                    &owner,
+                    wall_clock(),
+                    until,
+                    WEBHOOKS_PER_WAKE,
+                )?)
+            })
+            .await?
+    };
     // Webhooks are served side by side, each in feed order, so one slow receiver delays no other.
     let outcomes = futures_util::future::join_all(
-        due.into_iter()
-            .map(|hook| deliver_one(state, client, config, hook)),
+        claimed
+            .into_iter()
+            .map(|hook| deliver_one(state, client, config, owner, hook)),
     )
     .await;
     for outcome in outcomes {
-        match outcome {
-            Ok(Some((id, until))) => {
-                waiting.insert(id, until);
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "a webhook's deliveries failed; will retry"),
+        if let Err(e) = outcome {
+            tracing::warn!(error = %e, "a webhook's deliveries failed; will retry");
         }
     }
     Ok(())
 }
 
-/// Delivers one webhook's pending events in order until one fails, the budget is spent, or the
-/// webhook is paused or changed; on a failure, returns when it may be tried again.
+/// Delivers one claimed webhook's pending events, then gives its lease up.
 async fn deliver_one(
     state: &web::Data<AppState>,
     client: &reqwest::Client,
     config: &Background,
+    owner: &str,
     hook: Webhook,
-) -> Result<Option<(String, Instant)>, crate::ApiError> {
+) -> Result<(), crate::ApiError> {
+    let delivered = deliver_claimed(state, client, config, owner, hook.clone()).await;
+    let owner = owner.to_owned();
+    let released = state
+        .db(move |c| Ok(webhooks::release_lease(c, &hook, &owner)?))
+        .await;
+    delivered.and(released)
+}
+
+/// Delivers a webhook's pending events in order until one fails, the budget is spent, the lease
+/// is lost, or the webhook is paused or changed.
+async fn deliver_claimed(
+    state: &web::Data<AppState>,
+    client: &reqwest::Client,
+    config: &Background,
+    owner: &str,
+    hook: Webhook,
+) -> Result<(), crate::ApiError> {
     let started = Instant::now();
     let (code, pending) = {
         let hook = hook.clone();
@@ -172,40 +237,48 @@ async fn deliver_one(
             })
             .await?
     };
-    let mut hook = hook;
     for event in pending {
         if started.elapsed() > BUDGET {
-            return Ok(None);
+            return Ok(());
         }
-        // Paused or pointed elsewhere since this batch began: stop, the next wake-up re-reads it.
+        // Renewed before each post: a process stopped past its lease learns here that another
+        // has taken the webhook over, and stops.
         let current = {
-            let (cluster_id, id) = (hook.cluster_id.clone(), hook.id.clone());
+            let (hook, owner, until) = (hook.clone(), owner.to_owned(), lease_until(config));
             state
-                .db(move |c| Ok(webhooks::get_webhook(c, &cluster_id, &id)?))
+                .db(move |c| Ok(webhooks::renew_lease(c, &hook, &owner, until)?))
                 .await?
         };
+        let Some(current) = current else {
+            tracing::info!(webhook = %hook.id, "the webhook's lease was taken over; stopping");
+            return Ok(());
+        };
+        // Paused or pointed elsewhere since this batch began: stop, the next wake-up re-reads it.
         if !current.active || current.url != hook.url || current.version != hook.version {
-            return Ok(None);
+            return Ok(());
+        }
+        if current.delivered_seq >= event.seq {
+            continue;
         }
         let view = EventView::from_event(&event, Some(&code));
-        if let Some(until) = post(state, client, config, &hook, &event, &view).await? {
-            return Ok(Some((hook.id.clone(), until)));
+        if !post(state, client, config, owner, &current, &event, &view).await? {
+            return Ok(());
         }
-        hook.delivered_seq = event.seq;
-        hook.failures = 0;
     }
-    Ok(None)
+    Ok(())
 }
 
-/// Posts one event and logs the attempt; on a failure, returns when to try again.
+/// Posts one event and logs the attempt, with the back-off after a failure; true when the
+/// receiver took it.
 async fn post(
     state: &web::Data<AppState>,
     client: &reqwest::Client,
     config: &Background,
+    owner: &str,
     hook: &Webhook,
     event: &Event,
     view: &EventView,
-) -> Result<Option<Instant>, crate::ApiError> {
+) -> Result<bool, crate::ApiError> {
     let body = serde_json::to_string(view).map_err(|e| crate::ApiError::Internal(e.to_string()))?;
     let now = state.clock.now();
     let started = Instant::now();
@@ -237,7 +310,7 @@ async fn post(
     let failures = u32::try_from(hook.failures).unwrap_or(0) + 1;
     let wait = backoff_after(config.backoff, failures);
     let retry_at = (!succeeded).then(|| {
-        now.naive_utc() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
+        wall_clock() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
     });
     if !succeeded {
         tracing::info!(webhook = %hook.id, seq = event.seq, failures, "webhook delivery failed; backing off");
@@ -252,11 +325,11 @@ async fn post(
         duration_ms,
         retry_at,
     };
-    let hook = hook.clone();
+    let (hook, owner) = (hook.clone(), owner.to_owned());
     state
-        .db(move |c| Ok(webhooks::record_attempt(c, &hook, &attempt)?))
+        .db(move |c| Ok(webhooks::record_attempt(c, &hook, &owner, &attempt)?))
         .await?;
-    Ok((!succeeded).then(|| Instant::now() + wait))
+    Ok(succeeded)
 }
 
 /// A transport error in words, without the URL's query (which might hold a token).

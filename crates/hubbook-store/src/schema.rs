@@ -84,6 +84,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    work_leases (name) {
+        name -> Text,
+        owner -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     sign_in_failures (username) {
         username -> Text,
         failures -> Integer,
@@ -381,6 +389,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
     }
 }
 
@@ -414,6 +424,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     sign_in_failures,
     installation_keys,
+    work_leases,
     integrations,
     consumer_patients,
     requester_contacts,

@@ -13,6 +13,7 @@ pub mod dispositions;
 pub mod events;
 pub mod idempotency;
 pub mod integrations;
+pub mod leases;
 pub mod patients;
 pub mod practices;
 pub mod reports;

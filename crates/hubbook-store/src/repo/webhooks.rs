@@ -134,14 +134,96 @@ pub fn list_deliveries(
     Ok(Page::from_rows(query.load(conn)?, limit, |d| &d.id))
 }
 
-/// Active webhooks. The sender keeps each one's back-off itself (in monotonic time);
-/// `next_attempt_at` is what it reports.
-pub fn active_webhooks(conn: &mut DbConn) -> Result<Vec<Webhook>, StoreError> {
-    Ok(webhooks::table
-        .filter(webhooks::active.eq(true))
-        .order(webhooks::id.asc())
-        .select(Webhook::as_select())
-        .load(conn)?)
+/// Whether a webhook may be claimed by `owner` at `now`: active, its back-off over, and its
+/// lease free, already `owner`'s, or expired.
+macro_rules! claimable {
+    ($owner:expr, $now:expr) => {
+        webhooks::active
+            .eq(true)
+            .and(
+                webhooks::next_attempt_at
+                    .is_null()
+                    .or(webhooks::next_attempt_at.le($now)),
+            )
+            .and(
+                webhooks::lease_owner
+                    .is_null()
+                    .or(webhooks::lease_owner.eq($owner))
+                    .or(webhooks::lease_expires_at.le($now)),
+            )
+    };
+}
+
+/// Claims up to `limit` webhooks due for delivery for `owner` until `until`, and returns them:
+/// each is then delivered by this owner alone until its lease expires or is given up. A webhook
+/// still backing off after a failure (`next_attempt_at` in the future) is not due, whichever
+/// process failed it and whether or not it restarted since.
+pub fn claim_due(
+    conn: &mut DbConn,
+    owner: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<Webhook>, StoreError> {
+    write_tx(conn, |c| {
+        let due: Vec<(String, ClusterId)> = webhooks::table
+            .filter(claimable!(owner, now))
+            .order(webhooks::id.asc())
+            .limit(limit)
+            .select((webhooks::id, webhooks::cluster_id))
+            .load(c)?;
+        let mut claimed = Vec::with_capacity(due.len());
+        for (id, cluster_id) in due {
+            // Conditional again: another process may have claimed it since it was read.
+            let taken = diesel::update(webhooks::table.find(&id))
+                .filter(claimable!(owner, now))
+                .set((
+                    webhooks::lease_owner.eq(owner),
+                    webhooks::lease_expires_at.eq(until),
+                ))
+                .execute(c)?;
+            if taken == 1 {
+                claimed.push(load(c, &cluster_id, &id)?);
+            }
+        }
+        Ok(claimed)
+    })
+}
+
+/// Renews `owner`'s lease on a webhook until `until` and returns the webhook as it stands now;
+/// `None` when the lease is no longer `owner`'s (it expired and another process took it) or the
+/// webhook was deleted. Called before each delivery, so a process that was stopped for longer
+/// than its lease finds out before it posts again.
+pub fn renew_lease(
+    conn: &mut DbConn,
+    hook: &Webhook,
+    owner: &str,
+    until: NaiveDateTime,
+) -> Result<Option<Webhook>, StoreError> {
+    write_tx(conn, |c| {
+        let renewed = diesel::update(webhooks::table.find(&hook.id))
+            .filter(webhooks::lease_owner.eq(owner))
+            .set(webhooks::lease_expires_at.eq(until))
+            .execute(c)?;
+        if renewed == 0 {
+            return Ok(None);
+        }
+        Ok(Some(load(c, &hook.cluster_id, &hook.id)?))
+    })
+}
+
+/// Gives up `owner`'s lease on a webhook, so that any process may deliver its next events.
+pub fn release_lease(conn: &mut DbConn, hook: &Webhook, owner: &str) -> Result<(), StoreError> {
+    write_tx(conn, |c| {
+        diesel::update(webhooks::table.find(&hook.id))
+            .filter(webhooks::lease_owner.eq(owner))
+            .set((
+                webhooks::lease_owner.eq(None::<String>),
+                webhooks::lease_expires_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(c)?;
+        Ok(())
+    })
 }
 
 /// The next events a webhook should receive, in order (at most `limit`); events of kinds it
@@ -190,11 +272,13 @@ pub struct Attempt {
     pub retry_at: Option<NaiveDateTime>,
 }
 
-/// Logs an attempt and moves the webhook on: past the event on success (failures reset), or
-/// counts the failure and backs off until `retry_at`.
+/// Logs an attempt and, while `owner` still holds the webhook's lease, moves the webhook on:
+/// past the event on success (failures reset), or counts the failure and backs off until
+/// `retry_at`. An attempt by a process that lost its lease is logged and changes nothing else.
 pub fn record_attempt(
     conn: &mut DbConn,
     hook: &Webhook,
+    owner: &str,
     attempt: &Attempt,
 ) -> Result<(), StoreError> {
     write_tx(conn, |c| {
@@ -214,6 +298,7 @@ pub fn record_attempt(
             .execute(c)?;
         if attempt.succeeded {
             diesel::update(webhooks::table.find(&hook.id))
+                .filter(webhooks::lease_owner.eq(owner))
                 .filter(webhooks::delivered_seq.lt(attempt.event_seq))
                 .set((
                     webhooks::delivered_seq.eq(attempt.event_seq),
@@ -223,6 +308,7 @@ pub fn record_attempt(
                 .execute(c)?;
         } else {
             diesel::update(webhooks::table.find(&hook.id))
+                .filter(webhooks::lease_owner.eq(owner))
                 .set((
                     webhooks::failures.eq(webhooks::failures + 1),
                     webhooks::next_attempt_at.eq(attempt.retry_at),

@@ -333,6 +333,32 @@ async fn two_hundred_bookers_on_ten_slots(app: TestApp) {
     assert_eq!(doubled, 0);
 }
 
+/// Twelve bookings of one patient race for twelve slots of one day and service: one is booked,
+/// the others are refused as the same-day duplicate (on PostgreSQL they queue on the patient's
+/// lock row; without it, each would count no other booking and all would pass).
+async fn one_patient_racing_for_one_day_is_booked_once(app: TestApp) {
+    let (c, slots) = open_week(&app, "U80011").await;
+    let replies = futures_util::future::join_all((0..12usize).map(|i| {
+        let body = json!({"slot_id": slots[i], "patient": patient(500)});
+        let key = format!("same-{i}");
+        let token = c.receptionist.clone();
+        let app = &app;
+        async move { book(app, &token, &key, body).await }
+    }))
+    .await;
+    assert_eq!(replies.iter().filter(|r| r.status == 201).count(), 1);
+    for r in replies.iter().filter(|r| r.status != 201) {
+        r.problem(409, "duplicate-booking");
+    }
+    assert_eq!(
+        app.count(&format!(
+            "appointments WHERE nhs_number = '{}' AND status = 'booked'",
+            nhs(500)
+        )),
+        1
+    );
+}
+
 async fn racing_holds_and_retries(app: TestApp) {
     let (c, slots) = open_week(&app, "U80006").await;
     let mut tokens = Vec::new();
@@ -525,6 +551,7 @@ async fn a_retry_after_a_restart_with_a_new_secret_books_once(app: TestApp) {
 }
 
 both!(
+    one_patient_racing_for_one_day_is_booked_once,
     a_retry_after_a_restart_with_a_new_secret_books_once,
     adjacent_slots_book_as_one_appointment,
     hold_then_book_records_what_was_true,

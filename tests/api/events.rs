@@ -748,7 +748,7 @@ async fn background_work_is_leased_and_its_back_off_kept_in_the_database(app: Te
         .find(|h| h.id == id)
         .expect("due after its back-off");
     assert_eq!(due.failures, 1);
-    let deliveries = webhooks::list_deliveries(&mut conn, &id, None, 10).unwrap();
+    let deliveries = webhooks::list_deliveries(&mut conn, &hook, None, 10).unwrap();
     assert_eq!(deliveries.items.len(), 2, "both attempts are in the log");
 }
 

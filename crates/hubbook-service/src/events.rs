@@ -276,7 +276,7 @@ impl Hubbook {
             let hook = found(webhooks::get_webhook(c, &cluster.id, &id), "webhook")?;
             Ok(webhooks::list_deliveries(
                 c,
-                &hook.id,
+                &hook,
                 before.as_deref(),
                 limit,
             )?)

@@ -264,8 +264,9 @@ pub struct IdempotencyRecord {
 pub struct AuditEvent {
     /// Id (UUIDv7, so ordered by time).
     pub id: String,
-    /// The cluster the entity belongs to, if any.
-    pub cluster_id: Option<ClusterId>,
+    /// The cluster the entity belongs to; empty for installation-wide things (users,
+    /// integrations, dispositions), since the cluster is the column the trail is distributed by.
+    pub cluster_id: ClusterId,
     /// When (UTC).
     pub at: NaiveDateTime,
     /// Who: `user:<id>`, `client:<id>` or `system`.
@@ -726,6 +727,8 @@ pub struct WebhookChanges {
 pub struct WebhookDelivery {
     /// Id (UUIDv7, so in time order).
     pub id: String,
+    /// The webhook's cluster.
+    pub cluster_id: ClusterId,
     /// The webhook.
     pub webhook_id: String,
     /// The event's feed position.

@@ -149,7 +149,7 @@ diesel::table! {
 diesel::table! {
     audit_events (id) {
         id -> Text,
-        cluster_id -> Nullable<Text>,
+        cluster_id -> Text,
         at -> Timestamp,
         actor -> Text,
         action -> Text,
@@ -397,6 +397,7 @@ diesel::table! {
 diesel::table! {
     webhook_deliveries (id) {
         id -> Text,
+        cluster_id -> Text,
         webhook_id -> Text,
         event_seq -> BigInt,
         event_id -> Text,

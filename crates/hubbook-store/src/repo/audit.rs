@@ -57,7 +57,7 @@ pub fn write<T: serde::Serialize>(
         conn,
         AuditEvent {
             id: crate::new_id(),
-            cluster_id: Some(entry.cluster_id.to_owned()),
+            cluster_id: entry.cluster_id.to_owned(),
             at: change.at,
             actor: change.actor.clone(),
             action: entry.action.to_owned(),

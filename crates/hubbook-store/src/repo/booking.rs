@@ -385,11 +385,17 @@ fn place(
         offered(&slot, viewer, now)?;
         check_bookable(c, cluster_id, &slot, &session, &change.actor, now)?;
         // Two bookings of one patient in different slots must not both pass the same-day rule:
-        // on PostgreSQL they queue on a lock per patient (SQLite's writer lock already does it).
+        // on PostgreSQL they queue on the patient's row of patient_locks, made by the first
+        // booking and locked by every one (a row lock, which holds on whichever node stores the
+        // cluster); SQLite's writer lock already queues them.
         if let (Some(nhs), DbConn::Pg(pg)) = (&new.nhs_number, &mut *c) {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind::<diesel::sql_types::Text, _>(format!("{cluster_id}:{nhs}"))
-                .execute(pg)?;
+            diesel::sql_query(
+                "INSERT INTO patient_locks (cluster_id, patient) VALUES ($1, md5($2)) \
+                 ON CONFLICT (cluster_id, patient) DO UPDATE SET patient = EXCLUDED.patient",
+            )
+            .bind::<diesel::sql_types::Text, _>(cluster_id.as_str())
+            .bind::<diesel::sql_types::Text, _>(nhs)
+            .execute(pg)?;
         }
         if let (Some(nhs), false) = (&new.nhs_number, new.allow_same_day) {
             let same_day: i64 = appointments::table

@@ -186,7 +186,7 @@ fn event(
 ) -> AuditEvent {
     AuditEvent {
         id: new_id(),
-        cluster_id,
+        cluster_id: cluster_id.unwrap_or_default(),
         at: change.at,
         actor: change.actor.clone(),
         action: action.to_owned(),

@@ -131,7 +131,10 @@ fn event<T: Audited>(
     let subject = after.or(before).ok_or(StoreError::NotFound)?;
     Ok(AuditEvent {
         id: new_id(),
-        cluster_id: (subject.cluster().map(str::to_owned)).map(Into::into),
+        cluster_id: subject
+            .cluster()
+            .map(crate::ClusterId::from)
+            .unwrap_or_default(),
         at: change.at,
         actor: change.actor.clone(),
         action: format!("{}.{verb}", T::ENTITY),

@@ -573,7 +573,7 @@ fn record(
         conn,
         AuditEvent {
             id: new_id(),
-            cluster_id: Some(cluster_id.to_owned()),
+            cluster_id: cluster_id.to_owned(),
             at: change.at,
             actor: change.actor.clone(),
             action: action.to_owned(),

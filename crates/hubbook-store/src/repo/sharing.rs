@@ -135,7 +135,7 @@ pub fn set_rules(
             c,
             AuditEvent {
                 id: new_id(),
-                cluster_id: Some(cluster_id.to_owned()),
+                cluster_id: cluster_id.to_owned(),
                 at: change.at,
                 actor: change.actor.clone(),
                 action: "sharing.update".into(),

@@ -50,6 +50,21 @@ pub fn create_user(conn: &mut DbConn, change: &Change, new: NewUser) -> Result<U
         conn,
         change,
         |c| {
+            // Users are a reference table, which holds no foreign key into a cluster's practices
+            // (see the schema): the practice is checked here, alike on both backends.
+            if let (Some(cluster_id), Some(practice_id)) = (&row.cluster_id, &row.practice_id) {
+                let found: i64 = crate::schema::practices::table
+                    .filter(crate::schema::practices::cluster_id.eq(cluster_id))
+                    .filter(crate::schema::practices::id.eq(practice_id))
+                    .count()
+                    .get_result(c)?;
+                if found == 0 {
+                    return Err(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                        Box::new("users_practice".to_owned()),
+                    ));
+                }
+            }
             diesel::insert_into(users::table)
                 .values(row.clone())
                 .execute(c)

@@ -118,12 +118,13 @@ pub fn update_webhook(
 /// A webhook's delivery attempts, newest first, after a cursor (a delivery id).
 pub fn list_deliveries(
     conn: &mut DbConn,
-    webhook_id: &str,
+    hook: &Webhook,
     before: Option<&str>,
     limit: i64,
 ) -> Result<Page<WebhookDelivery>, StoreError> {
     let mut query = webhook_deliveries::table
-        .filter(webhook_deliveries::webhook_id.eq(webhook_id))
+        .filter(webhook_deliveries::cluster_id.eq(&hook.cluster_id))
+        .filter(webhook_deliveries::webhook_id.eq(&hook.id))
         .order(webhook_deliveries::id.desc())
         .limit(limit + 1)
         .select(WebhookDelivery::as_select())
@@ -176,6 +177,7 @@ pub fn claim_due(
         for (id, cluster_id) in due {
             // Conditional again: another process may have claimed it since it was read.
             let taken = diesel::update(webhooks::table.find(&id))
+                .filter(webhooks::cluster_id.eq(&cluster_id))
                 .filter(claimable!(owner, now))
                 .set((
                     webhooks::lease_owner.eq(owner),
@@ -202,6 +204,7 @@ pub fn renew_lease(
 ) -> Result<Option<Webhook>, StoreError> {
     write_tx(conn, |c| {
         let renewed = diesel::update(webhooks::table.find(&hook.id))
+            .filter(webhooks::cluster_id.eq(&hook.cluster_id))
             .filter(webhooks::lease_owner.eq(owner))
             .set(webhooks::lease_expires_at.eq(until))
             .execute(c)?;
@@ -216,6 +219,7 @@ pub fn renew_lease(
 pub fn release_lease(conn: &mut DbConn, hook: &Webhook, owner: &str) -> Result<(), StoreError> {
     write_tx(conn, |c| {
         diesel::update(webhooks::table.find(&hook.id))
+            .filter(webhooks::cluster_id.eq(&hook.cluster_id))
             .filter(webhooks::lease_owner.eq(owner))
             .set((
                 webhooks::lease_owner.eq(None::<String>),
@@ -285,6 +289,7 @@ pub fn record_attempt(
         diesel::insert_into(webhook_deliveries::table)
             .values(&WebhookDelivery {
                 id: new_id(),
+                cluster_id: hook.cluster_id.clone(),
                 webhook_id: hook.id.clone(),
                 event_seq: attempt.event_seq,
                 event_id: attempt.event_id.clone(),
@@ -298,6 +303,7 @@ pub fn record_attempt(
             .execute(c)?;
         if attempt.succeeded {
             diesel::update(webhooks::table.find(&hook.id))
+                .filter(webhooks::cluster_id.eq(&hook.cluster_id))
                 .filter(webhooks::lease_owner.eq(owner))
                 .filter(webhooks::delivered_seq.lt(attempt.event_seq))
                 .set((
@@ -308,6 +314,7 @@ pub fn record_attempt(
                 .execute(c)?;
         } else {
             diesel::update(webhooks::table.find(&hook.id))
+                .filter(webhooks::cluster_id.eq(&hook.cluster_id))
                 .filter(webhooks::lease_owner.eq(owner))
                 .set((
                     webhooks::failures.eq(webhooks::failures + 1),

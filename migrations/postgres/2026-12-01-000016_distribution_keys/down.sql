@@ -1,0 +1,36 @@
+COMMENT ON TABLE clusters IS NULL;
+COMMENT ON TABLE users IS NULL;
+COMMENT ON TABLE integrations IS NULL;
+COMMENT ON TABLE integration_certificates IS NULL;
+COMMENT ON TABLE integration_secrets IS NULL;
+COMMENT ON TABLE dispositions IS NULL;
+COMMENT ON TABLE disposition_services IS NULL;
+COMMENT ON TABLE installation_keys IS NULL;
+COMMENT ON TABLE work_leases IS NULL;
+COMMENT ON TABLE sign_in_failures IS NULL;
+COMMENT ON TABLE idempotency_keys IS NULL;
+COMMENT ON TABLE consumer_patients IS NULL;
+DROP TABLE patient_locks;
+ALTER TABLE users ADD CONSTRAINT users_cluster_id_practice_id_fkey
+    FOREIGN KEY (cluster_id, practice_id) REFERENCES practices (cluster_id, id);
+DROP INDEX audit_events_id;
+ALTER TABLE audit_events DROP CONSTRAINT audit_events_pkey;
+ALTER TABLE audit_events ADD PRIMARY KEY (id);
+ALTER TABLE audit_events ALTER COLUMN cluster_id DROP NOT NULL;
+ALTER TABLE audit_events ALTER COLUMN cluster_id DROP DEFAULT;
+UPDATE audit_events SET cluster_id = NULL WHERE cluster_id = '';
+DROP INDEX webhook_deliveries_webhook;
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id);
+ALTER TABLE webhook_deliveries DROP CONSTRAINT webhook_deliveries_webhook_fkey;
+ALTER TABLE webhook_deliveries DROP CONSTRAINT webhook_deliveries_pkey;
+ALTER TABLE webhook_deliveries ADD PRIMARY KEY (id);
+ALTER TABLE webhook_deliveries DROP COLUMN cluster_id;
+ALTER TABLE webhooks DROP CONSTRAINT webhooks_pkey;
+ALTER TABLE webhooks ADD PRIMARY KEY (id);
+CREATE INDEX webhooks_cluster ON webhooks (cluster_id, id);
+ALTER TABLE webhook_deliveries ADD CONSTRAINT webhook_deliveries_webhook_id_fkey
+    FOREIGN KEY (webhook_id) REFERENCES webhooks (id);
+DROP INDEX events_id;
+CREATE UNIQUE INDEX events_id ON events (id);
+DROP INDEX holds_id;
+CREATE UNIQUE INDEX holds_id ON holds (id);

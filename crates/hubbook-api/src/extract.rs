@@ -3,13 +3,13 @@
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::header;
-use actix_web::HttpRequest;
+use actix_web::{web, HttpRequest};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::ApiError;
 use crate::ProblemType;
+use crate::{ApiError, MAX_BODY_BYTES};
 
 /// The page size used when the caller does not ask for one.
 pub const DEFAULT_PAGE: i64 = 50;
@@ -181,25 +181,81 @@ pub fn check_date(field: &str, date: chrono::NaiveDate) -> Result<chrono::NaiveD
     }
 }
 
-/// Middleware: refuses with `invalid-text` an API request whose path or query string holds a
-/// percent-encoded control character (`%00` to `%1F`, `%7F`). No id, code or filter has one,
-/// and PostgreSQL cannot store a NUL, so such a request is refused alike on either database,
-/// before it reaches one.
+/// Refuses, as `invalid-text` (400), an API request whose path or query string holds a
+/// percent-encoded control character (`%00` to `%1F`, `%7F`), or whose JSON body holds one in a
+/// string (`\u0000` and the like; tab, line feed and carriage return are text). No id, code or
+/// filter has one, and PostgreSQL cannot store a NUL, so such a request is refused alike on
+/// either database, before it reaches one.
 pub async fn refuse_control_characters(
-    req: actix_web::dev::ServiceRequest,
+    mut req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     let uri = req.uri();
-    if uri.path().starts_with("/api/")
-        && (has_encoded_control(uri.path()) || uri.query().is_some_and(has_encoded_control))
-    {
+    if !uri.path().starts_with("/api/") {
+        return next.call(req).await;
+    }
+    if has_encoded_control(uri.path()) || uri.query().is_some_and(has_encoded_control) {
         return Err(ApiError::Refused(
             ProblemType::InvalidText,
             "the path or query string holds a control character such as %00".into(),
         )
         .into());
     }
+    let json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("json"));
+    if json {
+        // Read whole (within the body limit) and put back for the route's own extractor.
+        let body = match req.extract::<web::Bytes>().await {
+            Ok(body) => body,
+            Err(e) => {
+                let problem = match e.as_error::<actix_web::error::PayloadError>() {
+                    Some(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge(
+                        format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                    ),
+                    _ => ApiError::MalformedJson(format!("the body could not be read: {e}")),
+                };
+                return Err(problem.into());
+            }
+        };
+        if has_escaped_control(&body) {
+            return Err(ApiError::Refused(
+                ProblemType::InvalidText,
+                "a text in the body holds a control character such as \\u0000".into(),
+            )
+            .into());
+        }
+        req.set_payload(body.into());
+    }
     next.call(req).await
+}
+
+/// Whether a JSON text holds an escaped control character other than tab, line feed and
+/// carriage return (`\u0000` to `\u001F`, `\u007F`), or a raw DEL. Escapes are read in
+/// pairs, so an escaped backslash followed by `u0000` is text, not a NUL.
+fn has_escaped_control(json: &[u8]) -> bool {
+    let refused = |c: u32| (c < 0x20 && !matches!(c, 0x09 | 0x0a | 0x0d)) || c == 0x7f;
+    let mut i = 0;
+    while i < json.len() {
+        match json[i] {
+            b'\\' if json.get(i + 1) == Some(&b'u') => {
+                let code = json
+                    .get(i + 2..i + 6)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u32::from_str_radix(h, 16).ok());
+                if code.is_some_and(refused) {
+                    return true;
+                }
+                i += 6;
+            }
+            b'\\' => i += 2,
+            0x7f => return true,
+            _ => i += 1,
+        }
+    }
+    false
 }
 
 /// Whether `text` holds a percent-encoded control character.
@@ -213,7 +269,31 @@ fn has_encoded_control(text: &str) -> bool {
 
 #[cfg(test)]
 mod control_tests {
-    use super::has_encoded_control;
+    use super::{has_encoded_control, has_escaped_control};
+
+    #[test]
+    fn escaped_control_characters_are_found_and_text_is_not() {
+        for json in [
+            r#"{"a":"\u0000"}"#,
+            r#"{"a":"x\u001fy"}"#,
+            r#"{"a":"\u007F"}"#,
+            r#"{"a\u0001":1}"#,
+            "{\"a\":\"\x7f\"}",
+            r#"["\\\u0000"]"#,
+        ] {
+            assert!(has_escaped_control(json.as_bytes()), "{json}");
+        }
+        for json in [
+            r#"{"a":"line\nnext\ttab\r"}"#,
+            r#"{"a":"\u0009\u000a\u000D"}"#,
+            r#"{"a":"\\u0000"}"#,
+            r#"{"a":"caf\u00e9 é"}"#,
+            r#"{"a":"\u0020"}"#,
+            "",
+        ] {
+            assert!(!has_escaped_control(json.as_bytes()), "{json}");
+        }
+    }
 
     #[test]
     fn encoded_control_characters_are_found_and_text_is_not() {

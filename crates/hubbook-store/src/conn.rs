@@ -41,6 +41,19 @@ pub enum Backend {
     Sqlite,
 }
 
+/// When SQLite counts a commit done: what a power cut or an operating-system crash may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL` (the default): a commit waits for the write-ahead log to reach the
+    /// disk, so every booking answered 201 survives a power cut.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL` (`?synchronous=normal`): the log is synced only at checkpoints, so
+    /// the last commits before a power cut or an OS crash may be lost (never corrupted); a crash
+    /// of hubbook alone loses nothing.
+    Normal,
+}
+
 /// A database location parsed from a URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {
@@ -48,6 +61,9 @@ pub struct DatabaseUrl {
     pub backend: Backend,
     /// What the backend's driver is given: the PostgreSQL URL, or the SQLite file path.
     pub target: String,
+    /// SQLite's durability (`sqlite://path?synchronous=full|normal`); PostgreSQL's is the
+    /// server's own.
+    pub durability: Durability,
 }
 
 impl DatabaseUrl {
@@ -59,12 +75,23 @@ impl DatabaseUrl {
             return Ok(Self {
                 backend: Backend::Postgres,
                 target: url.to_owned(),
+                durability: Durability::Full,
             });
         }
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url);
+        let (path, durability) = match path.split_once('?') {
+            None => (path, Durability::Full),
+            Some((path, "synchronous=full")) => (path, Durability::Full),
+            Some((path, "synchronous=normal")) => (path, Durability::Normal),
+            Some(_) => {
+                return Err(StoreError::connection(
+                    "an SQLite URL takes one option, ?synchronous=full (the default) or ?synchronous=normal",
+                ))
+            }
+        };
         if path.is_empty() || path.contains(":memory:") || path.contains("://") {
             return Err(StoreError::connection(format!(
                 "unsupported database URL; use postgres://… or sqlite://path/to/file.db (got a {} character value)",
@@ -74,6 +101,7 @@ impl DatabaseUrl {
         Ok(Self {
             backend: Backend::Sqlite,
             target: path.to_owned(),
+            durability,
         })
     }
 }
@@ -100,8 +128,12 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConn, StoreError> {
             let mut conn = diesel::SqliteConnection::establish(&url.target)
                 .map_err(|e| StoreError::connection(e.to_string()))?;
             // busy_timeout first, so that every later statement waits for a writer instead of failing.
+            let synchronous = match url.durability {
+                Durability::Full => "FULL",
+                Durability::Normal => "NORMAL",
+            };
             conn.batch_execute(&format!(
-                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = {synchronous};"
             ))?;
             Ok(DbConn::Sqlite(conn))
         }
@@ -314,9 +346,45 @@ mod tests {
             DatabaseUrl::parse("hubbook.db").unwrap().backend,
             Backend::Sqlite
         );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://hubbook.db")
+                .unwrap()
+                .durability,
+            Durability::Full
+        );
+        let normal = DatabaseUrl::parse("sqlite://data/hubbook.db?synchronous=normal").unwrap();
+        assert_eq!(
+            (normal.target.as_str(), normal.durability),
+            ("data/hubbook.db", Durability::Normal)
+        );
+        assert!(DatabaseUrl::parse("sqlite://hubbook.db?synchronous=off").is_err());
         assert!(DatabaseUrl::parse("sqlite::memory:").is_err());
         assert!(DatabaseUrl::parse("mysql://x").is_err());
         assert!(DatabaseUrl::parse("").is_err());
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct Synchronous {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        synchronous: i32,
+    }
+
+    #[test]
+    fn sqlite_waits_for_the_disk_unless_told_otherwise() {
+        use diesel::RunQueryDsl;
+        let path = std::env::temp_dir().join(format!("hubbook-sync-{}.db", crate::new_id()));
+        let level = |suffix: &str| {
+            let url = DatabaseUrl::parse(&format!("sqlite://{}{suffix}", path.display())).unwrap();
+            let mut conn = establish(&url).unwrap();
+            diesel::sql_query("PRAGMA synchronous")
+                .get_result::<Synchronous>(&mut conn)
+                .unwrap()
+                .synchronous
+        };
+        // SQLite's numbering: 1 is NORMAL, 2 is FULL.
+        assert_eq!(level(""), 2);
+        assert_eq!(level("?synchronous=normal"), 1);
+        let _ = std::fs::remove_file(&path);
     }
 }
 

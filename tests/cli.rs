@@ -163,3 +163,56 @@ fn an_operator_migrates_adds_an_admin_serves_and_stops() {
         "no password or token in the log"
     );
 }
+
+/// Three processes migrating a new PostgreSQL database at once take turns: each succeeds, and
+/// the migrations are applied once.
+#[test]
+fn processes_migrating_together_take_turns() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let admin_url = std::env::var("HUBBOOK_TEST_PG_URL")
+        .unwrap_or_else(|_| hubbook_store::test_db::DEFAULT_TEST_PG_URL.to_owned());
+    let schema = format!("hb_cli_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = diesel::PgConnection::establish(&admin_url).expect("the test PostgreSQL");
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .unwrap();
+    let sep = if admin_url.contains('?') { '&' } else { '?' };
+    let url = format!("{admin_url}{sep}options=-csearch_path%3D{schema}");
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            hubbook()
+                .args(["migrate", "--database-url", &url])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = runs
+        .into_iter()
+        .map(|r| r.wait_with_output().unwrap())
+        .collect();
+    admin
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .unwrap();
+    for output in &outputs {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let applied: Vec<String> = outputs
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .collect();
+    assert_eq!(
+        applied
+            .iter()
+            .filter(|a| a.starts_with("0 migration(s) applied"))
+            .count(),
+        2,
+        "one process migrates, the others find nothing pending: {applied:?}"
+    );
+}

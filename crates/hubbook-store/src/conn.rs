@@ -228,9 +228,21 @@ impl DbConn {
     /// Applies every pending migration of this backend; returns how many ran.
     pub fn run_migrations(&mut self) -> Result<usize, StoreError> {
         let applied = match self {
-            DbConn::Pg(c) => c
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|v| v.len()),
+            DbConn::Pg(c) => {
+                // Processes started together on a new database take turns: the first migrates,
+                // the others then find nothing pending. (A session lock: migrations run on one
+                // server, whatever the schema is distributed over.)
+                c.batch_execute("SELECT pg_advisory_lock(4826265)")
+                    .map_err(|e| StoreError::migration(e.to_string()))?;
+                let applied = c
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.len());
+                let unlocked = c.batch_execute("SELECT pg_advisory_unlock(4826265)");
+                match (applied, unlocked) {
+                    (Ok(_), Err(e)) => return Err(StoreError::migration(e.to_string())),
+                    (applied, _) => applied,
+                }
+            }
             DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
         };
         applied.map_err(|e| StoreError::migration(e.to_string()))

@@ -274,7 +274,37 @@ async fn only_an_admin_adds_a_cluster_manager(app: TestApp) {
         .ok(201);
 }
 
+/// A token stands only while its user has the role and practice it was issued for: changed in
+/// the database (by an operator, or another process), the next request is refused.
+async fn a_changed_role_refuses_the_next_request(app: TestApp) {
+    use diesel::connection::SimpleConnection;
+    let c = app.cluster("U10009").await;
+    app.post(
+        "/api/v1/clusters/U10009/users",
+        &c.manager,
+        json!({"username": "desk-moving", "display_name": "D", "password": PASSWORD,
+               "role": "receptionist", "practice_id": c.practice_id}),
+    )
+    .await
+    .ok(201);
+    let token = app.login("desk-moving", PASSWORD).await;
+    app.pool
+        .get()
+        .unwrap()
+        .batch_execute(
+            "UPDATE users SET role = 'hub_staff', practice_id = NULL WHERE username = 'desk-moving'",
+        )
+        .unwrap();
+    app.get("/api/v1/clusters/U10009", &token)
+        .await
+        .problem(401, "invalid-token");
+    // Signing in again gives a token of the new role, which stands.
+    let again = app.login("desk-moving", PASSWORD).await;
+    app.get("/api/v1/clusters/U10009", &again).await.ok(200);
+}
+
 both!(
+    a_changed_role_refuses_the_next_request,
     only_an_admin_adds_a_cluster_manager,
     wrong_passwords_lock_the_name_for_a_while,
     good_login_gives_a_working_token,

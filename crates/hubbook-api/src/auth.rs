@@ -165,7 +165,7 @@ impl FromRequest for Principal {
                 ))
             } else {
                 Err(ApiError::InvalidToken(
-                    "this token's user is no longer active (deactivated or removed); sign in again"
+                    "this token's user is no longer active, or no longer has the role it was issued for; sign in again"
                         .into(),
                 ))
             }

@@ -49,6 +49,23 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Whether a user's token still stands against the account as stored now: active, with the
+    /// role, cluster and practice the token was issued for. A deactivated account, a changed
+    /// role or a moved receptionist is refused on the next request, not when the token expires.
+    pub fn stands_as(
+        &self,
+        active: bool,
+        role: Role,
+        cluster: Option<&str>,
+        practice: Option<&str>,
+    ) -> bool {
+        active
+            && self.kind == SubjectKind::User
+            && self.role == role
+            && self.scope.cluster.as_deref() == cluster
+            && self.scope.practice.as_deref() == practice
+    }
+
     /// How the caller is named in audit events and on rows: `user:<id>` or `client:<id>`.
     pub fn actor(&self) -> String {
         match self.kind {

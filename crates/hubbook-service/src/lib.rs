@@ -53,7 +53,7 @@ pub struct Hubbook {
     hold_ttl: Duration,
     request_key: Arc<[u8; 32]>,
     certificates: Arc<recent::Recent<Option<Caller>>>,
-    standing: Arc<recent::Recent<bool>>,
+    standing: Arc<recent::Recent<Option<sign_in::Standing>>>,
     call: Option<Arc<integrations::PendingCall>>,
 }
 

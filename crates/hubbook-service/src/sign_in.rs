@@ -180,18 +180,35 @@ impl Hubbook {
     }
 
     /// Whether a caller is still live: a client's secret and the client itself (so that revoking
-    /// either stops its tokens at once), a user's account (so that deactivating it refuses the
-    /// user's next request, token or console session, at once in the process that deactivated
-    /// it and within [`STANDING_CACHE_SECONDS`] in any other).
+    /// either stops its tokens at once), a user's account as it stands now (so that deactivating
+    /// it or changing its role or practice refuses the user's next request, token or console
+    /// session, at once in the process that changed it and within [`STANDING_CACHE_SECONDS`] in
+    /// any other).
     pub async fn still_signed_in(&self, who: &Caller) -> Result<bool, ServiceError> {
         if who.kind != SubjectKind::Client {
-            if let Some(active) = self.standing.get(&who.id) {
-                return Ok(active);
-            }
-            let id = who.id.clone();
-            let active = self.run(move |c| Ok(users::user_active(c, &id)?)).await?;
-            self.standing.put(who.id.clone(), active);
-            return Ok(active);
+            let standing = match self.standing.get(&who.id) {
+                Some(standing) => standing,
+                None => {
+                    let id = who.id.clone();
+                    let user = self.run(move |c| Ok(users::find_user(c, &id)?)).await?;
+                    let standing = user.map(|u| Standing {
+                        active: u.active,
+                        role: u.role,
+                        cluster: u.cluster_id.map(|c| c.into_string()),
+                        practice: u.practice_id.map(|p| p.into_string()),
+                    });
+                    self.standing.put(who.id.clone(), standing.clone());
+                    standing
+                }
+            };
+            return Ok(standing.is_some_and(|s| {
+                who.stands_as(
+                    s.active,
+                    s.role,
+                    s.cluster.as_deref(),
+                    s.practice.as_deref(),
+                )
+            }));
         }
         let Some(secret_id) = who.credential.clone() else {
             return Ok(false);
@@ -201,6 +218,16 @@ impl Hubbook {
         self.run(move |c| Ok(integrations::credential_live(c, &id, &secret_id, now)?))
             .await
     }
+}
+
+/// A user's account as stored, as far as a token's standing goes: read once and remembered for a
+/// few seconds, then held against each token of that user.
+#[derive(Debug, Clone)]
+pub(crate) struct Standing {
+    active: bool,
+    role: hubbook_core::Role,
+    cluster: Option<String>,
+    practice: Option<String>,
 }
 
 /// An integration client as a caller: a triage service in its clusters, or, bound to a

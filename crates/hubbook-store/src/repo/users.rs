@@ -90,14 +90,9 @@ pub fn find_user_by_username(conn: &mut DbConn, username: &str) -> Result<User, 
         .first(conn)?)
 }
 
-/// Whether a user exists and may sign in (a disabled or deleted user may not).
-pub fn user_active(conn: &mut DbConn, id: &str) -> Result<bool, StoreError> {
-    Ok(users::table
-        .find(id)
-        .select(users::active)
-        .first::<bool>(conn)
-        .optional()?
-        .unwrap_or(false))
+/// A user by id, if there is one (a token may outlive its user).
+pub fn find_user(conn: &mut DbConn, id: &str) -> Result<Option<User>, StoreError> {
+    Ok(load(conn, id).optional()?)
 }
 
 /// Lists the users of a cluster in id order after a cursor.

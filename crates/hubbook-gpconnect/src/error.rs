@@ -43,6 +43,11 @@ pub enum ErrorCode {
     ReferenceNotFound,
     /// 500: something unexpected failed.
     InternalServerError,
+    /// 503: the database is out of reach for a moment (a failover, a restart, every connection
+    /// busy). The guidance names no Spine code for it; INTERNAL_SERVER_ERROR is kept, with the
+    /// issue type `transient`, HTTP 503 and `Retry-After`, so that a consumer retries (with the
+    /// same `Ssp-TraceID`, which cannot book twice) instead of reporting a fault.
+    Unavailable,
     /// 501: an interaction GP Connect defines that hubbook does not serve.
     NotImplemented,
 }
@@ -121,6 +126,12 @@ impl ErrorCode {
                 S::INTERNAL_SERVER_ERROR,
                 "exception",
             ),
+            E::Unavailable => (
+                "INTERNAL_SERVER_ERROR",
+                "Unexpected internal server error",
+                S::SERVICE_UNAVAILABLE,
+                "transient",
+            ),
             E::NotImplemented => (
                 "NOT_IMPLEMENTED",
                 "FHIR resource or operation not implemented at server",
@@ -177,13 +188,20 @@ impl ResponseError for GpcError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        crate::fhir(self.status_code(), &self.outcome())
+        let mut response = crate::fhir(self.status_code(), &self.outcome());
+        if self.code == ErrorCode::Unavailable {
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 
-/// A use case's refusal in GP Connect's terms: not found, forbidden, a refused value, or (for
-/// any failure of the service itself) an internal error, logged and never detailed to the
-/// consumer.
+/// A use case's refusal in GP Connect's terms: not found, forbidden, a refused value, the
+/// database out of reach for a moment (503, to retry), or (for any other failure of the service
+/// itself) an internal error, logged and never detailed to the consumer.
 pub fn from_service(e: hubbook_service::ServiceError) -> GpcError {
     use hubbook_service::ServiceError as S;
     match e {
@@ -193,6 +211,13 @@ pub fn from_service(e: hubbook_service::ServiceError) -> GpcError {
         | S::InvalidDateRange(_)
         | S::InvalidCommand(_)
         | S::InvalidCursor) => GpcError::new(ErrorCode::InvalidParameter, e.to_string()),
+        S::Store(hubbook_store::StoreError::Busy | hubbook_store::StoreError::Unavailable(_)) => {
+            GpcError::new(
+                ErrorCode::Unavailable,
+                "the appointment book is out of reach for a moment; retry in a second with the \
+                 same Ssp-TraceID, which cannot book twice",
+            )
+        }
         S::Store(hubbook_store::StoreError::Db(hubbook_store::DbError::Rejected(why))) => {
             GpcError::new(
                 ErrorCode::InvalidParameter,
@@ -224,11 +249,27 @@ mod tests {
             (ErrorCode::InvalidParameter, 422, "invalid"),
             (ErrorCode::ReferenceNotFound, 422, "invalid"),
             (ErrorCode::InternalServerError, 500, "exception"),
+            (ErrorCode::Unavailable, 503, "transient"),
             (ErrorCode::NotImplemented, 501, "not-supported"),
         ];
         for (code, status, issue) in cases {
             let (_, _, s, i) = code.parts();
             assert_eq!((s.as_u16(), i), (status, issue), "{code:?}");
+        }
+    }
+
+    #[test]
+    fn a_database_out_of_reach_is_a_503_to_retry_not_a_500() {
+        for e in [
+            hubbook_store::StoreError::Busy,
+            hubbook_store::StoreError::Unavailable("terminating connection".into()),
+        ] {
+            let refusal = from_service(hubbook_service::ServiceError::Store(e));
+            assert_eq!(refusal.code, ErrorCode::Unavailable);
+            let response = refusal.error_response();
+            assert_eq!(response.status().as_u16(), 503);
+            assert_eq!(response.headers().get("retry-after").unwrap(), "1");
+            assert_eq!(refusal.outcome()["issue"][0]["code"], "transient");
         }
     }
 

@@ -104,7 +104,7 @@ primary_pgdata() {
   local port
   port=$(primary_port)
   [ -n "$port" ] || { echo "no primary now" >&2; return 1; }
-  for dir in "$HA_DIR"/node*; do
+  for dir in "$HA_DIR"/node1 "$HA_DIR"/node2; do
     if [ "$(sed -n 4p "$dir/postmaster.pid" 2>/dev/null)" = "$port" ]; then
       echo "$dir"
       return 0
@@ -131,7 +131,7 @@ switchover() {
 
 async() {
   # No node counts towards the write quorum: commits no longer wait for the standby.
-  for dir in "$HA_DIR"/node*; do
+  for dir in "$HA_DIR"/node1 "$HA_DIR"/node2; do
     autoctl set node replication-quorum false --pgdata "$dir" >/dev/null
   done
   autoctl set formation number-sync-standbys 0 --monitor "$MONITOR" >/dev/null 2>&1 || true

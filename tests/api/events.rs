@@ -75,6 +75,33 @@ async fn open_slots(app: &TestApp, token: &str) -> Vec<(String, String)> {
     }
 }
 
+/// Books patient `n` into `slot` with the key `<prefix>-<n>`; returns the appointment's id.
+async fn book_patient(app: &TestApp, token: &str, slot: &str, n: u32, prefix: &str) -> String {
+    let reply = app
+        .send(
+            Method::POST,
+            "/api/v1/appointments",
+            Some(token),
+            Some(json!({"slot_id": slot, "patient": patient(n)})),
+            &[("Idempotency-Key", &format!("{prefix}-{n}"))],
+        )
+        .await;
+    reply.ok(201)["id"].as_str().unwrap().to_owned()
+}
+
+/// Cancels an appointment, whatever its version.
+async fn cancel_appointment(app: &TestApp, token: &str, id: &str) {
+    app.send(
+        Method::POST,
+        &format!("/api/v1/appointments/{id}/cancel"),
+        Some(token),
+        Some(json!({"reason": "no longer needed"})),
+        &[("If-Match", "*")],
+    )
+    .await
+    .ok(200);
+}
+
 type Job = std::pin::Pin<Box<dyn std::future::Future<Output = u16> + Send>>;
 
 /// Runs the jobs 8 at a time; each returns the status it got.
@@ -482,26 +509,9 @@ async fn a_webhook_receiver_that_fails_first_sees_every_event_signed(app: TestAp
     let slots = open_slots(&app, &c.receptionist).await;
     let mut ids = Vec::new();
     for n in 0..5u32 {
-        let reply = app
-            .send(
-                Method::POST,
-                "/api/v1/appointments",
-                Some(&c.receptionist),
-                Some(json!({"slot_id": slots[n as usize].0, "patient": patient(n)})),
-                &[("Idempotency-Key", &format!("hook-{n}"))],
-            )
-            .await;
-        ids.push(reply.ok(201)["id"].as_str().unwrap().to_owned());
+        ids.push(book_patient(&app, &c.receptionist, &slots[n as usize].0, n, "hook").await);
     }
-    app.send(
-        Method::POST,
-        &format!("/api/v1/appointments/{}/cancel", ids[0]),
-        Some(&c.receptionist),
-        Some(json!({"reason": "no longer needed"})),
-        &[("If-Match", "*")],
-    )
-    .await
-    .ok(200);
+    cancel_appointment(&app, &c.receptionist, &ids[0]).await;
     let feed = read_feed(&app, &c.manager, "U60003", "0", 100).await;
     assert_eq!(feed.len(), 6);
     let wanted: Vec<String> = feed
@@ -602,26 +612,9 @@ async fn three_processes_deliver_each_event_once_in_order(app: TestApp) {
     let slots = open_slots(&app, &c.receptionist).await;
     let mut ids = Vec::new();
     for n in 0..20u32 {
-        let reply = app
-            .send(
-                Method::POST,
-                "/api/v1/appointments",
-                Some(&c.receptionist),
-                Some(json!({"slot_id": slots[n as usize].0, "patient": patient(n)})),
-                &[("Idempotency-Key", &format!("three-{n}"))],
-            )
-            .await;
-        ids.push(reply.ok(201)["id"].as_str().unwrap().to_owned());
+        ids.push(book_patient(&app, &c.receptionist, &slots[n as usize].0, n, "three").await);
         if n % 5 == 4 {
-            app.send(
-                Method::POST,
-                &format!("/api/v1/appointments/{}/cancel", ids[n as usize - 2]),
-                Some(&c.receptionist),
-                Some(json!({"reason": "no longer needed"})),
-                &[("If-Match", "*")],
-            )
-            .await
-            .ok(200);
+            cancel_appointment(&app, &c.receptionist, &ids[n as usize - 2]).await;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }

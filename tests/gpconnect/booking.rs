@@ -464,6 +464,12 @@ pub async fn a_booking_is_refused_as_gp_connect_has_it(g: Gpc) {
             "REFERENCE_NOT_FOUND",
             booking(&slots[0], "9990000034", "urgent-care"),
         ),
+        // A NUL in a text: refused alike on both databases, before either sees it.
+        ("INVALID_PARAMETER", {
+            let mut b = good.clone();
+            b["comment"] = json!("call before\u{0}noon");
+            b
+        }),
     ];
     for (code, body) in refusals {
         c.send(book_call(body)).await.refused(422, code);

@@ -194,7 +194,11 @@ pub async fn refuse_control_characters(
     if !uri.path().starts_with("/api/") {
         return next.call(req).await;
     }
-    if has_encoded_control(uri.path()) || uri.query().is_some_and(has_encoded_control) {
+    if hubbook_core::control::in_percent_encoded(uri.path())
+        || uri
+            .query()
+            .is_some_and(hubbook_core::control::in_percent_encoded)
+    {
         return Err(ApiError::Refused(
             ProblemType::InvalidText,
             "the path or query string holds a control character such as %00".into(),
@@ -220,7 +224,7 @@ pub async fn refuse_control_characters(
                 return Err(problem.into());
             }
         };
-        if has_escaped_control(&body) {
+        if hubbook_core::control::in_json(&body) {
             return Err(ApiError::Refused(
                 ProblemType::InvalidText,
                 "a text in the body holds a control character such as \\u0000".into(),
@@ -230,87 +234,4 @@ pub async fn refuse_control_characters(
         req.set_payload(body.into());
     }
     next.call(req).await
-}
-
-/// Whether a JSON text holds an escaped control character other than tab, line feed and
-/// carriage return (`\u0000` to `\u001F`, `\u007F`), or a raw DEL. Escapes are read in
-/// pairs, so an escaped backslash followed by `u0000` is text, not a NUL.
-fn has_escaped_control(json: &[u8]) -> bool {
-    let refused = |c: u32| (c < 0x20 && !matches!(c, 0x09 | 0x0a | 0x0d)) || c == 0x7f;
-    let mut i = 0;
-    while i < json.len() {
-        match json[i] {
-            b'\\' if json.get(i + 1) == Some(&b'u') => {
-                let code = json
-                    .get(i + 2..i + 6)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u32::from_str_radix(h, 16).ok());
-                if code.is_some_and(refused) {
-                    return true;
-                }
-                i += 6;
-            }
-            b'\\' => i += 2,
-            0x7f => return true,
-            _ => i += 1,
-        }
-    }
-    false
-}
-
-/// Whether `text` holds a percent-encoded control character.
-fn has_encoded_control(text: &str) -> bool {
-    let hex = |b: u8| char::from(b).to_digit(16);
-    text.as_bytes().windows(3).any(|w| {
-        w[0] == b'%'
-            && matches!((hex(w[1]), hex(w[2])), (Some(h), Some(l)) if h * 16 + l < 0x20 || h * 16 + l == 0x7f)
-    })
-}
-
-#[cfg(test)]
-mod control_tests {
-    use super::{has_encoded_control, has_escaped_control};
-
-    #[test]
-    fn escaped_control_characters_are_found_and_text_is_not() {
-        for json in [
-            r#"{"a":"\u0000"}"#,
-            r#"{"a":"x\u001fy"}"#,
-            r#"{"a":"\u007F"}"#,
-            r#"{"a\u0001":1}"#,
-            "{\"a\":\"\x7f\"}",
-            r#"["\\\u0000"]"#,
-        ] {
-            assert!(has_escaped_control(json.as_bytes()), "{json}");
-        }
-        for json in [
-            r#"{"a":"line\nnext\ttab\r"}"#,
-            r#"{"a":"\u0009\u000a\u000D"}"#,
-            r#"{"a":"\\u0000"}"#,
-            r#"{"a":"caf\u00e9 é"}"#,
-            r#"{"a":"\u0020"}"#,
-            "",
-        ] {
-            assert!(!has_escaped_control(json.as_bytes()), "{json}");
-        }
-    }
-
-    #[test]
-    fn encoded_control_characters_are_found_and_text_is_not() {
-        for text in ["%00", "a%0Ab", "id%1f", "%7F", "x=%00&y=1"] {
-            assert!(has_encoded_control(text), "{text}");
-        }
-        for text in [
-            "",
-            "%20",
-            "abc",
-            "%C3%A9",
-            "%",
-            "%0",
-            "%zz",
-            "from=2026-12-01T00%3A00Z",
-        ] {
-            assert!(!has_encoded_control(text), "{text}");
-        }
-    }
 }

@@ -80,7 +80,8 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig, console: web::Data<Console>) 
 }
 
 /// A query string or form body as a map (the first of repeated names); malformed input reads
-/// as no parameters, never as an error page.
+/// as no parameters, never as an error page, and control characters a browser never sends
+/// (`hubbook_core::control`) are dropped, so none reaches the database from a form.
 #[derive(Debug, Default)]
 pub(crate) struct Params(HashMap<String, String>);
 
@@ -89,7 +90,8 @@ impl Params {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text).unwrap_or_default();
         let mut map = HashMap::new();
         for (k, v) in pairs {
-            map.entry(k).or_insert(v);
+            use hubbook_core::control::without;
+            map.entry(without(&k)).or_insert_with(|| without(&v));
         }
         Self(map)
     }

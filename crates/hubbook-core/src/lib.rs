@@ -11,6 +11,7 @@ pub mod appointment;
 pub mod bank_holidays;
 pub mod clock;
 pub mod cluster;
+pub mod control;
 pub mod error;
 pub mod fair_share;
 pub mod lockout;

@@ -532,8 +532,7 @@ async fn book_as(
     consumer: &crate::Consumer,
     body: &[u8],
 ) -> Result<HttpResponse, GpcError> {
-    let body: Value =
-        serde_json::from_slice(body).map_err(|e| invalid(format!("the body is not JSON: {e}")))?;
+    let body: Value = crate::resource_json(body)?;
     let b = booking(&body)?;
     let Some((slot_id, further_slots)) = b.slots.split_first() else {
         return Err(invalid("slot is required: the free slot to book"));
@@ -788,8 +787,7 @@ async fn update_as(
     body: &[u8],
 ) -> Result<HttpResponse, GpcError> {
     let expected = if_match(req)?;
-    let body: Value =
-        serde_json::from_slice(body).map_err(|e| invalid(format!("the body is not JSON: {e}")))?;
+    let body: Value = crate::resource_json(body)?;
     let sent = appointment_body(&body)?.clone();
     if text(&sent, "id").is_some_and(|sent_id| sent_id != id) {
         return Err(invalid("the body's id is not the appointment's"));

@@ -158,6 +158,27 @@ fn audited_as<T>(
     answer
 }
 
+/// The JSON of a resource a consumer sent: not JSON is INVALID_RESOURCE, and a text holding a
+/// control character (`\u0000` and the like, which no name, note or identifier has and
+/// PostgreSQL cannot store) INVALID_PARAMETER, refused alike on both databases before either
+/// sees it.
+pub(crate) fn resource_json(body: &[u8]) -> Result<serde_json::Value, error::GpcError> {
+    use error::{ErrorCode, GpcError};
+    let value = serde_json::from_slice(body).map_err(|e| {
+        GpcError::new(
+            ErrorCode::InvalidResource,
+            format!("the body is not JSON: {e}"),
+        )
+    })?;
+    if hubbook_core::control::in_json(body) {
+        return Err(GpcError::new(
+            ErrorCode::InvalidParameter,
+            "a text in the resource holds a control character such as \\u0000",
+        ));
+    }
+    Ok(value)
+}
+
 /// A FHIR resource as the facade answers it: `application/fhir+json`, never cached.
 pub fn fhir(status: actix_web::http::StatusCode, body: &serde_json::Value) -> HttpResponse {
     fhir_text(status, body.to_string())

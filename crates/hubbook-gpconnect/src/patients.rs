@@ -257,8 +257,7 @@ pub async fn register(
     body: web::Bytes,
 ) -> Result<HttpResponse, GpcError> {
     let (caller, _) = crate::admit(&req, Interaction::RegisterPatient, &facade).await?;
-    let body: Value =
-        serde_json::from_slice(&body).map_err(|e| invalid(format!("the body is not JSON: {e}")))?;
+    let body: Value = crate::resource_json(&body)?;
     let cmd = registration(&body)?;
     let known = facade
         .hubbook

@@ -277,14 +277,19 @@ impl Application {
     }
 
     /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish (up to 30 s). The
-    /// periodic work (release announcements, webhook deliveries) runs alongside and stops with it.
+    /// periodic work (release announcements, webhook deliveries) runs alongside and stops with
+    /// it, giving up its leases.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let owner = hubbook_api::background::lease_owner();
         let background = tokio::spawn(hubbook_api::background::run(
             self.state.clone(),
             self.background,
+            owner.clone(),
         ));
         let served = self.server.await;
         background.abort();
+        // Its leases go with it, so that another process takes the work at once.
+        hubbook_api::background::release_leases(&self.state, &owner).await;
         served
     }
 }

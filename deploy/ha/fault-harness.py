@@ -412,7 +412,8 @@ def main():
         at(span * 0.60)
         fault("planned switchover", switchover)
         at(span * 0.80)
-        stop_for = 2 * args.lease_ms / 1000
+        # Twice the lease, but short of the clients' timeout, so that a stop is not a hang.
+        stop_for = min(2 * args.lease_ms / 1000, TIMEOUT - 2)
         fault(f"SIGSTOP of hubbook process 2 for {stop_for:.0f} s", lambda: servers[2].proc.send_signal(signal.SIGSTOP))
         time.sleep(stop_for)
         servers[2].proc.send_signal(signal.SIGCONT)
@@ -431,7 +432,7 @@ def main():
                 try:
                     status, reply, _ = request(servers[0].base, "POST", "/api/v1/appointments", body,
                                                token_of[c.number], {"Idempotency-Key": key})
-                except OSError:
+                except (OSError, http.client.HTTPException):
                     status = None
                 if status is not None and status < 500:
                     answer = (status, reply)

@@ -173,6 +173,32 @@ async fn a_nul_is_a_clear_problem_never_a_500(app: TestApp) {
     .problem(422, "invalid-name");
 }
 
+/// A gzip-encoded JSON body is read as well as a plain one, and its text is checked the same.
+async fn a_gzip_encoded_body_is_read_and_checked(app: TestApp) {
+    use std::io::Write;
+    let c = app.cluster("U30004").await;
+    let send = |body: serde_json::Value| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(body.to_string().as_bytes()).unwrap();
+        let zipped = gz.finish().unwrap();
+        app.client
+            .post(format!("{}/api/v1/clusters/U30004/practices", app.base))
+            .bearer_auth(&c.manager)
+            .header("Content-Type", "application/json")
+            .header("Content-Encoding", "gzip")
+            .body(zipped)
+            .send()
+    };
+    let made = send(json!({"ods_code": "A81003", "name": "Zipped Surgery", "list_size": 5}))
+        .await
+        .unwrap();
+    TestApp::reply(made).await.ok(201);
+    let nul = send(json!({"ods_code": "A81004", "name": "Zip\u{0}ped", "list_size": 5}))
+        .await
+        .unwrap();
+    TestApp::reply(nul).await.problem(400, "invalid-text");
+}
+
 /// Every string the OpenAPI document declares, in a path, a query or a JSON body (to any depth),
 /// is sent holding a NUL, one at a time, to every operation: each answer is 400 `invalid-text`,
 /// on both databases. Read from the served document, so a new route is covered when it is added.
@@ -304,6 +330,7 @@ async fn a_nul_in_any_text_the_openapi_declares_is_refused(app: TestApp) {
 }
 
 both!(
+    a_gzip_encoded_body_is_read_and_checked,
     a_nul_in_any_text_the_openapi_declares_is_refused,
     malformed_bodies_get_clear_problems,
     unknown_routes_and_ids_are_not_found,

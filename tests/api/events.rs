@@ -662,7 +662,15 @@ async fn three_processes_deliver_each_event_once_in_order(app: TestApp) {
 /// competes.
 async fn background_work_is_leased_and_its_back_off_kept_in_the_database(app: TestApp) {
     use hubbook_store::repo::{leases, webhooks};
-    let c = app.cluster("U60005").await;
+    // One booking, so that the webhook has an event to deliver once moved to the feed's start.
+    let c = cluster_with_fortnight(
+        &app,
+        "U60005",
+        json!({"triage": {"kind": "per_day", "slots": 0}, "apportionment": false}),
+    )
+    .await;
+    let slots = open_slots(&app, &c.receptionist).await;
+    book_patient(&app, &c.receptionist, &slots[0].0, 1, "lease").await;
     let created = app
         .post(
             "/api/v1/clusters/U60005/webhooks",
@@ -686,6 +694,26 @@ async fn background_work_is_leased_and_its_back_off_kept_in_the_database(app: Te
     leases::release(&mut conn, name, "b").unwrap();
     assert!(leases::claim(&mut conn, name, "a", now + secs(43), now + secs(73)).unwrap());
 
+    // Caught up, a webhook is not claimed; with an event to deliver, it is.
+    use diesel::connection::SimpleConnection;
+    let set_position = |conn: &mut hubbook_store::DbConn, seq: i64| {
+        conn.batch_execute(&format!(
+            "UPDATE webhooks SET delivered_seq = {seq} WHERE id = '{id}'"
+        ))
+        .unwrap();
+    };
+    // Held by "x" until a second before the test's own time, so that the server's background
+    // work, a day behind, never claims it.
+    let held = (now - secs(1)).format("%Y-%m-%d %H:%M:%S");
+    conn.batch_execute(&format!(
+        "UPDATE webhooks SET lease_owner = 'x', lease_expires_at = '{held}' WHERE id = '{id}'"
+    ))
+    .unwrap();
+    set_position(&mut conn, 1_000_000);
+    assert!(webhooks::claim_due(&mut conn, "a", now, now + secs(30), 10)
+        .unwrap()
+        .is_empty());
+    set_position(&mut conn, 0);
     let claimed = webhooks::claim_due(&mut conn, "a", now, now + secs(30), 10).unwrap();
     let hook = claimed
         .iter()
@@ -727,7 +755,7 @@ async fn background_work_is_leased_and_its_back_off_kept_in_the_database(app: Te
         &attempt(false, Some(now + secs(120))),
     )
     .unwrap();
-    webhooks::release_lease(&mut conn, &hook, "b").unwrap();
+    webhooks::release_lease(&mut conn, &hook, "b", now + secs(61)).unwrap();
     assert!(
         webhooks::claim_due(&mut conn, "c", now + secs(119), now + secs(150), 10)
             .unwrap()

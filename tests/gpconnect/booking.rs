@@ -278,6 +278,8 @@ pub async fn a_111_consumer_books_reads_amends_and_cancels(g: Gpc) {
     c.send(read_call("Invalid4321"))
         .await
         .refused(404, "NO_RECORD_FOUND");
+    // A control character in the id: refused alike on both databases, before either sees it.
+    c.send(read_call("a%00b")).await.refused(400, "BAD_REQUEST");
 
     // Amend the description with the current ETag; a stale one is refused.
     let mut amended = a.clone();

@@ -73,7 +73,7 @@ pub fn backoff_after(base: Duration, failures: u32) -> Duration {
 /// This process's name on the leases it holds: host, process id and a random part, so that an
 /// operator can tell which process holds what and a restarted process is never taken for its
 /// predecessor.
-fn lease_owner() -> String {
+pub fn lease_owner() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "host".into());
@@ -91,13 +91,18 @@ fn wall_clock() -> NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
 
-/// The end of a lease taken now.
-fn lease_until(config: &Background) -> NaiveDateTime {
-    wall_clock() + chrono::Duration::from_std(config.lease).unwrap_or(chrono::Duration::seconds(30))
+/// The wall-clock time now and the end of a lease taken now. Called inside the database call,
+/// after any wait for a connection, so that a lease is never written already spent.
+fn lease_from_now(lease: Duration) -> (NaiveDateTime, NaiveDateTime) {
+    let now = wall_clock();
+    (
+        now,
+        now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30)),
+    )
 }
 
-/// Runs the periodic work until the task is dropped.
-pub async fn run(state: web::Data<AppState>, config: Background) {
+/// Runs the periodic work, holding leases as `owner`, until the task is dropped.
+pub async fn run(state: web::Data<AppState>, config: Background, owner: String) {
     let client = match reqwest::Client::builder()
         .timeout(config.timeout)
         .redirect(reqwest::redirect::Policy::none())
@@ -109,7 +114,6 @@ pub async fn run(state: web::Data<AppState>, config: Background) {
             return;
         }
     };
-    let owner = lease_owner();
     tracing::info!(owner = %owner, "background work starts");
     // Announcements run on their own, so that slow receivers never delay them.
     let _announcer = AbortOnDrop({
@@ -131,6 +135,16 @@ pub async fn run(state: web::Data<AppState>, config: Background) {
     }
 }
 
+/// Gives up every lease `owner` holds, when the server stops, so that another process carries on
+/// at once rather than after the leases expire.
+pub async fn release_leases(state: &web::Data<AppState>, owner: &str) {
+    let owner = owner.to_owned();
+    let released = state.db(move |c| Ok(leases::release_all(c, &owner)?)).await;
+    if let Err(e) = released {
+        tracing::warn!(error = %e, "leases could not be given up; they expire by themselves");
+    }
+}
+
 /// Aborts the announcer when the delivery loop is dropped (the server stopping).
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -149,10 +163,11 @@ async fn announce(
 ) -> Result<(), crate::ApiError> {
     let now = state.now();
     loop {
-        let (owner, until) = (owner.to_owned(), lease_until(config));
+        let (owner, lease) = (owner.to_owned(), config.lease);
         let marked = state
             .db(move |c| {
-                if !leases::claim(c, leases::ANNOUNCE_RELEASES, &owner, wall_clock(), until)? {
+                let (wall, until) = lease_from_now(lease);
+                if !leases::claim(c, leases::ANNOUNCE_RELEASES, &owner, wall, until)? {
                     return Ok(0);
                 }
                 Ok(events::announce_releases(c, now, BATCH)?)
@@ -174,13 +189,14 @@ async fn deliver(
     owner: &str,
 ) -> Result<(), crate::ApiError> {
     let claimed = {
-        let (owner, until) = (owner.to_owned(), lease_until(config));
+        let (owner, lease) = (owner.to_owned(), config.lease);
         state
             .db(move |c| {
+                let (now, until) = lease_from_now(lease);
                 Ok(webhooks::claim_due(
                     c,
                     &owner,
-                    wall_clock(),
+                    now,
                     until,
                     WEBHOOKS_PER_WAKE,
                 )?)
@@ -213,7 +229,7 @@ async fn deliver_one(
     let delivered = deliver_claimed(state, client, config, owner, hook.clone()).await;
     let owner = owner.to_owned();
     let released = state
-        .db(move |c| Ok(webhooks::release_lease(c, &hook, &owner)?))
+        .db(move |c| Ok(webhooks::release_lease(c, &hook, &owner, wall_clock())?))
         .await;
     delivered.and(released)
 }
@@ -244,9 +260,12 @@ async fn deliver_claimed(
         // Renewed before each post: a process stopped past its lease learns here that another
         // has taken the webhook over, and stops.
         let current = {
-            let (hook, owner, until) = (hook.clone(), owner.to_owned(), lease_until(config));
+            let (hook, owner, lease) = (hook.clone(), owner.to_owned(), config.lease);
             state
-                .db(move |c| Ok(webhooks::renew_lease(c, &hook, &owner, until)?))
+                .db(move |c| {
+                    let (_, until) = lease_from_now(lease);
+                    Ok(webhooks::renew_lease(c, &hook, &owner, until)?)
+                })
                 .await?
         };
         let Some(current) = current else {

@@ -231,6 +231,13 @@ pub async fn refuse_control_characters(
             )
             .into());
         }
+        // The body was decoded as it was read: put back as plain bytes, with its headers saying so.
+        let headers = req.headers_mut();
+        headers.remove(actix_web::http::header::CONTENT_ENCODING);
+        headers.insert(
+            actix_web::http::header::CONTENT_LENGTH,
+            actix_web::http::header::HeaderValue::from(body.len()),
+        );
         req.set_payload(body.into());
     }
     next.call(req).await

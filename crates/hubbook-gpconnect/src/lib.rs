@@ -97,6 +97,16 @@ pub async fn admit_pending(
     facade: &Facade,
 ) -> Result<(hubbook_service::Caller, Consumer, hubbook_service::Hubbook), GpcError> {
     let integration = request::authenticate(req, &facade.hubbook).await?;
+    let uri = req.uri();
+    if hubbook_core::control::in_percent_encoded(uri.path())
+        || uri
+            .query()
+            .is_some_and(hubbook_core::control::in_percent_encoded)
+    {
+        return Err(GpcError::bad_request(
+            "the path or query string holds a control character such as %00",
+        ));
+    }
     let consumer = request::check(req, interaction, &facade.asid, facade.clock.now())?;
     tracing::info!(
         interaction = %interaction.id(),

@@ -32,5 +32,6 @@ ALTER TABLE webhook_deliveries ADD CONSTRAINT webhook_deliveries_webhook_id_fkey
     FOREIGN KEY (webhook_id) REFERENCES webhooks (id);
 DROP INDEX events_id;
 CREATE UNIQUE INDEX events_id ON events (id);
+DROP INDEX holds_by_id;
 DROP INDEX holds_id;
 CREATE UNIQUE INDEX holds_id ON holds (id);

@@ -7,6 +7,8 @@
 
 DROP INDEX holds_id;
 CREATE UNIQUE INDEX holds_id ON holds (cluster_id, id);
+-- A hold is also found by its id alone (releasing it, booking with it).
+CREATE INDEX holds_by_id ON holds (id);
 DROP INDEX events_id;
 CREATE UNIQUE INDEX events_id ON events (cluster_id, id);
 

@@ -52,6 +52,20 @@ pub fn release(conn: &mut DbConn, name: &str, owner: &str) -> Result<(), StoreEr
     })
 }
 
+/// Gives up every lease `owner` holds, installation-wide and on webhooks: a process stopping.
+pub fn release_all(conn: &mut DbConn, owner: &str) -> Result<(), StoreError> {
+    use crate::schema::webhooks;
+    write_tx(conn, |c| {
+        diesel::update(work_leases::table.filter(work_leases::owner.eq(owner)))
+            .set(work_leases::owner.eq(""))
+            .execute(c)?;
+        diesel::update(webhooks::table.filter(webhooks::lease_owner.eq(owner)))
+            .set(webhooks::lease_owner.eq(None::<String>))
+            .execute(c)?;
+        Ok(())
+    })
+}
+
 /// Who holds the lease on `name` and until when; an empty owner means nobody.
 pub fn holder(conn: &mut DbConn, name: &str) -> Result<(String, NaiveDateTime), StoreError> {
     Ok(work_leases::table

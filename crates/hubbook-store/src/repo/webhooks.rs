@@ -156,9 +156,11 @@ macro_rules! claimable {
 }
 
 /// Claims up to `limit` webhooks due for delivery for `owner` until `until`, and returns them:
-/// each is then delivered by this owner alone until its lease expires or is given up. A webhook
-/// still backing off after a failure (`next_attempt_at` in the future) is not due, whichever
-/// process failed it and whether or not it restarted since.
+/// each is then delivered by this owner alone until its lease expires or is given up. Due means
+/// with an event past its position, and not backing off after a failure (`next_attempt_at` in
+/// the future), whichever process failed it and whether or not it restarted since. The least
+/// recently served come first (a lease given up keeps its time), so that no webhook waits
+/// behind others for ever.
 pub fn claim_due(
     conn: &mut DbConn,
     owner: &str,
@@ -167,9 +169,19 @@ pub fn claim_due(
     limit: i64,
 ) -> Result<Vec<Webhook>, StoreError> {
     write_tx(conn, |c| {
+        let pending = diesel::dsl::exists(
+            events::table
+                .filter(events::cluster_id.eq(webhooks::cluster_id))
+                .filter(events::seq.gt(webhooks::delivered_seq)),
+        );
         let due: Vec<(String, ClusterId)> = webhooks::table
             .filter(claimable!(owner, now))
-            .order(webhooks::id.asc())
+            .filter(pending)
+            .order((
+                webhooks::lease_expires_at.is_not_null().asc(),
+                webhooks::lease_expires_at.asc(),
+                webhooks::id.asc(),
+            ))
             .limit(limit)
             .select((webhooks::id, webhooks::cluster_id))
             .load(c)?;
@@ -215,15 +227,21 @@ pub fn renew_lease(
     })
 }
 
-/// Gives up `owner`'s lease on a webhook, so that any process may deliver its next events.
-pub fn release_lease(conn: &mut DbConn, hook: &Webhook, owner: &str) -> Result<(), StoreError> {
+/// Gives up `owner`'s lease on a webhook at `now`, so that any process may deliver its next
+/// events; the time stays, as when the webhook was last served.
+pub fn release_lease(
+    conn: &mut DbConn,
+    hook: &Webhook,
+    owner: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
     write_tx(conn, |c| {
         diesel::update(webhooks::table.find(&hook.id))
             .filter(webhooks::cluster_id.eq(&hook.cluster_id))
             .filter(webhooks::lease_owner.eq(owner))
             .set((
                 webhooks::lease_owner.eq(None::<String>),
-                webhooks::lease_expires_at.eq(None::<NaiveDateTime>),
+                webhooks::lease_expires_at.eq(Some(now)),
             ))
             .execute(c)?;
         Ok(())

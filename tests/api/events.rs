@@ -771,6 +771,29 @@ async fn background_work_is_leased_and_its_back_off_kept_in_the_database(app: Te
     assert_eq!(due.failures, 1);
     let deliveries = webhooks::list_deliveries(&mut conn, &hook, None, 10).unwrap();
     assert_eq!(deliveries.items.len(), 2, "both attempts are in the log");
+    // A webhook that takes none of the kinds after its position is moved past them, and is then
+    // not claimed for them again.
+    conn.batch_execute(&format!(
+        "UPDATE webhooks SET event_types = 'rebooking.needed' WHERE id = '{id}'"
+    ))
+    .unwrap();
+    let due = webhooks::claim_due(&mut conn, "d", now + secs(200), now + secs(230), 10).unwrap();
+    let due = due.iter().find(|h| h.id == id).expect("still due");
+    webhooks::pass_over_untaken(&mut conn, due, "d").unwrap();
+    let moved = webhooks::renew_lease(&mut conn, due, "d", now + secs(230))
+        .unwrap()
+        .unwrap();
+    assert!(
+        moved.delivered_seq > due.delivered_seq,
+        "moved past the feed"
+    );
+    webhooks::release_lease(&mut conn, due, "d", now + secs(201)).unwrap();
+    assert!(
+        webhooks::claim_due(&mut conn, "d", now + secs(300), now + secs(330), 10)
+            .unwrap()
+            .iter()
+            .all(|h| h.id != id)
+    );
 }
 
 both!(

@@ -11,8 +11,8 @@
 //! Webhook deliveries are posted one event at a time, in feed order, at least once: an event is
 //! passed only when its receiver answers 2xx; a failure backs off (doubling from the base up to
 //! an hour) and the same event is tried again. Without faults each event is posted once; a
-//! process stopped for longer than its lease while posting may post that event again after its
-//! successor did. Each delivery carries
+//! process stopped or cut off from the database between a post and its record may have that
+//! event posted again by its successor. Each delivery carries
 //! `Hubbook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the secret>`.
 
 use std::time::{Duration, Instant};
@@ -253,6 +253,13 @@ async fn deliver_claimed(
             })
             .await?
     };
+    if pending.is_empty() {
+        // Only events of kinds it does not take: move it past them, so it is not claimed again.
+        let (hook, owner) = (hook.clone(), owner.to_owned());
+        return state
+            .db(move |c| Ok(webhooks::pass_over_untaken(c, &hook, &owner)?))
+            .await;
+    }
     for event in pending {
         if started.elapsed() > BUDGET {
             return Ok(());

@@ -248,6 +248,16 @@ pub fn release_lease(
     })
 }
 
+/// The event kinds a webhook takes; `None` for all.
+fn kinds_taken(hook: &Webhook) -> Option<Vec<String>> {
+    (hook.event_types.trim() != "*").then(|| {
+        hook.event_types
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
 /// The next events a webhook should receive, in order (at most `limit`); events of kinds it
 /// does not take are passed over.
 pub fn pending_events(
@@ -262,15 +272,46 @@ pub fn pending_events(
         .limit(limit)
         .select(Event::as_select())
         .into_boxed();
-    if hook.event_types.trim() != "*" {
-        let kinds: Vec<String> = hook
-            .event_types
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
+    if let Some(kinds) = kinds_taken(hook) {
         query = query.filter(events::kind.eq_any(kinds));
     }
     Ok(query.load(conn)?)
+}
+
+/// Moves `owner`'s webhook past the end of its cluster's feed when none of the events after its
+/// position is of a kind it takes, so that it is not claimed again for them. The feed's end is
+/// read first: events are numbered in commit order, so every event up to it is already visible
+/// to the check that follows.
+pub fn pass_over_untaken(conn: &mut DbConn, hook: &Webhook, owner: &str) -> Result<(), StoreError> {
+    write_tx(conn, |c| {
+        let end: Option<i64> = events::table
+            .filter(events::cluster_id.eq(&hook.cluster_id))
+            .select(diesel::dsl::max(events::seq))
+            .first(c)?;
+        let Some(end) = end.filter(|end| *end > hook.delivered_seq) else {
+            return Ok(());
+        };
+        let mut taken = events::table
+            .filter(events::cluster_id.eq(&hook.cluster_id))
+            .filter(events::seq.gt(hook.delivered_seq))
+            .filter(events::seq.le(end))
+            .select(events::seq)
+            .limit(1)
+            .into_boxed();
+        if let Some(kinds) = kinds_taken(hook) {
+            taken = taken.filter(events::kind.eq_any(kinds));
+        }
+        if taken.first::<i64>(c).optional()?.is_some() {
+            return Ok(());
+        }
+        diesel::update(webhooks::table.find(&hook.id))
+            .filter(webhooks::cluster_id.eq(&hook.cluster_id))
+            .filter(webhooks::lease_owner.eq(owner))
+            .filter(webhooks::delivered_seq.lt(end))
+            .set(webhooks::delivered_seq.eq(end))
+            .execute(c)?;
+        Ok(())
+    })
 }
 
 /// The outcome of one delivery attempt.

@@ -329,7 +329,103 @@ async fn a_nul_in_any_text_the_openapi_declares_is_refused(app: TestApp) {
     assert!(cases > 150, "only {cases} cases: is the document read?");
 }
 
+async fn bodies_of_the_wrong_shape_and_methods_a_path_lacks_are_refused_clearly(app: TestApp) {
+    let c = app.cluster("U30007").await;
+    let services = "/api/v1/clusters/U30007/services";
+    // serde alone would read the array as the service's fields in order.
+    let array = app
+        .post(
+            services,
+            &c.manager,
+            json!(["arr-svc", "Array service", "nurse"]),
+        )
+        .await;
+    let problem = array.problem(422, "invalid-body");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("object"),
+        "{problem}"
+    );
+    let nested = app
+        .post(
+            "/api/v1/clusters/U30007/sharing",
+            &c.manager,
+            json!({"triage": ["not", "an", "object"]}),
+        )
+        .await;
+    assert_eq!(
+        nested.status.as_u16(),
+        405,
+        "sharing is PUT: {:?}",
+        nested.body
+    );
+    let rules = app
+        .send(
+            Method::PUT,
+            "/api/v1/clusters/U30007/sharing",
+            Some(&c.manager),
+            Some(json!({"triage": ["not", "an", "object"]})),
+            &[],
+        )
+        .await;
+    rules.problem(422, "invalid-body");
+    // A value of the wrong type is JSON of the wrong shape (422), not text that is not JSON.
+    let wrong_type = app
+        .post(
+            "/api/v1/clusters/U30007/rebooking/some-id/resolve",
+            &c.manager,
+            json!({"resolution": 1}),
+        )
+        .await;
+    wrong_type.problem(422, "invalid-body");
+    // The caller's rights come before its body: a receptionist hears 403 whatever it sent.
+    for body in [json!({"code": 1}), json!([1, 2]), json!({})] {
+        app.post(services, &c.receptionist, body)
+            .await
+            .problem(403, "forbidden");
+    }
+    let not_json = app
+        .client
+        .post(format!("{}{services}", app.base))
+        .bearer_auth(&c.hub_staff)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    TestApp::reply(not_json).await.problem(403, "forbidden");
+    // A method the path does not have: 405 naming those it has.
+    let wrong_method = app
+        .call(Method::DELETE, services, Some(&c.manager), None)
+        .await;
+    wrong_method.problem(405, "method-not-allowed");
+    assert_eq!(
+        wrong_method
+            .headers
+            .get("allow")
+            .and_then(|v| v.to_str().ok()),
+        Some("GET, POST")
+    );
+    let trace = app.call(Method::TRACE, "/health/ready", None, None).await;
+    trace.problem(405, "method-not-allowed");
+    assert_eq!(
+        trace.headers.get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET")
+    );
+    app.call(
+        Method::DELETE,
+        "/api/v1/no-such-thing",
+        Some(&c.manager),
+        None,
+    )
+    .await
+    .problem(404, "not-found");
+}
+
 both!(
+    bodies_of_the_wrong_shape_and_methods_a_path_lacks_are_refused_clearly,
     a_gzip_encoded_body_is_read_and_checked,
     a_nul_in_any_text_the_openapi_declares_is_refused,
     malformed_bodies_get_clear_problems,

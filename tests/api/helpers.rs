@@ -355,7 +355,9 @@ impl TestApp {
         {
             request = request.header("If-Match", "*");
         }
-        Self::reply(request.send().await.expect("the server answers")).await
+        let reply = Self::reply(request.send().await.expect("the server answers")).await;
+        declared::check(method.as_str(), path, &reply);
+        reply
     }
 
     /// Reads a response into a [`Reply`].
@@ -727,4 +729,118 @@ pub fn nhs(n: u32) -> String {
             hubbook_core::nhs_number::check_digit(&digits).map(|c| format!("{nine}{c}"))
         })
         .expect("a check digit within ten tries")
+}
+
+/// Every answer the end-to-end tests receive is held to the OpenAPI document: its status must be
+/// one the operation declares and, for a problem, its `type` one that status names, so that the
+/// document cannot fall behind what the server answers.
+pub mod declared {
+    use std::sync::OnceLock;
+
+    use serde_json::Value;
+
+    fn document() -> &'static Value {
+        static DOC: OnceLock<Value> = OnceLock::new();
+        DOC.get_or_init(|| serde_json::to_value(hubbook_api::openapi()).expect("the document"))
+    }
+
+    /// The operation of the document that `method` on `path` calls, if any.
+    fn operation<'a>(doc: &'a Value, method: &str, path: &str) -> Option<&'a Value> {
+        let path = path.split('?').next().unwrap_or(path);
+        let wanted: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+        let paths = doc["paths"].as_object()?;
+        // A literal segment beats a template one (`/reports/fair-share` over `/reports/{name}`).
+        let mut best: Option<(usize, &Value)> = None;
+        for (template, item) in paths {
+            let segments: Vec<&str> = template.trim_end_matches('/').split('/').skip(1).collect();
+            if segments.len() != wanted.len() {
+                continue;
+            }
+            let mut literal = 0;
+            let fits = segments.iter().zip(&wanted).all(|(t, w)| {
+                if t.starts_with('{') {
+                    !w.is_empty()
+                } else {
+                    literal += 1;
+                    t == w
+                }
+            });
+            let op = item.get(method.to_ascii_lowercase());
+            if let (true, Some(op)) = (fits, op) {
+                if best.is_none_or(|(l, _)| literal > l) {
+                    best = Some((literal, op));
+                }
+            }
+        }
+        best.map(|(_, op)| op)
+    }
+
+    /// Why a reply breaks the document, if it does.
+    pub fn breach(
+        method: &str,
+        path: &str,
+        status: u16,
+        content_type: &str,
+        body: &Value,
+    ) -> Option<String> {
+        let doc = document();
+        let op = operation(doc, method, path)?;
+        let Some(response) = op["responses"].get(status.to_string()) else {
+            return Some(format!(
+                "{method} {path} answered {status}, which its operation does not declare"
+            ));
+        };
+        if !content_type.starts_with("application/problem+json") {
+            return None;
+        }
+        let kind = body["type"].as_str().unwrap_or_default();
+        let names = response.to_string();
+        (!names.contains(&format!("\"{kind}\""))).then(|| {
+            format!("{method} {path} answered {status} `{kind}`, which its operation does not name for {status}")
+        })
+    }
+
+    /// Panics when a reply breaks the document.
+    #[track_caller]
+    pub fn check(method: &str, path: &str, reply: &super::Reply) {
+        let content_type = reply
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if let Some(why) = breach(
+            method,
+            path,
+            reply.status.as_u16(),
+            content_type,
+            &reply.body,
+        ) {
+            panic!("{why}: {}", reply.body);
+        }
+    }
+
+    #[test]
+    fn a_problem_the_document_does_not_name_is_caught() {
+        let problem = serde_json::json!({"type": "slot-unavailable"});
+        let practice = "/api/v1/clusters/ABC/practices/p1";
+        assert!(breach("PATCH", practice, 409, "application/problem+json", &problem).is_some());
+        assert!(breach("PATCH", practice, 418, "text/plain", &Value::Null).is_some());
+        let refused = serde_json::json!({"type": "invalid-list-size"});
+        assert_eq!(
+            breach("PATCH", practice, 422, "application/problem+json", &refused),
+            None
+        );
+        let wrong = serde_json::json!({"type": "invalid-cursor"});
+        assert!(breach("PATCH", practice, 422, "application/problem+json", &wrong).is_some());
+        assert_eq!(
+            breach(
+                "GET",
+                "/api/v1/nowhere",
+                404,
+                "application/problem+json",
+                &problem
+            ),
+            None
+        );
+    }
 }

@@ -472,7 +472,7 @@ async fn a_cancelled_session_stays_cancelled(app: TestApp) {
         json!({"reason": "again"}),
     )
     .await
-    .problem(409, "already-exists");
+    .problem(409, "invalid-transition");
     let again = publish(&app, &c, &rota, "2026-12-21", "2026-12-21", false).await;
     assert_eq!(
         (

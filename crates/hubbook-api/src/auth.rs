@@ -43,6 +43,14 @@ pub struct Claims {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal(pub Caller);
 
+impl Principal {
+    /// Refuses a caller whose role lacks the rights an operation asks for, before its body is
+    /// read (the use case checks again, in full, with the data).
+    pub fn may(&self, rights: hubbook_service::access::Rights) -> Result<(), crate::ApiError> {
+        Ok(hubbook_service::access::may(&self.0, rights)?)
+    }
+}
+
 impl std::ops::Deref for Principal {
     type Target = Caller;
     fn deref(&self) -> &Caller {

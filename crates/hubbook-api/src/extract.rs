@@ -242,3 +242,90 @@ pub async fn refuse_control_characters(
     }
     next.call(req).await
 }
+
+/// A JSON body, read before the handler runs but judged only when the handler asks for it, so
+/// that a caller without the rights for the operation hears 403 whatever its body holds. Its
+/// shape is held to the document's schema first (an array where an object belongs is refused,
+/// which serde alone would read as the object's fields in order), then read by serde.
+pub struct Json<T>(Result<T, ApiError>);
+
+impl<T> Json<T> {
+    /// The body, or the problem with it: 415, 413, 400 for text that is not JSON, 422 for JSON
+    /// of the wrong shape or types.
+    pub fn into_inner(self) -> Result<T, ApiError> {
+        self.0
+    }
+
+    /// A body already read, for handlers called directly (tests).
+    pub fn of(value: T) -> Self {
+        Self(Ok(value))
+    }
+}
+
+impl<T> actix_web::FromRequest for Json<T>
+where
+    T: serde::de::DeserializeOwned + utoipa::ToSchema + 'static,
+{
+    type Error = actix_web::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let bytes = <web::Bytes as actix_web::FromRequest>::from_request(&req, payload);
+        Box::pin(async move {
+            let json = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| {
+                    let essence = v
+                        .split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase();
+                    essence == "application/json" || essence.ends_with("+json")
+                });
+            let body = match bytes.await {
+                Ok(body) => body,
+                Err(e) => {
+                    let problem = match e.as_error::<actix_web::error::PayloadError>() {
+                        Some(actix_web::error::PayloadError::Overflow) => {
+                            ApiError::PayloadTooLarge(format!(
+                                "the body is larger than {MAX_BODY_BYTES} bytes"
+                            ))
+                        }
+                        _ => ApiError::MalformedJson(format!("the body could not be read: {e}")),
+                    };
+                    return Ok(Self(Err(problem)));
+                }
+            };
+            if !json {
+                return Ok(Self(Err(ApiError::UnsupportedMediaType(
+                    "send the body as application/json".into(),
+                ))));
+            }
+            let shapes = req
+                .app_data::<web::Data<crate::document::Shapes>>()
+                .cloned();
+            Ok(Self(read_json::<T>(
+                &body,
+                shapes.as_ref().map(|s| s.get_ref()),
+            )))
+        })
+    }
+}
+
+/// Reads a JSON body as `T`: 400 when it is not JSON, 422 when its shape or types are wrong
+/// (including an array where the schema of `T` has an object).
+pub fn read_json<T>(body: &[u8], shapes: Option<&crate::document::Shapes>) -> Result<T, ApiError>
+where
+    T: serde::de::DeserializeOwned + utoipa::ToSchema,
+{
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))?;
+    if let Some(wrong) = shapes.and_then(|s| s.mismatch(&T::name(), &value)) {
+        return Err(ApiError::InvalidBody(wrong));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::InvalidBody(e.to_string()))
+}

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod background;
 pub mod csv;
+pub mod document;
 pub mod extract;
 pub mod feed;
 pub mod fhir;
@@ -84,13 +85,15 @@ impl Modify for GeneralProblems {
 
 /// The OpenAPI document of every route, generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    App::new()
+    let mut doc = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(routes::operations)
         .service(scope::scope("/api/v1").configure(routes::api_v1))
         .split_for_parts()
-        .1
+        .1;
+    document::complete(&mut doc);
+    doc
 }
 
 /// Adds every route, the body limits and error handlers, metrics and the docs to an app.
@@ -126,11 +129,15 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let methods = web::Data::new(document::Methods::of(&doc));
+    let shapes = web::Data::new(document::Shapes::of(&doc));
     App::new()
         .into_utoipa_app()
         .configure(routes::operations)
         .service(scope::scope("/api/v1").configure(routes::api_v1))
         .into_app()
+        .app_data(methods)
+        .app_data(shapes)
         .configure(|cfg| configure(cfg, state, doc))
         .default_service(web::to(not_found))
         .wrap(middleware::from_fn(extract::refuse_control_characters))
@@ -138,6 +145,30 @@ pub fn app(
         .wrap(middleware::Compress::default())
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("no such route; see /docs".into()))
+/// A path no route serves: 405 with `Allow` when the path has other methods, else 404.
+async fn not_found(
+    req: actix_web::HttpRequest,
+    methods: web::Data<document::Methods>,
+) -> HttpResponse {
+    use actix_web::ResponseError;
+    match methods.allowed(req.path()) {
+        Some(allowed) if !allowed.contains(&req.method().as_str()) => {
+            let mut response = ApiError::Refused(
+                ProblemType::MethodNotAllowed,
+                format!(
+                    "{} is not a method of this path; it has {}",
+                    req.method(),
+                    allowed.join(", ")
+                ),
+            )
+            .error_response();
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
+                response
+                    .headers_mut()
+                    .insert(actix_web::http::header::ALLOW, value);
+            }
+            response
+        }
+        _ => ApiError::NotFound("no such route; see /docs".into()).error_response(),
+    }
 }

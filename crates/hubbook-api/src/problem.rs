@@ -199,6 +199,7 @@ impl ApiError {
                 ConflictKind::StaleVersion => P::PreconditionFailed,
                 ConflictKind::MissingReference(_) => P::UnknownReference,
                 ConflictKind::IdempotencyKeyReused => P::IdempotencyKeyReused,
+                ConflictKind::Transition(_) => P::InvalidTransition,
             },
             Self::Store(StoreError::Busy | StoreError::Unavailable(_)) => P::ServiceBusy,
             Self::Store(StoreError::Db(DbError::Rejected(_))) => P::InvalidValue,
@@ -240,6 +241,7 @@ impl ApiError {
             Self::Store(StoreError::Conflict(ConflictKind::IdempotencyKeyReused)) => {
                 "this Idempotency-Key was already used for a different request".to_owned()
             }
+            Self::Store(StoreError::Conflict(ConflictKind::Transition(why))) => why.clone(),
             Self::Refusal(Refusal::NotOffered(reason)) => {
                 format!("the slot is not offered to you now ({reason}); GET /api/v1/slots lists those that are")
             }

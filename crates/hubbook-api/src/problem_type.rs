@@ -5,9 +5,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
-use utoipa::openapi::{
-    ContentBuilder, ObjectBuilder, RefOr, Response, ResponseBuilder, Schema, Type,
-};
+use utoipa::openapi::{ObjectBuilder, RefOr, Response, Schema, Type};
 
 macro_rules! problem_types {
     ($($variant:ident = $code:literal, $status:ident, $meaning:literal;)*) => {
@@ -59,6 +57,7 @@ problem_types! {
     InvalidIdempotencyKey = "invalid-idempotency-key", BAD_REQUEST, "The `Idempotency-Key` is empty, too long or not printable ASCII.";
     PayloadTooLarge = "payload-too-large", PAYLOAD_TOO_LARGE, "The body is larger than the route accepts.";
     UnsupportedMediaType = "unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "The body's content type is not one this route reads.";
+    MethodNotAllowed = "method-not-allowed", METHOD_NOT_ALLOWED, "The path has no operation for this method: the `Allow` header lists those it has.";
     // Who is asking.
     InvalidToken = "invalid-token", UNAUTHORIZED, "No valid bearer token: missing, expired, or issued against a secret or client since revoked. Request a new one.";
     InvalidCredentials = "invalid-credentials", UNAUTHORIZED, "Wrong username, password, client id or secret.";
@@ -191,6 +190,7 @@ impl ProblemType {
         matches!(
             self,
             Self::MalformedJson
+                | Self::MethodNotAllowed
                 | Self::InvalidQuery
                 | Self::InvalidText
                 | Self::PayloadTooLarge
@@ -217,21 +217,7 @@ pub fn responses_of(kinds: &[ProblemType]) -> BTreeMap<String, RefOr<Response>> 
     by_status
         .into_iter()
         .map(|(status, kinds)| {
-            let lines: Vec<String> = kinds
-                .iter()
-                .map(|k| format!("`{}`: {}", k.as_str(), k.meaning()))
-                .collect();
-            let response = ResponseBuilder::new()
-                .description(lines.join("\n\n"))
-                .content(
-                    "application/problem+json",
-                    ContentBuilder::new()
-                        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
-                            "Problem",
-                        ))))
-                        .build(),
-                )
-                .build();
+            let response = crate::document::problem_response(&kinds, None);
             (status.to_string(), RefOr::T(response))
         })
         .collect()

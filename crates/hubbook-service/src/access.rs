@@ -1,7 +1,9 @@
 //! The cluster a use case acts in, looked up by code and checked against the caller with
 //! `hubbook_core::access::cluster_access`.
 
-use hubbook_core::access::{cluster_access, ClusterDenied, ClusterNeed, Forbidden};
+use hubbook_core::access::{
+    cluster_access, cluster_role_may, permit, Action, ClusterDenied, ClusterNeed, Forbidden,
+};
 use hubbook_core::Role;
 use hubbook_store::models::Cluster;
 use hubbook_store::repo::clusters::get_cluster_by_code;
@@ -51,5 +53,67 @@ pub fn require_admin(who: &Caller) -> Result<(), ServiceError> {
         Ok(())
     } else {
         Err(Forbidden("only an admin may do this").into())
+    }
+}
+
+/// What an operation asks of its caller's role, so that a front end can check it before reading
+/// the request's body (a caller without the rights hears 403 whatever it sent); each names the
+/// rule its use case applies again, in full, with the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rights {
+    /// Acting in a cluster as the need says ([`cluster_for`]).
+    Cluster(ClusterNeed),
+    /// An action on appointments (`hubbook_core::access::permit`).
+    Appointment(Action),
+    /// Booking a slot: as a practice (receptionist, cluster manager) or as a triage service.
+    Booking,
+    /// The triage endpoints: triage services only.
+    Triage,
+    /// Working a cluster's rebooking list: its manager or a receptionist.
+    Rebooking,
+    /// Managing integrations: an admin, or a cluster manager for its own cluster.
+    Integrations,
+    /// The admin's alone (clusters, dispositions).
+    Admin,
+}
+
+/// Whether the caller's role has the rights at all; which rows it may touch is its use case's to
+/// say.
+pub fn may(who: &Caller, rights: Rights) -> Result<(), ServiceError> {
+    match rights {
+        Rights::Cluster(need) => Ok(cluster_role_may(who.role, need)?),
+        Rights::Appointment(action) => Ok(permit(who.role, action)?),
+        Rights::Booking => Ok(permit(who.role, Action::Book)
+            .or_else(|_| permit(who.role, Action::BookForPractice))?),
+        Rights::Triage => triage_only(who),
+        Rights::Rebooking => rebooking_role(who).map(|_| ()),
+        Rights::Integrations => crate::integrations::manager_scope(who).map(|_| ()),
+        Rights::Admin => require_admin(who),
+    }
+}
+
+/// The triage endpoints are for triage services (client credentials) only.
+pub fn triage_only(who: &Caller) -> Result<(), ServiceError> {
+    if who.role == Role::Triage {
+        Ok(())
+    } else {
+        Err(Forbidden("the triage endpoints are for triage services (client credentials)").into())
+    }
+}
+
+/// Whose rebooking list a caller works: a cluster manager the whole cluster's (`None`), a
+/// receptionist its practice's; anyone else none.
+pub fn rebooking_role(who: &Caller) -> Result<Option<hubbook_store::PracticeId>, ServiceError> {
+    match who.role {
+        Role::ClusterManager => Ok(None),
+        Role::Receptionist => Ok(who
+            .scope
+            .practice
+            .as_deref()
+            .map(hubbook_store::PracticeId::from)),
+        _ => Err(
+            Forbidden("only a cluster manager or a receptionist may work the rebooking list")
+                .into(),
+        ),
     }
 }

@@ -60,11 +60,7 @@ fn may_read(who: &Caller) -> Result<(), ServiceError> {
 
 /// Who may change dispositions: an admin.
 fn may_change(who: &Caller) -> Result<(), ServiceError> {
-    if who.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(Forbidden("only an admin may change dispositions").into())
-    }
+    crate::access::require_admin(who)
 }
 
 /// The services that fit, checked, each once, in order; at least one.

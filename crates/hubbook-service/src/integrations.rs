@@ -91,7 +91,7 @@ pub struct UpdateIntegration {
 
 /// Who may manage integrations: an admin (all: `None`), or a cluster manager (those of its
 /// cluster alone: `Some(cluster id)`).
-fn manager_scope(who: &Caller) -> Result<Option<ClusterId>, ServiceError> {
+pub(crate) fn manager_scope(who: &Caller) -> Result<Option<ClusterId>, ServiceError> {
     match who.role {
         Role::Admin => Ok(None),
         Role::ClusterManager => Ok(who.scope.cluster.as_deref().map(ClusterId::from)),

@@ -2,8 +2,7 @@
 //! kept valid until a receptionist or the cluster's manager rebooks, cancels or confirms them.
 
 use chrono::{DateTime, Utc};
-use hubbook_core::access::{ClusterNeed, Forbidden};
-use hubbook_core::Role;
+use hubbook_core::access::ClusterNeed;
 use hubbook_store::ids::{AppointmentId, PracticeId};
 use hubbook_store::models::{Appointment, Cluster, Rebooking};
 use hubbook_store::repo::appointments;
@@ -57,16 +56,7 @@ fn worklist_of(
     code: &str,
 ) -> Result<(Cluster, Option<PracticeId>), ServiceError> {
     let cluster = cluster_for(c, who, code, ClusterNeed::Read)?;
-    let practice = match who.role {
-        Role::ClusterManager => None,
-        Role::Receptionist => who.scope.practice.as_deref().map(PracticeId::from),
-        _ => {
-            return Err(Forbidden(
-                "only a cluster manager or a receptionist may work the rebooking list",
-            )
-            .into())
-        }
-    };
+    let practice = crate::access::rebooking_role(who)?;
     Ok((cluster, practice))
 }
 

@@ -13,7 +13,7 @@ use hubbook_core::rota::expand;
 use hubbook_core::sharing::{
     assign_channels, visibility, NewSlots, PracticeShare, SharingRules, Viewer, Visibility,
 };
-use hubbook_core::{ClusterTimeZone, DataSharingAgreement, Role};
+use hubbook_core::{ClusterTimeZone, DataSharingAgreement};
 use hubbook_store::models::{Practice, Slot};
 use hubbook_store::repo::reports::{self, Window};
 use hubbook_store::repo::sharing;
@@ -163,9 +163,10 @@ pub struct SetChannel {
 
 /// The cluster a slot's manager acts in; every other caller is refused.
 fn managed_cluster(who: &Caller) -> Result<ClusterId, ServiceError> {
-    match (who.role, &who.scope.cluster) {
-        (Role::ClusterManager, Some(cluster)) => Ok(ClusterId::from(cluster)),
-        _ => Err(Forbidden("only a cluster manager may do this").into()),
+    crate::access::may(who, crate::access::Rights::Cluster(ClusterNeed::Manage))?;
+    match &who.scope.cluster {
+        Some(cluster) => Ok(ClusterId::from(cluster)),
+        None => Err(Forbidden("only a cluster manager may do this").into()),
     }
 }
 

@@ -16,6 +16,9 @@ pub enum ConflictKind {
     MissingReference(String),
     /// The same idempotency key was used before with a different request.
     IdempotencyKeyReused,
+    /// The row's status does not allow the change (a session already cancelled); the text says
+    /// why.
+    Transition(String),
 }
 
 /// What went wrong inside the database or with its data, beyond a caller's reach to fix.

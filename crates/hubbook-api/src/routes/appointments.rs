@@ -336,9 +336,10 @@ pub async fn book(
     state: web::Data<AppState>,
     who: Principal,
     req: HttpRequest,
-    body: web::Json<BookingBody>,
+    body: crate::extract::Json<BookingBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    who.may(hubbook_service::access::Rights::Booking)?;
+    let body = body.into_inner()?;
     let Some(replay) = Replay::from_request(&state, &req, &who, "POST /appointments", &body)?
     else {
         return Err(ApiError::Refused(
@@ -445,8 +446,12 @@ pub async fn cancel(
     who: Principal,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<CancelBody>,
+    body: crate::extract::Json<CancelBody>,
 ) -> Result<HttpResponse, ApiError> {
+    who.may(hubbook_service::access::Rights::Appointment(
+        hubbook_core::access::Action::Cancel,
+    ))?;
+    let body = body.into_inner()?;
     let expected = if_match_optional(&req);
     let a = state
         .hubbook
@@ -483,10 +488,13 @@ pub async fn reschedule(
     who: Principal,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<RescheduleBody>,
+    body: crate::extract::Json<RescheduleBody>,
 ) -> Result<HttpResponse, ApiError> {
+    who.may(hubbook_service::access::Rights::Appointment(
+        hubbook_core::access::Action::Reschedule,
+    ))?;
     let expected = if_match_optional(&req);
-    let body = body.into_inner();
+    let body = body.into_inner()?;
     let placed = state
         .hubbook
         .reschedule(&who, id.into_inner(), expected, body.slot_id, body.hold_id)
@@ -531,8 +539,12 @@ pub async fn record_outcome(
     who: Principal,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<OutcomeRequest>,
+    body: crate::extract::Json<OutcomeRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    who.may(hubbook_service::access::Rights::Appointment(
+        hubbook_core::access::Action::RecordOutcome,
+    ))?;
+    let body = body.into_inner()?;
     let expected = if_match_optional(&req);
     let outcome = match body.outcome {
         OutcomeBody::Arrived => Outcome::Arrived,
@@ -570,8 +582,12 @@ pub async fn amend_notes(
     who: Principal,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<NotesBody>,
+    body: crate::extract::Json<NotesBody>,
 ) -> Result<HttpResponse, ApiError> {
+    who.may(hubbook_service::access::Rights::Appointment(
+        hubbook_core::access::Action::AmendNotes,
+    ))?;
+    let body = body.into_inner()?;
     let expected = crate::extract::if_match(&req)?;
     let a = state
         .hubbook

@@ -106,9 +106,10 @@ pub async fn create_cluster(
     state: web::Data<AppState>,
     who: Principal,
     req: HttpRequest,
-    body: web::Json<NewClusterBody>,
+    body: crate::extract::Json<NewClusterBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    who.may(hubbook_service::access::Rights::Admin)?;
+    let body = body.into_inner()?;
     let replay = Replay::from_request(&state, &req, &who, "POST /clusters", &body)?;
     let cluster = state
         .hubbook
@@ -171,9 +172,12 @@ pub async fn update_cluster(
     who: Principal,
     req: HttpRequest,
     code: web::Path<String>,
-    body: web::Json<ClusterPatch>,
+    body: crate::extract::Json<ClusterPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let changes = UpdateCluster::try_from(body.into_inner())?;
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::ManageCluster,
+    ))?;
+    let changes = UpdateCluster::try_from(body.into_inner()?)?;
     let expected = if_match(&req)?;
     let updated = state
         .hubbook

@@ -176,9 +176,10 @@ pub async fn create_disposition(
     state: web::Data<AppState>,
     who: Principal,
     req: HttpRequest,
-    body: web::Json<NewDispositionBody>,
+    body: crate::extract::Json<NewDispositionBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    who.may(hubbook_service::access::Rights::Admin)?;
+    let body = body.into_inner()?;
     let replay = Replay::from_request(&state, &req, &who, "POST /dispositions", &body)?;
     let created = state
         .hubbook
@@ -205,9 +206,10 @@ pub async fn update_disposition(
     who: Principal,
     req: HttpRequest,
     code: web::Path<String>,
-    body: web::Json<DispositionPatch>,
+    body: crate::extract::Json<DispositionPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let changes = UpdateDisposition::from(body.into_inner());
+    who.may(hubbook_service::access::Rights::Admin)?;
+    let changes = UpdateDisposition::from(body.into_inner()?);
     let expected = if_match(&req)?;
     let updated = state
         .hubbook

@@ -148,9 +148,10 @@ pub async fn create_integration(
     state: web::Data<AppState>,
     who: Principal,
     req: HttpRequest,
-    body: web::Json<NewIntegrationBody>,
+    body: crate::extract::Json<NewIntegrationBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    who.may(hubbook_service::access::Rights::Integrations)?;
+    let body = body.into_inner()?;
     let replay = Replay::from_request(&state, &req, &who, "POST /integrations", &body)?;
     let created = state
         .hubbook
@@ -196,9 +197,10 @@ pub async fn update_integration(
     who: Principal,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<IntegrationPatch>,
+    body: crate::extract::Json<IntegrationPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let changes = UpdateIntegration::try_from(body.into_inner())?;
+    who.may(hubbook_service::access::Rights::Integrations)?;
+    let changes = UpdateIntegration::try_from(body.into_inner()?)?;
     let expected = if_match(&req)?;
     let client = state
         .hubbook
@@ -291,8 +293,10 @@ pub async fn rotate_secret(
     state: web::Data<AppState>,
     who: Principal,
     id: web::Path<String>,
-    body: web::Json<RotationBody>,
+    body: crate::extract::Json<RotationBody>,
 ) -> Result<HttpResponse, ApiError> {
+    who.may(hubbook_service::access::Rights::Integrations)?;
+    let body = body.into_inner()?;
     let issued = state
         .hubbook
         .rotate_secret(&who, id.into_inner(), body.previous_valid_minutes)
@@ -375,11 +379,12 @@ pub async fn add_certificate(
     state: web::Data<AppState>,
     who: Principal,
     id: web::Path<String>,
-    body: web::Json<CertificateBody>,
+    body: crate::extract::Json<CertificateBody>,
 ) -> Result<HttpResponse, ApiError> {
+    who.may(hubbook_service::access::Rights::Integrations)?;
     let added = state
         .hubbook
-        .add_certificate(&who, id.into_inner(), body.into_inner().certificate)
+        .add_certificate(&who, id.into_inner(), body.into_inner()?.certificate)
         .await?;
     Ok(HttpResponse::Created().json(CertificateView::from(added)))
 }

@@ -161,9 +161,12 @@ pub async fn create_practice(
     who: Principal,
     req: HttpRequest,
     code: web::Path<String>,
-    body: web::Json<NewPracticeBody>,
+    body: crate::extract::Json<NewPracticeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
+    let body = body.into_inner()?;
     let replay = Replay::from_request(
         &state,
         &req,
@@ -214,10 +217,13 @@ pub async fn update_practice(
     who: Principal,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Json<PracticePatch>,
+    body: crate::extract::Json<PracticePatch>,
 ) -> Result<HttpResponse, ApiError> {
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
     let (code, id) = path.into_inner();
-    let changes = UpdatePractice::try_from(body.into_inner())?;
+    let changes = UpdatePractice::try_from(body.into_inner()?)?;
     let expected = if_match(&req)?;
     let updated = state
         .hubbook

@@ -192,10 +192,11 @@ pub async fn resolve_rebooking(
     who: Principal,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Json<ResolveBody>,
+    body: crate::extract::Json<ResolveBody>,
 ) -> Result<web::Json<RebookingItem>, ApiError> {
+    who.may(hubbook_service::access::Rights::Rebooking)?;
     let (code, id) = path.into_inner();
-    let body = body.into_inner();
+    let body = body.into_inner()?;
     let resolution = match body.resolution {
         ResolutionBody::Keep => Resolution::Kept,
         ResolutionBody::Cancel => Resolution::Cancelled,

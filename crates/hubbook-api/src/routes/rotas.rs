@@ -251,9 +251,12 @@ pub async fn create_rota(
     who: Principal,
     req: HttpRequest,
     code: web::Path<String>,
-    body: web::Json<RotaBody>,
+    body: crate::extract::Json<RotaBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
+    let body = body.into_inner()?;
     let replay = Replay::from_request(
         &state,
         &req,
@@ -305,10 +308,13 @@ pub async fn replace_rota(
     who: Principal,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Json<RotaBody>,
+    body: crate::extract::Json<RotaBody>,
 ) -> Result<HttpResponse, ApiError> {
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
     let (code, id) = path.into_inner();
-    let rota = CoreRota::try_from(body.into_inner())?;
+    let rota = CoreRota::try_from(body.into_inner()?)?;
     let expected = if_match(&req)?;
     let updated = state
         .hubbook
@@ -343,10 +349,13 @@ pub async fn publish_rota(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<(String, String)>,
-    body: web::Json<RangeBody>,
+    body: crate::extract::Json<RangeBody>,
 ) -> Result<web::Json<ChangeReportView>, ApiError> {
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
     let (code, id) = path.into_inner();
-    let range = RotaRange::try_from(&body.into_inner())?;
+    let range = RotaRange::try_from(&body.into_inner()?)?;
     let report = state.hubbook.publish_rota(&who, code, id, range).await?;
     Ok(web::Json(report.into()))
 }
@@ -367,10 +376,13 @@ pub async fn withdraw_rota(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<(String, String)>,
-    body: web::Json<RangeBody>,
+    body: crate::extract::Json<RangeBody>,
 ) -> Result<web::Json<ChangeReportView>, ApiError> {
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
     let (code, id) = path.into_inner();
-    let body = body.into_inner();
+    let body = body.into_inner()?;
     let range = RotaRange::try_from(&body)?;
     let report = state
         .hubbook

@@ -132,9 +132,12 @@ pub async fn create_service(
     who: Principal,
     req: HttpRequest,
     code: web::Path<String>,
-    body: web::Json<NewServiceBody>,
+    body: crate::extract::Json<NewServiceBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
+    let body = body.into_inner()?;
     let replay = Replay::from_request(
         &state,
         &req,
@@ -185,10 +188,13 @@ pub async fn update_service(
     who: Principal,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Json<ServicePatch>,
+    body: crate::extract::Json<ServicePatch>,
 ) -> Result<HttpResponse, ApiError> {
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
     let (code, id) = path.into_inner();
-    let changes = UpdateService::try_from(body.into_inner())?;
+    let changes = UpdateService::try_from(body.into_inner()?)?;
     let expected = if_match(&req)?;
     let updated = state
         .hubbook

@@ -230,8 +230,12 @@ pub async fn cancel_session(
     who: Principal,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Json<CancelSessionBody>,
+    body: crate::extract::Json<CancelSessionBody>,
 ) -> Result<web::Json<ChangeReportView>, ApiError> {
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
+    let body = body.into_inner()?;
     let (code, id) = path.into_inner();
     let expected = if_match_optional(&req);
     let report = state
@@ -257,11 +261,14 @@ pub async fn update_session(
     who: Principal,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Json<SessionPatch>,
+    body: crate::extract::Json<SessionPatch>,
 ) -> Result<HttpResponse, ApiError> {
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
     let (code, id) = path.into_inner();
     let clinician = body
-        .into_inner()
+        .into_inner()?
         .clinician
         .map(|n| validate_name("clinician", &n, 200))
         .transpose()?;

@@ -125,9 +125,12 @@ pub async fn set_sharing(
     who: Principal,
     req: HttpRequest,
     code: web::Path<String>,
-    body: web::Json<SharingRulesBody>,
+    body: crate::extract::Json<SharingRulesBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let rules = SharingRules::try_from(body.into_inner())?;
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
+    let rules = SharingRules::try_from(body.into_inner()?)?;
     let expected = if_match(&req)?;
     let saved = state
         .hubbook

@@ -175,9 +175,12 @@ pub async fn create_site(
     who: Principal,
     req: HttpRequest,
     code: web::Path<String>,
-    body: web::Json<NewSiteBody>,
+    body: crate::extract::Json<NewSiteBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
+    let body = body.into_inner()?;
     let replay = Replay::from_request(
         &state,
         &req,
@@ -228,10 +231,13 @@ pub async fn update_site(
     who: Principal,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Json<SitePatch>,
+    body: crate::extract::Json<SitePatch>,
 ) -> Result<HttpResponse, ApiError> {
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
     let (code, id) = path.into_inner();
-    let changes = UpdateSite::try_from(body.into_inner())?;
+    let changes = UpdateSite::try_from(body.into_inner()?)?;
     let expected = if_match(&req)?;
     let updated = state
         .hubbook

@@ -358,10 +358,13 @@ pub async fn set_slot_channel(
     who: Principal,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<ChannelBody>,
+    body: crate::extract::Json<ChannelBody>,
 ) -> Result<HttpResponse, ApiError> {
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
     let expected = if_match(&req)?;
-    let body = body.into_inner();
+    let body = body.into_inner()?;
     let set = SetChannel {
         channel: body.channel,
         practice: body.practice,

@@ -181,15 +181,11 @@ pub async fn book(
     state: web::Data<AppState>,
     who: Principal,
     req: HttpRequest,
-    body: web::Json<TriageBookingBody>,
+    body: crate::extract::Json<TriageBookingBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    who.may(hubbook_service::access::Rights::Triage)?;
+    let body = body.into_inner()?;
     let replay = Replay::from_request(&state, &req, &who, "POST /triage/bookings", &body)?;
-    if who.role != hubbook_core::Role::Triage {
-        return Err(ApiError::Forbidden(
-            "the triage endpoints are for triage services (client credentials)".into(),
-        ));
-    }
     let Some(replay) = replay else {
         return Err(ApiError::Refused(
             ProblemType::IdempotencyKeyRequired,
@@ -260,11 +256,7 @@ pub async fn availability(
     who: Principal,
     query: web::Query<AvailabilityQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if who.role != hubbook_core::Role::Triage {
-        return Err(ApiError::Forbidden(
-            "the triage endpoints are for triage services (client credentials)".into(),
-        ));
-    }
+    who.may(hubbook_service::access::Rights::Triage)?;
     let q = query.into_inner();
     let location = match q.near.as_deref().map(str::trim) {
         None | Some("") => Location::default(),

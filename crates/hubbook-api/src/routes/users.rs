@@ -144,9 +144,12 @@ pub async fn create_user(
     who: Principal,
     req: HttpRequest,
     code: web::Path<String>,
-    body: web::Json<NewUserBody>,
+    body: crate::extract::Json<NewUserBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::ManageUsers,
+    ))?;
+    let body = body.into_inner()?;
     let replay = Replay::from_request(
         &state,
         &req,
@@ -197,10 +200,13 @@ pub async fn update_user(
     who: Principal,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Json<UserPatch>,
+    body: crate::extract::Json<UserPatch>,
 ) -> Result<HttpResponse, ApiError> {
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::ManageUsers,
+    ))?;
     let (code, id) = path.into_inner();
-    let changes = UpdateUser::try_from(body.into_inner())?;
+    let changes = UpdateUser::try_from(body.into_inner()?)?;
     let expected = if_match(&req)?;
     let updated = state
         .hubbook

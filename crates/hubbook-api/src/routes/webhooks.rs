@@ -167,9 +167,12 @@ pub async fn create_webhook(
     who: Principal,
     req: HttpRequest,
     code: web::Path<String>,
-    body: web::Json<NewWebhookBody>,
+    body: crate::extract::Json<NewWebhookBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
+    let body = body.into_inner()?;
     let replay = Replay::from_request(
         &state,
         &req,
@@ -253,10 +256,13 @@ pub async fn update_webhook(
     who: Principal,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Json<WebhookPatch>,
+    body: crate::extract::Json<WebhookPatch>,
 ) -> Result<HttpResponse, ApiError> {
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
     let (code, id) = path.into_inner();
-    let body = body.into_inner();
+    let body = body.into_inner()?;
     let changes = WebhookChanges {
         url: body.url.as_deref().map(check_url).transpose()?,
         event_types: body

@@ -374,7 +374,7 @@ pub fn cancel_session(
             return Err(StoreError::Conflict(crate::ConflictKind::StaleVersion));
         }
         if session.status != SessionStatus::Active {
-            return Err(StoreError::Conflict(crate::ConflictKind::Duplicate(
+            return Err(StoreError::Conflict(crate::ConflictKind::Transition(
                 "the session is already cancelled or withdrawn".into(),
             )));
         }

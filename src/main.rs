@@ -1,6 +1,7 @@
 //! The `hubbook` command: serve the API, run the demo, migrate, manage users, print the OpenAPI.
 
 use std::io::{BufRead, Write};
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -185,10 +186,22 @@ enum UserCommand {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+/// Runs the command; an error is printed as one line, `error: ` and its causes, never with a
+/// backtrace (even under `RUST_BACKTRACE=1`), and the process exits with status 1.
+fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    match cli.command {
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve(args) => serve(args),
         Command::Demo(args) => run_demo(args),
         Command::Migrate(db) => {
@@ -271,9 +284,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
     let clock = Arc::new(SystemClock);
-    let pool = open_database(&args.database_url, 8)?;
-    let seeded = demo::seed_demo(&mut *pool.get()?, &args.password, clock.now().naive_utc())?;
-    drop(pool);
     let settings = Settings {
         database_url: args.database_url.clone(),
         bind: args.bind,
@@ -289,8 +299,14 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         gpconnect_asid: hubbook::DEMO_ASID.to_owned(),
         tls: None,
     };
+    // Every setting is checked and the port bound before the demo's database is made.
+    settings.check()?;
+    let listener = hubbook::bind(&settings.bind)?;
+    let pool = open_database(&args.database_url, 8)?;
+    let seeded = demo::seed_demo(&mut *pool.get()?, &args.password, clock.now().naive_utc())?;
+    drop(pool);
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(&settings, clock.clone())?;
+        let app = Application::build_on(listener, None, &settings, clock.clone())?;
         let state = app.state();
         let url = format!("http://127.0.0.1:{}", app.port());
         let manager = state

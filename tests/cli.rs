@@ -216,3 +216,147 @@ fn processes_migrating_together_take_turns() {
         "one process migrates, the others find nothing pending: {applied:?}"
     );
 }
+
+/// A failed command's standard error, checked to be one line `error: ...` with exit status 1,
+/// even under `RUST_BACKTRACE=1` (which every run here sets).
+#[track_caller]
+fn one_line_error(output: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
+/// A directory of a test's own, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "hubbook-{name}-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const SECRET: &str = "a-jwt-secret-that-is-long-enough-for-tests";
+
+/// A port in use is refused by `serve` and `demo` before any database file is made, naming the
+/// address.
+#[test]
+fn a_busy_port_is_refused_before_the_database_is_made() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = TempDir::new("busy");
+    for command in ["serve", "demo"] {
+        let file = dir.0.join(format!("{command}.db"));
+        let output = hubbook()
+            .args([command, "--bind", &address, "--database-url"])
+            .arg(format!("sqlite://{}", file.display()))
+            .env("HUBBOOK_JWT_SECRET", SECRET)
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let error = one_line_error(&output);
+        assert!(
+            error.contains(&format!("cannot listen on {address}")),
+            "{error}"
+        );
+        assert!(!file.exists(), "{command} made {} first", file.display());
+    }
+    let output = hubbook()
+        .args(["serve", "--bind", "not-an-address", "--database-url"])
+        .arg(format!("sqlite://{}", dir.0.join("bad.db").display()))
+        .env("HUBBOOK_JWT_SECRET", SECRET)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let error = one_line_error(&output);
+    assert!(error.contains("not-an-address"), "{error}");
+    assert!(!dir.0.join("bad.db").exists());
+}
+
+/// A database URL without a scheme is refused with an example of the right one, by every
+/// command, and nothing is created.
+#[test]
+fn a_url_without_a_scheme_is_refused_with_an_example() {
+    let dir = TempDir::new("scheme");
+    let runs: [&[&str]; 4] = [
+        &["migrate", "--database-url", "hubbook.db"],
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            "hubbook.db",
+        ],
+        &[
+            "demo",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            "hubbook.db",
+        ],
+        &["seed", "--database-url", "hubbook.db"],
+    ];
+    for args in runs {
+        let output = hubbook()
+            .args(args)
+            .current_dir(&dir.0)
+            .env("HUBBOOK_JWT_SECRET", SECRET)
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let error = one_line_error(&output);
+        assert!(
+            error.contains("has no scheme") && error.contains("sqlite://hubbook.db"),
+            "{args:?}: {error}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&dir.0).unwrap().count(),
+        0,
+        "nothing made"
+    );
+}
+
+/// An SQLite file that cannot be made is named: its directory missing, or a directory in its
+/// place.
+#[test]
+fn an_sqlite_file_that_cannot_be_opened_is_named() {
+    let dir = TempDir::new("unopenable");
+    let missing = dir.0.join("no-such-directory").join("hubbook.db");
+    for (path, why) in [
+        (missing.display().to_string(), "does not exist"),
+        (dir.0.display().to_string(), "is a directory"),
+    ] {
+        for command in ["migrate", "serve"] {
+            let output = hubbook()
+                .args([command, "--database-url", &format!("sqlite://{path}")])
+                .args(if command == "serve" {
+                    &["--bind", "127.0.0.1:0"][..]
+                } else {
+                    &[][..]
+                })
+                .env("HUBBOOK_JWT_SECRET", SECRET)
+                .env("RUST_BACKTRACE", "1")
+                .output()
+                .unwrap();
+            let error = one_line_error(&output);
+            assert!(
+                error.contains(&path) && error.contains(why),
+                "{command}: {error}"
+            );
+        }
+    }
+}

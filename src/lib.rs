@@ -4,6 +4,7 @@
 //! the database and returns a server ready to run; end-to-end tests start it on port 0 exactly
 //! as `hubbook serve` does.
 
+pub mod config;
 pub mod demo;
 pub mod seed;
 

@@ -360,3 +360,176 @@ fn an_sqlite_file_that_cannot_be_opened_is_named() {
         }
     }
 }
+
+/// Starts `hubbook serve` with these arguments, configuration file and variables (over a clean
+/// environment of HUBBOOK_* variables), and returns the port it says it serves on; the process
+/// is killed.
+fn serving_port(args: &[&str], vars: &[(&str, &str)]) -> u16 {
+    let mut command = hubbook();
+    for (name, _) in std::env::vars() {
+        if name.starts_with("HUBBOOK_") {
+            command.env_remove(name);
+        }
+    }
+    let mut server = command
+        .args(["--log-format", "json", "serve"])
+        .args(args)
+        .envs(vars.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(server.stderr.take().unwrap());
+    let mut lines = Vec::new();
+    let port = loop {
+        let mut line = String::new();
+        if log.read_line(&mut line).unwrap() == 0 {
+            let _ = server.kill();
+            panic!("the server exited: {lines:?}");
+        }
+        lines.push(line.clone());
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if event["message"] == "hubbook is serving" {
+            break event["port"].as_u64().unwrap() as u16;
+        }
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    port
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A setting comes from the flag, else the environment, else the configuration file (named by
+/// --config or HUBBOOK_CONFIG), else the default; an unknown key in the file is refused by name.
+#[test]
+fn a_flag_wins_over_the_environment_which_wins_over_the_file() {
+    let dir = TempDir::new("config");
+    let [a, b, c] = [free_port(), free_port(), free_port()];
+    let file = dir.0.join("hubbook.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "# every key is a HUBBOOK_ variable\nbind = \"127.0.0.1:{a}\"\ndatabase_url = \"sqlite://{}\"\njwt_secret = \"{SECRET}\"\ntoken_ttl = 600\n",
+            dir.0.join("config.db").display()
+        ),
+    )
+    .unwrap();
+    let config = file.display().to_string();
+    let env_bind = format!("127.0.0.1:{b}");
+    let flag_bind = format!("127.0.0.1:{c}");
+    assert_eq!(
+        serving_port(
+            &["--config", &config, "--bind", &flag_bind],
+            &[("HUBBOOK_BIND", &env_bind)]
+        ),
+        c,
+        "the flag"
+    );
+    assert_eq!(
+        serving_port(&["--config", &config], &[("HUBBOOK_BIND", &env_bind)]),
+        b,
+        "the environment"
+    );
+    assert_eq!(serving_port(&["--config", &config], &[]), a, "the file");
+    assert_eq!(
+        serving_port(&[], &[("HUBBOOK_CONFIG", &config)]),
+        a,
+        "the file named by HUBBOOK_CONFIG"
+    );
+    assert!(
+        dir.0.join("config.db").exists(),
+        "the database of the file's URL"
+    );
+
+    std::fs::write(
+        &file,
+        "bind = \"127.0.0.1:0\"\ndatabse_url = \"sqlite://x.db\"\n",
+    )
+    .unwrap();
+    let output = hubbook()
+        .args(["--config", &config, "migrate"])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let error = one_line_error(&output);
+    assert!(
+        error.contains("unknown key `databse_url`") && error.contains(&config),
+        "{error}"
+    );
+    let missing = dir.0.join("missing.toml").display().to_string();
+    let output = hubbook()
+        .args(["migrate", "--config", &missing])
+        .output()
+        .unwrap();
+    assert!(one_line_error(&output).contains(&missing));
+}
+
+/// `hubbook completions SHELL` prints a completion script naming the subcommands.
+#[test]
+fn completions_name_the_subcommands() {
+    let bash = hubbook().args(["completions", "bash"]).output().unwrap();
+    assert!(bash.status.success());
+    let script = String::from_utf8_lossy(&bash.stdout);
+    assert!(script.contains("complete -F"), "{script}");
+    for sub in [
+        "serve",
+        "demo",
+        "migrate",
+        "seed",
+        "user",
+        "openapi",
+        "completions",
+    ] {
+        assert!(script.contains(sub), "{sub}");
+    }
+    for shell in ["zsh", "fish"] {
+        let output = hubbook().args(["completions", shell]).output().unwrap();
+        assert!(output.status.success(), "{shell}");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("serve"),
+            "{shell}"
+        );
+    }
+    let unknown = hubbook().args(["completions", "cmd.exe"]).output().unwrap();
+    assert_eq!(unknown.status.code(), Some(2), "a usage error");
+}
+
+/// Without a terminal (a pipe, a log), `hubbook seed` shows no progress bar but a line per batch
+/// written, with its rate.
+#[test]
+fn seed_reports_lines_when_not_on_a_terminal() {
+    let dir = TempDir::new("seed");
+    let output = hubbook()
+        .args([
+            "seed",
+            "--clusters",
+            "1",
+            "--weeks",
+            "1",
+            "--history-weeks",
+            "1",
+        ])
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", dir.0.join("seed.db").display()))
+        .env("HUBBOOK_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("seed: 1 of 1 clusters, "), "{stderr}");
+    assert!(stderr.contains(" rows/s"), "{stderr}");
+    assert!(
+        !stderr.contains('\r') && !stderr.contains('\u{1b}') && !stderr.contains('█'),
+        "no bar drawn: {stderr:?}"
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("seeded 1 clusters"));
+}

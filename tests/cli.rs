@@ -533,3 +533,110 @@ fn seed_reports_lines_when_not_on_a_terminal() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("seeded 1 clusters"));
 }
+
+/// A `hubbook demo` process on a fresh database; killed when dropped.
+struct Demo {
+    child: std::process::Child,
+    base: String,
+    _dir: TempDir,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `hubbook demo` on a free port over a new SQLite file, as a reader of the README would,
+/// and waits until it says where it serves.
+fn fresh_demo() -> Demo {
+    let dir = TempDir::new("demo");
+    let mut command = hubbook();
+    for (name, _) in std::env::vars() {
+        if name.starts_with("HUBBOOK_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .args(["demo", "--bind", "127.0.0.1:0", "--database-url"])
+        .arg(format!("sqlite://{}", dir.0.join("demo.db").display()))
+        .env("HUBBOOK_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut said = String::new();
+    let base = loop {
+        let mut line = String::new();
+        if out.read_line(&mut line).unwrap() == 0 {
+            let _ = child.kill();
+            panic!("the demo exited: {said}");
+        }
+        said.push_str(&line);
+        if let Some(rest) = line.trim().strip_prefix("console: ") {
+            break rest.split('/').take(3).collect::<Vec<_>>().join("/");
+        }
+    };
+    // The rest of what it prints is not read; it stays in the pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    Demo {
+        child,
+        base,
+        _dir: dir,
+    }
+}
+
+/// The README's walk-through (scripts/walkthrough.sh, every curl step with the status it
+/// expects) passes against a fresh demo, and again at once with the same answers.
+#[test]
+fn the_readme_walkthrough_passes_twice_on_a_fresh_demo() {
+    let demo = fresh_demo();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/walkthrough.sh");
+    let mut runs = Vec::new();
+    for run in ["first", "second"] {
+        let output = Command::new("bash")
+            .args([script, &demo.base])
+            .env_remove("HUBBOOK_DEMO_PASSWORD")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "the {run} run failed:\n{stdout}\n{stderr}"
+        );
+        assert!(stdout.contains("walk-through passed"), "{stdout}");
+        println!("{run} run:\n{stdout}");
+        // The statuses, in order: the same on both runs.
+        runs.push(
+            stdout
+                .lines()
+                .filter(|l| l.len() > 4 && l.as_bytes()[..3].iter().all(u8::is_ascii_digit))
+                .map(|l| l[..3].to_owned())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(runs[0], runs[1]);
+    assert!(runs[0].len() >= 20, "{:?}", runs[0]);
+}
+
+/// The walk-through fails, naming the step, when an answer is not the one it expects: here,
+/// against a server where the demo's users do not exist.
+#[test]
+fn the_walkthrough_fails_on_an_unexpected_status() {
+    let demo = fresh_demo();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/walkthrough.sh");
+    let output = Command::new("bash")
+        .args([script, &demo.base])
+        .env("HUBBOOK_DEMO_PASSWORD", "not-the-demo-password")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("FAILED: sign in as manager: expected 200, got 401"),
+        "{stderr}"
+    );
+}

@@ -1,8 +1,10 @@
 //! The `hubbook` application: configuration, start-up and the demo data set.
 //!
-//! [`Application::build`] connects and migrates the database, binds the listener and returns a
-//! server ready to run; end-to-end tests start it on port 0 exactly as `hubbook serve` does.
+//! [`Application::build`] checks the settings, binds the listener, then connects and migrates
+//! the database and returns a server ready to run; end-to-end tests start it on port 0 exactly
+//! as `hubbook serve` does.
 
+pub mod config;
 pub mod demo;
 pub mod seed;
 
@@ -122,6 +124,36 @@ fn keep_client_certificate(conn: &dyn std::any::Any, data: &mut actix_web::dev::
 pub const DEMO_ASID: &str = "999999999999";
 
 impl Settings {
+    /// Checks every setting that needs no database or network: the secret's length, the
+    /// ranges of the timings and the database URL's form.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.jwt_secret.len() >= MIN_JWT_SECRET_BYTES,
+            "the JWT secret (HUBBOOK_JWT_SECRET) must be at least {MIN_JWT_SECRET_BYTES} bytes"
+        );
+        anyhow::ensure!(
+            TOKEN_TTL_SECONDS.contains(&self.token_ttl_seconds),
+            "the token lifetime (HUBBOOK_TOKEN_TTL) must be 60 to 3600 seconds"
+        );
+        anyhow::ensure!(
+            (10..=3600).contains(&self.hold_seconds),
+            "a hold (HUBBOOK_HOLD_SECONDS) lasts 10 to 3600 seconds"
+        );
+        anyhow::ensure!(
+            EVENTS_INTERVAL_MS.contains(&self.events_interval_ms),
+            "the events interval (HUBBOOK_EVENTS_INTERVAL_MS) is 10 to 60000 ms"
+        );
+        anyhow::ensure!(
+            (10..=3_600_000).contains(&self.webhook_backoff_ms),
+            "the webhook back-off (HUBBOOK_WEBHOOK_BACKOFF_MS) is 10 to 3600000 ms"
+        );
+        anyhow::ensure!(
+            WORK_LEASE_MS.contains(&self.work_lease_ms),
+            "the work lease (HUBBOOK_WORK_LEASE_MS) is 1000 to 600000 ms"
+        );
+        check_database_url(&self.database_url)
+    }
+
     /// The periodic work's timing from these settings.
     pub fn background(&self) -> Background {
         let lease = std::time::Duration::from_millis(self.work_lease_ms);
@@ -190,35 +222,27 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to the database, applies pending migrations and binds the listener.
+    /// Checks the settings, binds the listener, then connects to the database and applies
+    /// pending migrations: a wrong setting, a bad database URL or a busy port is reported before
+    /// the database is created or touched.
     pub fn build(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        anyhow::ensure!(
-            settings.jwt_secret.len() >= MIN_JWT_SECRET_BYTES,
-            "the JWT secret (HUBBOOK_JWT_SECRET) must be at least {MIN_JWT_SECRET_BYTES} bytes"
-        );
-        anyhow::ensure!(
-            TOKEN_TTL_SECONDS.contains(&settings.token_ttl_seconds),
-            "the token lifetime (HUBBOOK_TOKEN_TTL) must be 60 to 3600 seconds"
-        );
+        settings.check()?;
         // The TLS files are read before the database is touched, so a wrong path says so first.
         let tls = settings.tls.as_ref().map(tls_config).transpose()?;
+        let listener = bind(&settings.bind)?;
+        Self::build_on(listener, tls, settings, clock)
+    }
+
+    /// [`Application::build`] on a listener already bound (the demo binds before it seeds),
+    /// serving TLS with `tls` when given; `settings.bind` is not used.
+    pub fn build_on(
+        listener: TcpListener,
+        tls: Option<rustls::ServerConfig>,
+        settings: &Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        settings.check()?;
         let pool = open_database(&settings.database_url, settings.pool_size)?;
-        anyhow::ensure!(
-            (10..=3600).contains(&settings.hold_seconds),
-            "a hold (HUBBOOK_HOLD_SECONDS) lasts 10 to 3600 seconds"
-        );
-        anyhow::ensure!(
-            EVENTS_INTERVAL_MS.contains(&settings.events_interval_ms),
-            "the events interval (HUBBOOK_EVENTS_INTERVAL_MS) is 10 to 60000 ms"
-        );
-        anyhow::ensure!(
-            (10..=3_600_000).contains(&settings.webhook_backoff_ms),
-            "the webhook back-off (HUBBOOK_WEBHOOK_BACKOFF_MS) is 10 to 3600000 ms"
-        );
-        anyhow::ensure!(
-            WORK_LEASE_MS.contains(&settings.work_lease_ms),
-            "the work lease (HUBBOOK_WORK_LEASE_MS) is 1000 to 600000 ms"
-        );
         let mut state = AppState::new(
             pool,
             settings.jwt_secret.as_bytes(),
@@ -230,8 +254,6 @@ impl Application {
             .hubbook
             .set_hold_ttl(chrono::Duration::seconds(settings.hold_seconds));
         let state = web::Data::new(state);
-        let listener = TcpListener::bind(&settings.bind)
-            .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let doc = hubbook_api::openapi();
         let app_state = state.clone();
@@ -292,6 +314,19 @@ impl Application {
         hubbook_api::background::release_leases(&self.state, &owner).await;
         served
     }
+}
+
+/// Checks a database URL's form (its scheme, SQLite's options) without touching the database.
+pub fn check_database_url(url: &str) -> anyhow::Result<()> {
+    hubbook_store::DatabaseUrl::parse(url)
+        .map(drop)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("the database URL (--database-url)")
+}
+
+/// Binds the address to listen on, naming it when it cannot (busy, not local, not an address).
+pub fn bind(address: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address).with_context(|| format!("cannot listen on {address}"))
 }
 
 /// Opens a pool on the database and brings its schema up to date.

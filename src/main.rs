@@ -1,10 +1,11 @@
 //! The `hubbook` command: serve the API, run the demo, migrate, manage users, print the OpenAPI.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use hubbook::{demo, open_database, seed, Application, Settings};
 use hubbook_api::auth::{hash_secret, Caller, Principal, Scope, SubjectKind};
 use hubbook_core::{Clock, Role, SystemClock};
@@ -17,6 +18,11 @@ use hubbook_store::repo::{clusters, practices, users, Change};
     about = "Shared appointment capacity for GP practices in a cluster"
 )]
 struct Cli {
+    /// Read settings from this TOML file: one key per HUBBOOK_* variable, named without the
+    /// prefix in lower case (`bind = "127.0.0.1:8080"`). A flag wins over the environment,
+    /// which wins over the file.
+    #[arg(long, env = "HUBBOOK_CONFIG", global = true, value_name = "PATH")]
+    config: Option<std::path::PathBuf>,
     /// Log format: human-readable text or one JSON object per line.
     #[arg(long, env = "HUBBOOK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     log_format: LogFormat,
@@ -43,6 +49,11 @@ enum Command {
     /// Manage staff users from the command line (for the first admin).
     #[command(subcommand)]
     User(UserCommand),
+    /// Print a completion script for a shell (`hubbook completions bash > /etc/bash_completion.d/hubbook`).
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
     /// Print the OpenAPI document generated from the code.
     Openapi {
         /// Write to this file instead of standard output.
@@ -185,10 +196,29 @@ enum UserCommand {
     },
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// Runs the command; an error is printed as one line, `error: ` and its causes, never with a
+/// backtrace (even under `RUST_BACKTRACE=1`), and the process exits with status 1.
+fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // The file fills the variables the environment leaves unset, before clap reads them, while
+    // this process has one thread.
+    if let Err(error) = hubbook::config::apply(&args) {
+        eprintln!("error: {error:#}");
+        return ExitCode::FAILURE;
+    }
+    let cli = Cli::parse_from(args);
     init_logging(cli.log_format);
-    match cli.command {
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve(args) => serve(args),
         Command::Demo(args) => run_demo(args),
         Command::Migrate(db) => {
@@ -214,6 +244,15 @@ fn main() -> anyhow::Result<()> {
             practice.as_deref(),
             display_name.as_deref(),
         ),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "hubbook",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
         Command::Openapi { output } => {
             let json = hubbook_api::openapi().to_pretty_json()?;
             match output {
@@ -271,9 +310,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
     let clock = Arc::new(SystemClock);
-    let pool = open_database(&args.database_url, 8)?;
-    let seeded = demo::seed_demo(&mut *pool.get()?, &args.password, clock.now().naive_utc())?;
-    drop(pool);
     let settings = Settings {
         database_url: args.database_url.clone(),
         bind: args.bind,
@@ -289,8 +325,14 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         gpconnect_asid: hubbook::DEMO_ASID.to_owned(),
         tls: None,
     };
+    // Every setting is checked and the port bound before the demo's database is made.
+    settings.check()?;
+    let listener = hubbook::bind(&settings.bind)?;
+    let pool = open_database(&args.database_url, 8)?;
+    let seeded = demo::seed_demo(&mut *pool.get()?, &args.password, clock.now().naive_utc())?;
+    drop(pool);
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(&settings, clock.clone())?;
+        let app = Application::build_on(listener, None, &settings, clock.clone())?;
         let state = app.state();
         let url = format!("http://127.0.0.1:{}", app.port());
         let manager = state
@@ -339,7 +381,29 @@ fn run_seed(args: SeedArgs) -> anyhow::Result<()> {
     };
     let pool = open_database(&args.db.database_url, 2)?;
     let mut conn = pool.get()?;
-    let report = seed::seed(&mut conn, &plan, &|line| eprintln!("seed: {line}"))?;
+    let report = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(u64::from(plan.clusters))
+            .with_style(indicatif::ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} clusters at {per_sec} ({msg}), {elapsed} spent, about {eta} left",
+        )?);
+        bar.enable_steady_tick(std::time::Duration::from_millis(500));
+        let report = seed::seed(&mut conn, &plan, &|p| {
+            bar.set_position(u64::from(p.clusters));
+            bar.set_message(format!(
+                "{} rows, {:.0} rows/s",
+                p.rows,
+                p.rows_per_second()
+            ));
+            if p.clusters == p.of {
+                bar.set_message("refreshing the planner's statistics");
+            }
+        });
+        bar.finish_and_clear();
+        report?
+    } else {
+        // Piped or logged: one line a batch, as a log reader expects.
+        seed::seed(&mut conn, &plan, &|p| eprintln!("seed: {p}"))?
+    };
     println!(
         "seeded {} clusters, {} practices ({} patients), {} sessions, {} slots, {} appointments: \
          {} rows in {:.1} s, {:.0} rows/s; statistics refreshed in {:.1} s",
@@ -436,4 +500,35 @@ fn add_user(
     )?;
     println!("created {} user {} ({})", user.role, user.username, user.id);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variable a flag reads has its key in the configuration file, and every key stands
+    /// for a variable the command reads (by a flag, or directly: the log filter, the password
+    /// of `user add`).
+    #[test]
+    fn the_file_has_one_key_per_variable() {
+        fn variables(command: &clap::Command, into: &mut std::collections::BTreeSet<String>) {
+            for arg in command.get_arguments() {
+                if let Some(env) = arg.get_env() {
+                    into.insert(env.to_string_lossy().into_owned());
+                }
+            }
+            for sub in command.get_subcommands() {
+                variables(sub, into);
+            }
+        }
+        let mut read = std::collections::BTreeSet::new();
+        variables(&Cli::command(), &mut read);
+        read.remove(hubbook::config::CONFIG_VARIABLE);
+        read.extend(["HUBBOOK_LOG".to_owned(), "HUBBOOK_USER_PASSWORD".to_owned()]);
+        let keys: std::collections::BTreeSet<String> = hubbook::config::KEYS
+            .iter()
+            .map(|(key, _)| hubbook::config::variable(key))
+            .collect();
+        assert_eq!(read, keys);
+    }
 }

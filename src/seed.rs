@@ -578,6 +578,39 @@ fn book(
     }
 }
 
+/// How far a seeding has gone, reported after each batch is written.
+#[derive(Debug, Clone, Copy)]
+pub struct SeedProgress {
+    /// Clusters written so far.
+    pub clusters: u32,
+    /// Clusters to write in all.
+    pub of: u32,
+    /// Rows written so far.
+    pub rows: usize,
+    /// Seconds since the seeding began.
+    pub seconds: f64,
+}
+
+impl SeedProgress {
+    /// Rows written a second, on average so far.
+    pub fn rows_per_second(&self) -> f64 {
+        self.rows as f64 / self.seconds.max(1e-9)
+    }
+}
+
+impl std::fmt::Display for SeedProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {} clusters, {} rows, {:.0} rows/s",
+            self.clusters,
+            self.of,
+            self.rows,
+            self.rows_per_second()
+        )
+    }
+}
+
 /// Rows held in memory before they are written.
 const FLUSH_ROWS: usize = 250_000;
 
@@ -586,7 +619,7 @@ const FLUSH_ROWS: usize = 250_000;
 pub fn seed(
     conn: &mut DbConn,
     plan: &SeedPlan,
-    progress: &dyn Fn(&str),
+    progress: &dyn Fn(&SeedProgress),
 ) -> anyhow::Result<SeedReport> {
     anyhow::ensure!(
         (1..=MAX_CLUSTERS).contains(&plan.clusters),
@@ -648,13 +681,12 @@ pub fn seed(
             report.appointments += rows.appointments.len();
             report.rows += bulk::write(c, &mut rows).context("writing seeded rows")?;
             cluster_ids.extend(ids);
-            progress(&format!(
-                "{} of {} clusters, {} rows, {:.0} rows/s",
-                report.clusters,
-                plan.clusters,
-                report.rows,
-                report.rows as f64 / started.elapsed().as_secs_f64().max(1e-9)
-            ));
+            progress(&SeedProgress {
+                clusters: u32::try_from(report.clusters).unwrap_or(u32::MAX),
+                of: plan.clusters,
+                rows: report.rows,
+                seconds: started.elapsed().as_secs_f64(),
+            });
         }
         anyhow::ensure!(
             report.clusters == plan.clusters as usize,

@@ -216,3 +216,427 @@ fn processes_migrating_together_take_turns() {
         "one process migrates, the others find nothing pending: {applied:?}"
     );
 }
+
+/// A failed command's standard error, checked to be one line `error: ...` with exit status 1,
+/// even under `RUST_BACKTRACE=1` (which every run here sets).
+#[track_caller]
+fn one_line_error(output: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
+/// A directory of a test's own, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "hubbook-{name}-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const SECRET: &str = "a-jwt-secret-that-is-long-enough-for-tests";
+
+/// A port in use is refused by `serve` and `demo` before any database file is made, naming the
+/// address.
+#[test]
+fn a_busy_port_is_refused_before_the_database_is_made() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = TempDir::new("busy");
+    for command in ["serve", "demo"] {
+        let file = dir.0.join(format!("{command}.db"));
+        let output = hubbook()
+            .args([command, "--bind", &address, "--database-url"])
+            .arg(format!("sqlite://{}", file.display()))
+            .env("HUBBOOK_JWT_SECRET", SECRET)
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let error = one_line_error(&output);
+        assert!(
+            error.contains(&format!("cannot listen on {address}")),
+            "{error}"
+        );
+        assert!(!file.exists(), "{command} made {} first", file.display());
+    }
+    let output = hubbook()
+        .args(["serve", "--bind", "not-an-address", "--database-url"])
+        .arg(format!("sqlite://{}", dir.0.join("bad.db").display()))
+        .env("HUBBOOK_JWT_SECRET", SECRET)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let error = one_line_error(&output);
+    assert!(error.contains("not-an-address"), "{error}");
+    assert!(!dir.0.join("bad.db").exists());
+}
+
+/// A database URL without a scheme is refused with an example of the right one, by every
+/// command, and nothing is created.
+#[test]
+fn a_url_without_a_scheme_is_refused_with_an_example() {
+    let dir = TempDir::new("scheme");
+    let runs: [&[&str]; 4] = [
+        &["migrate", "--database-url", "hubbook.db"],
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            "hubbook.db",
+        ],
+        &[
+            "demo",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            "hubbook.db",
+        ],
+        &["seed", "--database-url", "hubbook.db"],
+    ];
+    for args in runs {
+        let output = hubbook()
+            .args(args)
+            .current_dir(&dir.0)
+            .env("HUBBOOK_JWT_SECRET", SECRET)
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let error = one_line_error(&output);
+        assert!(
+            error.contains("has no scheme") && error.contains("sqlite://hubbook.db"),
+            "{args:?}: {error}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&dir.0).unwrap().count(),
+        0,
+        "nothing made"
+    );
+}
+
+/// An SQLite file that cannot be made is named: its directory missing, or a directory in its
+/// place.
+#[test]
+fn an_sqlite_file_that_cannot_be_opened_is_named() {
+    let dir = TempDir::new("unopenable");
+    let missing = dir.0.join("no-such-directory").join("hubbook.db");
+    for (path, why) in [
+        (missing.display().to_string(), "does not exist"),
+        (dir.0.display().to_string(), "is a directory"),
+    ] {
+        for command in ["migrate", "serve"] {
+            let output = hubbook()
+                .args([command, "--database-url", &format!("sqlite://{path}")])
+                .args(if command == "serve" {
+                    &["--bind", "127.0.0.1:0"][..]
+                } else {
+                    &[][..]
+                })
+                .env("HUBBOOK_JWT_SECRET", SECRET)
+                .env("RUST_BACKTRACE", "1")
+                .output()
+                .unwrap();
+            let error = one_line_error(&output);
+            assert!(
+                error.contains(&path) && error.contains(why),
+                "{command}: {error}"
+            );
+        }
+    }
+}
+
+/// Starts `hubbook serve` with these arguments, configuration file and variables (over a clean
+/// environment of HUBBOOK_* variables), and returns the port it says it serves on; the process
+/// is killed.
+fn serving_port(args: &[&str], vars: &[(&str, &str)]) -> u16 {
+    let mut command = hubbook();
+    for (name, _) in std::env::vars() {
+        if name.starts_with("HUBBOOK_") {
+            command.env_remove(name);
+        }
+    }
+    let mut server = command
+        .args(["--log-format", "json", "serve"])
+        .args(args)
+        .envs(vars.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(server.stderr.take().unwrap());
+    let mut lines = Vec::new();
+    let port = loop {
+        let mut line = String::new();
+        if log.read_line(&mut line).unwrap() == 0 {
+            let _ = server.kill();
+            panic!("the server exited: {lines:?}");
+        }
+        lines.push(line.clone());
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if event["message"] == "hubbook is serving" {
+            break event["port"].as_u64().unwrap() as u16;
+        }
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    port
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A setting comes from the flag, else the environment, else the configuration file (named by
+/// --config or HUBBOOK_CONFIG), else the default; an unknown key in the file is refused by name.
+#[test]
+fn a_flag_wins_over_the_environment_which_wins_over_the_file() {
+    let dir = TempDir::new("config");
+    let [a, b, c] = [free_port(), free_port(), free_port()];
+    let file = dir.0.join("hubbook.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "# every key is a HUBBOOK_ variable\nbind = \"127.0.0.1:{a}\"\ndatabase_url = \"sqlite://{}\"\njwt_secret = \"{SECRET}\"\ntoken_ttl = 600\n",
+            dir.0.join("config.db").display()
+        ),
+    )
+    .unwrap();
+    let config = file.display().to_string();
+    let env_bind = format!("127.0.0.1:{b}");
+    let flag_bind = format!("127.0.0.1:{c}");
+    assert_eq!(
+        serving_port(
+            &["--config", &config, "--bind", &flag_bind],
+            &[("HUBBOOK_BIND", &env_bind)]
+        ),
+        c,
+        "the flag"
+    );
+    assert_eq!(
+        serving_port(&["--config", &config], &[("HUBBOOK_BIND", &env_bind)]),
+        b,
+        "the environment"
+    );
+    assert_eq!(serving_port(&["--config", &config], &[]), a, "the file");
+    assert_eq!(
+        serving_port(&[], &[("HUBBOOK_CONFIG", &config)]),
+        a,
+        "the file named by HUBBOOK_CONFIG"
+    );
+    assert!(
+        dir.0.join("config.db").exists(),
+        "the database of the file's URL"
+    );
+
+    std::fs::write(
+        &file,
+        "bind = \"127.0.0.1:0\"\ndatabse_url = \"sqlite://x.db\"\n",
+    )
+    .unwrap();
+    let output = hubbook()
+        .args(["--config", &config, "migrate"])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let error = one_line_error(&output);
+    assert!(
+        error.contains("unknown key `databse_url`") && error.contains(&config),
+        "{error}"
+    );
+    let missing = dir.0.join("missing.toml").display().to_string();
+    let output = hubbook()
+        .args(["migrate", "--config", &missing])
+        .output()
+        .unwrap();
+    assert!(one_line_error(&output).contains(&missing));
+}
+
+/// `hubbook completions SHELL` prints a completion script naming the subcommands.
+#[test]
+fn completions_name_the_subcommands() {
+    let bash = hubbook().args(["completions", "bash"]).output().unwrap();
+    assert!(bash.status.success());
+    let script = String::from_utf8_lossy(&bash.stdout);
+    assert!(script.contains("complete -F"), "{script}");
+    for sub in [
+        "serve",
+        "demo",
+        "migrate",
+        "seed",
+        "user",
+        "openapi",
+        "completions",
+    ] {
+        assert!(script.contains(sub), "{sub}");
+    }
+    for shell in ["zsh", "fish"] {
+        let output = hubbook().args(["completions", shell]).output().unwrap();
+        assert!(output.status.success(), "{shell}");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("serve"),
+            "{shell}"
+        );
+    }
+    let unknown = hubbook().args(["completions", "cmd.exe"]).output().unwrap();
+    assert_eq!(unknown.status.code(), Some(2), "a usage error");
+}
+
+/// Without a terminal (a pipe, a log), `hubbook seed` shows no progress bar but a line per batch
+/// written, with its rate.
+#[test]
+fn seed_reports_lines_when_not_on_a_terminal() {
+    let dir = TempDir::new("seed");
+    let output = hubbook()
+        .args([
+            "seed",
+            "--clusters",
+            "1",
+            "--weeks",
+            "1",
+            "--history-weeks",
+            "1",
+        ])
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", dir.0.join("seed.db").display()))
+        .env("HUBBOOK_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("seed: 1 of 1 clusters, "), "{stderr}");
+    assert!(stderr.contains(" rows/s"), "{stderr}");
+    assert!(
+        !stderr.contains('\r') && !stderr.contains('\u{1b}') && !stderr.contains('█'),
+        "no bar drawn: {stderr:?}"
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("seeded 1 clusters"));
+}
+
+/// A `hubbook demo` process on a fresh database; killed when dropped.
+struct Demo {
+    child: std::process::Child,
+    base: String,
+    _dir: TempDir,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `hubbook demo` on a free port over a new SQLite file, as a reader of the README would,
+/// and waits until it says where it serves.
+fn fresh_demo() -> Demo {
+    let dir = TempDir::new("demo");
+    let mut command = hubbook();
+    for (name, _) in std::env::vars() {
+        if name.starts_with("HUBBOOK_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .args(["demo", "--bind", "127.0.0.1:0", "--database-url"])
+        .arg(format!("sqlite://{}", dir.0.join("demo.db").display()))
+        .env("HUBBOOK_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut said = String::new();
+    let base = loop {
+        let mut line = String::new();
+        if out.read_line(&mut line).unwrap() == 0 {
+            let _ = child.kill();
+            panic!("the demo exited: {said}");
+        }
+        said.push_str(&line);
+        if let Some(rest) = line.trim().strip_prefix("console: ") {
+            break rest.split('/').take(3).collect::<Vec<_>>().join("/");
+        }
+    };
+    // The rest of what it prints is not read; it stays in the pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    Demo {
+        child,
+        base,
+        _dir: dir,
+    }
+}
+
+/// The README's walk-through (scripts/walkthrough.sh, every curl step with the status it
+/// expects) passes against a fresh demo, and again at once with the same answers.
+#[test]
+fn the_readme_walkthrough_passes_twice_on_a_fresh_demo() {
+    let demo = fresh_demo();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/walkthrough.sh");
+    let mut runs = Vec::new();
+    for run in ["first", "second"] {
+        let output = Command::new("bash")
+            .args([script, &demo.base])
+            .env_remove("HUBBOOK_DEMO_PASSWORD")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "the {run} run failed:\n{stdout}\n{stderr}"
+        );
+        assert!(stdout.contains("walk-through passed"), "{stdout}");
+        println!("{run} run:\n{stdout}");
+        // The statuses, in order: the same on both runs.
+        runs.push(
+            stdout
+                .lines()
+                .filter(|l| l.len() > 4 && l.as_bytes()[..3].iter().all(u8::is_ascii_digit))
+                .map(|l| l[..3].to_owned())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(runs[0], runs[1]);
+    assert!(runs[0].len() >= 20, "{:?}", runs[0]);
+}
+
+/// The walk-through fails, naming the step, when an answer is not the one it expects: here,
+/// against a server where the demo's users do not exist.
+#[test]
+fn the_walkthrough_fails_on_an_unexpected_status() {
+    let demo = fresh_demo();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/walkthrough.sh");
+    let output = Command::new("bash")
+        .args([script, &demo.base])
+        .env("HUBBOOK_DEMO_PASSWORD", "not-the-demo-password")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("FAILED: sign in as manager: expected 200, got 401"),
+        "{stderr}"
+    );
+}

@@ -13,6 +13,7 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+mod docs;
 mod driver;
 mod manage;
 mod manage_rotas;

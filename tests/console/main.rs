@@ -17,3 +17,4 @@ mod manage_activity;
 mod manage_rotas;
 mod manage_setup;
 mod manage_sharing;
+mod offline;

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod background;
 pub mod csv;
+pub mod docs;
 pub mod document;
 pub mod extract;
 pub mod feed;
@@ -21,7 +22,6 @@ use actix_web::{middleware, web, App, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::{scope, AppExt};
-use utoipa_swagger_ui::SwaggerUi;
 
 pub use problem::{ApiError, Problem, ProblemType};
 pub use state::AppState;
@@ -111,8 +111,7 @@ pub fn configure(
         .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
         .app_data(web::QueryConfig::default().error_handler(extract::query_error))
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
-        .service(web::redirect("/docs", "/docs/"))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc));
+        .configure(|cfg| docs::configure(cfg, &doc));
 }
 
 /// Builds the application: routes, docs, metrics and request logging, and problem+json for

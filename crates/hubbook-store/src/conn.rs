@@ -37,7 +37,7 @@ mod multi {
 pub enum Backend {
     /// PostgreSQL, for `postgres://` and `postgresql://` URLs.
     Postgres,
-    /// SQLite, for `sqlite://path`, `sqlite:path` or a bare file path.
+    /// SQLite, for `sqlite://path` or `sqlite:path` (a bare path is refused: say which).
     Sqlite,
 }
 
@@ -78,10 +78,12 @@ impl DatabaseUrl {
                 durability: Durability::Full,
             });
         }
-        let path = url
+        let Some(path) = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
+        else {
+            return Err(StoreError::connection(unknown_scheme(url)));
+        };
         let (path, durability) = match path.split_once('?') {
             None => (path, Durability::Full),
             Some((path, "synchronous=full")) => (path, Durability::Full),
@@ -104,6 +106,61 @@ impl DatabaseUrl {
             durability,
         })
     }
+}
+
+/// Why a URL of no known scheme is refused, with an example of a correct one. The value is
+/// shown only when it cannot hold a password (no `@`), as an operator's typo may be a
+/// PostgreSQL URL without its scheme.
+fn unknown_scheme(url: &str) -> String {
+    let examples = "sqlite://hubbook.db for a file, postgres://user@host/db for PostgreSQL";
+    match url.split_once("://") {
+        Some((scheme, _)) if !url.contains('@') => {
+            format!("the database URL's scheme {scheme}:// is not known; use {examples}")
+        }
+        Some(_) => format!("the database URL's scheme is not known; use {examples}"),
+        None if url.is_empty() => format!("the database URL is empty; use {examples}"),
+        None if url.contains('@') => {
+            format!("the database URL has no scheme; use {examples}")
+        }
+        None => format!(
+            "the database URL {url} has no scheme: for an SQLite file write sqlite://{url} \
+             (or use postgres://user@host/db for PostgreSQL)"
+        ),
+    }
+}
+
+/// Checks that SQLite can open or create its file at `path`, naming the path when it cannot
+/// (SQLite's own message, "unable to open database file", does not). An absent file is
+/// created empty, which SQLite takes as a new database.
+fn check_sqlite_path(path: &str) -> Result<(), StoreError> {
+    let file = std::path::Path::new(path);
+    let dir = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(StoreError::connection(format!(
+            "the SQLite database {path} cannot be created: its directory {} does not exist",
+            dir.display()
+        )));
+    }
+    if file.is_dir() {
+        return Err(StoreError::connection(format!(
+            "the SQLite database {path} is a directory, not a file"
+        )));
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(file)
+        .map(drop)
+        .map_err(|e| {
+            StoreError::connection(format!(
+                "the SQLite database {path} cannot be opened for writing: {e}"
+            ))
+        })
 }
 
 /// SQLite waits this long for another writer before reporting busy.
@@ -197,6 +254,7 @@ impl Default for PoolOptions {
 pub fn connect(url: &str, options: &PoolOptions) -> Result<DbPool, StoreError> {
     let url = DatabaseUrl::parse(url)?;
     if url.backend == Backend::Sqlite {
+        check_sqlite_path(&url.target)?;
         let mut conn = establish(&url)?;
         conn.batch_execute("PRAGMA journal_mode = WAL;")?;
     }
@@ -336,6 +394,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_sqlite_file_that_cannot_be_made_is_named() {
+        let missing = std::env::temp_dir()
+            .join(format!("hubbook-no-dir-{}", crate::new_id()))
+            .join("hubbook.db");
+        let missing = missing.display().to_string();
+        let error = check_sqlite_path(&missing).unwrap_err().to_string();
+        assert!(
+            error.contains(&missing) && error.contains("does not exist"),
+            "{error}"
+        );
+        let dir = std::env::temp_dir().display().to_string();
+        let error = check_sqlite_path(&dir).unwrap_err().to_string();
+        assert!(
+            error.contains(&dir) && error.contains("a directory"),
+            "{error}"
+        );
+        let file = std::env::temp_dir().join(format!("hubbook-ok-{}.db", crate::new_id()));
+        check_sqlite_path(&file.display().to_string()).unwrap();
+        assert!(file.is_file(), "created empty");
+        let _ = std::fs::remove_file(&file);
+    }
+
+    #[test]
     fn urls_pick_the_backend() {
         assert_eq!(
             DatabaseUrl::parse("postgres://u@h/db").unwrap().backend,
@@ -354,9 +435,19 @@ mod tests {
             DatabaseUrl::parse("sqlite:hubbook.db").unwrap().target,
             "hubbook.db"
         );
-        assert_eq!(
-            DatabaseUrl::parse("hubbook.db").unwrap().backend,
-            Backend::Sqlite
+        let bare = DatabaseUrl::parse("hubbook.db").unwrap_err().to_string();
+        assert!(bare.contains("write sqlite://hubbook.db"), "{bare}");
+        let hidden = DatabaseUrl::parse("user:secret@db.example/hubbook")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !hidden.contains("secret") && hidden.contains("postgres://user@host/db"),
+            "{hidden}"
+        );
+        let mysql = DatabaseUrl::parse("mysql://x").unwrap_err().to_string();
+        assert!(
+            mysql.contains("mysql://") && mysql.contains("sqlite://hubbook.db"),
+            "{mysql}"
         );
         assert_eq!(
             DatabaseUrl::parse("sqlite://hubbook.db")
@@ -371,7 +462,6 @@ mod tests {
         );
         assert!(DatabaseUrl::parse("sqlite://hubbook.db?synchronous=off").is_err());
         assert!(DatabaseUrl::parse("sqlite::memory:").is_err());
-        assert!(DatabaseUrl::parse("mysql://x").is_err());
         assert!(DatabaseUrl::parse("").is_err());
     }
 

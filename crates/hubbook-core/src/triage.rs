@@ -106,6 +106,9 @@ impl std::str::FromStr for DeliveryFit {
 crate::stored_as_text!(DeliveryFit);
 
 impl DeliveryFit {
+    /// Every fit, in a stable order.
+    pub const ALL: [DeliveryFit; 3] = [Self::FaceToFace, Self::Telephone, Self::Either];
+
     /// Parses `face_to_face`, `telephone` or `either`.
     pub fn parse(s: &str) -> Result<Self, TriageError> {
         match s {

@@ -148,14 +148,7 @@ fn status(secret: IntegrationSecret, now: chrono::NaiveDateTime) -> ClientSecret
 /// underscores.
 fn client_id(asked: Option<String>) -> Result<String, ServiceError> {
     match asked {
-        Some(id)
-            if (3..=64).contains(&id.len())
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) =>
-        {
-            Ok(id)
-        }
+        Some(id) if hubbook_core::account::is_client_id(&id) => Ok(id),
         Some(_) => Err(ServiceError::InvalidClientId),
         None => Ok(format!("hb-{}", uuid::Uuid::now_v7().simple())),
     }

@@ -48,6 +48,12 @@ pub const MAX_NAME_CHARS: usize = 200;
 /// cancellation reason, a clinical note), in characters.
 pub const MAX_TEXT_CHARS: usize = 500;
 
+/// The longest clinical note or booking note, in characters.
+pub const MAX_NOTES_CHARS: usize = 2000;
+
+/// The longest short reference a caller gives (a 111 case reference), in characters.
+pub const MAX_REFERENCE_CHARS: usize = 100;
+
 /// A character a text may hold anywhere (anything but a control character), as an ECMA-262 and
 /// Rust regular expression class; the building block of [`name_pattern`] and [`text_pattern`].
 const TEXT_CHAR: &str = r"[^\x00-\x1F\x7F-\x9F]";

@@ -432,7 +432,7 @@ impl Hubbook {
         cmd: CreateIntegration,
     ) -> Result<CreatedClient, ServiceError> {
         let scope = manager_scope(who)?;
-        let name = validate_name("name", &cmd.name, 200)?;
+        let name = validate_name("name", &cmd.name, hubbook_core::MAX_NAME_CHARS)?;
         if cmd.clusters.is_empty() {
             return Err(ServiceError::InvalidCommand(
                 "an integration needs at least one cluster",

@@ -57,7 +57,8 @@ impl CreateUser {
         }
         let username = hubbook_core::account::normal_username(username)
             .ok_or(ServiceError::InvalidUsername)?;
-        let display_name = validate_name("display_name", display_name, 200)?;
+        let display_name =
+            validate_name("display_name", display_name, hubbook_core::MAX_NAME_CHARS)?;
         check_password(&password)?;
         Ok(Self {
             username,

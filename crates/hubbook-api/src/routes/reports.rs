@@ -6,6 +6,7 @@
 //! CSV writes (the web console shows and downloads the same table); this module checks the
 //! request and writes the two formats.
 
+use super::schema;
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
@@ -38,9 +39,11 @@ pub struct ReportQuery {
     /// `practice` (default), `service`, `site`, `weekday`, `hour`, `lead_time`, `week`; bookings:
     /// `practice` (default), `channel`; activity: `practice` (default), `requester`;
     /// enhanced-access: `week`.
+    #[param(value_type = Option<schema::GroupBy>, inline)]
     pub group_by: Option<String>,
     /// utilisation and capacity: a cancellation less than this many hours before the start (or
     /// after it) is late; 0 to 168, default 24.
+    #[param(schema_with = schema::late_cancel_hours)]
     pub late_cancel_hours: Option<i64>,
     /// activity: one row per appointment, with its requesting organisation and reference.
     pub detail: Option<bool>,

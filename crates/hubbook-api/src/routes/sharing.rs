@@ -1,6 +1,7 @@
 //! How a cluster shares its capacity: the rules (versioned; they apply to slots published after
 //! a change) and the fair-share report of what each practice was given and used.
 
+use super::schema;
 use actix_web::http::header;
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -31,8 +32,10 @@ pub struct SharingRulesBody {
     #[serde(default)]
     pub triage_services: Vec<String>,
     /// Hours before a session starts at which practice reservations open to every practice (default 48).
+    #[schema(value_type = Option<schema::LeadHours>)]
     pub practice_release_hours: Option<u32>,
     /// Hours before a session starts at which 111 reservations open to every practice (default 4).
+    #[schema(value_type = Option<schema::LeadHours>)]
     pub triage_release_hours: Option<u32>,
     /// Whether 111 may also book open and released slots (default false).
     pub triage_may_book_open: Option<bool>,

@@ -57,7 +57,7 @@ pub struct SessionTemplateDoc {
     /// "anchor": "2026-01-05"}`, `{"kind": "nth_weekday_of_month", "n": 1}` or
     /// `{"kind": "last_weekday_of_month"}`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = schema::WeekPattern)]
     pub pattern: Option<serde_json::Value>,
     /// First date it applies to.
     pub valid_from: NaiveDate,

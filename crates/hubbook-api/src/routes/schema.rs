@@ -16,7 +16,9 @@ use hubbook_core::{account, cluster, nhs_number, patient, practice, service, sha
 use hubbook_core::{name_pattern, text_pattern, ClinicalRole as CoreClinicalRole, Role};
 use hubbook_service::reports::ReportName as CoreReportName;
 use hubbook_store::repo::reports::GroupBy as CoreGroupBy;
-use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::schema::{
+    AdditionalProperties, KnownFormat, Object, ObjectBuilder, OneOfBuilder, SchemaFormat, Type,
+};
 use utoipa::openapi::{RefOr, Schema};
 
 /// A string schema of exactly the texts matching `pattern`.
@@ -275,6 +277,121 @@ schema! {
     Longitude => number(site::LONGITUDE, "Degrees east (WGS84; west is negative), within the British Isles.");
 }
 
+/// One shape of an internally tagged value: an object whose `kind` is the constant `kind` and
+/// whose other properties (all required) are those given; `closed` refuses any other property
+/// (serde refuses unknown fields of a variant with fields, but ignores those of one without).
+fn tagged(
+    kind: &str,
+    properties: Vec<(&str, RefOr<Schema>)>,
+    closed: bool,
+    description: &str,
+) -> RefOr<Schema> {
+    let mut shape = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("kind", names([kind], "The shape's name."))
+        .required("kind")
+        .description(Some(description));
+    for (name, schema) in properties {
+        shape = shape.property(name, schema).required(name);
+    }
+    if closed {
+        shape = shape.additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    }
+    shape.into()
+}
+
+/// A reference to a schema of this module, by its name.
+fn reference<S: utoipa::ToSchema>() -> RefOr<Schema> {
+    utoipa::openapi::Ref::from_schema_name(S::name()).into()
+}
+
+/// A date, as the API writes one.
+fn date() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+        .into()
+}
+
+/// Which weeks a session template runs in, as [`hubbook_core::rota::WeekPattern`] reads it.
+pub struct WeekPattern;
+
+impl utoipa::PartialSchema for WeekPattern {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .description(Some(
+                "Which weeks the template runs in, tagged by `kind`; every week when absent.",
+            ))
+            .item(tagged("every_week", vec![], false, "Every week."))
+            .item(tagged(
+                "every_nth_week",
+                vec![("n", reference::<WeeksApart>()), ("anchor", date())],
+                true,
+                "Every `n`-th ISO week, counted from the week holding `anchor`.",
+            ))
+            .item(tagged(
+                "nth_weekday_of_month",
+                vec![("n", reference::<WeekOfMonth>())],
+                true,
+                "The `n`-th occurrence of the weekday in its month, such as the first Saturday.",
+            ))
+            .item(tagged(
+                "last_weekday_of_month",
+                vec![],
+                false,
+                "The last occurrence of the weekday in its month.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for WeekPattern {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        use utoipa::PartialSchema;
+        schemas.push((WeeksApart::name().into(), WeeksApart::schema()));
+        schemas.push((WeekOfMonth::name().into(), WeekOfMonth::schema()));
+    }
+}
+
+/// How a cluster sets the slots reserved for 111, as [`hubbook_core::allocation::TriageRule`]
+/// reads it.
+pub struct TriageRule;
+
+impl utoipa::PartialSchema for TriageRule {
+    fn schema() -> RefOr<Schema> {
+        let slots = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+            .minimum(Some(u32::MIN))
+            .maximum(Some(u32::MAX))
+            .description(Some("Slots a day reserved for 111."))
+            .into();
+        OneOfBuilder::new()
+            .description(Some("The 111 reservation, tagged by `kind`; `gp_contract` when absent."))
+            .item(tagged(
+                "gp_contract",
+                vec![],
+                false,
+                "The GP contract's default: each practice max(1, list size / 3,000) slots a day, summed.",
+            ))
+            .item(tagged("per_day", vec![("slots", slots)], false, "A fixed number of slots a day."))
+            .item(tagged(
+                "percent_of_session",
+                vec![("percent", reference::<TriagePercent>())],
+                false,
+                "A percentage of each session's slots, rounded down.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TriageRule {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        use utoipa::PartialSchema;
+        schemas.push((TriagePercent::name().into(), TriagePercent::schema()));
+    }
+}
+
 /// The query parameter `late_cancel_hours` of a report.
 pub fn late_cancel_hours() -> Object {
     whole(
@@ -333,6 +450,110 @@ mod tests {
         jsonschema::draft202012::new(&json::<S>())
             .unwrap()
             .is_valid(&serde_json::Value::from(value))
+    }
+
+    /// A JSON value is valid against a schema of this module whose references are resolved.
+    fn fits<S: utoipa::ToSchema>(value: serde_json::Value) -> bool {
+        let mut components = Vec::new();
+        S::schemas(&mut components);
+        let mut schema = json::<S>();
+        schema["components"]["schemas"] = components
+            .into_iter()
+            .map(|(name, schema)| (name, serde_json::to_value(schema).unwrap()))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        jsonschema::draft202012::new(&schema)
+            .unwrap()
+            .is_valid(&value)
+    }
+
+    /// Each week pattern the core reads fits exactly one shape, and what the core refuses to
+    /// read fits none.
+    #[test]
+    fn week_patterns_fit_what_the_core_reads() {
+        use serde_json::json;
+        for value in [
+            json!({"kind": "every_week"}),
+            json!({"kind": "every_nth_week", "n": 2, "anchor": "2026-01-05"}),
+            json!({"kind": "nth_weekday_of_month", "n": 5}),
+            json!({"kind": "last_weekday_of_month"}),
+            json!({"kind": "every_week", "n": 2}),
+        ] {
+            assert!(serde_json::from_value::<rota::WeekPattern>(value.clone()).is_ok());
+            assert!(fits::<WeekPattern>(value.clone()), "{value}");
+        }
+        for value in [
+            json!({"kind": "nth_weekday_of_month", "n": 1, "anchor": "2026-01-05"}),
+            json!({"kind": "every_nth_week", "n": 2}),
+            json!({"kind": "fortnightly"}),
+            json!({}),
+        ] {
+            assert!(serde_json::from_value::<rota::WeekPattern>(value.clone()).is_err());
+            assert!(!fits::<WeekPattern>(value.clone()), "{value}");
+        }
+        // Read by the core but refused by its rules, and by the schema.
+        assert!(!fits::<WeekPattern>(
+            json!({"kind": "nth_weekday_of_month", "n": 6})
+        ));
+        assert!(!fits::<WeekPattern>(
+            json!({"kind": "every_nth_week", "n": 0, "anchor": "2026-01-05"})
+        ));
+    }
+
+    #[test]
+    fn triage_rules_fit_what_the_core_reads() {
+        use hubbook_core::allocation::TriageRule as Rule;
+        use serde_json::json;
+        for value in [
+            json!({"kind": "gp_contract"}),
+            json!({"kind": "per_day", "slots": 6}),
+            json!({"kind": "percent_of_session", "percent": 100}),
+        ] {
+            let rule: Rule = serde_json::from_value(value.clone()).unwrap();
+            assert!(rule.validate().is_ok());
+            assert!(fits::<TriageRule>(value.clone()), "{value}");
+        }
+        for value in [
+            json!({"kind": "percent_of_session", "percent": 101}),
+            json!({"kind": "per_day"}),
+            json!({"kind": "weekly", "slots": 6}),
+        ] {
+            let read = serde_json::from_value::<Rule>(value.clone());
+            assert!(
+                read.map_or(true, |rule| rule.validate().is_err()),
+                "{value}"
+            );
+            assert!(!fits::<TriageRule>(value.clone()), "{value}");
+        }
+    }
+
+    /// Every `$ref` of the document names a schema the document holds.
+    #[test]
+    fn every_reference_of_the_document_resolves() {
+        fn refs(value: &serde_json::Value, out: &mut Vec<String>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if let Some(serde_json::Value::String(r)) = map.get("$ref") {
+                        out.push(r.clone());
+                    }
+                    map.values().for_each(|v| refs(v, out));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let doc = serde_json::to_value(crate::openapi()).unwrap();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(found.len() > 100, "{}", found.len());
+        let dangling: Vec<&String> = found
+            .iter()
+            .filter(|r| {
+                let name = r.strip_prefix("#/components/schemas/").unwrap_or(r);
+                doc["components"]["schemas"].get(name).is_none()
+            })
+            .collect();
+        assert!(dangling.is_empty(), "{dangling:?}");
     }
 
     #[test]

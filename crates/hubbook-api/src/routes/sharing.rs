@@ -25,8 +25,8 @@ pub struct SharingRulesBody {
     /// The 111 reservation: `{"kind": "gp_contract"}` (each practice max(1, list size / 3,000)
     /// slots a day, summed; the default), `{"kind": "per_day", "slots": 6}`, or
     /// `{"kind": "percent_of_session", "percent": 10}`.
-    #[schema(value_type = Object)]
     #[serde(default)]
+    #[schema(value_type = Option<schema::TriageRule>)]
     pub triage: Option<serde_json::Value>,
     /// Service ids the 111 reservation applies to; every service when empty.
     #[serde(default)]

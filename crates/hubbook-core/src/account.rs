@@ -4,7 +4,13 @@
 /// The regular expression (ECMA-262, for an OpenAPI `pattern`) of exactly the usernames
 /// [`normal_username`] accepts: 3 to 64 letters, digits, dots, hyphens or underscores, white
 /// space around trimmed.
-pub const USERNAME_PATTERN: &str = r"^\s*[A-Za-z0-9._-]{3,64}\s*$";
+pub const USERNAME_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*[A-Za-z0-9._-]{3,64}",
+    crate::space_class!(),
+    r"*$"
+);
 
 /// The regular expression (ECMA-262) of exactly the client ids [`is_client_id`] accepts: 3 to
 /// 64 letters, digits, dots, hyphens or underscores.

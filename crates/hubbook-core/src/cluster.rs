@@ -11,12 +11,24 @@ use crate::ValidationError;
 /// The regular expression (ECMA-262, for an OpenAPI `pattern`) of exactly the texts
 /// [`ClusterCode::parse`] accepts: a letter then 2 to 15 letters or digits, in either case,
 /// white space around trimmed.
-pub const CLUSTER_CODE_PATTERN: &str = r"^\s*[A-Za-z][A-Za-z0-9]{2,15}\s*$";
+pub const CLUSTER_CODE_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*[A-Za-z][A-Za-z0-9]{2,15}",
+    crate::space_class!(),
+    r"*$"
+);
 
 /// The regular expression (ECMA-262) of the shape of an IANA zone name, such as
 /// `Europe/London` or `Etc/GMT+1`: every name [`ClusterTimeZone::parse`] knows matches it; a name
 /// of that shape the zone database does not hold is refused by the server alone.
-pub const TIME_ZONE_PATTERN: &str = r"^\s*[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*\s*$";
+pub const TIME_ZONE_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*",
+    crate::space_class!(),
+    r"*$"
+);
 
 /// A cluster's code, such as a PCN code `U00001`: 3 to 16 capital letters and digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -72,7 +72,11 @@ pub fn text_pattern(max: usize) -> String {
 /// [`validate_name`] accepts with this `max`: white space around is trimmed, the rest is 1 to
 /// `max` characters without a control character.
 pub fn name_pattern(max: usize) -> String {
-    format!(r"^\s*{}\s*$", text_core(max))
+    format!(
+        "^{SPACE}*{}{SPACE}*$",
+        text_core(max),
+        SPACE = control::SPACE
+    )
 }
 
 fn text_core(max: usize) -> String {
@@ -121,7 +125,8 @@ mod tests {
         assert!(validate_name("name", "a\u{0}b", 50).is_err());
     }
 
-    /// The pattern a schema states for a name agrees with [`validate_name`] on every sample.
+    /// The pattern a schema states for a name agrees with [`validate_name`] on every sample a
+    /// request may carry.
     #[test]
     fn name_patterns_agree_with_the_check() {
         for max in [1, 2, 5, MAX_NAME_CHARS] {
@@ -142,11 +147,16 @@ mod tests {
                 "a\u{85}".to_owned(),
                 "a\nb".to_owned(),
                 "a\u{7f}".to_owned(),
+                "\u{b}a".to_owned(),
+                "a\u{c}".to_owned(),
+                "\u{2003}a\u{3000}".to_owned(),
             ];
+            // A request holding a refused control character is refused before any check.
             for sample in samples {
                 assert_eq!(
                     pattern.is_match(&sample),
-                    validate_name("name", &sample, max).is_ok(),
+                    validate_name("name", &sample, max).is_ok()
+                        && !sample.chars().any(control::refused),
                     "{max} {sample:?}"
                 );
             }

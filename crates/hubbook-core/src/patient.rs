@@ -7,11 +7,23 @@ use crate::{validate_name, validate_optional_name, NhsNumber, ValidationError, M
 /// The regular expression (ECMA-262, for an OpenAPI `pattern`) of exactly the phone numbers
 /// [`Patient::parse`] accepts: 7 to 15 digits among spaces, `+`, `(`, `)` and `-`, white space
 /// around trimmed.
-pub const PHONE_PATTERN: &str = r"^\s*[ +()-]*(?:[0-9][ +()-]*){7,15}\s*$";
+pub const PHONE_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*[ +()-]*(?:[0-9][ +()-]*){7,15}",
+    crate::space_class!(),
+    r"*$"
+);
 
 /// The regular expression (ECMA-262) of the emails [`Patient::parse`] accepts but for their
 /// length: one `@`, no white space nor control character inside, white space around trimmed.
-pub const EMAIL_PATTERN: &str = r"^\s*[^@\s\x00-\x1F\x7F-\x9F]*@[^@\s\x00-\x1F\x7F-\x9F]*\s*$";
+pub const EMAIL_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*[^@\s\x00-\x1F\x7F-\x9F]*@[^@\s\x00-\x1F\x7F-\x9F]*",
+    crate::space_class!(),
+    r"*$"
+);
 
 /// The longest email address, in characters once trimmed.
 pub const MAX_EMAIL_CHARS: usize = 254;
@@ -24,7 +36,13 @@ pub const MAX_REQUESTER_REFERENCE_CHARS: usize = 100;
 
 /// The regular expression (ECMA-262) of exactly the requester codes [`Requester::parse`]
 /// accepts: 3 to 10 letters or digits in either case, white space around trimmed.
-pub const REQUESTER_ODS_PATTERN: &str = r"^\s*[A-Za-z0-9]{3,10}\s*$";
+pub const REQUESTER_ODS_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*[A-Za-z0-9]{3,10}",
+    crate::space_class!(),
+    r"*$"
+);
 
 /// A patient's details as a booking records them; a value of this type has passed every check.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,13 @@ use crate::ValidationError;
 
 /// The regular expression (ECMA-262, for an OpenAPI `pattern`) of exactly the texts
 /// [`OdsCode::parse`] accepts: a letter in either case and five digits, white space around trimmed.
-pub const ODS_CODE_PATTERN: &str = r"^\s*[A-Za-z][0-9]{5}\s*$";
+pub const ODS_CODE_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*[A-Za-z][0-9]{5}",
+    crate::space_class!(),
+    r"*$"
+);
 
 /// The list sizes a practice may have: above zero and under ten million.
 pub const LIST_SIZE: std::ops::RangeInclusive<i64> = 1..=9_999_999;

@@ -61,8 +61,20 @@ pub const MAX_ROTA_NAME_CHARS: usize = 100;
 /// seconds only when they are zero (`HH:MM:00`, with any zero fraction); as the reader allows,
 /// an hour, minute or second may have one digit and white space may surround each part.
 pub const TIME_OF_DAY_PATTERN: &str = concat!(
-    r"^\s*(?:[01]?[0-9]|2[0-3])\s*:\s*[0-5]?[0-9]",
-    r"(?:\s*:\s*0?0(?:\.(?:0{1,9}|0{9}[0-9]+))?)?\s*$"
+    r"^",
+    crate::space_class!(),
+    r"*(?:[01]?[0-9]|2[0-3])",
+    crate::space_class!(),
+    r"*:",
+    crate::space_class!(),
+    r"*[0-5]?[0-9]",
+    r"(?:",
+    crate::space_class!(),
+    r"*:",
+    crate::space_class!(),
+    r"*0?0(?:\.(?:0{1,9}|0{9}[0-9]+))?)?",
+    crate::space_class!(),
+    r"*$"
 );
 
 /// The regular expression (ECMA-262) of exactly the weekday names a template reads: the short

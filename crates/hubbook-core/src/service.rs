@@ -86,7 +86,13 @@ impl fmt::Display for ClinicalRole {
 /// The regular expression (ECMA-262, for an OpenAPI `pattern`) of exactly the texts
 /// [`ServiceCode::parse`] accepts: a lower-case letter then up to 31 lower-case letters, digits
 /// or hyphens, white space around trimmed.
-pub const SERVICE_CODE_PATTERN: &str = r"^\s*[a-z][a-z0-9-]{0,31}\s*$";
+pub const SERVICE_CODE_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*[a-z][a-z0-9-]{0,31}",
+    crate::space_class!(),
+    r"*$"
+);
 
 /// A service's short code within its cluster, such as `gp-evening` or `phlebotomy`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -48,9 +48,35 @@ crate::stored_as_text!(SiteKind);
 /// code (a digit and two letters other than C, I, K, M, O and V), or `GIR 0AA`, in either case
 /// and with white space anywhere.
 pub const POSTCODE_PATTERN: &str = concat!(
-    r"^\s*(?:[Gg]\s*[Ii]\s*[Rr]\s*0\s*[Aa]\s*[Aa]",
-    r"|[A-Za-z]\s*(?:[A-Za-z]\s*)?[0-9]\s*(?:[A-Za-z0-9]\s*)?",
-    r"[0-9]\s*[ABD-HJLNP-UW-Zabd-hjlnp-uw-z]\s*[ABD-HJLNP-UW-Zabd-hjlnp-uw-z])\s*$"
+    r"^",
+    crate::space_class!(),
+    r"*(?:[Gg]",
+    crate::space_class!(),
+    r"*[Ii]",
+    crate::space_class!(),
+    r"*[Rr]",
+    crate::space_class!(),
+    r"*0",
+    crate::space_class!(),
+    r"*[Aa]",
+    crate::space_class!(),
+    r"*[Aa]",
+    r"|[A-Za-z]",
+    crate::space_class!(),
+    r"*(?:[A-Za-z]",
+    crate::space_class!(),
+    r"*)?[0-9]",
+    crate::space_class!(),
+    r"*(?:[A-Za-z0-9]",
+    crate::space_class!(),
+    r"*)?",
+    r"[0-9]",
+    crate::space_class!(),
+    r"*[ABD-HJLNP-UW-Zabd-hjlnp-uw-z]",
+    crate::space_class!(),
+    r"*[ABD-HJLNP-UW-Zabd-hjlnp-uw-z])",
+    crate::space_class!(),
+    r"*$"
 );
 
 /// The latitudes [`Coordinates::new`] accepts, in degrees north: the British Isles.

@@ -528,6 +528,9 @@ pub fn exact_quotas(slots: u64, members: &[Member]) -> Vec<f64> {
         .collect()
 }
 
+/// The largest share of a session [`TriageRule::PercentOfSession`] may reserve, in per cent.
+pub const MAX_TRIAGE_PERCENT: u32 = 100;
+
 /// How a cluster sets the number of slots reserved for 111.
 ///
 /// In JSON it is tagged by `kind`: `{"kind":"gp_contract"}`, `{"kind":"per_day","slots":12}` or
@@ -554,7 +557,7 @@ impl TriageRule {
     /// Checks that a percentage is at most 100.
     pub fn validate(&self) -> Result<(), AllocationError> {
         match *self {
-            Self::PercentOfSession { percent } if percent > 100 => {
+            Self::PercentOfSession { percent } if percent > MAX_TRIAGE_PERCENT => {
                 Err(AllocationError::InvalidPercentage { percent })
             }
             _ => Ok(()),

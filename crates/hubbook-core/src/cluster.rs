@@ -8,6 +8,28 @@ use serde::{Deserialize, Serialize};
 
 use crate::ValidationError;
 
+/// The regular expression (ECMA-262, for an OpenAPI `pattern`) of exactly the texts
+/// [`ClusterCode::parse`] accepts: a letter then 2 to 15 letters or digits, in either case,
+/// white space around trimmed.
+pub const CLUSTER_CODE_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*[A-Za-z][A-Za-z0-9]{2,15}",
+    crate::space_class!(),
+    r"*$"
+);
+
+/// The regular expression (ECMA-262) of the shape of an IANA zone name, such as
+/// `Europe/London` or `Etc/GMT+1`: every name [`ClusterTimeZone::parse`] knows matches it; a name
+/// of that shape the zone database does not hold is refused by the server alone.
+pub const TIME_ZONE_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*",
+    crate::space_class!(),
+    r"*$"
+);
+
 /// A cluster's code, such as a PCN code `U00001`: 3 to 16 capital letters and digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -185,6 +207,52 @@ mod tests {
                 Err(ValidationError::InvalidClusterCode),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn the_cluster_code_pattern_agrees_with_the_parser() {
+        let pattern = regex::Regex::new(CLUSTER_CODE_PATTERN).unwrap();
+        for sample in [
+            "U00001",
+            "u00001",
+            " BNSSGFED ",
+            "ABC",
+            "ABCDEFGHIJKLMNOP",
+            "",
+            "U1",
+            "1U0001",
+            "U 0001",
+            "U0000-1",
+            "ABCDEFGHIJKLMNOPQ",
+            "ÜBER1",
+            "U0000\u{0}",
+        ] {
+            assert_eq!(
+                pattern.is_match(sample),
+                ClusterCode::parse(sample).is_ok(),
+                "{sample:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_known_time_zone_has_the_pattern_shape() {
+        let pattern = regex::Regex::new(TIME_ZONE_PATTERN).unwrap();
+        for zone in chrono_tz::TZ_VARIANTS {
+            assert!(pattern.is_match(zone.name()), "{}", zone.name());
+            assert!(ClusterTimeZone::parse(zone.name()).is_ok());
+        }
+        for bad in [
+            "",
+            "Europe London",
+            "/London",
+            "Europe//London",
+            "Europe/",
+            "../etc",
+        ] {
+            assert!(!pattern.is_match(bad), "{bad:?}");
+            assert!(ClusterTimeZone::parse(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -9,6 +9,20 @@ pub fn refused(c: char) -> bool {
     (c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}'
 }
 
+/// The white space a request may hold, as a regular expression class (ECMA-262 and Rust): every
+/// Unicode white space but those [`refused`] (vertical tab and form feed). Patterns of the
+/// OpenAPI document use it where a value may be surrounded by white space.
+pub const SPACE: &str = crate::space_class!();
+
+/// The text of [`SPACE`] as a literal, so that a pattern constant can be built with `concat!`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! space_class {
+    () => {
+        r"[\t\n\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    };
+}
+
 /// Whether a JSON text holds an escaped control character other than tab, line feed and
 /// carriage return (`\u0000` to `\u001F`, `\u007F`), or a raw DEL. Escapes are read in
 /// pairs, so an escaped backslash followed by `u0000` is text, not a NUL.
@@ -51,7 +65,20 @@ pub fn without(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{in_json, in_percent_encoded, without};
+    use super::{in_json, in_percent_encoded, refused, without, SPACE};
+
+    #[test]
+    fn the_space_class_is_white_space_not_refused() {
+        let space = regex::Regex::new(&format!("^{SPACE}$")).unwrap();
+        for c in (0..0x3100).chain([0xfeff]).filter_map(char::from_u32) {
+            assert_eq!(
+                space.is_match(&c.to_string()),
+                c.is_whitespace() && !refused(c),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+    }
 
     #[test]
     fn only_refused_characters_are_taken_out() {

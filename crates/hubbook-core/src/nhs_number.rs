@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::ValidationError;
 
+/// The regular expression (ECMA-262, for an OpenAPI `pattern`) of the texts
+/// [`NhsNumber::parse`] reads: ten digits with spaces or hyphens anywhere among them. The
+/// modulus-11 check digit is beyond a regular expression: a number of this shape whose check
+/// digit is wrong is refused by the server alone.
+pub const NHS_NUMBER_PATTERN: &str = r"^[ -]*(?:[0-9][ -]*){10}$";
+
 /// A patient's NHS number, always ten digits with a valid check digit.
 ///
 /// Parsing accepts the spaced form people read out (`943 476 5919`) and stores the bare digits.
@@ -116,6 +122,38 @@ mod tests {
                 "{n}"
             );
         }
+    }
+
+    /// Every number the parser accepts has the pattern's shape, and nothing of another shape
+    /// is accepted.
+    #[test]
+    fn the_nhs_number_pattern_covers_the_parser() {
+        let pattern = regex::Regex::new(NHS_NUMBER_PATTERN).unwrap();
+        for good in [
+            "9434765919",
+            "943 476 5919",
+            "943-476-5919",
+            " 9434765919-",
+            "9 4 3 4 7 6 5 9 1 9",
+        ] {
+            assert!(pattern.is_match(good), "{good:?}");
+            assert!(NhsNumber::parse(good).is_ok(), "{good:?}");
+        }
+        for bad in [
+            "",
+            "943476591",
+            "94347659190",
+            "94347659x9",
+            "+943476591",
+            "943\t476 5919",
+            "９434765919",
+        ] {
+            assert!(!pattern.is_match(bad), "{bad:?}");
+            assert!(NhsNumber::parse(bad).is_err(), "{bad:?}");
+        }
+        // The shape is right but the check digit is not: only the parser can tell.
+        assert!(pattern.is_match("9434765918"));
+        assert!(NhsNumber::parse("9434765918").is_err());
     }
 
     #[test]

@@ -2,7 +2,47 @@
 
 use chrono::NaiveDate;
 
-use crate::{validate_name, validate_optional_name, NhsNumber, ValidationError};
+use crate::{validate_name, validate_optional_name, NhsNumber, ValidationError, MAX_NAME_CHARS};
+
+/// The regular expression (ECMA-262, for an OpenAPI `pattern`) of exactly the phone numbers
+/// [`Patient::parse`] accepts: 7 to 15 digits among spaces, `+`, `(`, `)` and `-`, white space
+/// around trimmed.
+pub const PHONE_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*[ +()-]*(?:[0-9][ +()-]*){7,15}",
+    crate::space_class!(),
+    r"*$"
+);
+
+/// The regular expression (ECMA-262) of the emails [`Patient::parse`] accepts but for their
+/// length: one `@`, no white space nor control character inside, white space around trimmed.
+pub const EMAIL_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*[^@\s\x00-\x1F\x7F-\x9F]*@[^@\s\x00-\x1F\x7F-\x9F]*",
+    crate::space_class!(),
+    r"*$"
+);
+
+/// The longest email address, in characters once trimmed.
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// The longest note of a patient's reasonable adjustments, in characters.
+pub const MAX_ADJUSTMENTS_CHARS: usize = 1000;
+
+/// The longest reference a requester gives its request, in characters.
+pub const MAX_REQUESTER_REFERENCE_CHARS: usize = 100;
+
+/// The regular expression (ECMA-262) of exactly the requester codes [`Requester::parse`]
+/// accepts: 3 to 10 letters or digits in either case, white space around trimmed.
+pub const REQUESTER_ODS_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*[A-Za-z0-9]{3,10}",
+    crate::space_class!(),
+    r"*$"
+);
 
 /// A patient's details as a booking records them; a value of this type has passed every check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +83,7 @@ impl Patient {
         {
             return Err(ValidationError::InvalidPhone);
         }
-        let email = validate_optional_name("email", email, 254)?;
+        let email = validate_optional_name("email", email, MAX_EMAIL_CHARS)?;
         if email
             .as_deref()
             .is_some_and(|e| e.matches('@').count() != 1 || e.contains(char::is_whitespace))
@@ -52,11 +92,15 @@ impl Patient {
         }
         Ok(Self {
             nhs_number,
-            name: validate_name("patient.name", name, 200)?,
+            name: validate_name("patient.name", name, MAX_NAME_CHARS)?,
             birth_date,
             phone: phone.to_owned(),
             email,
-            adjustments: validate_optional_name("patient.adjustments", adjustments, 1000)?,
+            adjustments: validate_optional_name(
+                "patient.adjustments",
+                adjustments,
+                MAX_ADJUSTMENTS_CHARS,
+            )?,
         })
     }
 
@@ -88,7 +132,11 @@ impl Requester {
         }
         Ok(Self {
             ods,
-            reference: validate_optional_name("requester.reference", reference, 100)?,
+            reference: validate_optional_name(
+                "requester.reference",
+                reference,
+                MAX_REQUESTER_REFERENCE_CHARS,
+            )?,
         })
     }
 }
@@ -191,6 +239,77 @@ mod tests {
                 parse("1990-05-01", "0113 496 0000", Some(bad)),
                 Err(ValidationError::InvalidEmail),
                 "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_phone_pattern_agrees_with_the_check() {
+        let pattern = regex::Regex::new(PHONE_PATTERN).unwrap();
+        for sample in [
+            "0113 496 0000",
+            " +44 (0)113 496-0000 ",
+            "1234567",
+            "123456789012345",
+            "",
+            "123456",
+            "1234567890123456",
+            "0113 496 000x",
+            "0113\t496 0000",
+            "(((1234567)))",
+            "０１１３４９６００００",
+        ] {
+            let accepted = Patient::parse(None, "Ada", d("1990-05-01"), sample, None, None).is_ok();
+            assert_eq!(pattern.is_match(sample), accepted, "{sample:?}");
+        }
+    }
+
+    #[test]
+    fn the_email_pattern_agrees_with_the_check_but_for_length() {
+        let pattern = regex::Regex::new(EMAIL_PATTERN).unwrap();
+        let check = |email: &str| {
+            Patient::parse(
+                None,
+                "Ada",
+                d("1990-05-01"),
+                "0113 496 0000",
+                Some(email),
+                None,
+            )
+            .is_ok()
+        };
+        for sample in [
+            "ada@example.org",
+            " ada@example.org ",
+            "@",
+            "ada.example.org",
+            "ada @example.org",
+            "a@b@c",
+            "ada@exa\u{7f}mple.org",
+            "",
+            " ",
+        ] {
+            assert_eq!(pattern.is_match(sample), check(sample), "{sample:?}");
+        }
+    }
+
+    #[test]
+    fn the_requester_pattern_agrees_with_the_check() {
+        let pattern = regex::Regex::new(REQUESTER_ODS_PATTERN).unwrap();
+        for sample in [
+            "RR8",
+            " rr8 ",
+            "ABCDEFGH12",
+            "R8",
+            "ABCDEFGH123",
+            "R-8",
+            "RÖ8",
+            "",
+        ] {
+            assert_eq!(
+                pattern.is_match(sample),
+                Requester::parse(sample, None).is_ok(),
+                "{sample:?}"
             );
         }
     }

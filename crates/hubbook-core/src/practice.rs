@@ -7,6 +7,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::ValidationError;
 
+/// The regular expression (ECMA-262, for an OpenAPI `pattern`) of exactly the texts
+/// [`OdsCode::parse`] accepts: a letter in either case and five digits, white space around trimmed.
+pub const ODS_CODE_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*[A-Za-z][0-9]{5}",
+    crate::space_class!(),
+    r"*$"
+);
+
+/// The list sizes a practice may have: above zero and under ten million.
+pub const LIST_SIZE: std::ops::RangeInclusive<i64> = 1..=9_999_999;
+
 /// An organisation's ODS code as used for GP practices: one letter and five digits, e.g. `A81001`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -60,7 +73,7 @@ pub struct ListSize(u32);
 impl ListSize {
     /// Checks that a list size is above zero and of a plausible magnitude (under ten million).
     pub fn new(value: i64) -> Result<Self, ValidationError> {
-        if (1..10_000_000).contains(&value) {
+        if LIST_SIZE.contains(&value) {
             Ok(Self(value as u32))
         } else {
             Err(ValidationError::InvalidListSize)
@@ -138,6 +151,21 @@ mod tests {
                 OdsCode::parse(bad),
                 Err(ValidationError::InvalidOdsCode),
                 "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_ods_code_pattern_agrees_with_the_parser() {
+        let pattern = regex::Regex::new(ODS_CODE_PATTERN).unwrap();
+        for sample in [
+            "A81001", " a81001 ", "Z00000", "", "A8100", "A810011", "181001", "AB1001", "A8100X",
+            "A81 001", "Ä81001", "A８1001",
+        ] {
+            assert_eq!(
+                pattern.is_match(sample),
+                OdsCode::parse(sample).is_ok(),
+                "{sample:?}"
             );
         }
     }

@@ -56,6 +56,39 @@ pub const MAX_REFERENCE_CHARS: usize = 100;
 /// The longest rota name, in characters.
 pub const MAX_ROTA_NAME_CHARS: usize = 100;
 
+/// The regular expression (ECMA-262, for an OpenAPI `pattern`) of exactly the wall times a
+/// template reads and [`SessionTemplate::validate`] keeps: `HH:MM` from `00:00` to `23:59`, with
+/// seconds only when they are zero (`HH:MM:00`, with any zero fraction); as the reader allows,
+/// an hour, minute or second may have one digit and white space may surround each part.
+pub const TIME_OF_DAY_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*(?:[01]?[0-9]|2[0-3])",
+    crate::space_class!(),
+    r"*:",
+    crate::space_class!(),
+    r"*[0-5]?[0-9]",
+    r"(?:",
+    crate::space_class!(),
+    r"*:",
+    crate::space_class!(),
+    r"*0?0(?:\.(?:0{1,9}|0{9}[0-9]+))?)?",
+    crate::space_class!(),
+    r"*$"
+);
+
+/// The regular expression (ECMA-262) of exactly the weekday names a template reads: the short
+/// (`mon`) or full (`monday`) English name in any case.
+pub const WEEKDAY_PATTERN: &str = concat!(
+    "^(?:[Mm][Oo][Nn](?:[Dd][Aa][Yy])?",
+    "|[Tt][Uu][Ee](?:[Ss][Dd][Aa][Yy])?",
+    "|[Ww][Ee][Dd](?:[Nn][Ee][Ss][Dd][Aa][Yy])?",
+    "|[Tt][Hh][Uu](?:[Rr][Ss][Dd][Aa][Yy])?",
+    "|[Ff][Rr][Ii](?:[Dd][Aa][Yy])?",
+    "|[Ss][Aa][Tt](?:[Uu][Rr][Dd][Aa][Yy])?",
+    "|[Ss][Uu][Nn](?:[Dd][Aa][Yy])?)$"
+);
+
 /// Why a rota was refused or could not be expanded.
 ///
 /// Each variant has a stable [`code`](RotaError::code); every variant about one template names

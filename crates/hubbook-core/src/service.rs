@@ -83,6 +83,17 @@ impl fmt::Display for ClinicalRole {
     }
 }
 
+/// The regular expression (ECMA-262, for an OpenAPI `pattern`) of exactly the texts
+/// [`ServiceCode::parse`] accepts: a lower-case letter then up to 31 lower-case letters, digits
+/// or hyphens, white space around trimmed.
+pub const SERVICE_CODE_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*[a-z][a-z0-9-]{0,31}",
+    crate::space_class!(),
+    r"*$"
+);
+
 /// A service's short code within its cluster, such as `gp-evening` or `phlebotomy`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -136,6 +147,32 @@ mod tests {
             "surgeon".parse::<ClinicalRole>().unwrap_err().code(),
             "unknown-clinical-role"
         );
+    }
+
+    #[test]
+    fn the_service_code_pattern_agrees_with_the_parser() {
+        let pattern = regex::Regex::new(SERVICE_CODE_PATTERN).unwrap();
+        let longest = format!("a{}", "-".repeat(31));
+        let too_long = "a".repeat(33);
+        for sample in [
+            "gp-evening",
+            " phlebotomy2 ",
+            "a",
+            longest.as_str(),
+            too_long.as_str(),
+            "",
+            "GP",
+            "-gp",
+            "gp evening",
+            "gp_evening",
+            "é",
+        ] {
+            assert_eq!(
+                pattern.is_match(sample),
+                ServiceCode::parse(sample).is_ok(),
+                "{sample:?}"
+            );
+        }
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub enum SiteKind {
 }
 
 impl SiteKind {
+    /// Every kind, in a stable order.
+    pub const ALL: [SiteKind; 2] = [Self::Hub, Self::Surgery];
+
     /// The kind's stored and displayed name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -39,6 +42,48 @@ impl FromStr for SiteKind {
 }
 
 crate::stored_as_text!(SiteKind);
+
+/// The regular expression (ECMA-262, for an OpenAPI `pattern`) of exactly the texts
+/// [`Postcode::parse`] accepts: an outward code (A9, A99, A9A, AA9, AA99 or AA9A) and an inward
+/// code (a digit and two letters other than C, I, K, M, O and V), or `GIR 0AA`, in either case
+/// and with white space anywhere.
+pub const POSTCODE_PATTERN: &str = concat!(
+    r"^",
+    crate::space_class!(),
+    r"*(?:[Gg]",
+    crate::space_class!(),
+    r"*[Ii]",
+    crate::space_class!(),
+    r"*[Rr]",
+    crate::space_class!(),
+    r"*0",
+    crate::space_class!(),
+    r"*[Aa]",
+    crate::space_class!(),
+    r"*[Aa]",
+    r"|[A-Za-z]",
+    crate::space_class!(),
+    r"*(?:[A-Za-z]",
+    crate::space_class!(),
+    r"*)?[0-9]",
+    crate::space_class!(),
+    r"*(?:[A-Za-z0-9]",
+    crate::space_class!(),
+    r"*)?",
+    r"[0-9]",
+    crate::space_class!(),
+    r"*[ABD-HJLNP-UW-Zabd-hjlnp-uw-z]",
+    crate::space_class!(),
+    r"*[ABD-HJLNP-UW-Zabd-hjlnp-uw-z])",
+    crate::space_class!(),
+    r"*$"
+);
+
+/// The latitudes [`Coordinates::new`] accepts, in degrees north: the British Isles.
+pub const LATITUDE: std::ops::RangeInclusive<f64> = 49.0..=61.0;
+
+/// The longitudes [`Coordinates::new`] accepts, in degrees east: the British Isles.
+pub const LONGITUDE: std::ops::RangeInclusive<f64> = -11.0..=2.0;
 
 /// A UK postcode in its normal written form: capitals, one space before the inward code.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -127,7 +172,7 @@ pub struct Coordinates {
 impl Coordinates {
     /// Checks a latitude and longitude pair.
     pub fn new(latitude: f64, longitude: f64) -> Result<Self, ValidationError> {
-        if (49.0..=61.0).contains(&latitude) && (-11.0..=2.0).contains(&longitude) {
+        if LATITUDE.contains(&latitude) && LONGITUDE.contains(&longitude) {
             Ok(Self {
                 latitude,
                 longitude,
@@ -177,6 +222,43 @@ mod tests {
                 Postcode::parse(bad).unwrap_err().code(),
                 "invalid-postcode",
                 "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_postcode_pattern_agrees_with_the_parser() {
+        let pattern = regex::Regex::new(POSTCODE_PATTERN).unwrap();
+        for sample in [
+            "ls14ap",
+            "M1 1AE",
+            "B33 8TH",
+            "CR2 6XH",
+            "DN55 1PT",
+            "W1A 0AX",
+            "EC1A 1BB",
+            " bs1  6qs ",
+            "L S 1 4 A P",
+            "gir0aa",
+            "GIR 0AA",
+            "",
+            "LS1",
+            "LS1 4A",
+            "LS1 AAP",
+            "1S1 4AP",
+            "LS1 4CI",
+            "LS1 4ai",
+            "LSS1 4AP",
+            "LS1-4AP",
+            "ŁS1 4AP",
+            "EC1AA 1BB",
+            "GIR 0AB",
+            "A1 1AA\u{0}",
+        ] {
+            assert_eq!(
+                pattern.is_match(sample),
+                Postcode::parse(sample).is_ok(),
+                "{sample:?}"
             );
         }
     }

@@ -62,6 +62,13 @@ impl TriageError {
     }
 }
 
+/// The regular expression (ECMA-262, for an OpenAPI `pattern`) of exactly the disposition codes
+/// [`check_code`] accepts: 2 to 16 letters, digits, dots, hyphens or underscores.
+pub const DISPOSITION_CODE_PATTERN: &str = r"^[A-Za-z0-9._-]{2,16}$";
+
+/// The longest description of a disposition, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 300;
+
 /// Checks a disposition code: 2 to 16 ASCII letters, digits, dots, hyphens or underscores.
 pub fn check_code(code: &str) -> Result<&str, TriageError> {
     let ok = (2..=16).contains(&code.len())
@@ -106,6 +113,9 @@ impl std::str::FromStr for DeliveryFit {
 crate::stored_as_text!(DeliveryFit);
 
 impl DeliveryFit {
+    /// Every fit, in a stable order.
+    pub const ALL: [DeliveryFit; 3] = [Self::FaceToFace, Self::Telephone, Self::Either];
+
     /// Parses `face_to_face`, `telephone` or `either`.
     pub fn parse(s: &str) -> Result<Self, TriageError> {
         match s {
@@ -255,6 +265,31 @@ fn nearer(a: Option<f64>, b: Option<f64>) -> Ordering {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_disposition_code_pattern_agrees_with_the_check() {
+        let pattern = regex::Regex::new(super::DISPOSITION_CODE_PATTERN).unwrap();
+        let longest = "D".repeat(16);
+        let too_long = "D".repeat(17);
+        for sample in [
+            "Dx05",
+            "DX.1-2_3",
+            "ab",
+            longest.as_str(),
+            too_long.as_str(),
+            "D",
+            "",
+            "Dx 05",
+            " Dx05",
+            "Dx05é",
+        ] {
+            assert_eq!(
+                pattern.is_match(sample),
+                super::check_code(sample).is_ok(),
+                "{sample:?}"
+            );
+        }
+    }
+
     use chrono::TimeZone;
     use proptest::prelude::*;
 

@@ -289,7 +289,7 @@ impl Hubbook {
         reason: &str,
     ) -> Result<Appointment, ServiceError> {
         permit(who.role, Action::Cancel)?;
-        let reason = validate_name("reason", reason, 500)?;
+        let reason = validate_name("reason", reason, hubbook_core::MAX_TEXT_CHARS)?;
         let (who, now) = (who.clone(), self.now());
         let change = self.change(&who);
         self.run_audited(move |c, audit| {
@@ -396,7 +396,7 @@ impl Hubbook {
         expected: Option<i64>,
         notes: Option<&str>,
     ) -> Result<Appointment, ServiceError> {
-        let notes = validate_optional_name("notes", notes, 2000)?;
+        let notes = validate_optional_name("notes", notes, hubbook_core::MAX_NOTES_CHARS)?;
         permit(who.role, Action::AmendNotes)?;
         let (who, now) = (who.clone(), self.now());
         let change = self.change(&who);
@@ -445,7 +445,7 @@ impl Hubbook {
             let mut changed = match wanted {
                 DetailChange::Cancel { reason } => {
                     permit(who.role, Action::Cancel)?;
-                    let reason = validate_name("reason", &reason, 500)?;
+                    let reason = validate_name("reason", &reason, hubbook_core::MAX_TEXT_CHARS)?;
                     audit.change(c, |c| {
                         Ok(booking::cancel(
                             c, &change, cluster_id, id, version, &reason,
@@ -456,8 +456,16 @@ impl Hubbook {
                     if who.role != Role::Triage {
                         permit(who.role, Action::AmendNotes)?;
                     }
-                    let reason = validate_optional_name("reason", reason.as_deref(), 500)?;
-                    let notes = validate_optional_name("notes", notes.as_deref(), 2000)?;
+                    let reason = validate_optional_name(
+                        "reason",
+                        reason.as_deref(),
+                        hubbook_core::MAX_TEXT_CHARS,
+                    )?;
+                    let notes = validate_optional_name(
+                        "notes",
+                        notes.as_deref(),
+                        hubbook_core::MAX_NOTES_CHARS,
+                    )?;
                     audit.change(c, |c| {
                         Ok(booking::amend_details(
                             c, &change, cluster_id, id, version, reason, notes,
@@ -530,7 +538,11 @@ fn place_booking(
         requester_ods: cmd.requester.as_ref().map(|r| r.ods.clone()),
         requester_reference: cmd.requester.as_ref().and_then(|r| r.reference.clone()),
         allow_same_day: cmd.allow_same_day,
-        notes: validate_optional_name("notes", cmd.notes.as_deref(), 2000)?,
+        notes: validate_optional_name(
+            "notes",
+            cmd.notes.as_deref(),
+            hubbook_core::MAX_NOTES_CHARS,
+        )?,
         requester_contact: match (&cmd.requester, &cmd.requester_contact) {
             (Some(_), Some(contact)) => Some(models::RequesterContact {
                 cluster_id: cluster.id.clone(),

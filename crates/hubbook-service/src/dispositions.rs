@@ -131,7 +131,11 @@ impl Hubbook {
         let change = self.change(who);
         let row = Disposition {
             code: check_code(cmd.code.trim())?.to_owned(),
-            description: validate_name("description", &cmd.description, 300)?,
+            description: validate_name(
+                "description",
+                &cmd.description,
+                hubbook_core::triage::MAX_DESCRIPTION_CHARS,
+            )?,
             timeframe_minutes: timeframe(cmd.timeframe_minutes)?,
             delivery: DeliveryFit::parse(&cmd.delivery)?,
             active: true,
@@ -171,7 +175,11 @@ impl Hubbook {
     ) -> Result<DispositionEntry, ServiceError> {
         may_change(who)?;
         let changes = DispositionChanges {
-            description: validate_optional_name("description", cmd.description.as_deref(), 300)?,
+            description: validate_optional_name(
+                "description",
+                cmd.description.as_deref(),
+                hubbook_core::triage::MAX_DESCRIPTION_CHARS,
+            )?,
             timeframe_minutes: cmd.timeframe_minutes.map(timeframe).transpose()?,
             delivery: cmd
                 .delivery

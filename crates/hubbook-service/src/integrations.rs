@@ -148,14 +148,7 @@ fn status(secret: IntegrationSecret, now: chrono::NaiveDateTime) -> ClientSecret
 /// underscores.
 fn client_id(asked: Option<String>) -> Result<String, ServiceError> {
     match asked {
-        Some(id)
-            if (3..=64).contains(&id.len())
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) =>
-        {
-            Ok(id)
-        }
+        Some(id) if hubbook_core::account::is_client_id(&id) => Ok(id),
         Some(_) => Err(ServiceError::InvalidClientId),
         None => Ok(format!("hb-{}", uuid::Uuid::now_v7().simple())),
     }
@@ -439,7 +432,7 @@ impl Hubbook {
         cmd: CreateIntegration,
     ) -> Result<CreatedClient, ServiceError> {
         let scope = manager_scope(who)?;
-        let name = validate_name("name", &cmd.name, 200)?;
+        let name = validate_name("name", &cmd.name, hubbook_core::MAX_NAME_CHARS)?;
         if cmd.clusters.is_empty() {
             return Err(ServiceError::InvalidCommand(
                 "an integration needs at least one cluster",

@@ -145,7 +145,7 @@ impl Hubbook {
         require_admin(who)?;
         let new = clusters::NewCluster {
             code: ClusterCode::parse(&cmd.code)?.as_str().to_owned(),
-            name: validate_name("name", &cmd.name, 200)?,
+            name: validate_name("name", &cmd.name, hubbook_core::MAX_NAME_CHARS)?,
             time_zone: cmd
                 .time_zone
                 .as_deref()

@@ -316,7 +316,7 @@ impl Hubbook {
         reason: Option<String>,
     ) -> Result<ChangeReport, ServiceError> {
         let reason = match reason {
-            Some(r) => validate_name("reason", &r, 500)?,
+            Some(r) => validate_name("reason", &r, hubbook_core::MAX_TEXT_CHARS)?,
             None => DEFAULT_WITHDRAWAL_REASON.to_owned(),
         };
         let who = who.clone();

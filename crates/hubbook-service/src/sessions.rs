@@ -74,7 +74,7 @@ impl Hubbook {
         expected: Option<i64>,
         reason: &str,
     ) -> Result<ChangeReport, ServiceError> {
-        let reason = validate_name("reason", reason, 500)?;
+        let reason = validate_name("reason", reason, hubbook_core::MAX_TEXT_CHARS)?;
         let who = who.clone();
         let change = self.change(&who);
         self.run(move |c| {

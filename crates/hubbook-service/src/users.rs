@@ -55,15 +55,10 @@ impl CreateUser {
                 "a receptionist needs a practice_id, and only a receptionist has one".into(),
             ));
         }
-        let username = username.trim().to_lowercase();
-        if !(3..=64).contains(&username.len())
-            || !username
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-        {
-            return Err(ServiceError::InvalidUsername);
-        }
-        let display_name = validate_name("display_name", display_name, 200)?;
+        let username = hubbook_core::account::normal_username(username)
+            .ok_or(ServiceError::InvalidUsername)?;
+        let display_name =
+            validate_name("display_name", display_name, hubbook_core::MAX_NAME_CHARS)?;
         check_password(&password)?;
         Ok(Self {
             username,

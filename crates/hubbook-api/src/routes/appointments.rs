@@ -2,6 +2,7 @@
 //! (idempotently), read and cancel. Booking checks the slot is still offered, free and in the
 //! future; the database refuses a second live appointment in a slot whatever the concurrency.
 
+use super::schema;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::appointment::Outcome;
@@ -110,16 +111,21 @@ pub async fn release_hold(
 #[serde(deny_unknown_fields)]
 pub struct PatientBody {
     /// NHS number: ten digits, spaces allowed (`943 476 5919`); checked by its modulus-11 digit.
+    #[schema(value_type = Option<schema::NhsNumber>)]
     pub nhs_number: Option<String>,
     /// Full name.
+    #[schema(value_type = schema::Name)]
     pub name: String,
     /// Date of birth.
     pub birth_date: NaiveDate,
     /// A phone number to reach the patient.
+    #[schema(value_type = schema::Phone)]
     pub phone: String,
     /// An email address.
+    #[schema(value_type = Option<schema::Email>)]
     pub email: Option<String>,
     /// Reasonable adjustments (access needs, interpreter...).
+    #[schema(value_type = Option<schema::Adjustments>)]
     pub adjustments: Option<String>,
 }
 
@@ -129,8 +135,10 @@ pub struct PatientBody {
 #[serde(deny_unknown_fields)]
 pub struct RequesterBody {
     /// The requesting organisation's ODS code (3 to 10 letters and digits).
+    #[schema(value_type = schema::RequesterCode)]
     pub ods: String,
     /// Its reference for the request.
+    #[schema(value_type = Option<schema::RequesterReference>)]
     pub reference: Option<String>,
 }
 
@@ -147,6 +155,7 @@ pub struct BookingBody {
     /// The patient's registered practice (ODS code); yours when absent.
     pub registered_practice: Option<String>,
     /// Why the patient is being seen.
+    #[schema(value_type = Option<schema::FreeText>)]
     pub reason: Option<String>,
     /// A requesting organisation and its reference.
     pub requester: Option<RequesterBody>,
@@ -306,7 +315,11 @@ impl TryFrom<BookingBody> for BookAppointment {
                 .as_ref()
                 .map(|r| Requester::parse(&r.ods, r.reference.as_deref()))
                 .transpose()?,
-            reason: validate_optional_name("reason", body.reason.as_deref(), 500)?,
+            reason: validate_optional_name(
+                "reason",
+                body.reason.as_deref(),
+                hubbook_core::MAX_TEXT_CHARS,
+            )?,
             slot_id: body.slot_id,
             hold_id: body.hold_id,
             registered_practice: body.registered_practice,
@@ -428,6 +441,7 @@ pub async fn get_appointment(
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
     /// Why (shown in reads and reports).
+    #[schema(value_type = schema::FreeText)]
     pub reason: String,
 }
 
@@ -565,6 +579,7 @@ pub async fn record_outcome(
 #[serde(deny_unknown_fields)]
 pub struct NotesBody {
     /// The notes (`null` clears them).
+    #[schema(value_type = Option<schema::Notes>)]
     pub notes: Option<String>,
 }
 

@@ -1,5 +1,6 @@
 //! Clusters: `POST /clusters` (admin), `GET /clusters` and `GET/PATCH /clusters/{code}`.
 
+use super::schema;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use hubbook_core::{validate_optional_name, ClusterTimeZone};
@@ -47,10 +48,13 @@ impl From<Cluster> for ClusterView {
 #[serde(deny_unknown_fields)]
 pub struct NewClusterBody {
     /// 3 to 16 capital letters and digits starting with a letter, e.g. a PCN code `U00001`.
+    #[schema(value_type = schema::ClusterCode)]
     pub code: String,
     /// Display name.
+    #[schema(value_type = schema::Name)]
     pub name: String,
     /// IANA time zone; `Europe/London` when omitted.
+    #[schema(value_type = Option<schema::TimeZoneName>)]
     pub time_zone: Option<String>,
 }
 
@@ -59,8 +63,10 @@ pub struct NewClusterBody {
 #[serde(deny_unknown_fields)]
 pub struct ClusterPatch {
     /// New display name.
+    #[schema(value_type = Option<schema::Name>)]
     pub name: Option<String>,
     /// New IANA time zone.
+    #[schema(value_type = Option<schema::TimeZoneName>)]
     pub time_zone: Option<String>,
 }
 
@@ -78,7 +84,11 @@ impl TryFrom<ClusterPatch> for UpdateCluster {
     type Error = ApiError;
     fn try_from(body: ClusterPatch) -> Result<Self, ApiError> {
         Ok(Self {
-            name: validate_optional_name("name", body.name.as_deref(), 200)?,
+            name: validate_optional_name(
+                "name",
+                body.name.as_deref(),
+                hubbook_core::MAX_NAME_CHARS,
+            )?,
             time_zone: body
                 .time_zone
                 .as_deref()

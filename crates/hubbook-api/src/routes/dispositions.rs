@@ -1,6 +1,7 @@
 //! Dispositions: the triage outcome codes a 111 service books by. Triage services and cluster
 //! managers read them; admins add, change and retire them.
 
+use super::schema;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use hubbook_service::dispositions::{CreateDisposition, DispositionEntry, UpdateDisposition};
@@ -54,14 +55,19 @@ impl From<DispositionEntry> for DispositionView {
 #[serde(deny_unknown_fields)]
 pub struct NewDispositionBody {
     /// The code, 2 to 16 letters, digits, dots, hyphens or underscores.
+    #[schema(value_type = schema::DispositionCode)]
     pub code: String,
     /// What it asks for, in words.
+    #[schema(value_type = schema::Description)]
     pub description: String,
     /// Minutes from triage (1 to 20,160).
+    #[schema(value_type = schema::TimeframeMinutes)]
     pub timeframe_minutes: i64,
     /// `face_to_face`, `telephone` or `either`.
+    #[schema(value_type = schema::DeliveryFit)]
     pub delivery: String,
     /// The service codes or clinical roles that fit (at least one).
+    #[schema(value_type = Vec<schema::ServiceCode>)]
     pub services: Vec<String>,
 }
 
@@ -70,12 +76,16 @@ pub struct NewDispositionBody {
 #[serde(deny_unknown_fields)]
 pub struct DispositionPatch {
     /// New description.
+    #[schema(value_type = Option<schema::Description>)]
     pub description: Option<String>,
     /// New timeframe in minutes.
+    #[schema(value_type = Option<schema::TimeframeMinutes>)]
     pub timeframe_minutes: Option<i64>,
     /// New delivery fit.
+    #[schema(value_type = Option<schema::DeliveryFit>)]
     pub delivery: Option<String>,
     /// The services that fit, replacing the current ones.
+    #[schema(value_type = Option<Vec<schema::ServiceCode>>)]
     pub services: Option<Vec<String>>,
     /// `false` retires the code: 111 can no longer book with it.
     pub active: Option<bool>,

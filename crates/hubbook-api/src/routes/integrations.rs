@@ -1,6 +1,7 @@
 //! Integration clients (triage services such as NHS 111): an admin creates them for any
 //! clusters, a cluster manager for its own; the secret is shown once, at creation.
 
+use super::schema;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use hubbook_core::validate_optional_name;
@@ -57,10 +58,13 @@ pub struct CreatedIntegration {
 #[serde(deny_unknown_fields)]
 pub struct NewIntegrationBody {
     /// Display name, e.g. `NHS 111 Yorkshire`.
+    #[schema(value_type = schema::Name)]
     pub name: String,
     /// Codes of the clusters it may book in (a manager may name only its own).
+    #[schema(value_type = Vec<schema::ClusterCode>)]
     pub clusters: Vec<String>,
     /// The client id to use; generated when omitted.
+    #[schema(value_type = Option<schema::ClientId>)]
     pub client_id: Option<String>,
     /// A practice's own system: the ODS code of the practice it books for, a member of the one
     /// cluster named. Omitted for a triage service such as NHS 111.
@@ -73,6 +77,7 @@ pub struct NewIntegrationBody {
 #[serde(deny_unknown_fields)]
 pub struct IntegrationPatch {
     /// New display name.
+    #[schema(value_type = Option<schema::Name>)]
     pub name: Option<String>,
     /// `false` revokes the client: it can no longer obtain tokens.
     pub active: Option<bool>,
@@ -109,7 +114,11 @@ impl TryFrom<IntegrationPatch> for UpdateIntegration {
     type Error = ApiError;
     fn try_from(body: IntegrationPatch) -> Result<Self, ApiError> {
         Ok(Self {
-            name: validate_optional_name("name", body.name.as_deref(), 200)?,
+            name: validate_optional_name(
+                "name",
+                body.name.as_deref(),
+                hubbook_core::MAX_NAME_CHARS,
+            )?,
             active: body.active,
         })
     }
@@ -242,6 +251,7 @@ pub struct CreatedSecret {
 pub struct RotationBody {
     /// Minutes the current secret keeps working (0 to 43,200, default 1,440: a day); 0 cuts over
     /// at once. Revoke it earlier with `DELETE /api/v1/integrations/{id}/secrets/{secret_id}`.
+    #[schema(value_type = Option<schema::ChangeoverMinutes>)]
     pub previous_valid_minutes: Option<i64>,
 }
 

@@ -12,6 +12,7 @@ pub mod practices;
 pub mod rebooking;
 pub mod reports;
 pub mod rotas;
+pub mod schema;
 pub mod services;
 pub mod sessions;
 pub mod sharing;

@@ -1,5 +1,6 @@
 //! Practices of a cluster: the manager writes, everyone working in the cluster reads.
 
+use super::schema;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::{
@@ -61,10 +62,13 @@ impl From<Practice> for PracticeView {
 #[serde(deny_unknown_fields)]
 pub struct NewPracticeBody {
     /// ODS code: one letter and five digits.
+    #[schema(value_type = schema::OdsCode)]
     pub ods_code: String,
     /// Display name.
+    #[schema(value_type = schema::Name)]
     pub name: String,
     /// Registered list size, above zero.
+    #[schema(value_type = schema::ListSize)]
     pub list_size: i64,
     /// Its own site in this cluster, if any.
     pub site_id: Option<String>,
@@ -79,8 +83,10 @@ pub struct NewPracticeBody {
 #[serde(deny_unknown_fields)]
 pub struct PracticePatch {
     /// New display name.
+    #[schema(value_type = Option<schema::Name>)]
     pub name: Option<String>,
     /// New list size.
+    #[schema(value_type = Option<schema::ListSize>)]
     pub list_size: Option<i64>,
     /// New own site, or `null` for none.
     #[serde(default, deserialize_with = "double_option")]
@@ -102,7 +108,7 @@ impl TryFrom<NewPracticeBody> for CreatePractice {
         let agreement = DataSharingAgreement::new(body.data_sharing_from, body.data_sharing_to)?;
         Ok(Self {
             ods_code: OdsCode::parse(&body.ods_code)?,
-            name: validate_name("name", &body.name, 200)?,
+            name: validate_name("name", &body.name, hubbook_core::MAX_NAME_CHARS)?,
             list_size: ListSize::new(body.list_size)?,
             site_id: body.site_id,
             agreement,
@@ -114,7 +120,11 @@ impl TryFrom<PracticePatch> for UpdatePractice {
     type Error = ApiError;
     fn try_from(body: PracticePatch) -> Result<Self, ApiError> {
         Ok(Self {
-            name: validate_optional_name("name", body.name.as_deref(), 200)?,
+            name: validate_optional_name(
+                "name",
+                body.name.as_deref(),
+                hubbook_core::MAX_NAME_CHARS,
+            )?,
             list_size: body.list_size.map(ListSize::new).transpose()?,
             site_id: body.site_id,
             data_sharing_from: body.data_sharing_from,

@@ -1,6 +1,7 @@
 //! The rebooking worklist: appointments a rota change left in a slot that no longer belongs,
 //! kept valid until a receptionist or manager rebooks, cancels or confirms them.
 
+use super::schema;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -83,6 +84,7 @@ pub struct ResolveBody {
     /// Why (up to 500 characters): recorded with the resolution, and as the cancellation's
     /// reason when cancelled.
     #[serde(default)]
+    #[schema(value_type = Option<schema::ResolutionNote>)]
     pub note: Option<String>,
 }
 

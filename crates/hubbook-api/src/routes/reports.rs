@@ -6,6 +6,7 @@
 //! CSV writes (the web console shows and downloads the same table); this module checks the
 //! request and writes the two formats.
 
+use super::schema;
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
@@ -38,9 +39,11 @@ pub struct ReportQuery {
     /// `practice` (default), `service`, `site`, `weekday`, `hour`, `lead_time`, `week`; bookings:
     /// `practice` (default), `channel`; activity: `practice` (default), `requester`;
     /// enhanced-access: `week`.
+    #[param(value_type = Option<schema::GroupBy>, inline)]
     pub group_by: Option<String>,
     /// utilisation and capacity: a cancellation less than this many hours before the start (or
     /// after it) is late; 0 to 168, default 24.
+    #[param(schema_with = schema::late_cancel_hours)]
     pub late_cancel_hours: Option<i64>,
     /// activity: one row per appointment, with its requesting organisation and reference.
     pub detail: Option<bool>,
@@ -195,5 +198,76 @@ mod tests {
                 .late_cancel_hours,
             0
         );
+    }
+
+    /// Every report body, an empty one above all, matches exactly one shape of the document's
+    /// `ReportBody`, and that shape is the one its discriminator names.
+    #[test]
+    fn every_report_body_matches_one_shape_of_the_document() {
+        use hubbook_service::reports::document::{ActivityLine, DETAIL_GROUP};
+        let doc = serde_json::to_value(crate::openapi()).unwrap();
+        let shape = |name: &str| {
+            let schema = serde_json::json!({
+                "$ref": format!("#/components/schemas/{name}"),
+                "components": doc["components"],
+            });
+            jsonschema::draft202012::new(&schema).unwrap()
+        };
+        let top: Vec<String> = doc["components"]["schemas"]["ReportBody"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                s["$ref"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        let mapping = &doc["components"]["schemas"]["ReportBody"]["discriminator"]["mapping"];
+        fn empty<R, T: Default>(report: &str, group_by: &str) -> Report<R, T> {
+            Report {
+                report: report.into(),
+                cluster: "U00001".into(),
+                from: "2026-12-01".parse().unwrap(),
+                to: "2026-12-31".parse().unwrap(),
+                group_by: group_by.into(),
+                late_cancel_hours: None,
+                as_of: "2026-12-01T09:00:00Z".parse().unwrap(),
+                rows: Vec::new(),
+                totals: T::default(),
+            }
+        }
+        let bodies = [
+            ReportBody::Utilisation(empty::<UtilisationGroup, _>("utilisation", "week")),
+            ReportBody::Capacity(empty::<CapacityGroup, _>("capacity", "week")),
+            ReportBody::Dna(empty::<DnaGroup, _>("dna", "practice")),
+            ReportBody::Bookings(empty::<BookingsGroup, _>("bookings", "practice")),
+            ReportBody::Activity(empty::<ActivityGroup, _>("activity", "practice")),
+            ReportBody::ActivityDetail(empty::<ActivityLine, _>("activity", DETAIL_GROUP)),
+            ReportBody::EnhancedAccess(empty::<EnhancedAccessWeek, _>("enhanced-access", "week")),
+        ];
+        for body in bodies {
+            let json = serde_json::to_value(&body).unwrap();
+            let matching: Vec<&String> = top
+                .iter()
+                .filter(|name| shape(name).is_valid(&json))
+                .collect();
+            assert_eq!(matching.len(), 1, "{json} matches {matching:?}");
+            let named = mapping[json["report"].as_str().unwrap()].as_str().unwrap();
+            assert!(named.ends_with(&format!("/{}", matching[0])), "{named}");
+        }
+        let detail = serde_json::to_value(ReportBody::ActivityDetail(empty::<
+            ActivityLine,
+            ActivityFigures,
+        >(
+            "activity", DETAIL_GROUP
+        )))
+        .unwrap();
+        assert!(shape("ActivityDetailReport").is_valid(&detail));
+        assert!(!shape("ActivityGroupsReport").is_valid(&detail));
     }
 }

@@ -1,6 +1,7 @@
 //! Rotas: a manager drafts session templates, then publishes them over a date range to create
 //! sessions and slots, or withdraws a range; neither ever drops a booked patient silently.
 
+use super::schema;
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use hubbook_core::rota::{Rota as CoreRota, SessionTemplate};
@@ -23,33 +24,40 @@ pub use hubbook_service::rotas::MAX_RANGE_DAYS;
 pub struct SessionTemplateDoc {
     /// A stable name of the template within its rota (1 to 64 characters); republishing matches
     /// sessions by this key and the date.
+    #[schema(value_type = schema::TemplateKey)]
     pub key: String,
     /// The site the session runs at (a site id of this cluster).
+    #[schema(value_type = schema::TemplateReference)]
     pub site_id: String,
     /// The service it offers (a service id of this cluster); the service gives the clinical role.
+    #[schema(value_type = schema::TemplateReference)]
     pub service_id: String,
     /// Start in the cluster's local wall time, `HH:MM`.
-    #[schema(value_type = String, example = "18:30")]
+    #[schema(value_type = schema::TimeOfDay, example = "18:30")]
     pub start: NaiveTime,
     /// End in local wall time, after the start on the same day, `HH:MM`.
-    #[schema(value_type = String, example = "20:00")]
+    #[schema(value_type = schema::TimeOfDay, example = "20:00")]
     pub end: NaiveTime,
     /// Slot length, 5 to 240 minutes; a tail shorter than a slot is not offered.
+    #[schema(value_type = schema::SlotMinutes)]
     pub slot_minutes: u32,
     /// Patients seen in parallel per slot interval (two phlebotomy chairs = 2), 1 to 20.
+    #[schema(value_type = schema::Capacity)]
     pub capacity: u32,
     /// `face_to_face`, `telephone` or `video`.
+    #[schema(value_type = schema::Delivery)]
     pub delivery: String,
     /// Pauses inside the session in local wall time, e.g. `[{"start": "12:30", "end": "13:30"}]`.
     #[serde(default)]
     pub breaks: Vec<BreakDoc>,
     /// Weekdays it runs on: `mon` to `sun`.
+    #[schema(value_type = Vec<schema::WeekdayName>, min_items = 1)]
     pub weekdays: Vec<String>,
     /// Which weeks: `{"kind": "every_week"}` (default), `{"kind": "every_nth_week", "n": 2,
     /// "anchor": "2026-01-05"}`, `{"kind": "nth_weekday_of_month", "n": 1}` or
     /// `{"kind": "last_weekday_of_month"}`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = schema::WeekPattern)]
     pub pattern: Option<serde_json::Value>,
     /// First date it applies to.
     pub valid_from: NaiveDate,
@@ -66,10 +74,10 @@ pub struct SessionTemplateDoc {
 #[serde(deny_unknown_fields)]
 pub struct BreakDoc {
     /// Start, `HH:MM`.
-    #[schema(value_type = String, example = "12:30")]
+    #[schema(value_type = schema::TimeOfDay, example = "12:30")]
     pub start: NaiveTime,
     /// End, `HH:MM`.
-    #[schema(value_type = String, example = "13:30")]
+    #[schema(value_type = schema::TimeOfDay, example = "13:30")]
     pub end: NaiveTime,
 }
 
@@ -109,6 +117,7 @@ impl From<SavedRota> for RotaView {
 #[serde(deny_unknown_fields)]
 pub struct RotaBody {
     /// Name, e.g. `Winter 2026 extended access`.
+    #[schema(value_type = schema::RotaName)]
     pub name: String,
     /// Session templates; each key unique within the rota.
     #[schema(value_type = Vec<SessionTemplateDoc>)]
@@ -119,7 +128,7 @@ impl TryFrom<RotaBody> for CoreRota {
     type Error = ApiError;
     fn try_from(body: RotaBody) -> Result<Self, ApiError> {
         Ok(CoreRota {
-            name: validate_name("name", &body.name, 100)?,
+            name: validate_name("name", &body.name, hubbook_core::rota::MAX_ROTA_NAME_CHARS)?,
             templates: body.templates,
         })
     }
@@ -137,6 +146,7 @@ pub struct RangeBody {
     #[serde(default)]
     pub dry_run: bool,
     /// Why (for a withdrawal), shown on the sessions and the rebooking list.
+    #[schema(value_type = Option<schema::FreeText>)]
     pub reason: Option<String>,
 }
 

@@ -1,5 +1,6 @@
 //! Services of a cluster (GP, nurse, phlebotomy...): the manager writes, everyone in the cluster reads.
 
+use super::schema;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use hubbook_core::{validate_name, validate_optional_name, ClinicalRole, ServiceCode};
@@ -52,10 +53,13 @@ impl From<Service> for ServiceView {
 #[serde(deny_unknown_fields)]
 pub struct NewServiceBody {
     /// 1 to 32 lower-case letters, digits or hyphens.
+    #[schema(value_type = schema::ServiceCode)]
     pub code: String,
     /// Display name.
+    #[schema(value_type = schema::Name)]
     pub name: String,
     /// The clinical role who delivers it (see `ServiceView.clinical_role`).
+    #[schema(value_type = schema::ClinicalRole)]
     pub clinical_role: String,
 }
 
@@ -64,8 +68,10 @@ pub struct NewServiceBody {
 #[serde(deny_unknown_fields)]
 pub struct ServicePatch {
     /// New display name.
+    #[schema(value_type = Option<schema::Name>)]
     pub name: Option<String>,
     /// New clinical role.
+    #[schema(value_type = Option<schema::ClinicalRole>)]
     pub clinical_role: Option<String>,
 }
 
@@ -74,7 +80,7 @@ impl TryFrom<NewServiceBody> for CreateService {
     fn try_from(body: NewServiceBody) -> Result<Self, ApiError> {
         Ok(Self {
             code: ServiceCode::parse(&body.code)?,
-            name: validate_name("name", &body.name, 200)?,
+            name: validate_name("name", &body.name, hubbook_core::MAX_NAME_CHARS)?,
             clinical_role: body.clinical_role.parse::<ClinicalRole>()?,
         })
     }
@@ -84,7 +90,11 @@ impl TryFrom<ServicePatch> for UpdateService {
     type Error = ApiError;
     fn try_from(body: ServicePatch) -> Result<Self, ApiError> {
         Ok(Self {
-            name: validate_optional_name("name", body.name.as_deref(), 200)?,
+            name: validate_optional_name(
+                "name",
+                body.name.as_deref(),
+                hubbook_core::MAX_NAME_CHARS,
+            )?,
             clinical_role: body
                 .clinical_role
                 .as_deref()

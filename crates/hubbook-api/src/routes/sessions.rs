@@ -1,6 +1,7 @@
 //! Sessions and their slots: read by managers and hub staff per site and date; a manager can
 //! cancel one session or name its clinician without editing the rota.
 
+use super::schema;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::publish::Occupancy;
@@ -155,6 +156,7 @@ pub struct SessionQuery {
 #[serde(deny_unknown_fields)]
 pub struct CancelSessionBody {
     /// Why, shown to whoever rebooks its patients.
+    #[schema(value_type = schema::FreeText)]
     pub reason: String,
 }
 
@@ -163,6 +165,7 @@ pub struct CancelSessionBody {
 #[serde(deny_unknown_fields)]
 pub struct SessionPatch {
     /// The clinician running it (`null` clears it).
+    #[schema(value_type = Option<schema::Name>)]
     pub clinician: Option<String>,
 }
 
@@ -270,7 +273,7 @@ pub async fn update_session(
     let clinician = body
         .into_inner()?
         .clinician
-        .map(|n| validate_name("clinician", &n, 200))
+        .map(|n| validate_name("clinician", &n, hubbook_core::MAX_NAME_CHARS))
         .transpose()?;
     let expected = if_match(&req)?;
     let session = state

@@ -1,6 +1,7 @@
 //! How a cluster shares its capacity: the rules (versioned; they apply to slots published after
 //! a change) and the fair-share report of what each practice was given and used.
 
+use super::schema;
 use actix_web::http::header;
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -24,15 +25,17 @@ pub struct SharingRulesBody {
     /// The 111 reservation: `{"kind": "gp_contract"}` (each practice max(1, list size / 3,000)
     /// slots a day, summed; the default), `{"kind": "per_day", "slots": 6}`, or
     /// `{"kind": "percent_of_session", "percent": 10}`.
-    #[schema(value_type = Object)]
     #[serde(default)]
+    #[schema(value_type = Option<schema::TriageRule>)]
     pub triage: Option<serde_json::Value>,
     /// Service ids the 111 reservation applies to; every service when empty.
     #[serde(default)]
     pub triage_services: Vec<String>,
     /// Hours before a session starts at which practice reservations open to every practice (default 48).
+    #[schema(value_type = Option<schema::LeadHours>)]
     pub practice_release_hours: Option<u32>,
     /// Hours before a session starts at which 111 reservations open to every practice (default 4).
+    #[schema(value_type = Option<schema::LeadHours>)]
     pub triage_release_hours: Option<u32>,
     /// Whether 111 may also book open and released slots (default false).
     pub triage_may_book_open: Option<bool>,

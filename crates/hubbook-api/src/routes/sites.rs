@@ -1,5 +1,6 @@
 //! Sites of a cluster (hubs and surgeries): the manager writes, everyone working in the cluster reads.
 
+use super::schema;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use hubbook_core::{validate_name, validate_optional_name, Coordinates, Postcode, SiteKind};
@@ -78,16 +79,21 @@ impl From<Site> for SiteView {
 #[serde(deny_unknown_fields)]
 pub struct NewSiteBody {
     /// Display name.
+    #[schema(value_type = schema::Name)]
     pub name: String,
     /// `hub` or `surgery`.
     pub kind: SiteKindView,
     /// Street address.
+    #[schema(value_type = schema::FreeText)]
     pub address: String,
     /// UK postcode in any spacing.
+    #[schema(value_type = schema::Postcode)]
     pub postcode: String,
     /// WGS84 latitude (49 to 61).
+    #[schema(value_type = schema::Latitude)]
     pub latitude: f64,
     /// WGS84 longitude (-11 to 2).
+    #[schema(value_type = schema::Longitude)]
     pub longitude: f64,
 }
 
@@ -96,16 +102,21 @@ pub struct NewSiteBody {
 #[serde(deny_unknown_fields)]
 pub struct SitePatch {
     /// New name.
+    #[schema(value_type = Option<schema::Name>)]
     pub name: Option<String>,
     /// New kind.
     pub kind: Option<SiteKindView>,
     /// New address.
+    #[schema(value_type = Option<schema::FreeText>)]
     pub address: Option<String>,
     /// New postcode.
+    #[schema(value_type = Option<schema::Postcode>)]
     pub postcode: Option<String>,
     /// New latitude.
+    #[schema(value_type = Option<schema::Latitude>)]
     pub latitude: Option<f64>,
     /// New longitude.
+    #[schema(value_type = Option<schema::Longitude>)]
     pub longitude: Option<f64>,
 }
 
@@ -114,9 +125,9 @@ impl TryFrom<NewSiteBody> for CreateSite {
     fn try_from(body: NewSiteBody) -> Result<Self, ApiError> {
         let position = Coordinates::new(body.latitude, body.longitude)?;
         Ok(Self {
-            name: validate_name("name", &body.name, 200)?,
+            name: validate_name("name", &body.name, hubbook_core::MAX_NAME_CHARS)?,
             kind: SiteKind::from(body.kind),
-            address: validate_name("address", &body.address, 500)?,
+            address: validate_name("address", &body.address, hubbook_core::MAX_TEXT_CHARS)?,
             postcode: Postcode::parse(&body.postcode)?,
             position,
         })
@@ -128,9 +139,17 @@ impl TryFrom<SitePatch> for UpdateSite {
     fn try_from(body: SitePatch) -> Result<Self, ApiError> {
         let position = site_position(body.latitude, body.longitude)?;
         Ok(Self {
-            name: validate_optional_name("name", body.name.as_deref(), 200)?,
+            name: validate_optional_name(
+                "name",
+                body.name.as_deref(),
+                hubbook_core::MAX_NAME_CHARS,
+            )?,
             kind: body.kind.map(SiteKind::from),
-            address: validate_optional_name("address", body.address.as_deref(), 500)?,
+            address: validate_optional_name(
+                "address",
+                body.address.as_deref(),
+                hubbook_core::MAX_TEXT_CHARS,
+            )?,
             postcode: body.postcode.as_deref().map(Postcode::parse).transpose()?,
             position,
         })

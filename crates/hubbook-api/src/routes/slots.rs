@@ -1,6 +1,7 @@
 //! Slots: the search a receptionist or 111 service books from, and, for a cluster manager, why
 //! a slot is or is not offered to someone and a hand-set channel.
 
+use super::schema;
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use hubbook_core::sharing::Visibility;
@@ -32,13 +33,17 @@ pub struct SlotQuery {
     /// For a triage service scoped to several clusters: only this cluster (code).
     pub cluster: Option<String>,
     /// Rank by distance from the site with this postcode (a site of the cluster).
+    #[param(value_type = Option<schema::Postcode>, inline)]
     pub postcode: Option<String>,
     /// Rank by distance from these coordinates (with `longitude`).
+    #[param(value_type = Option<schema::Latitude>, inline)]
     pub latitude: Option<f64>,
     /// Rank by distance from these coordinates (with `latitude`).
+    #[param(value_type = Option<schema::Longitude>, inline)]
     pub longitude: Option<f64>,
     /// How many minutes of waiting one kilometre of travel is worth in the ranking (0 to 1,440;
     /// default 10). Results are ranked by minutes until the start plus this times the distance.
+    #[param(schema_with = schema::minutes_per_km)]
     pub minutes_per_km: Option<f64>,
     /// Page size (1 to 500, default 50).
     pub limit: Option<i64>,
@@ -336,6 +341,7 @@ pub struct SlotChannelView {
 #[serde(deny_unknown_fields)]
 pub struct ChannelBody {
     /// `open`, `practice` or `111`.
+    #[schema(value_type = schema::ChannelName)]
     pub channel: String,
     /// For `practice`: the practice's ODS code.
     pub practice: Option<String>,

@@ -2,6 +2,7 @@
 //! at once that there is none and where the next one is; and ask the same question without
 //! booking. The rule that picks the slot is `hubbook_core::triage`.
 
+use super::schema;
 use actix_web::{get, http::header, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use hubbook_core::patient::Patient;
@@ -23,10 +24,13 @@ pub struct LocationBody {
     /// The patient's postcode. hubbook knows where its own sites are, not every address: a
     /// postcode is placed at the site with that postcode, else at the middle of the sites in its
     /// district (`LS1`), else at the registered practice's site; send coordinates when you have them.
+    #[schema(value_type = Option<schema::Postcode>)]
     pub postcode: Option<String>,
     /// Latitude (WGS84), with `longitude`.
+    #[schema(value_type = Option<schema::Latitude>)]
     pub latitude: Option<f64>,
     /// Longitude (WGS84), with `latitude`.
+    #[schema(value_type = Option<schema::Longitude>)]
     pub longitude: Option<f64>,
 }
 
@@ -35,6 +39,7 @@ pub struct LocationBody {
 #[serde(deny_unknown_fields)]
 pub struct TriageBookingBody {
     /// The disposition code (from `GET /api/v1/dispositions`), e.g. `Dx05`.
+    #[schema(value_type = schema::DispositionCode)]
     pub disposition: String,
     /// When the patient was triaged; the timeframe runs from here.
     pub triaged_at: DateTime<Utc>,
@@ -53,8 +58,10 @@ pub struct TriageBookingBody {
     /// Your hold (from `POST /api/v1/slots/{id}/hold`): book its slot.
     pub hold_id: Option<String>,
     /// Why the patient is being seen, for the clinician.
+    #[schema(value_type = Option<schema::FreeText>)]
     pub reason: Option<String>,
     /// Your own case reference, returned in every read.
+    #[schema(value_type = Option<schema::Reference>)]
     pub case_reference: Option<String>,
 }
 
@@ -131,6 +138,7 @@ pub struct AvailabilityQuery {
     /// Only this cluster (code); all of yours when absent.
     pub cluster: Option<String>,
     /// The disposition code.
+    #[param(value_type = schema::DispositionCode, inline)]
     pub disposition: String,
     /// Where the patient is: a postcode (`LS1 4AP`) or `latitude,longitude` (`53.80,-1.55`).
     pub near: Option<String>,
@@ -221,11 +229,15 @@ impl TryFrom<TriageBookingBody> for TriageBook {
     fn try_from(body: TriageBookingBody) -> Result<Self, ApiError> {
         Ok(TriageBook {
             patient: Patient::try_from(&body.patient)?,
-            reason: validate_optional_name("reason", body.reason.as_deref(), 500)?,
+            reason: validate_optional_name(
+                "reason",
+                body.reason.as_deref(),
+                hubbook_core::MAX_TEXT_CHARS,
+            )?,
             case_reference: validate_optional_name(
                 "case_reference",
                 body.case_reference.as_deref(),
-                100,
+                hubbook_core::MAX_REFERENCE_CHARS,
             )?,
             disposition: body.disposition,
             triaged_at: body.triaged_at,

@@ -1,5 +1,6 @@
 //! Staff users of a cluster: created and managed by the cluster's manager (or an admin).
 
+use super::schema;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use hubbook_core::validate_optional_name;
@@ -55,12 +56,16 @@ impl From<User> for UserView {
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
     /// Login name: 3 to 64 letters, digits, dots, hyphens or underscores.
+    #[schema(value_type = schema::Username)]
     pub username: String,
     /// Name shown to others.
+    #[schema(value_type = schema::Name)]
     pub display_name: String,
     /// At least 12 characters.
+    #[schema(value_type = schema::Password)]
     pub password: String,
     /// `cluster_manager`, `hub_staff` or `receptionist`.
+    #[schema(value_type = schema::StaffRole)]
     pub role: String,
     /// Required for a receptionist: the id of their practice in this cluster.
     pub practice_id: Option<String>,
@@ -71,8 +76,10 @@ pub struct NewUserBody {
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     /// New display name.
+    #[schema(value_type = Option<schema::Name>)]
     pub display_name: Option<String>,
     /// New password (at least 12 characters).
+    #[schema(value_type = Option<schema::Password>)]
     pub password: Option<String>,
     /// `false` stops the user signing in.
     pub active: Option<bool>,
@@ -98,7 +105,7 @@ impl TryFrom<UserPatch> for UpdateUser {
             display_name: validate_optional_name(
                 "display_name",
                 body.display_name.as_deref(),
-                200,
+                hubbook_core::MAX_NAME_CHARS,
             )?,
             password: body.password,
             active: body.active,

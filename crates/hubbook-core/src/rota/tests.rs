@@ -797,3 +797,88 @@ fn advice_names_overlapping_sessions_and_short_tails() {
         );
     }
 }
+
+/// A wall time of a template as JSON reads it, kept only when it is a whole minute.
+fn reads_as_wall_time(text: &str) -> bool {
+    serde_json::from_value::<NaiveTime>(serde_json::Value::from(text))
+        .is_ok_and(|time| time.second() == 0 && time.nanosecond() == 0)
+}
+
+#[test]
+fn the_time_of_day_pattern_agrees_with_the_template() {
+    let pattern = regex::Regex::new(TIME_OF_DAY_PATTERN).unwrap();
+    let disagreements: Vec<&str> = [
+        "18:30",
+        "00:00",
+        "23:59",
+        "09:05",
+        "18:30:00",
+        "18:30:00.000",
+        "18:30:00.000000000",
+        "9:30",
+        "24:00",
+        "18:60",
+        "18:30:01",
+        "18:30:00.5",
+        "23:59:60",
+        " 18:30",
+        "18:30 ",
+        "1830",
+        "18:3",
+        "",
+        "18:30:00.0000000000",
+        "18 : 30",
+        "18: 30",
+        "18:30:0",
+        "18:30: 00",
+        "18:30:00.",
+        "18:30:00 ",
+        "\t18:30",
+        "18:30\n",
+        "+18:30",
+        "018:30",
+        "18:030",
+        "18:30:00.01",
+        "18:30:000",
+        "\u{a0}18:30",
+        "18:30:00.0000000001",
+        "18:30:00 .0",
+        "18:30:00.0000000005",
+        "18:30:00.00000001",
+        "18:30:00.1000000000",
+    ]
+    .into_iter()
+    .filter(|sample| pattern.is_match(sample) != reads_as_wall_time(sample))
+    .collect();
+    assert!(disagreements.is_empty(), "{disagreements:?}");
+}
+
+#[test]
+fn the_weekday_pattern_agrees_with_the_template() {
+    let pattern = regex::Regex::new(WEEKDAY_PATTERN).unwrap();
+    let reads =
+        |text: &str| serde_json::from_value::<Weekday>(serde_json::Value::from(text)).is_ok();
+    let mut samples: Vec<String> = Vec::new();
+    for full in [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ] {
+        samples.push(full.to_owned());
+        samples.push(full[..3].to_owned());
+        samples.push(full.to_uppercase());
+        samples.push(full[..3].to_uppercase());
+        samples.push(format!("{}{}", full[..1].to_uppercase(), &full[1..]));
+        samples.push(full[..4].to_owned());
+        samples.push(format!("{full}s"));
+        samples.push(format!(" {full}"));
+    }
+    samples.extend(["", "mo", "mondy", "tues", "thurs"].map(str::to_owned));
+    for sample in samples {
+        assert_eq!(pattern.is_match(&sample), reads(&sample), "{sample:?}");
+    }
+}

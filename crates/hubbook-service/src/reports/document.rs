@@ -221,9 +221,12 @@ pub struct Report<R, T> {
     pub totals: T,
 }
 
-/// Any report as JSON, the shape named by its `report` field.
+/// The `group_by` of the activity report's detail, one row per appointment.
+pub const DETAIL_GROUP: &str = "appointment";
+
+/// Any report as JSON, the shape named by its `report` field (and, for the activity report,
+/// its detail by `group_by`).
 #[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum ReportBody {
     /// `utilisation`.
@@ -240,6 +243,153 @@ pub enum ReportBody {
     ActivityDetail(Report<ActivityLine, ActivityFigures>),
     /// `enhanced-access`.
     EnhancedAccess(Report<EnhancedAccessWeek, EnhancedAccessFigures>),
+}
+
+/// The OpenAPI schema of [`ReportBody`]: one named shape per report, each with its `report`
+/// name as a constant and its groupings as the only `group_by` values, chosen by a discriminator
+/// on `report`, so that a body (an empty one too) matches exactly one shape.
+#[cfg(feature = "openapi")]
+mod openapi {
+    use utoipa::openapi::schema::{Discriminator, ObjectBuilder, OneOfBuilder, Schema, Type};
+    use utoipa::openapi::{Ref, RefOr};
+    use utoipa::{PartialSchema, ToSchema};
+
+    use super::*;
+    use crate::reports::ReportName;
+
+    /// The component name of a shape and the `$ref` pointing at it.
+    fn reference(component: &str) -> String {
+        format!("#/components/schemas/{component}")
+    }
+
+    /// A string schema of exactly these values.
+    fn one_of_names<'a>(
+        values: impl IntoIterator<Item = &'a str>,
+        description: &str,
+    ) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(values))
+            .description(Some(description))
+            .into()
+    }
+
+    /// The generic report's schema with its `report` and `group_by` fixed to one report's.
+    fn shape<R: ToSchema, T: ToSchema>(report: ReportName, groups: &[&str]) -> RefOr<Schema> {
+        let mut schema = <Report<R, T> as PartialSchema>::schema();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            object.properties.insert(
+                "report".into(),
+                one_of_names([report.as_str()], "The report's name."),
+            );
+            object.properties.insert(
+                "group_by".into(),
+                one_of_names(groups.iter().copied(), "What the rows are grouped by."),
+            );
+        }
+        schema
+    }
+
+    /// Registers a row or figures type the shapes refer to, and what it refers to in turn.
+    fn component<S: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((S::name().into_owned(), S::schema()));
+        S::schemas(schemas);
+    }
+
+    /// The groupings a report offers, by name.
+    fn groups(report: ReportName) -> Vec<&'static str> {
+        report.groups().iter().map(|g| g.as_str()).collect()
+    }
+
+    /// Each report's name and the component its body is, in the document's order.
+    const SHAPES: [(ReportName, &str); 6] = [
+        (ReportName::Utilisation, "UtilisationReport"),
+        (ReportName::Capacity, "CapacityReport"),
+        (ReportName::Dna, "DnaReport"),
+        (ReportName::Bookings, "BookingsReport"),
+        (ReportName::Activity, "ActivityReport"),
+        (ReportName::EnhancedAccess, "EnhancedAccessReport"),
+    ];
+
+    impl PartialSchema for ReportBody {
+        fn schema() -> RefOr<Schema> {
+            let mut one_of = OneOfBuilder::new()
+                .description(Some(
+                    "Any report as JSON, the shape named by its `report` field.",
+                ))
+                .discriminator(Some(Discriminator::with_mapping(
+                    "report",
+                    SHAPES.map(|(name, component)| (name.as_str(), reference(component))),
+                )));
+            for (_, component) in SHAPES {
+                one_of = one_of.item(Ref::new(reference(component)));
+            }
+            one_of.into()
+        }
+    }
+
+    impl ToSchema for ReportBody {
+        fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+            use ReportName as N;
+            let activity = OneOfBuilder::new()
+                .description(Some(
+                    "The activity report: grouped, or with `detail=true` one row per appointment.",
+                ))
+                .item(Ref::new(reference("ActivityGroupsReport")))
+                .item(Ref::new(reference("ActivityDetailReport")));
+            let shapes = [
+                (
+                    "UtilisationReport",
+                    shape::<UtilisationGroup, UtilisationFigures>(
+                        N::Utilisation,
+                        &groups(N::Utilisation),
+                    ),
+                ),
+                (
+                    "CapacityReport",
+                    shape::<CapacityGroup, CapacityFigures>(N::Capacity, &groups(N::Capacity)),
+                ),
+                (
+                    "DnaReport",
+                    shape::<DnaGroup, DnaFigures>(N::Dna, &groups(N::Dna)),
+                ),
+                (
+                    "BookingsReport",
+                    shape::<BookingsGroup, BookingsFigures>(N::Bookings, &groups(N::Bookings)),
+                ),
+                ("ActivityReport", activity.into()),
+                (
+                    "ActivityGroupsReport",
+                    shape::<ActivityGroup, ActivityFigures>(N::Activity, &groups(N::Activity)),
+                ),
+                (
+                    "ActivityDetailReport",
+                    shape::<ActivityLine, ActivityFigures>(N::Activity, &[DETAIL_GROUP]),
+                ),
+                (
+                    "EnhancedAccessReport",
+                    shape::<EnhancedAccessWeek, EnhancedAccessFigures>(
+                        N::EnhancedAccess,
+                        &groups(N::EnhancedAccess),
+                    ),
+                ),
+            ];
+            schemas.extend(shapes.map(|(name, schema)| (name.to_owned(), schema)));
+            component::<UtilisationGroup>(schemas);
+            component::<UtilisationFigures>(schemas);
+            component::<CapacityGroup>(schemas);
+            component::<CapacityFigures>(schemas);
+            component::<DnaGroup>(schemas);
+            component::<DnaFigures>(schemas);
+            component::<BookingsGroup>(schemas);
+            component::<BookingsFigures>(schemas);
+            component::<ActivityGroup>(schemas);
+            component::<ActivityLine>(schemas);
+            component::<ActivityFigures>(schemas);
+            component::<EnhancedAccessWeek>(schemas);
+            component::<EnhancedAccessFigures>(schemas);
+        }
+    }
 }
 
 /// Rounds to a fixed number of decimal places.
@@ -893,7 +1043,7 @@ pub fn shape(data: ReportData) -> ReportBody {
                     .filter(|l| l.status == "did_not_attend")
                     .count() as i64,
             };
-            ReportBody::ActivityDetail(doc("appointment", None).with(lines, totals))
+            ReportBody::ActivityDetail(doc(DETAIL_GROUP, None).with(lines, totals))
         }
         ReportRows::Activity(stored) => {
             let rows: Vec<ActivityGroup> = stored

@@ -52,10 +52,10 @@ pub enum ApiError {
     /// Wrong username, password, client id or secret.
     #[error("the credentials are not valid")]
     InvalidCredentials,
-    /// Too many wrong passwords for this username lately.
-    #[error("this username is locked after too many wrong passwords; try again after {until} or ask a cluster manager to set a new password")]
-    LockedOut {
-        /// When the lock ends.
+    /// Too many wrong sign-in tries lately for this name or from this address.
+    #[error("too many wrong sign-in tries lately for this name or from this address; try again after {until} (a cluster manager setting a new password ends a username's wait)")]
+    SignInThrottled {
+        /// When the wait ends.
         until: chrono::DateTime<chrono::Utc>,
         /// Seconds until then, for `Retry-After`.
         seconds_left: i64,
@@ -148,10 +148,10 @@ impl From<hubbook_service::ServiceError> for ApiError {
             }
             E::Sharing(e) => Self::Refused(ProblemType::coded(e.code()), e.to_string()),
             E::InvalidCredentials => Self::InvalidCredentials,
-            E::LockedOut {
+            E::Throttled {
                 until,
                 seconds_left,
-            } => Self::LockedOut {
+            } => Self::SignInThrottled {
                 until,
                 seconds_left,
             },
@@ -205,7 +205,7 @@ impl ApiError {
             Self::Store(_) | Self::Internal(_) => P::InternalError,
             Self::InvalidToken(_) => P::InvalidToken,
             Self::InvalidCredentials => P::InvalidCredentials,
-            Self::LockedOut { .. } => P::LockedOut,
+            Self::SignInThrottled { .. } => P::SignInThrottled,
             Self::Forbidden(_) => P::Forbidden,
             Self::Refused(kind, _) => *kind,
             Self::MalformedJson(_) => P::MalformedJson,
@@ -313,7 +313,7 @@ impl ResponseError for ApiError {
         ) {
             response.insert_header((header::RETRY_AFTER, "1"));
         }
-        if let Self::LockedOut { seconds_left, .. } = self {
+        if let Self::SignInThrottled { seconds_left, .. } = self {
             response.insert_header((header::RETRY_AFTER, seconds_left.to_string()));
         }
         if matches!(self, Self::InvalidToken(_)) {

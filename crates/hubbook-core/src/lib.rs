@@ -14,7 +14,6 @@ pub mod cluster;
 pub mod control;
 pub mod error;
 pub mod fair_share;
-pub mod lockout;
 pub mod nhs_number;
 pub mod patient;
 pub mod practice;
@@ -27,6 +26,7 @@ pub mod rota;
 pub mod service;
 pub mod sharing;
 pub mod site;
+pub mod throttle;
 pub mod triage;
 
 pub use clock::{Clock, ManualClock, SystemClock};

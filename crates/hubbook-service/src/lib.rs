@@ -55,6 +55,7 @@ pub struct Hubbook {
     certificates: Arc<recent::Recent<Option<Caller>>>,
     standing: Arc<recent::Recent<Option<sign_in::Standing>>>,
     call: Option<Arc<integrations::PendingCall>>,
+    sign_in_refusals: Arc<sign_in::SignInRefusals>,
 }
 
 impl Hubbook {
@@ -79,6 +80,7 @@ impl Hubbook {
                 sign_in::STANDING_CACHE_SECONDS,
             ))),
             call: None,
+            sign_in_refusals: Arc::default(),
         })
     }
 

@@ -73,4 +73,85 @@ async fn health_metrics_and_docs_need_no_token(app: TestApp) {
     assert!(served["paths"]["/api/v1/clusters/{code}/practices"]["post"].is_object());
 }
 
-both!(health_metrics_and_docs_need_no_token);
+/// Every response of every front end carries a request id: the caller's when sane, else a new
+/// UUID; a problem's `instance` names it, also for a request refused before any route.
+async fn every_request_has_an_id_echoed_and_in_its_problem(app: TestApp) {
+    let with = |id: &'static str| [("X-Request-Id", id)];
+    let refused = app
+        .send(
+            Method::GET,
+            "/api/v1/no-such-route",
+            None,
+            None,
+            &with("demo-1"),
+        )
+        .await;
+    assert_eq!(refused.headers["x-request-id"], "demo-1");
+    assert_eq!(refused.problem(404, "not-found")["instance"], "demo-1");
+    // Refused by a middleware before any route, still named.
+    let control = app
+        .send(
+            Method::GET,
+            "/api/v1/clusters/%00",
+            None,
+            None,
+            &with("a.b_c:d-2"),
+        )
+        .await;
+    assert_eq!(control.headers["x-request-id"], "a.b_c:d-2");
+    assert_eq!(
+        control.problem(400, "invalid-text")["instance"],
+        "a.b_c:d-2"
+    );
+    // A token refused names the request, as does a successful request.
+    let bad_token = app
+        .send(
+            Method::GET,
+            "/api/v1/clusters",
+            Some("nonsense"),
+            None,
+            &with("demo-3"),
+        )
+        .await;
+    assert_eq!(
+        bad_token.problem(401, "invalid-token")["instance"],
+        "demo-3"
+    );
+    let ok = app
+        .send(
+            Method::GET,
+            "/api/v1/clusters",
+            Some(&app.admin),
+            None,
+            &with("demo-4"),
+        )
+        .await;
+    ok.ok(200);
+    assert_eq!(ok.headers["x-request-id"], "demo-4");
+    // No id, or one that is not sane, gets a UUID of the server's.
+    let long = "x".repeat(129);
+    for sent in [None, Some("two words"), Some(long.as_str()), Some("")] {
+        let headers: Vec<(&str, &str)> = sent.map(|s| ("X-Request-Id", s)).into_iter().collect();
+        let reply = app
+            .send(Method::GET, "/api/v1/no-such-route", None, None, &headers)
+            .await;
+        let id = reply.headers["x-request-id"].to_str().unwrap().to_owned();
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id} for {sent:?}");
+        assert_eq!(
+            reply.problem(404, "not-found")["instance"],
+            format!("urn:uuid:{id}")
+        );
+    }
+    // The console, the GP Connect facade (an OperationOutcome) and the docs echo it too.
+    for path in ["/sign-in", "/gpconnect/fhir/metadata", "/docs/", "/metrics"] {
+        let reply = app
+            .send(Method::GET, path, None, None, &with("demo-5"))
+            .await;
+        assert_eq!(reply.headers["x-request-id"], "demo-5", "{path}");
+    }
+}
+
+both!(
+    health_metrics_and_docs_need_no_token,
+    every_request_has_an_id_echoed_and_in_its_problem,
+);

@@ -26,8 +26,9 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong in this occurrence, for a person to read.
     pub detail: String,
-    /// This occurrence (`urn:uuid:...`): the server's log names it too, so quote it when asking
-    /// for help.
+    /// This occurrence: the request's id (`X-Request-Id`), as `urn:uuid:<id>` when it is a UUID
+    /// (as the server makes them), else as sent. The server's log lines of the request name it
+    /// too, so quote it when asking for help.
     pub instance: String,
 }
 
@@ -259,7 +260,7 @@ impl ApiError {
             title: kind.title(),
             status: status.as_u16(),
             detail,
-            instance: format!("urn:uuid:{}", uuid::Uuid::now_v7()),
+            instance: crate::request_id::instance(),
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod rebooking;
 mod recent;
 pub mod reference;
 pub mod reports;
+pub mod request;
 pub mod rotas;
 pub mod secrets;
 pub mod sessions;
@@ -101,7 +102,9 @@ impl Hubbook {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let span = request::current_span();
         tokio::task::spawn_blocking(move || {
+            let _in_request = span.enter();
             let mut conn = pool.get().map_err(StoreError::from)?;
             f(&mut conn)
         })

@@ -138,6 +138,7 @@ impl Hubbook {
         };
         match signed_in {
             Some(caller) => {
+                crate::request::name_caller(&caller);
                 // A right password clears the name's count, never the address's.
                 if counted_before {
                     self.run(move |c| Ok(throttle::clear(c, &name_key)?))
@@ -180,6 +181,7 @@ impl Hubbook {
     /// session, at once in the process that changed it and within [`STANDING_CACHE_SECONDS`] in
     /// any other).
     pub async fn still_signed_in(&self, who: &Caller) -> Result<bool, ServiceError> {
+        crate::request::name_caller(who);
         if who.kind != SubjectKind::Client {
             let standing = match self.standing.get(&who.id) {
                 Some(standing) => standing,

@@ -3,7 +3,7 @@
 use reqwest::Method;
 
 use crate::both;
-use crate::helpers::TestApp;
+use crate::helpers::{sample, TestApp};
 
 async fn health_metrics_and_docs_need_no_token(app: TestApp) {
     assert_eq!(
@@ -151,7 +151,96 @@ async fn every_request_has_an_id_echoed_and_in_its_problem(app: TestApp) {
     }
 }
 
+/// The process, the build and sign-in refusals are measured, each family with its HELP and
+/// TYPE, and a refusal moves its counter: a wrong password counts as wrong credentials, a try
+/// while the name waits as throttled.
+async fn process_build_and_sign_in_refusals_are_measured(app: TestApp) {
+    let before = app.metrics().await;
+    for (family, kind) in [
+        ("process_cpu_seconds_total", "counter"),
+        ("process_resident_memory_bytes", "gauge"),
+        ("process_open_fds", "gauge"),
+        ("process_start_time_seconds", "gauge"),
+        ("hubbook_build_info", "gauge"),
+        ("hubbook_sign_in_refusals_total", "counter"),
+        ("hubbook_webhook_deliveries_total", "counter"),
+        (
+            "hubbook_webhook_oldest_undelivered_event_age_seconds",
+            "gauge",
+        ),
+        ("hubbook_slot_releases_announced_total", "counter"),
+    ] {
+        assert!(
+            before.contains(&format!("# HELP {family} ")),
+            "{family}: {before}"
+        );
+        assert!(
+            before.contains(&format!("# TYPE {family} {kind}\n")),
+            "{family}: {before}"
+        );
+    }
+    assert!(sample(&before, "process_resident_memory_bytes").unwrap() > 1e6);
+    assert!(sample(&before, "process_open_fds").unwrap() >= 3.0);
+    let started = sample(&before, "process_start_time_seconds").unwrap();
+    let now = chrono::Utc::now().timestamp() as f64;
+    assert!(
+        started > now - 86_400.0 && started <= now + 1.0,
+        "{started}"
+    );
+    let build = before
+        .lines()
+        .find(|l| l.starts_with("hubbook_build_info{"))
+        .unwrap();
+    let commit = build
+        .split("commit=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{build}"
+    );
+    assert!(
+        build.contains(&format!("version=\"{}\"", env!("CARGO_PKG_VERSION"))),
+        "{build}"
+    );
+    assert!(build.ends_with(" 1"), "{build}");
+    let wrong = r#"hubbook_sign_in_refusals_total{reason="wrong_credentials"}"#;
+    let throttled = r#"hubbook_sign_in_refusals_total{reason="throttled"}"#;
+    assert_eq!(sample(&before, wrong), Some(0.0));
+    assert_eq!(sample(&before, throttled), Some(0.0));
+    let token = |password: &'static str| {
+        app.call(
+            Method::POST,
+            "/api/v1/auth/token",
+            None,
+            Some(serde_json::json!({"grant_type": "password", "username": "root", "password": password})),
+        )
+    };
+    token("not-the-password")
+        .await
+        .problem(401, "invalid-credentials");
+    let after = app.metrics().await;
+    assert_eq!(sample(&after, wrong), Some(1.0));
+    assert_eq!(sample(&after, throttled), Some(0.0));
+    for _ in 0..5 {
+        token("not-the-password").await;
+    }
+    token(crate::helpers::PASSWORD)
+        .await
+        .problem(429, "sign-in-throttled");
+    let throttled_now = app.metrics().await;
+    assert_eq!(sample(&throttled_now, wrong), Some(6.0));
+    assert_eq!(sample(&throttled_now, throttled), Some(1.0));
+    let cpu = sample(&throttled_now, "process_cpu_seconds_total").unwrap();
+    assert!(cpu > 0.0, "{cpu}");
+}
+
 both!(
+    process_build_and_sign_in_refusals_are_measured,
     health_metrics_and_docs_need_no_token,
     every_request_has_an_id_echoed_and_in_its_problem,
 );

@@ -270,6 +270,10 @@ impl Application {
             hubbook_api::app(app_state.clone(), doc.clone())
                 .configure(hubbook_gpconnect::configure(facade.clone()))
                 .configure(hubbook_console::configure(console.clone()))
+                // Outermost: every request of every front end has an id from its first line on.
+                .wrap(actix_web::middleware::from_fn(
+                    hubbook_api::request_id::assign,
+                ))
         })
         .shutdown_timeout(30)
         .on_connect(keep_client_certificate);

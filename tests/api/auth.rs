@@ -209,48 +209,156 @@ async fn bad_tokens_are_refused(app: TestApp) {
     basic.problem(401, "invalid-token");
 }
 
-/// Five wrong passwords in a row lock a name for fifteen minutes, known or not (so the lock
-/// does not tell which names exist), and the right password does not get past the lock.
-async fn wrong_passwords_lock_the_name_for_a_while(app: TestApp) {
-    let token = |username: &'static str, password: &'static str| {
-        app.call(
-            Method::POST,
-            "/api/v1/auth/token",
-            None,
-            Some(json!({"grant_type": "password", "username": username, "password": password})),
-        )
-    };
+/// Signs in with a password as JSON.
+async fn password_token(app: &TestApp, username: &str, password: &str) -> crate::helpers::Reply {
+    app.call(
+        Method::POST,
+        "/api/v1/auth/token",
+        None,
+        Some(json!({"grant_type": "password", "username": username, "password": password})),
+    )
+    .await
+}
+
+/// Counts the audit events of one throttling action for one key.
+fn throttle_audits(app: &TestApp, action: &str, key: &str) -> i64 {
+    app.count(&format!(
+        "audit_events WHERE action = '{action}' AND entity_id = '{key}' AND cluster_id = '' AND actor = 'anonymous'"
+    ))
+}
+
+/// Five wrong passwords in a row cost nothing; the sixth makes the name wait 30 seconds (known
+/// or not, so the wait does not tell which names exist), during which even the right password
+/// is refused unchecked without lengthening the wait; the right password works once it ends,
+/// and clears the count. A further wrong try after a wait doubles the next one.
+async fn wrong_passwords_make_the_name_wait_longer_each_time(app: TestApp) {
     for name in ["root", "nobody-at-all"] {
-        for _ in 0..4 {
-            token(name, "not-the-password")
+        for _ in 0..5 {
+            password_token(&app, name, "not-the-password")
                 .await
                 .problem(401, "invalid-credentials");
         }
-        let locked = token(name, "not-the-password").await;
-        locked.problem(429, "locked-out");
-        assert_eq!(locked.headers["retry-after"], "900");
+        let throttled = password_token(&app, name, "not-the-password").await;
+        let problem = throttled.problem(429, "sign-in-throttled");
+        assert_eq!(throttled.headers["retry-after"], "30");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("try again after"),
+            "{problem}"
+        );
+        assert_eq!(
+            throttle_audits(&app, "sign_in.blocked", &format!("user:{name}")),
+            1
+        );
     }
-    app.clock.advance(chrono::Duration::minutes(5));
-    let still = token("ROOT", PASSWORD).await;
-    let problem = still.problem(429, "locked-out");
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("ask a cluster manager to set a new password"),
-        "{problem}"
+    app.clock.advance(chrono::Duration::seconds(10));
+    for _ in 0..3 {
+        let still = password_token(&app, "ROOT", crate::helpers::PASSWORD).await;
+        still.problem(429, "sign-in-throttled");
+        assert_eq!(
+            still.headers["retry-after"], "20",
+            "hammering does not lengthen the wait"
+        );
+    }
+    assert_eq!(throttle_audits(&app, "sign_in.throttled", "user:root"), 3);
+    assert_eq!(
+        app.count("sign_in_throttle WHERE key = 'user:root' AND failures = 6"),
+        1
     );
-    assert_eq!(still.headers["retry-after"], "600");
-    app.clock.advance(chrono::Duration::minutes(10));
-    token("root", PASSWORD).await.ok(200);
-    // A right password clears the count: four more wrong ones do not lock.
-    for _ in 0..4 {
-        token("root", "not-the-password")
+    app.clock.advance(chrono::Duration::seconds(20));
+    password_token(&app, "root", PASSWORD).await.ok(200);
+    assert_eq!(app.count("sign_in_throttle WHERE key = 'user:root'"), 0);
+    // The unknown name's next wrong try waits twice as long.
+    let longer = password_token(&app, "nobody-at-all", "not-the-password").await;
+    longer.problem(429, "sign-in-throttled");
+    assert_eq!(longer.headers["retry-after"], "60");
+    // The right password cleared root's count: five more wrong ones cost nothing again.
+    for _ in 0..5 {
+        password_token(&app, "root", "not-the-password")
             .await
             .problem(401, "invalid-credentials");
     }
-    token("root", PASSWORD).await.ok(200);
-    token("root", "not-the-password")
+    password_token(&app, "root", PASSWORD).await.ok(200);
+    // Each key counted every wrong try it was checked for: 6 + 7 + 5 from this address.
+    assert_eq!(
+        app.count("sign_in_throttle WHERE key = 'addr:127.0.0.1' AND failures = 18"),
+        1
+    );
+}
+
+/// One address may get twenty names wrong (receptionists share a practice's address), then it
+/// waits, whatever name it tries next, the right password of a real user included; a right
+/// password does not clear the address's count, so its next wrong try waits longer.
+async fn many_wrong_names_from_one_address_make_the_address_wait(app: TestApp) {
+    for n in 0..20 {
+        password_token(&app, &format!("guess-{n}"), "not-the-password")
+            .await
+            .problem(401, "invalid-credentials");
+    }
+    let throttled = password_token(&app, "guess-20", "not-the-password").await;
+    throttled.problem(429, "sign-in-throttled");
+    assert_eq!(throttled.headers["retry-after"], "30");
+    assert_eq!(
+        throttle_audits(&app, "sign_in.blocked", "addr:127.0.0.1"),
+        1
+    );
+    let refused = password_token(&app, "root", PASSWORD).await;
+    refused.problem(429, "sign-in-throttled");
+    assert_eq!(
+        throttle_audits(&app, "sign_in.throttled", "addr:127.0.0.1"),
+        1
+    );
+    app.clock.advance(chrono::Duration::seconds(30));
+    password_token(&app, "root", PASSWORD).await.ok(200);
+    let longer = password_token(&app, "guess-22", "not-the-password").await;
+    longer.problem(429, "sign-in-throttled");
+    assert_eq!(longer.headers["retry-after"], "60");
+}
+
+/// A client id is throttled as a username is: five wrong secrets, then a wait, during which its
+/// live secret is refused too; after the wait the secret works.
+async fn wrong_client_secrets_make_the_client_wait(app: TestApp) {
+    app.cluster("U10011").await;
+    let created = app
+        .post(
+            "/api/v1/integrations",
+            &app.admin,
+            json!({"name": "Throttled 111", "clusters": ["U10011"]}),
+        )
+        .await;
+    let body = created.ok(201).clone();
+    let (client_id, secret) = (
+        body["client_id"].as_str().unwrap(),
+        body["client_secret"].as_str().unwrap(),
+    );
+    for _ in 0..5 {
+        app.client_token(client_id, "wrong-secret")
+            .await
+            .problem(401, "invalid-credentials");
+    }
+    let throttled = app.client_token(client_id, "wrong-secret").await;
+    throttled.problem(429, "sign-in-throttled");
+    assert_eq!(throttled.headers["retry-after"], "30");
+    app.client_token(client_id, secret)
+        .await
+        .problem(429, "sign-in-throttled");
+    assert_eq!(
+        throttle_audits(&app, "sign_in.blocked", &format!("client:{client_id}")),
+        1
+    );
+    app.clock.advance(chrono::Duration::seconds(31));
+    app.client_token(client_id, secret).await.ok(200);
+    // Names that no database could store, or that no index could hold, are never a server
+    // error: a NUL is refused before sign-in, a long name is counted as any other.
+    password_token(&app, "a\u{0}b", "x")
+        .await
+        .problem(400, "invalid-text");
+    app.client_token("a\u{0}b", "x")
+        .await
+        .problem(400, "invalid-text");
+    password_token(&app, &"long".repeat(1000), "x")
         .await
         .problem(401, "invalid-credentials");
 }
@@ -306,7 +414,9 @@ async fn a_changed_role_refuses_the_next_request(app: TestApp) {
 both!(
     a_changed_role_refuses_the_next_request,
     only_an_admin_adds_a_cluster_manager,
-    wrong_passwords_lock_the_name_for_a_while,
+    wrong_passwords_make_the_name_wait_longer_each_time,
+    many_wrong_names_from_one_address_make_the_address_wait,
+    wrong_client_secrets_make_the_client_wait,
     good_login_gives_a_working_token,
     wrong_password_and_unknown_user_are_refused_alike,
     disabled_users_and_revoked_clients_cannot_sign_in,

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::both;
-use crate::helpers::{at, nhs, Cluster, TestApp};
+use crate::helpers::{at, nhs, sample, Cluster, TestApp};
 
 fn patient(n: u32) -> Value {
     json!({"nhs_number": nhs(n), "name": format!("Feed Patient {n}"), "birth_date": "1980-02-02", "phone": "0113 496 0202"})
@@ -403,6 +403,15 @@ async fn releases_are_announced_once_by_the_periodic_task(app: TestApp) {
             .count(),
         95
     );
+    // The background work counted what it marked: the 95 announced and the booked one.
+    let announced = sample(
+        &app.metrics().await,
+        "hubbook_slot_releases_announced_total",
+    );
+    assert!(
+        announced.is_some_and(|n| (95.0..=96.0).contains(&n)),
+        "{announced:?}"
+    );
 }
 
 type Received = Arc<Mutex<Vec<(HashMap<String, String>, String)>>>;
@@ -585,7 +594,76 @@ async fn a_webhook_receiver_that_fails_first_sees_every_event_signed(app: TestAp
     let state = state.ok(200);
     assert_eq!(state["failures"], 0);
     assert_eq!(state["delivered_cursor"], feed[5]["cursor"]);
+    let metrics = app.metrics().await;
+    let outcome = |o: &str| {
+        sample(
+            &metrics,
+            &format!("hubbook_webhook_deliveries_total{{outcome=\"{o}\"}}"),
+        )
+    };
+    assert_eq!(outcome("refused"), Some(3.0), "{metrics}");
+    assert!(outcome("delivered").is_some_and(|n| n >= 6.0), "{metrics}");
+    assert_eq!(outcome("unreachable"), Some(0.0));
+    assert_eq!(
+        sample(
+            &metrics,
+            "hubbook_webhook_oldest_undelivered_event_age_seconds"
+        ),
+        Some(0.0),
+        "caught up"
+    );
     handle.stop(false).await;
+}
+
+/// A webhook whose receiver cannot be reached counts its deliveries as unreachable, and the age
+/// of the event it still has to be sent grows with the clock.
+async fn an_unreachable_webhook_is_measured_and_its_backlog_ages(app: TestApp) {
+    let c = cluster_with_fortnight(
+        &app,
+        "U60009",
+        json!({"triage": {"kind": "per_day", "slots": 0}, "apportionment": false}),
+    )
+    .await;
+    // Nothing listens on port 9 of loopback (discard is not served).
+    app.post(
+        "/api/v1/clusters/U60009/webhooks",
+        &c.manager,
+        json!({"url": "http://127.0.0.1:9/hook"}),
+    )
+    .await
+    .ok(201);
+    let age = "hubbook_webhook_oldest_undelivered_event_age_seconds";
+    assert_eq!(
+        sample(&app.metrics().await, age),
+        Some(0.0),
+        "nothing to send yet"
+    );
+    let slots = open_slots(&app, &c.receptionist).await;
+    book_patient(&app, &c.receptionist, &slots[0].0, 1, "lost").await;
+    app.clock.advance(chrono::Duration::seconds(120));
+    let unreachable = r#"hubbook_webhook_deliveries_total{outcome="unreachable"}"#;
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = app.metrics().await;
+        if sample(&metrics, unreachable).is_some_and(|n| n >= 1.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        sample(&metrics, unreachable).is_some_and(|n| n >= 1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"hubbook_webhook_deliveries_total{outcome="delivered"}"#
+        ),
+        Some(0.0)
+    );
+    assert_eq!(sample(&metrics, age), Some(120.0), "{metrics}");
+    app.clock.advance(chrono::Duration::seconds(30));
+    assert_eq!(sample(&app.metrics().await, age), Some(150.0));
 }
 
 /// Three processes on one database share a webhook whose receiver takes 300 ms to answer, while
@@ -802,4 +880,5 @@ both!(
     a_thousand_operations_read_back_in_pages_of_37,
     releases_are_announced_once_by_the_periodic_task,
     a_webhook_receiver_that_fails_first_sees_every_event_signed,
+    an_unreachable_webhook_is_measured_and_its_backlog_ages,
 );

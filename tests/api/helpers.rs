@@ -597,6 +597,19 @@ impl TestApp {
         Self::reply(response).await
     }
 
+    /// The server's metrics, as scraped.
+    #[allow(dead_code)]
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("the server answers")
+            .text()
+            .await
+            .expect("metrics")
+    }
+
     /// Counts the rows of a table in the server's database.
     pub fn count(&self, table: &str) -> i64 {
         use diesel::prelude::*;
@@ -716,6 +729,18 @@ impl TestApp {
 }
 
 /// An instant from RFC 3339 text, e.g. `2026-12-07T09:00:00Z`.
+/// The value of one series (`name{labels}` exactly as rendered) in scraped metrics, if present.
+#[allow(dead_code)]
+pub fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        line.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
 pub fn at(s: &str) -> chrono::DateTime<Utc> {
     s.parse().expect("an RFC 3339 instant")
 }

@@ -681,7 +681,7 @@ async fn the_rebooking_worklist_is_worked_from_the_keyboard() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn free_slots_kept_for_others_say_why_and_a_locked_name_says_what_to_do() {
+async fn free_slots_kept_for_others_say_why_and_a_name_made_to_wait_says_what_to_do() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let c = app.cluster("U80011").await;
     app.publish_week(
@@ -709,15 +709,17 @@ async fn free_slots_kept_for_others_say_why_and_a_locked_name_says_what_to_do() 
     b.check("not-offered").await;
     b.close().await;
 
-    let locked = Browser::open(&app.base, true).await;
-    for _ in 0..5 {
-        sign_in(&locked, "hub-u80011", "not-the-password", false).await;
-        locked.wait_focus(".nhsuk-error-summary").await;
+    let waiting = Browser::open(&app.base, true).await;
+    for _ in 0..6 {
+        sign_in(&waiting, "hub-u80011", "not-the-password", false).await;
+        waiting.wait_focus(".nhsuk-error-summary").await;
     }
-    assert!(locked
-        .text(".nhsuk-error-summary")
-        .await
-        .contains("This account is locked"));
-    locked.check("sign-in-locked").await;
-    locked.close().await;
+    let summary = waiting.text(".nhsuk-error-summary").await;
+    assert!(
+        summary.contains("too many wrong passwords lately")
+            && summary.contains("Try again in 30 seconds"),
+        "{summary}"
+    );
+    waiting.check("sign-in-throttled").await;
+    waiting.close().await;
 }

@@ -417,43 +417,46 @@ async fn another_practice_cannot_open_the_appointment(app: TestApp) {
     let _ = pairs(&[]);
 }
 
-/// Five wrong passwords in a row lock the name, and the page says for how long and who can
-/// unlock it; a manager setting a new password unlocks it at once.
-async fn a_name_locks_after_five_wrong_passwords(app: TestApp) {
+/// Five wrong passwords in a row cost nothing; the sixth makes the name wait (the console
+/// obeys the API's throttle), and the page says for how long and who can end the wait; a
+/// manager setting a new password ends it at once.
+async fn a_name_waits_after_too_many_wrong_passwords(app: TestApp) {
     let c = app.cluster("U70007").await;
     let mut b = Browser::new(&app);
-    for left in (2..=5).rev() {
+    for left in (1..=5).rev() {
         let wrong = b.sign_in("rec-u70007", "not-the-password").await;
         assert_eq!(wrong.status, 401, "{left} tries left");
         assert!(wrong
             .body
-            .contains("after 5 wrong passwords in a row the account is locked for 15 minutes"));
+            .contains("after 5 wrong passwords in a row you must wait a while"));
     }
-    let locked = b.sign_in("rec-u70007", "not-the-password").await;
-    assert_eq!(locked.status, 429);
-    locked.assert_local();
-    assert!(locked.body.contains("nhsuk-error-summary"));
+    let throttled = b.sign_in("rec-u70007", "not-the-password").await;
+    assert_eq!(throttled.status, 429);
+    assert_eq!(throttled.headers["retry-after"], "30");
+    throttled.assert_local();
+    assert!(throttled.body.contains("nhsuk-error-summary"));
     assert!(
-        locked.body.contains("This account is locked"),
+        throttled.body.contains("too many wrong passwords lately"),
         "{}",
-        locked.body
+        throttled.body
     );
-    assert!(locked.body.contains("Try again in 15 minutes"));
-    assert!(locked
+    assert!(throttled.body.contains("Try again in 30 seconds"));
+    assert!(throttled
         .body
         .contains("ask your cluster manager to set a new password"));
-    // The right password does not get past the lock either.
+    // The right password does not get past the wait either, nor lengthens it.
+    app.clock.advance(Duration::seconds(10));
     let still = b.sign_in("rec-u70007", PASSWORD).await;
     assert_eq!(still.status, 429);
-    assert!(still.body.contains("Try again in 15 minutes"));
+    assert!(still.body.contains("Try again in 20 seconds"));
     assert_eq!(b.get("/").await.status, 303, "no session");
-    // The lock ends by itself.
-    app.clock.advance(Duration::minutes(15));
+    // The wait ends by itself.
+    app.clock.advance(Duration::seconds(20));
     assert_eq!(b.sign_in("rec-u70007", PASSWORD).await.status, 303);
 
-    // Locked again, the manager sets a new password: it works at once.
+    // Another name made to wait, the manager sets a new password: it works at once.
     let mut other = Browser::new(&app);
-    for _ in 0..5 {
+    for _ in 0..6 {
         other.sign_in("hub-u70007", "not-the-password").await;
     }
     assert_eq!(other.sign_in("hub-u70007", PASSWORD).await.status, 429);
@@ -562,7 +565,7 @@ fn html_unescape(s: &str) -> String {
 }
 
 both!(
-    a_name_locks_after_five_wrong_passwords,
+    a_name_waits_after_too_many_wrong_passwords,
     a_disabled_user_is_signed_out_at_once,
     times_are_the_clusters_own_and_slots_not_offered_say_why,
     signing_in_and_out,

@@ -173,6 +173,9 @@ async fn announce(
                 Ok(events::announce_releases(c, now, BATCH)?)
             })
             .await?;
+        state
+            .metrics
+            .releases_announced(u64::try_from(marked).unwrap_or(0));
         if marked < usize::try_from(BATCH).unwrap_or(usize::MAX) {
             return Ok(());
         }
@@ -333,6 +336,13 @@ async fn post(
         ),
         Err(e) => (false, None, Some(error_text(&e))),
     };
+    state
+        .metrics
+        .webhook_delivered(match (succeeded, status_code) {
+            (true, _) => crate::metrics::DeliveryOutcome::Delivered,
+            (false, Some(_)) => crate::metrics::DeliveryOutcome::Refused,
+            (false, None) => crate::metrics::DeliveryOutcome::Unreachable,
+        });
     let failures = u32::try_from(hook.failures).unwrap_or(0) + 1;
     let wait = backoff_after(config.backoff, failures);
     let retry_at = (!succeeded).then(|| {

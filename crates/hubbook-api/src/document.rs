@@ -27,6 +27,30 @@ pub fn complete(doc: &mut OpenApi) {
         ];
         for operation in operations.into_iter().flatten() {
             complete_operation(operation);
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if let (Some(pattern), Some(RefOr::T(Schema::Object(object)))) =
+                    (named_pattern(&parameter.name), parameter.schema.as_mut())
+                {
+                    if object.pattern.is_none() && object.enum_values.is_none() {
+                        object.pattern = Some(pattern);
+                    }
+                }
+                let (plain, dates) = match parameter.parameter_in {
+                    ParameterIn::Path => (PLAIN_SEGMENT, false),
+                    ParameterIn::Query => (PLAIN_SEGMENT, true),
+                    _ => continue,
+                };
+                if let Some(RefOr::T(schema)) = parameter.schema.as_mut() {
+                    bound_text(schema, plain, dates);
+                }
+            }
+        }
+    }
+    if let Some(components) = doc.components.as_mut() {
+        for schema in components.schemas.values_mut() {
+            if let RefOr::T(schema) = schema {
+                bound_members(schema, 0);
+            }
         }
     }
     doc.servers = Some(vec![Server::builder()
@@ -37,6 +61,103 @@ pub fn complete(doc: &mut OpenApi) {
         .build()]);
     let extensions = doc.extensions.get_or_insert_with(Default::default);
     extensions.insert("webhooks".to_owned(), webhooks());
+}
+
+/// What a path segment or query value may hold where nothing narrower is said: no control
+/// character, which the server refuses in any path or query string (`invalid-text`).
+const PLAIN_SEGMENT: &str = r"^[^\u0000-\u001F\u007F-\u009F]+$";
+
+/// What a text in a body may hold where nothing narrower is said: no control character (C0 or
+/// C1) but tab, line feed and carriage return, as the server's text rules refuse.
+const PLAIN_TEXT: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+
+/// The years a date in a query may fall in (`check_date`): 2000 to 2100.
+const QUERY_DATE: &str = r"^(20[0-9]{2}|2100)-";
+
+/// The pattern of a parameter known by its name wherever it appears: the same rules the server
+/// reads it with.
+fn named_pattern(name: &str) -> Option<String> {
+    let kinds = hubbook_store::repo::events::KINDS
+        .iter()
+        .map(|k| k.replace('.', "\\."))
+        .collect::<Vec<_>>()
+        .join("|");
+    match name {
+        "Idempotency-Key" => Some(crate::extract::IDEMPOTENCY_KEY_PATTERN.to_owned()),
+        "cursor" => Some(crate::extract::CURSOR_PATTERN.to_owned()),
+        // The event feed's position: a sequence number.
+        "after" => Some("^[0-9]{1,18}$".to_owned()),
+        "practice" | "registered_practice" => {
+            Some(hubbook_core::practice::ODS_CODE_PATTERN.to_owned())
+        }
+        // Comma-separated, each trimmed, empty ones ignored.
+        "types" => Some(format!("^\\s*({kinds})?\\s*(,\\s*({kinds})?\\s*)*$")),
+        _ => None,
+    }
+}
+
+/// Gives a text schema with no pattern, enum or format the pattern `plain`, and a date in a query
+/// the years the server takes.
+fn bound_text(schema: &mut Schema, plain: &str, dates: bool) {
+    let Schema::Object(object) = schema else {
+        return;
+    };
+    let text = matches!(
+        &object.schema_type,
+        utoipa::openapi::schema::SchemaType::Type(Type::String)
+    );
+    if !text || object.pattern.is_some() || object.enum_values.is_some() {
+        return;
+    }
+    match &object.format {
+        None => object.pattern = Some(plain.to_owned()),
+        Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Date))
+            if dates =>
+        {
+            object.pattern = Some(QUERY_DATE.to_owned());
+        }
+        Some(_) => {}
+    }
+}
+
+/// Bounds every plain text member of a body schema, at any depth.
+fn bound_members(schema: &mut Schema, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    match schema {
+        Schema::Object(object) => {
+            for member in object.properties.values_mut() {
+                if let RefOr::T(member) = member {
+                    bound_text(member, PLAIN_TEXT, false);
+                    bound_members(member, depth + 1);
+                }
+            }
+        }
+        Schema::Array(array) => {
+            if let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &mut array.items {
+                if let RefOr::T(items) = items.as_mut() {
+                    bound_text(items, PLAIN_TEXT, false);
+                    bound_members(items, depth + 1);
+                }
+            }
+        }
+        Schema::OneOf(one) => {
+            for item in &mut one.items {
+                if let RefOr::T(item) = item {
+                    bound_members(item, depth + 1);
+                }
+            }
+        }
+        Schema::AllOf(all) => {
+            for item in &mut all.items {
+                if let RefOr::T(item) = item {
+                    bound_members(item, depth + 1);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The methods each path of the document has, so that a method a path lacks is answered 405

@@ -25,6 +25,28 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
+/// What a page cursor looks like: unpadded URL-safe base64. Any such text is read (it names the
+/// position to continue after); anything else is `invalid-cursor`.
+pub const CURSOR_PATTERN: &str = "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$";
+
+/// What an `Idempotency-Key` is: 1 to 255 visible ASCII characters, as [`idempotency_key`] reads it.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]{1,255}$";
+
+/// Reads a page cursor: any unpadded URL-safe base64 text, as [`CURSOR_PATTERN`] says.
+pub fn decode_cursor(cursor: &str) -> Option<String> {
+    use base64::engine::{general_purpose, DecodePaddingMode, GeneralPurpose};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        general_purpose::NO_PAD
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+    );
+    LENIENT
+        .decode(cursor)
+        .ok()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+}
+
 impl PageQuery {
     /// The id to continue after, and the page size.
     pub fn decode(&self) -> Result<(Option<String>, i64), ApiError> {
@@ -32,10 +54,7 @@ impl PageQuery {
         let after = match &self.cursor {
             None => None,
             Some(c) => Some(
-                base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(c)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
+                decode_cursor(c)
                     .ok_or_else(|| {
                         ApiError::Refused(
                             ProblemType::InvalidCursor,

@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod problem;
 pub mod problem_type;
+pub mod request_id;
 pub mod routes;
 pub mod state;
 
@@ -33,7 +34,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 #[openapi(
     info(
         title = "hubbook",
-        description = "Shared appointment capacity for GP practices in a cluster: rotas, fair sharing, booking and NHS 111 triage.\n\nErrors are RFC 9457 `application/problem+json` documents whose `type` is stable: match on it. Authenticate with `POST /api/v1/auth/token` and send `Authorization: Bearer <token>`. Creates accept `Idempotency-Key`; updates honour `If-Match` with the `ETag` last read. Lists are paginated with `limit` and the opaque `next_cursor`.",
+        description = "Shared appointment capacity for GP practices in a cluster: rotas, fair sharing, booking and NHS 111 triage.\n\nErrors are RFC 9457 `application/problem+json` documents whose `type` is stable: match on it. Authenticate with `POST /api/v1/auth/token` and send `Authorization: Bearer <token>`. Creates accept `Idempotency-Key`; updates honour `If-Match` with the `ETag` last read. Lists are paginated with `limit` and the opaque `next_cursor`. Every response carries `X-Request-Id`: the one the request sent, if it is 1 to 128 letters, digits, `.`, `_`, `:` or `-`, else one the server made; a problem's `instance` names it too, as do the server's log lines, so quote it when asking for help.",
         license(name = "MIT OR Apache-2.0")
     ),
     modifiers(&BearerAuth, &GeneralProblems),

@@ -1,4 +1,7 @@
-//! Prometheus metrics and the request log: counts and latency by route and status, pool usage.
+//! Prometheus metrics and the request log: counts and latency by route and status, pool usage,
+//! the process (memory, CPU, open files, start time), the build, the background work (webhook
+//! deliveries by outcome, the oldest event a webhook still has to be sent, slot releases
+//! announced) and sign-in refusals by reason.
 //!
 //! Requests are labelled and logged by their route pattern (`/api/v1/clusters/{code}`), never by
 //! the raw path or query, so no NHS number, name or token reaches a metric or a log line.
@@ -10,7 +13,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 use crate::AppState;
@@ -24,7 +28,42 @@ pub struct Metrics {
     pool_size: IntGauge,
     pool_idle: IntGauge,
     pool_max: IntGauge,
+    webhook_deliveries: IntCounterVec,
+    oldest_undelivered: Gauge,
+    releases_announced: IntCounter,
+    sign_in_refusals: IntCounterVec,
+    /// Serialises bringing the sign-in refusals (counted by the use cases) up to date.
+    refusals_synced: std::sync::Arc<std::sync::Mutex<()>>,
 }
+
+/// How a webhook delivery ended: the receiver took it (2xx), answered otherwise, or was not
+/// reached (connection refused, timeout...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// A 2xx answer.
+    Delivered,
+    /// Any other answer.
+    Refused,
+    /// No answer.
+    Unreachable,
+}
+
+impl DeliveryOutcome {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Refused => "refused",
+            Self::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// The version of the server, for `hubbook_build_info`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The commit the server was built from (`unknown` without git), for `hubbook_build_info`.
+pub const COMMIT: &str = env!("HUBBOOK_COMMIT");
 
 impl Metrics {
     /// Creates the instruments in a registry of their own.
@@ -56,6 +95,54 @@ impl Metrics {
             "hubbook_db_pool_max_connections",
             "Most database connections allowed",
         )?;
+        let webhook_deliveries = IntCounterVec::new(
+            Opts::new(
+                "hubbook_webhook_deliveries_total",
+                "Webhook deliveries by outcome: delivered (2xx), refused (another answer), unreachable (no answer)",
+            ),
+            &["outcome"],
+        )?;
+        for outcome in [
+            DeliveryOutcome::Delivered,
+            DeliveryOutcome::Refused,
+            DeliveryOutcome::Unreachable,
+        ] {
+            webhook_deliveries.with_label_values(&[outcome.as_str()]);
+        }
+        let oldest_undelivered = Gauge::new(
+            "hubbook_webhook_oldest_undelivered_event_age_seconds",
+            "Age of the oldest event an active webhook still has to be sent (0 when none), read at scrape time",
+        )?;
+        let releases_announced = IntCounter::new(
+            "hubbook_slot_releases_announced_total",
+            "Reserved slots whose release time came, marked by this process's background work (announced unless booked or gone)",
+        )?;
+        let sign_in_refusals = IntCounterVec::new(
+            Opts::new(
+                "hubbook_sign_in_refusals_total",
+                "Sign-ins refused by reason: wrong_credentials (checked and wrong), throttled (refused unchecked while waiting)",
+            ),
+            &["reason"],
+        )?;
+        for reason in ["wrong_credentials", "throttled"] {
+            sign_in_refusals.with_label_values(&[reason]);
+        }
+        let build_info = IntGaugeVec::new(
+            Opts::new(
+                "hubbook_build_info",
+                "The server's version and commit, as labels of a constant 1",
+            ),
+            &["version", "commit"],
+        )?;
+        build_info.with_label_values(&[VERSION, COMMIT]).set(1);
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+        registry.register(Box::new(build_info))?;
+        registry.register(Box::new(webhook_deliveries.clone()))?;
+        registry.register(Box::new(oldest_undelivered.clone()))?;
+        registry.register(Box::new(releases_announced.clone()))?;
+        registry.register(Box::new(sign_in_refusals.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool_size.clone()))?;
@@ -68,7 +155,24 @@ impl Metrics {
             pool_size,
             pool_idle,
             pool_max,
+            webhook_deliveries,
+            oldest_undelivered,
+            releases_announced,
+            sign_in_refusals,
+            refusals_synced: Default::default(),
         })
+    }
+
+    /// Counts one webhook delivery.
+    pub fn webhook_delivered(&self, outcome: DeliveryOutcome) {
+        self.webhook_deliveries
+            .with_label_values(&[outcome.as_str()])
+            .inc();
+    }
+
+    /// Counts slot releases marked by the background work.
+    pub fn releases_announced(&self, count: u64) {
+        self.releases_announced.inc_by(count);
     }
 
     /// Records one finished request.
@@ -81,8 +185,31 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// Renders every metric in the Prometheus text format, with the pool's state read now.
-    pub fn render(&self, pool: &hubbook_store::DbPool) -> String {
+    /// Renders every metric in the Prometheus text format, with what is read at scrape time:
+    /// the pool's state, the use cases' sign-in refusals, and the age of the oldest event a
+    /// webhook still has to be sent (kept as it was when it could not be read).
+    pub fn render(
+        &self,
+        pool: &hubbook_store::DbPool,
+        refusals: &hubbook_service::sign_in::SignInRefusals,
+        oldest_undelivered_seconds: Option<f64>,
+    ) -> String {
+        {
+            let _one_at_a_time = self
+                .refusals_synced
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (reason, total) in [
+                ("wrong_credentials", refusals.wrong_credentials()),
+                ("throttled", refusals.throttled()),
+            ] {
+                let counter = self.sign_in_refusals.with_label_values(&[reason]);
+                counter.inc_by(total.saturating_sub(counter.get()));
+            }
+        }
+        if let Some(seconds) = oldest_undelivered_seconds {
+            self.oldest_undelivered.set(seconds);
+        }
         let state = pool.state();
         self.pool_size.set(i64::from(state.connections));
         self.pool_idle.set(i64::from(state.idle_connections));

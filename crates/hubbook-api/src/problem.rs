@@ -26,8 +26,9 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong in this occurrence, for a person to read.
     pub detail: String,
-    /// This occurrence (`urn:uuid:...`): the server's log names it too, so quote it when asking
-    /// for help.
+    /// This occurrence: the request's id (`X-Request-Id`), as `urn:uuid:<id>` when it is a UUID
+    /// (as the server makes them), else as sent. The server's log lines of the request name it
+    /// too, so quote it when asking for help.
     pub instance: String,
 }
 
@@ -52,10 +53,10 @@ pub enum ApiError {
     /// Wrong username, password, client id or secret.
     #[error("the credentials are not valid")]
     InvalidCredentials,
-    /// Too many wrong passwords for this username lately.
-    #[error("this username is locked after too many wrong passwords; try again after {until} or ask a cluster manager to set a new password")]
-    LockedOut {
-        /// When the lock ends.
+    /// Too many wrong sign-in tries lately for this name or from this address.
+    #[error("too many wrong sign-in tries lately for this name or from this address; try again after {until} (a cluster manager setting a new password ends a username's wait)")]
+    SignInThrottled {
+        /// When the wait ends.
         until: chrono::DateTime<chrono::Utc>,
         /// Seconds until then, for `Retry-After`.
         seconds_left: i64,
@@ -148,10 +149,10 @@ impl From<hubbook_service::ServiceError> for ApiError {
             }
             E::Sharing(e) => Self::Refused(ProblemType::coded(e.code()), e.to_string()),
             E::InvalidCredentials => Self::InvalidCredentials,
-            E::LockedOut {
+            E::Throttled {
                 until,
                 seconds_left,
-            } => Self::LockedOut {
+            } => Self::SignInThrottled {
                 until,
                 seconds_left,
             },
@@ -206,7 +207,7 @@ impl ApiError {
             Self::Store(_) | Self::Internal(_) => P::InternalError,
             Self::InvalidToken(_) => P::InvalidToken,
             Self::InvalidCredentials => P::InvalidCredentials,
-            Self::LockedOut { .. } => P::LockedOut,
+            Self::SignInThrottled { .. } => P::SignInThrottled,
             Self::Forbidden(_) => P::Forbidden,
             Self::Refused(kind, _) => *kind,
             Self::MalformedJson(_) => P::MalformedJson,
@@ -261,7 +262,7 @@ impl ApiError {
             title: kind.title(),
             status: status.as_u16(),
             detail,
-            instance: format!("urn:uuid:{}", uuid::Uuid::now_v7()),
+            instance: crate::request_id::instance(),
         }
     }
 }
@@ -315,7 +316,7 @@ impl ResponseError for ApiError {
         ) {
             response.insert_header((header::RETRY_AFTER, "1"));
         }
-        if let Self::LockedOut { seconds_left, .. } = self {
+        if let Self::SignInThrottled { seconds_left, .. } = self {
             response.insert_header((header::RETRY_AFTER, seconds_left.to_string()));
         }
         if matches!(self, Self::InvalidToken(_)) {

@@ -61,7 +61,7 @@ problem_types! {
     // Who is asking.
     InvalidToken = "invalid-token", UNAUTHORIZED, "No valid bearer token: missing, expired, or issued against a secret or client since revoked. Request a new one.";
     InvalidCredentials = "invalid-credentials", UNAUTHORIZED, "Wrong username, password, client id or secret.";
-    LockedOut = "locked-out", TOO_MANY_REQUESTS, "Too many wrong passwords for this username lately: it is locked until the time in `detail` (`Retry-After` gives the seconds); a cluster manager setting a new password unlocks it.";
+    SignInThrottled = "sign-in-throttled", TOO_MANY_REQUESTS, "Too many wrong sign-in tries lately for this username or client id, or from this address: wait `Retry-After` seconds (tries before then are refused unchecked). The wait doubles with each further wrong try, up to five minutes; a cluster manager setting a new password ends a username's wait.";
     Forbidden = "forbidden", FORBIDDEN, "The caller's role may not do this in its scope.";
     NotFound = "not-found", NOT_FOUND, "Nothing the caller may see exists here (outside its scope the answer is the same).";
     UnknownReport = "unknown-report", NOT_FOUND, "No report of that name.";

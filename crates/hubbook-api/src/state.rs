@@ -52,7 +52,9 @@ impl AppState {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let span = hubbook_service::request::current_span();
         web::block(move || {
+            let _in_request = span.enter();
             let mut conn = pool.get().map_err(StoreError::from)?;
             f(&mut conn)
         })

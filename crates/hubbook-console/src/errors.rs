@@ -185,18 +185,13 @@ pub fn api_refusal(api: ApiError) -> Refusal {
         P::InvalidCredentials => FieldError::at(
             "username",
             format!(
-                "The username or password is not right. Check both and try again: after {} wrong passwords in a row the account is locked for {} minutes. If you have forgotten your password, ask your cluster manager to set a new one.",
-                hubbook_core::lockout::MAX_FAILURES,
-                hubbook_core::lockout::LOCK_MINUTES,
+                "The username or password is not right. Check both and try again: after {} wrong passwords in a row you must wait a while before each further try. If you have forgotten your password, ask your cluster manager to set a new one.",
+                hubbook_core::throttle::USER_LIMIT.free_failures,
             ),
         ),
-        P::LockedOut => FieldError::at(
+        P::SignInThrottled => FieldError::at(
             "username",
-            format!(
-                "This account is locked for {} minutes because the password was wrong {} times in a row. Wait, then try again; or ask your cluster manager to set a new password, which unlocks it at once.",
-                hubbook_core::lockout::LOCK_MINUTES,
-                hubbook_core::lockout::MAX_FAILURES,
-            ),
+            "There have been too many wrong passwords lately. Wait a few minutes, then try again; or ask your cluster manager to set a new password, which ends the wait at once.",
         ),
         P::NotFound => FieldError::page(
             "There is nothing here that you may see. It may have been cancelled, or belong to another practice.",

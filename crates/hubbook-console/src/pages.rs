@@ -378,26 +378,43 @@ async fn sign_in(c: web::Data<Console>, req: HttpRequest, body: web::Bytes) -> H
     }
     let caller = match c
         .hubbook
-        .sign_in(Credentials::Password {
-            username: username.clone(),
-            password,
-        })
+        .sign_in(
+            Credentials::Password {
+                username: username.clone(),
+                password,
+            },
+            // The TCP peer, as for the API's tokens: one throttle for both.
+            req.peer_addr().map(|a| a.ip()),
+        )
         .await
     {
         Ok(caller) => caller,
-        Err(ServiceError::LockedOut { seconds_left, .. }) => {
-            let minutes = (seconds_left + 59) / 60;
-            return render(
+        Err(ServiceError::Throttled { seconds_left, .. }) => {
+            let wait = if seconds_left < 60 {
+                format!(
+                    "{seconds_left} second{}",
+                    if seconds_left == 1 { "" } else { "s" }
+                )
+            } else {
+                let minutes = (seconds_left + 59) / 60;
+                format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
+            };
+            let mut page = render(
                 StatusCode::TOO_MANY_REQUESTS,
                 vec![FieldError::at(
                     "username",
                     format!(
-                        "This account is locked because the password was wrong {} times in a row. Try again in {minutes} minute{}, or ask your cluster manager to set a new password, which unlocks it at once.",
-                        hubbook_core::lockout::MAX_FAILURES,
-                        if minutes == 1 { "" } else { "s" },
+                        "There have been too many wrong passwords lately, so sign-in waits a while. Try again in {wait}, or ask your cluster manager to set a new password, which ends the wait at once.",
                     ),
                 )],
             );
+            if let Ok(value) =
+                actix_web::http::header::HeaderValue::from_str(&seconds_left.to_string())
+            {
+                page.headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, value);
+            }
+            return page;
         }
         Err(e) => {
             let r = refusal(e);

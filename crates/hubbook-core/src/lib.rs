@@ -15,7 +15,6 @@ pub mod cluster;
 pub mod control;
 pub mod error;
 pub mod fair_share;
-pub mod lockout;
 pub mod nhs_number;
 pub mod patient;
 pub mod practice;
@@ -28,6 +27,7 @@ pub mod rota;
 pub mod service;
 pub mod sharing;
 pub mod site;
+pub mod throttle;
 pub mod triage;
 
 pub use clock::{Clock, ManualClock, SystemClock};

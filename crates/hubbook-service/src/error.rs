@@ -93,11 +93,11 @@ pub enum ServiceError {
     /// for all, so that it does not tell which names exist.
     #[error("the credentials are not valid")]
     InvalidCredentials,
-    /// Too many wrong passwords were given for this login name lately
-    /// (`hubbook_core::lockout`); it signs in again after `until`.
-    #[error("this login name is locked after too many wrong passwords, until {until}")]
-    LockedOut {
-        /// When the lock ends.
+    /// Too many wrong tries lately for this login name, client id or address
+    /// (`hubbook_core::throttle`): no try is checked before `until`.
+    #[error("too many wrong sign-in tries lately for this name or from this address; try again after {until}")]
+    Throttled {
+        /// When the wait ends.
         until: chrono::DateTime<chrono::Utc>,
         /// Seconds from the refusal until then (at least one).
         seconds_left: i64,
@@ -167,12 +167,12 @@ impl ServiceError {
         )
     }
 
-    /// The refusal of a locked login name at `now`, locked until `until`.
-    pub fn locked_out(
+    /// The refusal at `now` of a sign-in that waits until `until`.
+    pub fn throttled(
         until: chrono::DateTime<chrono::Utc>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Self {
-        Self::LockedOut {
+        Self::Throttled {
             until,
             // Rounded up: a stored instant may have lost its sub-microsecond part.
             seconds_left: ((until - now).num_milliseconds() + 999)

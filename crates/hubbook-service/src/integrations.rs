@@ -382,6 +382,9 @@ impl Hubbook {
     /// `None` for any other.
     pub async fn certificate_caller(&self, sha256: String) -> Result<Option<Caller>, ServiceError> {
         if let Some(known) = self.certificates.get(&sha256) {
+            if let Some(caller) = &known {
+                crate::request::name_caller(caller);
+            }
             return Ok(known);
         }
         let key = sha256.clone();
@@ -397,6 +400,9 @@ impl Hubbook {
             })
             .await?;
         self.certificates.put(key, caller.clone());
+        if let Some(caller) = &caller {
+            crate::request::name_caller(caller);
+        }
         Ok(caller)
     }
 

@@ -22,6 +22,7 @@ pub mod rebooking;
 mod recent;
 pub mod reference;
 pub mod reports;
+pub mod request;
 pub mod rotas;
 pub mod secrets;
 pub mod sessions;
@@ -55,6 +56,7 @@ pub struct Hubbook {
     certificates: Arc<recent::Recent<Option<Caller>>>,
     standing: Arc<recent::Recent<Option<sign_in::Standing>>>,
     call: Option<Arc<integrations::PendingCall>>,
+    sign_in_refusals: Arc<sign_in::SignInRefusals>,
 }
 
 impl Hubbook {
@@ -79,6 +81,7 @@ impl Hubbook {
                 sign_in::STANDING_CACHE_SECONDS,
             ))),
             call: None,
+            sign_in_refusals: Arc::default(),
         })
     }
 
@@ -99,7 +102,9 @@ impl Hubbook {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let span = request::current_span();
         tokio::task::spawn_blocking(move || {
+            let _in_request = span.enter();
             let mut conn = pool.get().map_err(StoreError::from)?;
             f(&mut conn)
         })

@@ -3,12 +3,17 @@
 //!
 //! A wrong username, a disabled user, an unknown client and a wrong secret all take the same
 //! number of hash checks and give the same answer, so that neither timing nor wording tells which
-//! names exist. Wrong passwords are counted by login name, known or not, and too many lock the
-//! name for a while (`hubbook_core::lockout`).
+//! names exist. Wrong tries are counted per login name or client id (known or not) and per
+//! address, and too many make that key wait a while, doubling per further wrong try up to a few
+//! minutes (`hubbook_core::throttle`): a try while a key waits is refused unchecked.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hubbook_core::access::{Caller, Scope, SubjectKind};
+use hubbook_core::throttle::ThrottleKey;
 use hubbook_core::Role;
-use hubbook_store::repo::{integrations, users};
+use hubbook_store::repo::{integrations, throttle, users};
 use hubbook_store::StoreError;
 
 use crate::secrets::verify_secret;
@@ -37,85 +42,75 @@ pub enum Credentials {
     },
 }
 
+/// Sign-in refusals since the process started, by reason, for the metrics.
+#[derive(Debug, Default)]
+pub struct SignInRefusals {
+    wrong_credentials: AtomicU64,
+    throttled: AtomicU64,
+}
+
+impl SignInRefusals {
+    /// Tries whose credentials were checked and wrong (the one that starts a wait included).
+    pub fn wrong_credentials(&self) -> u64 {
+        self.wrong_credentials.load(Ordering::Relaxed)
+    }
+
+    /// Tries refused unchecked because a key was waiting.
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(Ordering::Relaxed)
+    }
+}
+
 /// How long a process trusts what it read of whether a user is active before reading it
 /// again: every staff request asks. A change of the user in this process forgets at once.
 pub const STANDING_CACHE_SECONDS: u64 = 10;
 
 impl Hubbook {
-    /// Checks credentials and returns who they belong to; anything wrong is
-    /// [`ServiceError::InvalidCredentials`], whatever was wrong, and a login name locked after
-    /// too many wrong passwords is [`ServiceError::LockedOut`] whatever password is given.
-    pub async fn sign_in(&self, credentials: Credentials) -> Result<Caller, ServiceError> {
+    /// Checks credentials, sent from `address` (the TCP peer; `None` when unknown), and returns
+    /// who they belong to. Anything wrong is [`ServiceError::InvalidCredentials`], whatever was
+    /// wrong; a try while the login name, client id or address waits after too many wrong ones,
+    /// and the wrong try that starts the wait, are [`ServiceError::Throttled`].
+    pub async fn sign_in(
+        &self,
+        credentials: Credentials,
+        address: Option<IpAddr>,
+    ) -> Result<Caller, ServiceError> {
         let instant = self.now();
         let now = instant.naive_utc();
-        let login_name = match &credentials {
-            Credentials::Password { username, .. } => Some(username.clone()),
-            Credentials::ClientSecret { .. } => None,
+        let name_key = match &credentials {
+            Credentials::Password { username, .. } => ThrottleKey::user(username),
+            Credentials::ClientSecret { client_id, .. } => ThrottleKey::client(client_id),
         };
+        let mut keys = vec![name_key.clone()];
+        keys.extend(address.map(ThrottleKey::address));
+        let checked_keys = keys.clone();
         // Look the caller up, then let the connection go before the deliberately slow checks.
-        let (candidate, secret, hashes, failed_before) = self
-            .run(move |c| match credentials {
-                Credentials::Password { username, password } => {
-                    let failed = users::failed_sign_ins(c, &username)?;
-                    if let Some(until) = failed.and_then(|f| f.locked_at(instant)) {
-                        return Err(ServiceError::locked_out(until, instant));
-                    }
-                    let user = match users::find_user_by_username(c, &username) {
-                        Err(StoreError::NotFound) => None,
-                        other => Some(other?),
-                    };
-                    let hash = user
-                        .as_ref()
-                        .map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
-                    let candidate = match user {
-                        Some(u) if u.active => Some(Caller {
-                            id: u.id,
-                            kind: SubjectKind::User,
-                            role: u.role,
-                            scope: Scope {
-                                cluster: u.cluster_id.map(Into::into),
-                                practice: u.practice_id.map(Into::into),
-                                clusters: Vec::new(),
-                            },
-                            credential: None,
-                        }),
-                        _ => None,
-                    };
-                    Ok((candidate, password, vec![(None, hash)], failed.is_some()))
+        let looked_up = self
+            .run(move |c| {
+                let counts = throttle::failures(c, &checked_keys)?;
+                let waiting = counts
+                    .iter()
+                    .filter_map(|(key, f)| f.blocked_at(instant).map(|until| (key, f, until)))
+                    .max_by_key(|(_, _, until)| *until);
+                if let Some((key, failures, until)) = waiting {
+                    throttle::record_refusal(c, key, failures, instant)?;
+                    return Ok(Err(until));
                 }
-                Credentials::ClientSecret {
-                    client_id,
-                    client_secret,
-                } => {
-                    let client = match integrations::find_integration_by_client_id(c, &client_id) {
-                        Err(StoreError::NotFound) => None,
-                        other => Some(other?),
-                    };
-                    // An active client's live secrets (one, or two during a rotation).
-                    let mut hashes: Vec<(Option<String>, String)> = match &client {
-                        Some(i) if i.active => integrations::list_secrets(c, &i.id)?
-                            .into_iter()
-                            .filter(|s| s.live_at(now))
-                            .map(|s| (Some(s.id), s.secret_hash))
-                            .collect(),
-                        _ => Vec::new(),
-                    };
-                    // Always as many checks as a client mid-rotation needs, so that timing tells
-                    // neither whether the client exists nor how many secrets it has.
-                    while hashes.len() < integrations::MAX_LIVE_SECRETS {
-                        hashes.push((None, DUMMY_HASH.to_owned()));
-                    }
-                    let candidate = match client {
-                        Some(i) if i.active => {
-                            let clusters = integrations::integration_cluster_ids(c, &i.id)?;
-                            Some(client_caller(&i, clusters))
-                        }
-                        _ => None,
-                    };
-                    Ok((candidate, client_secret, hashes, false))
-                }
+                let counted_before = counts
+                    .iter()
+                    .any(|(key, _)| matches!(key, ThrottleKey::User(_) | ThrottleKey::Client(_)));
+                look_up(c, credentials, now).map(|found| Ok((found, counted_before)))
             })
             .await?;
+        let ((candidate, secret, hashes), counted_before) = match looked_up {
+            Ok(found) => found,
+            Err(until) => {
+                self.sign_in_refusals
+                    .throttled
+                    .fetch_add(1, Ordering::Relaxed);
+                return Err(ServiceError::throttled(until, instant));
+            }
+        };
         // Every hash is checked (no early exit), then the first match is taken.
         let matched = tokio::task::spawn_blocking(move || {
             let results: Vec<(Option<String>, bool)> = hashes
@@ -129,54 +124,55 @@ impl Hubbook {
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("blocking task failed: {e}")))?;
-        if let Some(name) = login_name {
-            return self
-                .password_checked(name, candidate, matched.is_some(), failed_before)
-                .await;
-        }
-        match (candidate, matched) {
+        let signed_in = match (candidate, matched) {
             (Some(caller), Some(credential))
                 if caller.kind == SubjectKind::Client && credential.is_some() =>
             {
-                Ok(Caller {
+                Some(Caller {
                     credential,
                     ..caller
                 })
             }
-            (Some(caller), Some(_)) if caller.kind == SubjectKind::User => Ok(caller),
-            _ => Err(ServiceError::InvalidCredentials),
-        }
-    }
-
-    /// The answer to a password sign-in once the hash was checked: a right password for an
-    /// active user clears the name's wrong tries; a wrong one (or any try for a disabled or
-    /// unknown name) counts towards the lock, and the try that locks the name says so.
-    async fn password_checked(
-        &self,
-        username: String,
-        candidate: Option<Caller>,
-        right: bool,
-        failed_before: bool,
-    ) -> Result<Caller, ServiceError> {
-        let now = self.now();
-        match candidate {
-            Some(caller) if right && caller.kind == SubjectKind::User => {
-                if failed_before {
-                    self.run(move |c| Ok(users::clear_failed_sign_ins(c, &username)?))
+            (Some(caller), Some(_)) if caller.kind == SubjectKind::User => Some(caller),
+            _ => None,
+        };
+        match signed_in {
+            Some(caller) => {
+                crate::request::name_caller(&caller);
+                // A right password clears the name's count, never the address's.
+                if counted_before {
+                    self.run(move |c| Ok(throttle::clear(c, &name_key)?))
                         .await?;
                 }
                 Ok(caller)
             }
-            _ => {
-                let count = self
-                    .run(move |c| Ok(users::record_failed_sign_in(c, &username, now)?))
+            None => {
+                self.sign_in_refusals
+                    .wrong_credentials
+                    .fetch_add(1, Ordering::Relaxed);
+                let counted = self
+                    .run(move |c| {
+                        keys.iter()
+                            .map(|key| Ok(throttle::record_failure(c, key, instant)?))
+                            .collect::<Result<Vec<_>, ServiceError>>()
+                    })
                     .await?;
-                match count.locked_at(now) {
-                    Some(until) => Err(ServiceError::locked_out(until, now)),
+                let waits = counted
+                    .iter()
+                    .filter(|c| c.started_block)
+                    .filter_map(|c| c.failures.blocked_at(instant))
+                    .max();
+                match waits {
+                    Some(until) => Err(ServiceError::throttled(until, instant)),
                     None => Err(ServiceError::InvalidCredentials),
                 }
             }
         }
+    }
+
+    /// Sign-in refusals since the process started, by reason.
+    pub fn sign_in_refusals(&self) -> &SignInRefusals {
+        &self.sign_in_refusals
     }
 
     /// Whether a caller is still live: a client's secret and the client itself (so that revoking
@@ -185,6 +181,7 @@ impl Hubbook {
     /// session, at once in the process that changed it and within [`STANDING_CACHE_SECONDS`] in
     /// any other).
     pub async fn still_signed_in(&self, who: &Caller) -> Result<bool, ServiceError> {
+        crate::request::name_caller(who);
         if who.kind != SubjectKind::Client {
             let standing = match self.standing.get(&who.id) {
                 Some(standing) => standing,
@@ -258,5 +255,75 @@ pub(crate) fn client_caller(
         },
         scope,
         credential: None,
+    }
+}
+
+/// What a sign-in checks: who the credentials would be (if an active user or client), the
+/// secret given, and the hashes to check it against, as many for a name that does not exist as
+/// for one that does.
+type LookedUp = (Option<Caller>, String, Vec<(Option<String>, String)>);
+
+/// Looks up the user or client that credentials name.
+fn look_up(
+    c: &mut hubbook_store::DbConn,
+    credentials: Credentials,
+    now: chrono::NaiveDateTime,
+) -> Result<LookedUp, ServiceError> {
+    match credentials {
+        Credentials::Password { username, password } => {
+            let user = match users::find_user_by_username(c, &username) {
+                Err(StoreError::NotFound) => None,
+                other => Some(other?),
+            };
+            let hash = user
+                .as_ref()
+                .map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
+            let candidate = match user {
+                Some(u) if u.active => Some(Caller {
+                    id: u.id,
+                    kind: SubjectKind::User,
+                    role: u.role,
+                    scope: Scope {
+                        cluster: u.cluster_id.map(Into::into),
+                        practice: u.practice_id.map(Into::into),
+                        clusters: Vec::new(),
+                    },
+                    credential: None,
+                }),
+                _ => None,
+            };
+            Ok((candidate, password, vec![(None, hash)]))
+        }
+        Credentials::ClientSecret {
+            client_id,
+            client_secret,
+        } => {
+            let client = match integrations::find_integration_by_client_id(c, &client_id) {
+                Err(StoreError::NotFound) => None,
+                other => Some(other?),
+            };
+            // An active client's live secrets (one, or two during a rotation).
+            let mut hashes: Vec<(Option<String>, String)> = match &client {
+                Some(i) if i.active => integrations::list_secrets(c, &i.id)?
+                    .into_iter()
+                    .filter(|s| s.live_at(now))
+                    .map(|s| (Some(s.id), s.secret_hash))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            // Always as many checks as a client mid-rotation needs, so that timing tells
+            // neither whether the client exists nor how many secrets it has.
+            while hashes.len() < integrations::MAX_LIVE_SECRETS {
+                hashes.push((None, DUMMY_HASH.to_owned()));
+            }
+            let candidate = match client {
+                Some(i) if i.active => {
+                    let clusters = integrations::integration_cluster_ids(c, &i.id)?;
+                    Some(client_caller(&i, clusters))
+                }
+                _ => None,
+            };
+            Ok((candidate, client_secret, hashes))
+        }
     }
 }

@@ -92,11 +92,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    sign_in_failures (username) {
-        username -> Text,
+    sign_in_throttle (key) {
+        key -> Text,
         failures -> Integer,
         last_failed_at -> Timestamp,
-        locked_until -> Nullable<Timestamp>,
+        blocked_until -> Nullable<Timestamp>,
     }
 }
 
@@ -423,7 +423,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     practices,
     services,
     users,
-    sign_in_failures,
+    sign_in_throttle,
     installation_keys,
     work_leases,
     integrations,

@@ -39,12 +39,14 @@ pub struct TokenResponse {
     pub expires_in: i64,
 }
 
-crate::problems!(TokenProblems: InvalidCredentials, LockedOut);
+crate::problems!(TokenProblems: InvalidCredentials, SignInThrottled);
 
 /// Exchange credentials for an access token.
 ///
 /// `grant_type=password` with `username` and `password` for staff, or
 /// `grant_type=client_credentials` with `client_id` and `client_secret` for integrations.
+/// Wrong tries are throttled per username or client id and per address: past a few, each
+/// further one makes them wait longer (`429 sign-in-throttled` with `Retry-After`).
 #[utoipa::path(
     tag = "auth",
     request_body(content(
@@ -75,7 +77,9 @@ pub async fn issue_token(
             client_secret,
         },
     };
-    let principal = Principal(state.hubbook.sign_in(credentials).await?);
+    // The TCP peer: behind a reverse proxy, the proxy's address (no forwarded header is trusted).
+    let address = req.peer_addr().map(|a| a.ip());
+    let principal = Principal(state.hubbook.sign_in(credentials, address).await?);
     // A token's lifetime runs on the wall clock, the one its expiry is checked against, whatever
     // the clock of the appointment book says (a test may set that one anywhere).
     let token = state.tokens.issue(&principal, chrono::Utc::now())?;
@@ -115,9 +119,29 @@ fn parse_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, ApiErro
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if content_type.starts_with("application/x-www-form-urlencoded") {
-        serde_urlencoded::from_bytes(body).map_err(|e| {
+        let request: TokenRequest = serde_urlencoded::from_bytes(body).map_err(|e| {
             ApiError::InvalidBody(format!("the form is not a valid token request: {e}"))
-        })
+        })?;
+        // As a JSON body is checked before any route: no name or secret holds one, and
+        // PostgreSQL could not look up a NUL.
+        let (name, secret) = match &request {
+            TokenRequest::Password { username, password } => (username, password),
+            TokenRequest::ClientCredentials {
+                client_id,
+                client_secret,
+            } => (client_id, client_secret),
+        };
+        if name
+            .chars()
+            .chain(secret.chars())
+            .any(hubbook_core::control::refused)
+        {
+            return Err(ApiError::Refused(
+                crate::ProblemType::InvalidText,
+                "a value of the form holds a control character such as %00".into(),
+            ));
+        }
+        Ok(request)
     } else if content_type.starts_with("application/json") {
         serde_json::from_slice(body).map_err(|e| {
             if e.is_data() {

@@ -67,7 +67,7 @@ pub struct NewDispositionBody {
     #[schema(value_type = schema::DeliveryFit)]
     pub delivery: String,
     /// The service codes or clinical roles that fit (at least one).
-    #[schema(value_type = Vec<schema::ServiceCode>)]
+    #[schema(value_type = Vec<schema::ServiceCode>, min_items = 1)]
     pub services: Vec<String>,
 }
 
@@ -85,7 +85,7 @@ pub struct DispositionPatch {
     #[schema(value_type = Option<schema::DeliveryFit>)]
     pub delivery: Option<String>,
     /// The services that fit, replacing the current ones.
-    #[schema(value_type = Option<Vec<schema::ServiceCode>>)]
+    #[schema(value_type = Option<Vec<schema::ServiceCode>>, min_items = 1)]
     pub services: Option<Vec<String>>,
     /// `false` retires the code: 111 can no longer book with it.
     pub active: Option<bool>,

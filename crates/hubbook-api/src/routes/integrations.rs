@@ -60,8 +60,8 @@ pub struct NewIntegrationBody {
     /// Display name, e.g. `NHS 111 Yorkshire`.
     #[schema(value_type = schema::Name)]
     pub name: String,
-    /// Codes of the clusters it may book in (a manager may name only its own).
-    #[schema(value_type = Vec<schema::ClusterCode>)]
+    /// Codes of the clusters it may book in (a manager may name only its own); at least one.
+    #[schema(value_type = Vec<schema::ClusterCode>, min_items = 1)]
     pub clusters: Vec<String>,
     /// The client id to use; generated when omitted.
     #[schema(value_type = Option<schema::ClientId>)]

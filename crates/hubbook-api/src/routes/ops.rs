@@ -46,11 +46,25 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiE
     }))
 }
 
-/// Metrics in the Prometheus text format: requests by route and status, latency, pool usage.
+/// Metrics in the Prometheus text format: requests by route and status, latency, pool usage,
+/// the process, the build, webhook deliveries and their backlog, releases announced and sign-in
+/// refusals.
 #[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let now = state.now();
+    // One query per active webhook; a database out of reach leaves the last figure.
+    let oldest = state
+        .db(move |c| Ok(hubbook_store::repo::webhooks::oldest_undelivered(c)?))
+        .await
+        .ok()
+        .map(|oldest| {
+            oldest.map_or(0.0, |at| {
+                (now - at).num_milliseconds().max(0) as f64 / 1000.0
+            })
+        });
+    let refusals = state.hubbook.sign_in_refusals();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(&state.pool))
+        .body(state.metrics.render(&state.pool, refusals, oldest))
 }

@@ -177,7 +177,7 @@ fn worklist_csv(items: impl Iterator<Item = RebookingItem>) -> String {
     csv.finish()
 }
 
-crate::problems!(ResolveRebookingProblems: Forbidden, NotFound, InvalidTransition, PreconditionFailed);
+crate::problems!(ResolveRebookingProblems: Forbidden, NotFound, InvalidTransition, PreconditionFailed, InvalidName);
 
 /// Resolve one appointment's rebooking need: keep the old time, or cancel it. (Rescheduling it
 /// to another slot also resolves it.) Send `If-Match` with the appointment's version.

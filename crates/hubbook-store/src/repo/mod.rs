@@ -22,6 +22,7 @@ pub mod services;
 pub mod sessions;
 pub mod sharing;
 pub mod sites;
+pub mod throttle;
 pub mod users;
 pub mod webhooks;
 

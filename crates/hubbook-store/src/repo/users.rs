@@ -5,10 +5,9 @@ use diesel::prelude::*;
 use super::{audited, insert_audited, update_audited, Change};
 use crate::ids::ClusterId;
 use crate::models::{User, UserChanges};
-use crate::schema::{sign_in_failures, users};
-use crate::{new_id, write_tx, ConflictKind, DbConn, Page, StoreError};
-use chrono::{DateTime, NaiveDateTime, Utc};
-use hubbook_core::lockout::FailedSignIns;
+use crate::schema::users;
+use crate::{new_id, DbConn, Page, StoreError};
+use hubbook_core::throttle::ThrottleKey;
 
 audited!(User, "user", |u| u.cluster_id.as_deref());
 
@@ -126,99 +125,14 @@ pub fn update_user(
                     users::updated_at.eq(change.at),
                 ))
                 .execute(c)?;
-            // A new password, or turning the user on or off, unlocks the login name.
+            // A new password, or turning the user on or off, ends the login name's back-off
+            // (not its address's).
             if updated > 0 && (changes.password_hash.is_some() || changes.active.is_some()) {
-                let name = users::table.find(id).select(users::username);
-                diesel::delete(
-                    sign_in_failures::table.filter(sign_in_failures::username.eq_any(name)),
-                )
-                .execute(c)?;
+                let name: String = users::table.find(id).select(users::username).first(c)?;
+                let key = ThrottleKey::user(&name).stored();
+                diesel::delete(crate::schema::sign_in_throttle::table.find(key)).execute(c)?;
             }
             Ok(updated)
         },
     )
-}
-
-/// The wrong passwords recently given for a login name (any case), if any.
-pub fn failed_sign_ins(
-    conn: &mut DbConn,
-    username: &str,
-) -> Result<Option<FailedSignIns>, StoreError> {
-    Ok(sign_in_failures::table
-        .find(username.to_lowercase())
-        .select(FAILURE_COLUMNS)
-        .first::<FailureRow>(conn)
-        .optional()?
-        .map(from_row))
-}
-
-/// Counts one more wrong password for a login name at `now`, as the core's lockout rule counts
-/// it, and returns the new count. The name's row is written first in the transaction, so
-/// concurrent wrong tries wait for each other and every one of them counts.
-pub fn record_failed_sign_in(
-    conn: &mut DbConn,
-    username: &str,
-    now: DateTime<Utc>,
-) -> Result<FailedSignIns, StoreError> {
-    let name = username.to_lowercase();
-    let once = |c: &mut DbConn| {
-        write_tx(c, |c| {
-            let row = sign_in_failures::table.find(&name);
-            let touched = diesel::update(row)
-                .set(sign_in_failures::failures.eq(sign_in_failures::failures))
-                .execute(c)?;
-            let previous = if touched == 0 {
-                None
-            } else {
-                Some(from_row(
-                    row.select(FAILURE_COLUMNS).first::<FailureRow>(c)?,
-                ))
-            };
-            let next = FailedSignIns::after_failure(previous.as_ref(), now);
-            let values = (
-                sign_in_failures::failures.eq(next.failures),
-                sign_in_failures::last_failed_at.eq(next.last_failed_at.naive_utc()),
-                sign_in_failures::locked_until.eq(next.locked_until.map(|t| t.naive_utc())),
-            );
-            if touched == 0 {
-                diesel::insert_into(sign_in_failures::table)
-                    .values((sign_in_failures::username.eq(&name), values))
-                    .execute(c)?;
-            } else {
-                diesel::update(row).set(values).execute(c)?;
-            }
-            Ok::<_, StoreError>(next)
-        })
-    };
-    match once(conn) {
-        // Another wrong try for a name seen for the first time inserted its row first.
-        Err(StoreError::Conflict(ConflictKind::Duplicate(_))) => once(conn),
-        other => other,
-    }
-}
-
-/// Forgets the wrong passwords given for a login name (after a right one).
-pub fn clear_failed_sign_ins(conn: &mut DbConn, username: &str) -> Result<(), StoreError> {
-    diesel::delete(sign_in_failures::table.find(username.to_lowercase())).execute(conn)?;
-    Ok(())
-}
-
-type FailureRow = (i32, NaiveDateTime, Option<NaiveDateTime>);
-
-const FAILURE_COLUMNS: (
-    sign_in_failures::failures,
-    sign_in_failures::last_failed_at,
-    sign_in_failures::locked_until,
-) = (
-    sign_in_failures::failures,
-    sign_in_failures::last_failed_at,
-    sign_in_failures::locked_until,
-);
-
-fn from_row((failures, last_failed_at, locked_until): FailureRow) -> FailedSignIns {
-    FailedSignIns {
-        failures,
-        last_failed_at: last_failed_at.and_utc(),
-        locked_until: locked_until.map(|t| t.and_utc()),
-    }
 }

@@ -278,6 +278,32 @@ pub fn pending_events(
     Ok(query.load(conn)?)
 }
 
+/// When the oldest event that an active webhook takes and has not yet been sent occurred, over
+/// every active webhook (`None` when all are up to date): one indexed look-up per webhook.
+pub fn oldest_undelivered(conn: &mut DbConn) -> Result<Option<NaiveDateTime>, StoreError> {
+    let hooks: Vec<Webhook> = webhooks::table
+        .filter(webhooks::active.eq(true))
+        .select(Webhook::as_select())
+        .load(conn)?;
+    let mut oldest: Option<NaiveDateTime> = None;
+    for hook in hooks {
+        let mut first = events::table
+            .filter(events::cluster_id.eq(&hook.cluster_id))
+            .filter(events::seq.gt(hook.delivered_seq))
+            .order(events::seq.asc())
+            .select(events::occurred_at)
+            .limit(1)
+            .into_boxed();
+        if let Some(kinds) = kinds_taken(&hook) {
+            first = first.filter(events::kind.eq_any(kinds));
+        }
+        if let Some(at) = first.first::<NaiveDateTime>(conn).optional()? {
+            oldest = Some(oldest.map_or(at, |o| o.min(at)));
+        }
+    }
+    Ok(oldest)
+}
+
 /// Moves `owner`'s webhook past the end of its cluster's feed when none of the events after its
 /// position is of a kind it takes, so that it is not claimed again for them. The feed's end is
 /// read first: events are numbered in commit order, so every event up to it is already visible

@@ -1,0 +1,8 @@
+DROP TABLE sign_in_throttle;
+CREATE TABLE sign_in_failures (
+    username       TEXT PRIMARY KEY,
+    failures       INTEGER NOT NULL CHECK (failures >= 0),
+    last_failed_at TIMESTAMP NOT NULL,
+    locked_until   TIMESTAMP
+);
+COMMENT ON TABLE sign_in_failures IS 'Distribution: username. Failed sign-ins per username.';

@@ -245,7 +245,7 @@ async fn wrong_passwords_make_the_name_wait_longer_each_time(app: TestApp) {
             problem["detail"]
                 .as_str()
                 .unwrap()
-                .contains("try again after"),
+                .contains("try again in 30 s"),
             "{problem}"
         );
         assert_eq!(

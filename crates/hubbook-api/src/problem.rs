@@ -54,7 +54,7 @@ pub enum ApiError {
     #[error("the credentials are not valid")]
     InvalidCredentials,
     /// Too many wrong sign-in tries lately for this name or from this address.
-    #[error("too many wrong sign-in tries lately for this name or from this address; try again after {until} (a cluster manager setting a new password ends a username's wait)")]
+    #[error("too many wrong sign-in tries lately for this name or from this address; try again in {seconds_left} s (a cluster manager setting a new password ends a username's wait)")]
     SignInThrottled {
         /// When the wait ends.
         until: chrono::DateTime<chrono::Utc>,

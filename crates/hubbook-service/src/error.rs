@@ -95,7 +95,7 @@ pub enum ServiceError {
     InvalidCredentials,
     /// Too many wrong tries lately for this login name, client id or address
     /// (`hubbook_core::throttle`): no try is checked before `until`.
-    #[error("too many wrong sign-in tries lately for this name or from this address; try again after {until}")]
+    #[error("too many wrong sign-in tries lately for this name or from this address; try again after {}", until.format("%Y-%m-%dT%H:%M:%SZ"))]
     Throttled {
         /// When the wait ends.
         until: chrono::DateTime<chrono::Utc>,

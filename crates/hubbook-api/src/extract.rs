@@ -53,15 +53,12 @@ impl PageQuery {
         let limit = hubbook_store::repo::page_limit(self.limit.unwrap_or(DEFAULT_PAGE));
         let after = match &self.cursor {
             None => None,
-            Some(c) => Some(
-                decode_cursor(c)
-                    .ok_or_else(|| {
-                        ApiError::Refused(
-                            ProblemType::InvalidCursor,
-                            "the cursor is not one this API returned".into(),
-                        )
-                    })?,
-            ),
+            Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+                ApiError::Refused(
+                    ProblemType::InvalidCursor,
+                    "the cursor is not one this API returned".into(),
+                )
+            })?),
         };
         Ok((after, limit))
     }

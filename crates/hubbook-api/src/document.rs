@@ -37,7 +37,7 @@ pub fn complete(doc: &mut OpenApi) {
                 }
                 let (plain, dates) = match parameter.parameter_in {
                     ParameterIn::Path => (PLAIN_SEGMENT, false),
-                    ParameterIn::Query => (PLAIN_SEGMENT, true),
+                    ParameterIn::Query => (PLAIN_QUERY, true),
                     _ => continue,
                 };
                 if let Some(RefOr::T(schema)) = parameter.schema.as_mut() {
@@ -47,7 +47,12 @@ pub fn complete(doc: &mut OpenApi) {
         }
     }
     if let Some(components) = doc.components.as_mut() {
-        for schema in components.schemas.values_mut() {
+        for (name, schema) in components.schemas.iter_mut() {
+            // A problem's detail may quote what the caller sent; every other text the server
+            // sends back was read under these rules.
+            if name.ends_with("Problem") {
+                continue;
+            }
             if let RefOr::T(schema) = schema {
                 bound_members(schema, 0);
             }
@@ -66,6 +71,9 @@ pub fn complete(doc: &mut OpenApi) {
 /// What a path segment or query value may hold where nothing narrower is said: no control
 /// character, which the server refuses in any path or query string (`invalid-text`).
 const PLAIN_SEGMENT: &str = r"^[^\u0000-\u001F\u007F-\u009F]+$";
+
+/// What a query value may hold where nothing narrower is said: as [`PLAIN_SEGMENT`], or nothing.
+const PLAIN_QUERY: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
 
 /// What a text in a body may hold where nothing narrower is said: no control character (C0 or
 /// C1) but tab, line feed and carriage return, as the server's text rules refuse.
@@ -102,10 +110,12 @@ fn bound_text(schema: &mut Schema, plain: &str, dates: bool) {
     let Schema::Object(object) = schema else {
         return;
     };
-    let text = matches!(
-        &object.schema_type,
-        utoipa::openapi::schema::SchemaType::Type(Type::String)
-    );
+    let text = match &object.schema_type {
+        utoipa::openapi::schema::SchemaType::Type(Type::String) => true,
+        // An optional text: `["string", "null"]`.
+        utoipa::openapi::schema::SchemaType::Array(types) => types.contains(&Type::String),
+        _ => false,
+    };
     if !text || object.pattern.is_some() || object.enum_values.is_some() {
         return;
     }

@@ -242,7 +242,7 @@ pub async fn list_rotas(
     Ok(web::Json(PageOf::from_page(page, RotaView::from)))
 }
 
-crate::problems!(CreateRotaProblems: Forbidden, NotFound, InvalidRotaName, InvalidTemplateKey, DuplicateTemplateKey, InvalidTemplateReference, InvalidSessionTimes, TimeNotWholeMinute, InvalidSlotLength, InvalidCapacity, InvalidBreak, NoWeekdays, InvalidWeekPattern, InvalidValidityRange, UnknownDelivery, UnknownReference, IdempotencyKeyReused, InvalidIdempotencyKey);
+crate::problems!(CreateRotaProblems: Forbidden, NotFound, InvalidRotaName, InvalidName, InvalidTemplateKey, DuplicateTemplateKey, InvalidTemplateReference, InvalidSessionTimes, TimeNotWholeMinute, InvalidSlotLength, InvalidCapacity, InvalidBreak, NoWeekdays, InvalidWeekPattern, InvalidValidityRange, UnknownDelivery, UnknownReference, IdempotencyKeyReused, InvalidIdempotencyKey);
 
 /// Draft a rota of session templates (its manager). Nothing is bookable until it is published.
 #[utoipa::path(
@@ -301,7 +301,7 @@ pub async fn get_rota(
         .json(RotaView::from(rota)))
 }
 
-crate::problems!(ReplaceRotaProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, InvalidRotaName, InvalidTemplateKey, DuplicateTemplateKey, InvalidTemplateReference, InvalidSessionTimes, TimeNotWholeMinute, InvalidSlotLength, InvalidCapacity, InvalidBreak, NoWeekdays, InvalidWeekPattern, InvalidValidityRange, UnknownDelivery, UnknownReference);
+crate::problems!(ReplaceRotaProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, InvalidRotaName, InvalidName, InvalidTemplateKey, DuplicateTemplateKey, InvalidTemplateReference, InvalidSessionTimes, TimeNotWholeMinute, InvalidSlotLength, InvalidCapacity, InvalidBreak, NoWeekdays, InvalidWeekPattern, InvalidValidityRange, UnknownDelivery, UnknownReference);
 
 /// Replace a rota's name and templates. Send `If-Match` with the ETag read. Published sessions
 /// change only when the rota is published again.

@@ -1,7 +1,7 @@
 //! Request parts shared by many routes: pagination, `If-Match`, `Idempotency-Key`, and the
 //! error handlers that turn actix's own extractor failures into problem documents.
 
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use base64::Engine;
@@ -138,28 +138,6 @@ pub fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
-/// Maps a JSON body failure to its problem: too large (413), wrong content type (415),
-/// not JSON (400), or JSON of the wrong shape (422).
-pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let api = match &err {
-        JsonPayloadError::OverflowKnownLength { length, limit } => ApiError::PayloadTooLarge(
-            format!("the body is {length} bytes; the most this route accepts is {limit}"),
-        ),
-        JsonPayloadError::Overflow { limit } => {
-            ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
-        }
-        JsonPayloadError::ContentType => {
-            ApiError::UnsupportedMediaType("send the body as application/json".into())
-        }
-        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::InvalidBody(e.to_string()),
-        JsonPayloadError::Deserialize(e) => {
-            ApiError::MalformedJson(format!("the body is not valid JSON: {e}"))
-        }
-        other => ApiError::MalformedJson(other.to_string()),
-    };
-    api.into()
-}
-
 /// Maps a query string failure to an `invalid-query` problem.
 pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::InvalidQuery(format!("the query string is not valid: {err}")).into()
@@ -230,15 +208,7 @@ pub async fn refuse_control_characters(
         // Read whole (within the body limit) and put back for the route's own extractor.
         let body = match req.extract::<web::Bytes>().await {
             Ok(body) => body,
-            Err(e) => {
-                let problem = match e.as_error::<actix_web::error::PayloadError>() {
-                    Some(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge(
-                        format!("the body is larger than {MAX_BODY_BYTES} bytes"),
-                    ),
-                    _ => ApiError::MalformedJson(format!("the body could not be read: {e}")),
-                };
-                return Err(problem.into());
-            }
+            Err(e) => return Err(unreadable(&e).into()),
         };
         if hubbook_core::control::in_json(&body) {
             return Err(ApiError::Refused(
@@ -271,11 +241,6 @@ impl<T> Json<T> {
     pub fn into_inner(self) -> Result<T, ApiError> {
         self.0
     }
-
-    /// A body already read, for handlers called directly (tests).
-    pub fn of(value: T) -> Self {
-        Self(Ok(value))
-    }
 }
 
 impl<T> actix_web::FromRequest for Json<T>
@@ -304,17 +269,7 @@ where
                 });
             let body = match bytes.await {
                 Ok(body) => body,
-                Err(e) => {
-                    let problem = match e.as_error::<actix_web::error::PayloadError>() {
-                        Some(actix_web::error::PayloadError::Overflow) => {
-                            ApiError::PayloadTooLarge(format!(
-                                "the body is larger than {MAX_BODY_BYTES} bytes"
-                            ))
-                        }
-                        _ => ApiError::MalformedJson(format!("the body could not be read: {e}")),
-                    };
-                    return Ok(Self(Err(problem)));
-                }
+                Err(e) => return Ok(Self(Err(unreadable(&e)))),
             };
             if !json {
                 return Ok(Self(Err(ApiError::UnsupportedMediaType(
@@ -329,6 +284,16 @@ where
                 shapes.as_ref().map(|s| s.get_ref()),
             )))
         })
+    }
+}
+
+/// The problem with a body that could not be read whole: too large, or cut off.
+fn unreadable(e: &actix_web::Error) -> ApiError {
+    match e.as_error::<actix_web::error::PayloadError>() {
+        Some(actix_web::error::PayloadError::Overflow) => {
+            ApiError::PayloadTooLarge(format!("the body is larger than {MAX_BODY_BYTES} bytes"))
+        }
+        _ => ApiError::MalformedJson(format!("the body could not be read: {e}")),
     }
 }
 

@@ -104,11 +104,6 @@ pub fn configure(
     doc: utoipa::openapi::OpenApi,
 ) {
     cfg.app_data(state)
-        .app_data(
-            web::JsonConfig::default()
-                .limit(MAX_BODY_BYTES)
-                .error_handler(extract::json_error),
-        )
         .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
         .app_data(web::QueryConfig::default().error_handler(extract::query_error))
         .app_data(web::PathConfig::default().error_handler(extract::path_error))

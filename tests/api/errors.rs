@@ -424,7 +424,95 @@ async fn bodies_of_the_wrong_shape_and_methods_a_path_lacks_are_refused_clearly(
     .problem(404, "not-found");
 }
 
+/// What a client generated from the document may send is read as the document says: a whole
+/// number written with a fraction is an integer, a tagged shape has no other members, a cursor
+/// the list never handed out is `invalid-cursor` (not a missing row), and a caller without the
+/// rights hears 403 before its query is read.
+async fn the_server_reads_requests_as_the_document_says(app: TestApp) {
+    let c = app.open_week("U30017").await;
+    // JSON Schema counts 2100.0 as an integer; so does the server.
+    let practice = app
+        .post(
+            "/api/v1/clusters/U30017/practices",
+            &c.manager,
+            json!({"ods_code": "Y30017", "name": "Whole Number Surgery", "list_size": 2100.0}),
+        )
+        .await;
+    assert_eq!(practice.status.as_u16(), 201, "{:?}", practice.body);
+    assert_eq!(practice.body["list_size"], 2100);
+    app.post(
+        "/api/v1/clusters/U30017/practices",
+        &c.manager,
+        json!({"ods_code": "Y30018", "name": "Half Surgery", "list_size": 2100.5}),
+    )
+    .await
+    .problem(422, "invalid-body");
+    // serde ignores unknown members of a variant without fields; the shape check does not.
+    for triage in [
+        json!({"kind": "gp_contract", "slots": 3}),
+        json!({"kind": "per_day", "slots": 3, "percent": 10}),
+    ] {
+        let refused = app
+            .send(
+                Method::PUT,
+                "/api/v1/clusters/U30017/sharing",
+                Some(&c.manager),
+                Some(json!({ "triage": triage })),
+                &[("if-match", "*")],
+            )
+            .await;
+        let problem = refused.problem(422, "invalid-body");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("no member"),
+            "{problem}"
+        );
+    }
+    let kept = app
+        .send(
+            Method::PUT,
+            "/api/v1/clusters/U30017/sharing",
+            Some(&c.manager),
+            Some(json!({"triage": {"kind": "per_day", "slots": 3}})),
+            &[("if-match", "*")],
+        )
+        .await;
+    assert_eq!(kept.status.as_u16(), 200, "{:?}", kept.body);
+    // A cursor of the right alphabet that no list handed out.
+    for list in [
+        "/api/v1/appointments?cursor=eXyy1BWA0NLbNhjj",
+        "/api/v1/clusters/U30017/sessions?cursor=eXyy1BWA0NLbNhjj",
+    ] {
+        app.get(list, &c.manager)
+            .await
+            .problem(400, "invalid-cursor");
+    }
+    // Rights before the query: an admin reads no appointments, whatever it filters by.
+    app.get("/api/v1/appointments?nhs_number=1234567890", &app.admin)
+        .await
+        .problem(403, "forbidden");
+    app.get(
+        "/api/v1/clusters/U30017/reports/no-such-report?from=2026-01-01&to=2025-01-01",
+        &c.receptionist,
+    )
+    .await
+    .problem(403, "forbidden");
+    // A publication's reason is held to the rules of a withdrawal's.
+    let rota = app.get("/api/v1/clusters/U30017/rotas", &c.manager).await;
+    let rota = rota.body["items"][0]["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/clusters/U30017/rotas/{rota}/publish"),
+        &c.manager,
+        json!({"from": "2026-12-07", "to": "2026-12-08", "dry_run": true, "reason": "  "}),
+    )
+    .await
+    .problem(422, "invalid-name");
+}
+
 both!(
+    the_server_reads_requests_as_the_document_says,
     bodies_of_the_wrong_shape_and_methods_a_path_lacks_are_refused_clearly,
     a_gzip_encoded_body_is_read_and_checked,
     a_nul_in_any_text_the_openapi_declares_is_refused,

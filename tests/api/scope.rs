@@ -237,7 +237,8 @@ fn table() -> Vec<Row> {
         row("POST", "/api/v1/appointments/{id}/cancel", [403, 200, 404, 403, 200, 404, 404],
             |f, i, _| Req::with(format!("/api/v1/appointments/{}/cancel", f.cancel[i]), json!({"reason": "Asked by phone"}))),
         // Only the holder lets a hold go.
-        row("DELETE", "/api/v1/holds/{id}", [404, 404, 404, 404, 204, 404, 404],
+        // Only a role that may hold has a hold to let go; the others hear 403 before any lookup.
+        row("DELETE", "/api/v1/holds/{id}", [403, 403, 403, 403, 204, 404, 404],
             |f, _, _| Req::get(format!("/api/v1/holds/{}", f.hold))),
         row("GET", "/api/v1/sites/{id}/day-list", [403, 200, 404, 200, 403, 403, 403],
             |f, _, _| Req::get(format!("/api/v1/sites/{}/day-list?date={TODAY}", f.site))),
@@ -260,9 +261,9 @@ fn table() -> Vec<Row> {
         row("GET", "/api/v1/clusters/{code}/webhooks/{id}/deliveries", [403, 200, 404, 403, 403, 403, 404],
             |f, _, _| Req::get(format!("{C}/webhooks/{}/deliveries", f.webhook))),
         // Reports: the manager alone.
-        row("GET", "/api/v1/clusters/{code}/reports/fair-share", [403, 200, 404, 403, 403, 403, 404],
+        row("GET", "/api/v1/clusters/{code}/reports/fair-share", [403, 200, 404, 403, 403, 403, 403],
             |_, _, _| Req::get(format!("{C}/reports/fair-share?from=2026-12-01&to=2026-12-07"))),
-        row("GET", "/api/v1/clusters/{code}/reports/{name}", [403, 200, 404, 403, 403, 403, 404],
+        row("GET", "/api/v1/clusters/{code}/reports/{name}", [403, 200, 404, 403, 403, 403, 403],
             |_, _, _| Req::get(format!("{C}/reports/utilisation?from=2026-12-01&to=2026-12-07"))),
         // Cancelling a session last but one: nothing after it reads that session.
         row("POST", "/api/v1/clusters/{code}/sessions/{id}/cancel", [403, 200, 404, 403, 403, 403, 403],

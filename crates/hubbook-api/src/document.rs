@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Type};
+use utoipa::openapi::schema::{AdditionalProperties, AllOfBuilder, ObjectBuilder, Type};
 use utoipa::openapi::server::Server;
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi, Ref, RefOr, Schema};
 
@@ -42,6 +42,16 @@ pub fn complete(doc: &mut OpenApi) {
                 };
                 if let Some(RefOr::T(schema)) = parameter.schema.as_mut() {
                     bound_text(schema, plain, dates);
+                    // A path or query string refuses tab and line breaks, which a body's text
+                    // may hold around a value.
+                    if let Schema::Object(object) = schema {
+                        if let Some(pattern) = object.pattern.as_mut() {
+                            *pattern = pattern.replace(
+                                hubbook_core::control::SPACE,
+                                hubbook_core::control::URL_SPACE,
+                            );
+                        }
+                    }
                 }
             }
         }
@@ -68,16 +78,18 @@ pub fn complete(doc: &mut OpenApi) {
     extensions.insert("webhooks".to_owned(), webhooks());
 }
 
-/// What a path segment or query value may hold where nothing narrower is said: no control
-/// character, which the server refuses in any path or query string (`invalid-text`).
-const PLAIN_SEGMENT: &str = r"^[^\u0000-\u001F\u007F-\u009F]+$";
+/// What a path segment or query value may hold where nothing narrower is said: no C0 control
+/// character or DEL, which the server refuses in any path or query string (`invalid-text`,
+/// `hubbook_core::control::in_percent_encoded`).
+const PLAIN_SEGMENT: &str = r"^[^\u0000-\u001F\u007F]+$";
 
 /// What a query value may hold where nothing narrower is said: as [`PLAIN_SEGMENT`], or nothing.
-const PLAIN_QUERY: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+const PLAIN_QUERY: &str = r"^[^\u0000-\u001F\u007F]*$";
 
-/// What a text in a body may hold where nothing narrower is said: no control character (C0 or
-/// C1) but tab, line feed and carriage return, as the server's text rules refuse.
-const PLAIN_TEXT: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+/// What a text in a body may hold where nothing narrower is said: no C0 control character but
+/// tab, line feed and carriage return, and no DEL, as the server refuses
+/// (`hubbook_core::control::refused`). A name or note says more (no C1 control either).
+const PLAIN_TEXT: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$";
 
 /// The years a date in a query may fall in (`check_date`): 2000 to 2100.
 const QUERY_DATE: &str = r"^(20[0-9]{2}|2100)-";
@@ -93,13 +105,16 @@ fn named_pattern(name: &str) -> Option<String> {
     match name {
         "Idempotency-Key" => Some(crate::extract::IDEMPOTENCY_KEY_PATTERN.to_owned()),
         "cursor" => Some(crate::extract::CURSOR_PATTERN.to_owned()),
-        // The event feed's position: a sequence number.
-        "after" => Some("^[0-9]{1,18}$".to_owned()),
+        // The event feed's position: a sequence number; empty is the start, as when absent.
+        "after" => Some("^[0-9]{0,18}$".to_owned()),
         "practice" | "registered_practice" => {
             Some(hubbook_core::practice::ODS_CODE_PATTERN.to_owned())
         }
         // Comma-separated, each trimmed, empty ones ignored.
-        "types" => Some(format!("^\\s*({kinds})?\\s*(,\\s*({kinds})?\\s*)*$")),
+        "types" => {
+            let s = hubbook_core::control::SPACE;
+            Some(format!("^{s}*({kinds})?{s}*(,{s}*({kinds})?{s}*)*$"))
+        }
         _ => None,
     }
 }
@@ -279,9 +294,38 @@ impl Shapes {
                 let Some(members) = value.as_object() else {
                     return (!value.is_null()).then(|| format!("{at} must be a JSON object"));
                 };
+                let closed = matches!(
+                    object.additional_properties.as_deref(),
+                    Some(AdditionalProperties::FreeForm(false))
+                );
+                if closed {
+                    if let Some(unknown) = members
+                        .keys()
+                        .find(|name| !object.properties.contains_key(*name))
+                    {
+                        return Some(format!("{at} has no member `{unknown}`"));
+                    }
+                }
                 object.properties.iter().find_map(|(name, property)| {
                     let member = members.get(name)?;
                     self.walk(property, member, &format!("`{name}`"), depth + 1)
+                })
+            }
+            // An optional reference (`null` or the shape), or a shape tagged by `kind`: held to
+            // the shape referenced, or to the variant its kind names.
+            Schema::OneOf(one_of) => {
+                let kind = value.get("kind").and_then(|k| k.as_str());
+                one_of.items.iter().find_map(|item| match item {
+                    RefOr::Ref(_) if !value.is_null() => self.walk(item, value, at, depth + 1),
+                    RefOr::T(Schema::Object(object))
+                        if kind.is_some_and(|kind| {
+                            matches!(object.properties.get("kind"), Some(RefOr::T(Schema::Object(k)))
+                                if k.enum_values.as_ref().is_some_and(|e| e.iter().any(|v| v == kind)))
+                        }) =>
+                    {
+                        self.walk(item, value, at, depth + 1)
+                    }
+                    _ => None,
                 })
             }
             Schema::Array(array) => {

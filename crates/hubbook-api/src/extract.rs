@@ -303,10 +303,32 @@ pub fn read_json<T>(body: &[u8], shapes: Option<&crate::document::Shapes>) -> Re
 where
     T: serde::de::DeserializeOwned + utoipa::ToSchema,
 {
-    let value: serde_json::Value = serde_json::from_slice(body)
+    let mut value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))?;
     if let Some(wrong) = shapes.and_then(|s| s.mismatch(&T::name(), &value)) {
         return Err(ApiError::InvalidBody(wrong));
     }
+    whole_numbers_as_integers(&mut value);
     serde_json::from_value(value).map_err(|e| ApiError::InvalidBody(e.to_string()))
+}
+
+/// Writes every number without a fraction (`20.0`, `1e3`) as an integer, as JSON Schema counts
+/// it and some clients send it, so that an integer field reads it; a number that is used as a
+/// decimal reads an integer just as well.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| !n.is_i64() && !n.is_u64()) {
+                // Within ±2^53 every whole f64 is exact, and fits an i64.
+                if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 {
+                    *n = serde_json::Number::from(f as i64);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        serde_json::Value::Object(members) => {
+            members.values_mut().for_each(whole_numbers_as_integers)
+        }
+        _ => {}
+    }
 }

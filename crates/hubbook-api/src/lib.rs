@@ -38,7 +38,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
         license(name = "MIT OR Apache-2.0")
     ),
     modifiers(&BearerAuth, &GeneralProblems),
-    components(schemas(Problem))
+    components(schemas(Problem, routes::schema::ReportName))
 )]
 struct ApiDoc;
 

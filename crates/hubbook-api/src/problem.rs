@@ -194,6 +194,7 @@ impl ApiError {
             Self::Rota(e) => coded(e.code()),
             Self::NoCapacity { .. } => P::NoCapacity,
             Self::Store(StoreError::NotFound) | Self::NotFound(_) => P::NotFound,
+            Self::Store(StoreError::InvalidCursor) => P::InvalidCursor,
             Self::Refusal(e) => coded(e.code()),
             Self::Store(StoreError::Conflict(kind)) => match kind {
                 ConflictKind::Duplicate(_) => P::AlreadyExists,
@@ -230,6 +231,9 @@ impl ApiError {
         let status = self.problem_type().status();
         let detail = match self {
             Self::Store(StoreError::NotFound) => "nothing found here that you may see".to_owned(),
+            Self::Store(StoreError::InvalidCursor) => {
+                "the cursor is not one this list handed out".to_owned()
+            }
             Self::Store(StoreError::Conflict(ConflictKind::Duplicate(what))) => {
                 format!("a record with the same unique value already exists ({})", friendly_constraint(what))
             }

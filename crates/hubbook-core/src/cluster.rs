@@ -19,17 +19,6 @@ pub const CLUSTER_CODE_PATTERN: &str = concat!(
     r"*$"
 );
 
-/// The regular expression (ECMA-262) of the shape of an IANA zone name, such as
-/// `Europe/London` or `Etc/GMT+1`: every name [`ClusterTimeZone::parse`] knows matches it; a name
-/// of that shape the zone database does not hold is refused by the server alone.
-pub const TIME_ZONE_PATTERN: &str = concat!(
-    r"^",
-    crate::space_class!(),
-    r"*[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*",
-    crate::space_class!(),
-    r"*$"
-);
-
 /// A cluster's code, such as a PCN code `U00001`: 3 to 16 capital letters and digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -92,6 +81,11 @@ impl ClusterTimeZone {
             .parse::<Tz>()
             .map(Self)
             .map_err(|_| ValidationError::InvalidTimeZone(input.to_owned()))
+    }
+
+    /// Every zone name [`ClusterTimeZone::parse`] knows, from the zone database built in.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
     }
 
     /// The zone's IANA name.
@@ -237,11 +231,10 @@ mod tests {
     }
 
     #[test]
-    fn every_known_time_zone_has_the_pattern_shape() {
-        let pattern = regex::Regex::new(TIME_ZONE_PATTERN).unwrap();
-        for zone in chrono_tz::TZ_VARIANTS {
-            assert!(pattern.is_match(zone.name()), "{}", zone.name());
-            assert!(ClusterTimeZone::parse(zone.name()).is_ok());
+    fn every_named_time_zone_parses_and_no_other() {
+        assert!(ClusterTimeZone::names().count() > 400);
+        for name in ClusterTimeZone::names() {
+            assert!(ClusterTimeZone::parse(name).is_ok(), "{name}");
         }
         for bad in [
             "",
@@ -251,7 +244,7 @@ mod tests {
             "Europe/",
             "../etc",
         ] {
-            assert!(!pattern.is_match(bad), "{bad:?}");
+            assert!(!ClusterTimeZone::names().any(|n| n == bad), "{bad:?}");
             assert!(ClusterTimeZone::parse(bad).is_err(), "{bad:?}");
         }
     }

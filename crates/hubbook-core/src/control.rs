@@ -14,6 +14,10 @@ pub fn refused(c: char) -> bool {
 /// OpenAPI document use it where a value may be surrounded by white space.
 pub const SPACE: &str = crate::space_class!();
 
+/// The white space a path segment or query value may hold: [`SPACE`] less tab and line breaks,
+/// which a percent-encoded path or query string may not hold ([`in_percent_encoded`]).
+pub const URL_SPACE: &str = r"[ \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+
 /// The text of [`SPACE`] as a literal, so that a pattern constant can be built with `concat!`.
 #[doc(hidden)]
 #[macro_export]
@@ -65,7 +69,22 @@ pub fn without(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{in_json, in_percent_encoded, refused, without, SPACE};
+    use super::{in_json, in_percent_encoded, refused, without, SPACE, URL_SPACE};
+
+    #[test]
+    fn the_url_space_class_is_white_space_no_url_refuses() {
+        let space = regex::Regex::new(&format!("^{URL_SPACE}$")).unwrap();
+        for c in (0..0x3100).chain([0xfeff]).filter_map(char::from_u32) {
+            let encoded = format!("%{:02X}", u32::from(c));
+            let refused_in_url = u32::from(c) < 0x80 && in_percent_encoded(&encoded);
+            assert_eq!(
+                space.is_match(&c.to_string()),
+                c.is_whitespace() && !refused_in_url,
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+    }
 
     #[test]
     fn the_space_class_is_white_space_not_refused() {

@@ -65,8 +65,6 @@ pub enum Rights {
     Cluster(ClusterNeed),
     /// An action on appointments (`hubbook_core::access::permit`).
     Appointment(Action),
-    /// Booking a slot: as a practice (receptionist, cluster manager) or as a triage service.
-    Booking,
     /// The triage endpoints: triage services only.
     Triage,
     /// Working a cluster's rebooking list: its manager or a receptionist.
@@ -75,6 +73,8 @@ pub enum Rights {
     Integrations,
     /// The admin's alone (clusters, dispositions).
     Admin,
+    /// Reading a cluster's event feed: its manager, or a triage service (its own bookings' events).
+    Feed,
 }
 
 /// Whether the caller's role has the rights at all; which rows it may touch is its use case's to
@@ -83,12 +83,12 @@ pub fn may(who: &Caller, rights: Rights) -> Result<(), ServiceError> {
     match rights {
         Rights::Cluster(need) => Ok(cluster_role_may(who.role, need)?),
         Rights::Appointment(action) => Ok(permit(who.role, action)?),
-        Rights::Booking => Ok(permit(who.role, Action::Book)
-            .or_else(|_| permit(who.role, Action::BookForPractice))?),
         Rights::Triage => triage_only(who),
         Rights::Rebooking => rebooking_role(who).map(|_| ()),
         Rights::Integrations => crate::integrations::manager_scope(who).map(|_| ()),
         Rights::Admin => require_admin(who),
+        Rights::Feed if who.role == Role::Triage => Ok(()),
+        Rights::Feed => Ok(cluster_role_may(who.role, ClusterNeed::Manage)?),
     }
 }
 

@@ -172,6 +172,8 @@ impl Hubbook {
 
     /// Lets the caller's hold go (only its holder may).
     pub async fn release_hold(&self, who: &Caller, hold_id: String) -> Result<Hold, ServiceError> {
+        // Only those who may hold a slot have a hold to let go.
+        permit(who.role, Action::Book)?;
         let change = self.change(who);
         self.run(move |c| {
             found(

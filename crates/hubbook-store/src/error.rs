@@ -48,6 +48,9 @@ pub enum StoreError {
     /// The row asked for does not exist (or is outside the caller's cluster).
     #[error("not found")]
     NotFound,
+    /// A page cursor that is not one a list of this kind handed out.
+    #[error("the cursor is not one this list handed out")]
+    InvalidCursor,
     /// The write conflicts with what is stored.
     #[error("conflict: {0:?}")]
     Conflict(ConflictKind),

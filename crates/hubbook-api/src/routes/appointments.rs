@@ -21,7 +21,7 @@ use crate::ProblemType;
 use crate::{auth::Principal, ApiError, AppState};
 
 crate::problems!(HoldProblems: Forbidden, NotFound, SlotUnavailable, SlotNotOffered, SlotInPast);
-crate::problems!(ReleaseProblems: NotFound);
+crate::problems!(ReleaseProblems: Forbidden, NotFound);
 crate::problems!(
     BookProblems: IdempotencyKeyRequired,
     InvalidIdempotencyKey,
@@ -145,6 +145,16 @@ pub struct RequesterBody {
 /// A booking. Send an `Idempotency-Key` (required): a retry returns the same appointment.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "slot_id": "01a2320f-ebb4-77d9-8742-5a5ff497dc39",
+    "patient": {
+        "nhs_number": "999 000 0018",
+        "name": "Ada Example",
+        "birth_date": "1950-01-01",
+        "phone": "0113 496 0000"
+    },
+    "reason": "Blood pressure review"
+}))]
 pub struct BookingBody {
     /// The slot (from `GET /api/v1/slots`).
     pub slot_id: String,
@@ -153,6 +163,7 @@ pub struct BookingBody {
     /// The patient.
     pub patient: PatientBody,
     /// The patient's registered practice (ODS code); yours when absent.
+    #[schema(value_type = Option<schema::OdsCode>)]
     pub registered_practice: Option<String>,
     /// Why the patient is being seen.
     #[schema(value_type = Option<schema::FreeText>)]
@@ -163,6 +174,7 @@ pub struct BookingBody {
     #[serde(default)]
     pub allow_same_day: bool,
     /// A cluster manager books on behalf of this practice (ODS code); receptionists leave it out.
+    #[schema(value_type = Option<schema::OdsCode>)]
     pub on_behalf_of: Option<String>,
     /// Further slots booked with `slot_id` as one appointment (a longer consultation), in time
     /// order: each starts when the one before ends, in the same session, service and delivery
@@ -351,7 +363,9 @@ pub async fn book(
     req: HttpRequest,
     body: crate::extract::Json<BookingBody>,
 ) -> Result<HttpResponse, ApiError> {
-    who.may(hubbook_service::access::Rights::Booking)?;
+    who.may(hubbook_service::access::Rights::Appointment(
+        hubbook_core::access::Action::BookForPractice,
+    ))?;
     let body = body.into_inner()?;
     let Some(replay) = Replay::from_request(&state, &req, &who, "POST /appointments", &body)?
     else {
@@ -645,6 +659,9 @@ pub async fn list_appointments(
     who: Principal,
     query: web::Query<AppointmentQuery>,
 ) -> Result<web::Json<PageOf<AppointmentView>>, ApiError> {
+    who.may(hubbook_service::access::Rights::Appointment(
+        hubbook_core::access::Action::ReadAppointments,
+    ))?;
     let q = query.into_inner();
     let (after, limit) = PageQuery {
         limit: q.limit,

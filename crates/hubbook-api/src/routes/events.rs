@@ -49,6 +49,7 @@ pub async fn list_events(
     code: web::Path<String>,
     query: web::Query<EventQuery>,
 ) -> Result<web::Json<EventPage>, ApiError> {
+    who.may(hubbook_service::access::Rights::Feed)?;
     let q = query.into_inner();
     let after = match q.after.as_deref().map(str::trim) {
         None | Some("") => 0,

@@ -69,6 +69,7 @@ pub struct NewIntegrationBody {
     /// A practice's own system: the ODS code of the practice it books for, a member of the one
     /// cluster named. Omitted for a triage service such as NHS 111.
     #[serde(default)]
+    #[schema(value_type = Option<schema::OdsCode>)]
     pub practice: Option<String>,
 }
 

@@ -72,7 +72,7 @@ crate::problems!(
     tag = "reports",
     params(
         ("code" = String, Path, description = "Cluster code"),
-        ("name" = String, Path, description = "`utilisation`, `capacity`, `dna`, `bookings`, `activity` or `enhanced-access`"),
+        ("name" = super::schema::ReportName, Path, description = "`utilisation`, `capacity`, `dna`, `bookings`, `activity` or `enhanced-access`"),
         ReportQuery,
         ("Accept" = Option<String>, Header, description = "`text/csv` for CSV; JSON otherwise"),
     ),
@@ -92,6 +92,10 @@ pub async fn read_report(
     path: web::Path<(String, String)>,
     query: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    // The rights first: a caller who may not read reports hears 403 whatever it asked for.
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
     let (code, name) = path.into_inner();
     let q = query.into_inner();
     let request = ReportRequest::parse(

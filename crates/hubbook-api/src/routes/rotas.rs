@@ -335,7 +335,7 @@ pub async fn replace_rota(
         .json(RotaView::from(updated)))
 }
 
-crate::problems!(PublishRotaProblems: Forbidden, NotFound, InvalidDateRange, NonexistentLocalTime, InvalidTemplateReference, UnknownReference);
+crate::problems!(PublishRotaProblems: Forbidden, NotFound, InvalidDateRange, NonexistentLocalTime, InvalidTemplateReference, UnknownReference, InvalidName);
 
 /// Publish a rota over a date range: creates its sessions and slots in one transaction and
 /// reports what was created, unchanged and removed, and which appointments need rebooking.
@@ -365,7 +365,14 @@ pub async fn publish_rota(
         hubbook_core::access::ClusterNeed::Manage,
     ))?;
     let (code, id) = path.into_inner();
-    let range = RotaRange::try_from(&body.into_inner()?)?;
+    let body = body.into_inner()?;
+    // A publication keeps no reason, but one sent is held to the rules it has on a withdrawal.
+    hubbook_core::validate_optional_name(
+        "reason",
+        body.reason.as_deref(),
+        hubbook_core::MAX_TEXT_CHARS,
+    )?;
+    let range = RotaRange::try_from(&body)?;
     let report = state.hubbook.publish_rota(&who, code, id, range).await?;
     Ok(web::Json(report.into()))
 }

@@ -21,6 +21,10 @@ use utoipa::openapi::schema::{
 };
 use utoipa::openapi::{RefOr, Schema};
 
+/// A password: any text but the control characters the server refuses (tab and line breaks
+/// are text).
+const PASSWORD_PATTERN: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$";
+
 /// A string schema of exactly the texts matching `pattern`.
 fn text(pattern: impl Into<String>, description: &str) -> Object {
     ObjectBuilder::new()
@@ -119,9 +123,9 @@ schema! {
         "A letter then 2 to 15 letters or digits; upper-cased when stored.",
     );
     /// An IANA time zone name, such as `Europe/London`.
-    TimeZoneName => text(
-        cluster::TIME_ZONE_PATTERN,
-        "An IANA time zone name such as `Europe/London`; a name the zone database lacks is refused as `invalid-time-zone`.",
+    TimeZoneName => names(
+        hubbook_core::ClusterTimeZone::names(),
+        "An IANA time zone name such as `Europe/London`, from the zone database the server has.",
     );
     /// A GP practice's ODS code, such as `A81001`.
     OdsCode => text(practice::ODS_CODE_PATTERN, "One letter and five digits.");
@@ -233,7 +237,8 @@ schema! {
     /// A note on resolving a rebooking; blank is no note.
     ResolutionNote => text(
         format!(
-            r"^\s*$|{}",
+            r"^{}*$|{}",
+            hubbook_core::control::SPACE,
             name_pattern(hubbook_service::rebooking::MAX_NOTE_CHARS)
         ),
         "Up to 500 characters once trimmed, no control character; blank is no note.",
@@ -242,7 +247,8 @@ schema! {
     Password => ObjectBuilder::new()
         .schema_type(Type::String)
         .min_length(Some(hubbook_service::users::MIN_PASSWORD_LEN))
-        .description(Some("At least 12 characters."))
+        .pattern(Some(PASSWORD_PATTERN))
+        .description(Some("At least 12 characters, no control character but tab and line breaks."))
         .build();
     /// Patients seen in parallel per slot interval.
     Capacity => whole(rota::CAPACITY, "Patients seen in parallel per slot interval.");
@@ -277,15 +283,11 @@ schema! {
     Longitude => number(site::LONGITUDE, "Degrees east (WGS84; west is negative), within the British Isles.");
 }
 
-/// One shape of an internally tagged value: an object whose `kind` is the constant `kind` and
-/// whose other properties (all required) are those given; `closed` refuses any other property
-/// (serde refuses unknown fields of a variant with fields, but ignores those of one without).
-fn tagged(
-    kind: &str,
-    properties: Vec<(&str, RefOr<Schema>)>,
-    closed: bool,
-    description: &str,
-) -> RefOr<Schema> {
+/// One shape of an internally tagged value: an object whose `kind` is the constant `kind`, whose
+/// other properties (all required) are those given, and nothing else. serde ignores unknown
+/// fields of a variant without fields, so the server's shape check (`document::Shapes`)
+/// refuses them before serde reads the body.
+fn tagged(kind: &str, properties: Vec<(&str, RefOr<Schema>)>, description: &str) -> RefOr<Schema> {
     let mut shape = ObjectBuilder::new()
         .schema_type(Type::Object)
         .property("kind", names([kind], "The shape's name."))
@@ -294,10 +296,9 @@ fn tagged(
     for (name, schema) in properties {
         shape = shape.property(name, schema).required(name);
     }
-    if closed {
-        shape = shape.additional_properties(Some(AdditionalProperties::FreeForm(false)));
-    }
-    shape.into()
+    shape
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        .into()
 }
 
 /// A reference to a schema of this module, by its name.
@@ -322,23 +323,20 @@ impl utoipa::PartialSchema for WeekPattern {
             .description(Some(
                 "Which weeks the template runs in, tagged by `kind`; every week when absent.",
             ))
-            .item(tagged("every_week", vec![], false, "Every week."))
+            .item(tagged("every_week", vec![], "Every week."))
             .item(tagged(
                 "every_nth_week",
                 vec![("n", reference::<WeeksApart>()), ("anchor", date())],
-                true,
                 "Every `n`-th ISO week, counted from the week holding `anchor`.",
             ))
             .item(tagged(
                 "nth_weekday_of_month",
                 vec![("n", reference::<WeekOfMonth>())],
-                true,
                 "The `n`-th occurrence of the weekday in its month, such as the first Saturday.",
             ))
             .item(tagged(
                 "last_weekday_of_month",
                 vec![],
-                false,
                 "The last occurrence of the weekday in its month.",
             ))
             .into()
@@ -371,14 +369,12 @@ impl utoipa::PartialSchema for TriageRule {
             .item(tagged(
                 "gp_contract",
                 vec![],
-                false,
                 "The GP contract's default: each practice max(1, list size / 3,000) slots a day, summed.",
             ))
-            .item(tagged("per_day", vec![("slots", slots)], false, "A fixed number of slots a day."))
+            .item(tagged("per_day", vec![("slots", slots)], "A fixed number of slots a day."))
             .item(tagged(
                 "percent_of_session",
                 vec![("percent", reference::<TriagePercent>())],
-                false,
                 "A percentage of each session's slots, rounded down.",
             ))
             .into()
@@ -477,11 +473,17 @@ mod tests {
             json!({"kind": "every_nth_week", "n": 2, "anchor": "2026-01-05"}),
             json!({"kind": "nth_weekday_of_month", "n": 5}),
             json!({"kind": "last_weekday_of_month"}),
-            json!({"kind": "every_week", "n": 2}),
         ] {
             assert!(serde_json::from_value::<rota::WeekPattern>(value.clone()).is_ok());
             assert!(fits::<WeekPattern>(value.clone()), "{value}");
         }
+        // serde ignores other members of a shape without fields; the schema, and so the
+        // server's shape check before serde, refuses them.
+        assert!(
+            serde_json::from_value::<rota::WeekPattern>(json!({"kind": "every_week", "n": 2}))
+                .is_ok()
+        );
+        assert!(!fits::<WeekPattern>(json!({"kind": "every_week", "n": 2})));
         for value in [
             json!({"kind": "nth_weekday_of_month", "n": 1, "anchor": "2026-01-05"}),
             json!({"kind": "every_nth_week", "n": 2}),
@@ -525,6 +527,13 @@ mod tests {
             );
             assert!(!fits::<TriageRule>(value.clone()), "{value}");
         }
+        // Other members serde would ignore; the schema, and so the shape check, refuses them.
+        assert!(!fits::<TriageRule>(
+            json!({"kind": "per_day", "slots": 6, "percent": 10})
+        ));
+        assert!(!fits::<TriageRule>(
+            json!({"kind": "gp_contract", "slots": 6})
+        ));
     }
 
     /// Every `$ref` of the document names a schema the document holds.
@@ -562,6 +571,10 @@ mod tests {
         assert!(valid::<ResolutionNote>(" kept, patient rang "));
         assert!(!valid::<ResolutionNote>(&"x".repeat(501)));
         assert!(!valid::<ResolutionNote>("a\u{1}b"));
+        // A vertical tab is white space to a regular expression but a control the server refuses.
+        assert!(!valid::<ResolutionNote>("\u{b}"));
+        assert!(valid::<Password>("correct horse battery"));
+        assert!(!valid::<Password>("correct\u{0}horse battery"));
     }
 
     /// The core's patterns read the same as ECMA-262 expressions in a schema validator.
@@ -583,6 +596,8 @@ mod tests {
         assert!(valid::<TemplateKey>("evening"));
         assert!(!valid::<TemplateKey>(" evening"));
         assert!(valid::<TimeZoneName>("Etc/GMT+1"));
+        assert!(valid::<TimeZoneName>("Europe/London"));
         assert!(!valid::<TimeZoneName>("Europe London"));
+        assert!(!valid::<TimeZoneName>("Mars/Olympus_Mons"));
     }
 }

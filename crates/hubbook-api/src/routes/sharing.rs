@@ -241,6 +241,10 @@ pub async fn fair_share(
     code: web::Path<String>,
     period: web::Query<PeriodQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    // The rights first: a caller who may not read reports hears 403 whatever it asked for.
+    who.may(hubbook_service::access::Rights::Cluster(
+        hubbook_core::access::ClusterNeed::Manage,
+    ))?;
     let PeriodQuery { from, to } = period.into_inner();
     crate::extract::check_date("from", from)?;
     crate::extract::check_date("to", to)?;

@@ -234,7 +234,7 @@ pub async fn get_site(
         .json(SiteView::from(site)))
 }
 
-crate::problems!(UpdateSiteProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, InvalidPostcode, InvalidCoordinates, InvalidName);
+crate::problems!(UpdateSiteProblems: Forbidden, NotFound, AlreadyExists, PreconditionRequired, PreconditionFailed, InvalidPostcode, InvalidCoordinates, InvalidName);
 
 /// Change a site (its cluster's manager). Send `If-Match` with the ETag read.
 #[utoipa::path(

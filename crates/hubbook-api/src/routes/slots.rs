@@ -164,6 +164,9 @@ pub async fn search_slots(
     who: Principal,
     query: web::Query<SlotQuery>,
 ) -> Result<web::Json<PageOf<SlotOffer>>, ApiError> {
+    who.may(hubbook_service::access::Rights::Appointment(
+        hubbook_core::access::Action::Book,
+    ))?;
     let q = query.into_inner();
     let (after, limit) = PageQuery {
         limit: q.limit,
@@ -344,10 +347,11 @@ pub struct ChannelBody {
     #[schema(value_type = schema::ChannelName)]
     pub channel: String,
     /// For `practice`: the practice's ODS code.
+    #[schema(value_type = Option<schema::OdsCode>)]
     pub practice: Option<String>,
 }
 
-crate::problems!(SetSlotChannelProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, InvalidChannel, DuplicatePractice, InvalidOdsCode);
+crate::problems!(SetSlotChannelProblems: Forbidden, NotFound, PreconditionRequired, PreconditionFailed, InvalidChannel, DuplicatePractice, InvalidOdsCode, UnknownReference);
 
 /// Set a slot's channel by hand (its cluster's manager), e.g. to keep it for a housebound
 /// patient's practice; its release time follows the rules in force. Audited. Send `If-Match`.

@@ -400,9 +400,7 @@ pub fn list_appointments(
     if let Some(to) = filter.to {
         query = query.filter(appointments::starts_at.lt(to));
     }
-    if let Some((at, id)) = after.and_then(|a| a.split_once('|')) {
-        let at = chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f")
-            .map_err(|_| StoreError::NotFound)?;
+    if let Some((at, id)) = super::time_cursor(after)? {
         query = query.filter(
             appointments::starts_at.gt(at).or(appointments::starts_at
                 .eq(at)
@@ -414,7 +412,7 @@ pub fn list_appointments(
         page.next_after = page
             .items
             .last()
-            .map(|a| format!("{}|{}", a.starts_at.format("%Y-%m-%dT%H:%M:%S%.f"), a.id));
+            .map(|a| format!("{}|{}", a.starts_at.format(super::TIME_CURSOR_FORMAT), a.id));
     }
     Ok(page)
 }

@@ -45,6 +45,23 @@ pub struct Change {
 /// The most rows one page may hold, whatever the caller asks for.
 pub const MAX_PAGE: i64 = 500;
 
+/// Reads a cursor of a list ordered by time then id, as `Page` hands it out (`<time>|<id>`);
+/// anything else is [`StoreError::InvalidCursor`], not a first page or a missing row.
+pub fn time_cursor(
+    after: Option<&str>,
+) -> Result<Option<(chrono::NaiveDateTime, &str)>, StoreError> {
+    let Some(after) = after else {
+        return Ok(None);
+    };
+    let (at, id) = after.split_once('|').ok_or(StoreError::InvalidCursor)?;
+    let at = chrono::NaiveDateTime::parse_from_str(at, TIME_CURSOR_FORMAT)
+        .map_err(|_| StoreError::InvalidCursor)?;
+    Ok(Some((at, id)))
+}
+
+/// How a time is written in a [`time_cursor`].
+pub const TIME_CURSOR_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.f";
+
 /// Clamps a requested page size to `1..=MAX_PAGE`.
 pub fn page_limit(requested: i64) -> i64 {
     requested.clamp(1, MAX_PAGE)

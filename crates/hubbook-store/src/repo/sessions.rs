@@ -540,9 +540,7 @@ pub fn list_sessions(
     if let Some(status) = &filter.status {
         query = query.filter(sessions::status.eq(status.clone()));
     }
-    if let Some((start, id)) = after.and_then(|a| a.split_once('|')) {
-        let start = NaiveDateTime::parse_from_str(start, "%Y-%m-%dT%H:%M:%S%.f")
-            .map_err(|_| StoreError::NotFound)?;
+    if let Some((start, id)) = super::time_cursor(after)? {
         query = query.filter(
             sessions::starts_at.gt(start).or(sessions::starts_at
                 .eq(start)
@@ -555,7 +553,7 @@ pub fn list_sessions(
         page.next_after = page
             .items
             .last()
-            .map(|s| format!("{}|{}", s.starts_at.format("%Y-%m-%dT%H:%M:%S%.f"), s.id));
+            .map(|s| format!("{}|{}", s.starts_at.format(super::TIME_CURSOR_FORMAT), s.id));
     }
     Ok(page)
 }

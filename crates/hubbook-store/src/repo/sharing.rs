@@ -403,9 +403,7 @@ fn free_slots(
     if let Some(deliveries) = &search.deliveries {
         query = query.filter(slots::delivery.eq_any(deliveries.clone()));
     }
-    if let Some((at, id)) = after.and_then(|a| a.split_once('|')) {
-        let at = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f")
-            .map_err(|_| StoreError::NotFound)?;
+    if let Some((at, id)) = super::time_cursor(after)? {
         query = query.filter(
             slots::starts_at
                 .gt(at)
@@ -417,7 +415,7 @@ fn free_slots(
         page.next_after = page
             .items
             .last()
-            .map(|s| format!("{}|{}", s.starts_at.format("%Y-%m-%dT%H:%M:%S%.f"), s.id));
+            .map(|s| format!("{}|{}", s.starts_at.format(super::TIME_CURSOR_FORMAT), s.id));
     }
     Ok(page)
 }

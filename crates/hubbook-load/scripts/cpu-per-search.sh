@@ -134,13 +134,15 @@ print(f"the whole machine was busy {cpu[4] / (t1 - t0):.2f} cores: the load gene
       f"everything else (other work on the machine, this sampler) {(cpu[4] - sum(cpu[:4])) / (t1 - t0):.2f}")
 stmts = list(csv.DictReader(open(f"{out}/{name}.statements.csv")))
 total = sum(float(r["total_plan_time"]) + float(r["total_exec_time"]) for r in stmts) or 1
-print("\n| calls | per search | mean plan ms | mean exec ms | share | rows/call | statement |\n|---|---|---|---|---|---|---|")
+# Plan and execution times per call (a statement's plans may be fewer than its calls when a
+# cached plan is reused); at saturation they include waiting for a core.
+print("\n| calls | per search | plans | plan ms/call | exec ms/call | share of time | rows/call | statement |")
+print("|---|---|---|---|---|---|---|---|")
 for r in stmts:
-    c, p = int(r["calls"]), float(r["total_plan_time"])
-    plans = int(r["plans"] or 0)
+    c, p, e = max(int(r["calls"]), 1), float(r["total_plan_time"]), float(r["total_exec_time"])
     q = " ".join(r["query"].split())
-    print(f"| {c} | {c / len(times):.3f} | {p / plans if plans else 0:.3f} | {float(r['total_exec_time']) / max(c, 1):.3f} | "
-          f"{(p + float(r['total_exec_time'])) / total:.1%} | {int(r['rows']) / max(c, 1):.1f} | {q[:110]} |")
+    print(f"| {r['calls']} | {int(r['calls']) / len(times):.3f} | {r['plans'] or 0} | {p / c:.3f} | {e / c:.3f} | "
+          f"{(p + e) / total:.1%} | {int(r['rows']) / c:.1f} | {q[:100]} |")
 print()
 PY
 }

@@ -521,6 +521,63 @@ both!(
     a_nul_is_a_clear_problem_never_a_500
 );
 
+/// Without a `SELECT 1` per checkout, connections PostgreSQL cut under load (as a restart or a
+/// failover cuts them all) each fail one request with 503 and `Retry-After`, never a 500, and
+/// are replaced: the server then answers as before. The fault harness restarts the server itself.
+#[actix_web::test]
+async fn searches_survive_every_connection_being_cut_under_load() {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::spawn(hubbook_store::Backend::Postgres).await;
+    let c = app.open_week("U30019").await;
+    let search = "/api/v1/slots?limit=5";
+    app.get(search, &c.receptionist).await.ok(200);
+    let schema = app
+        .db
+        .url
+        .rsplit("application_name=")
+        .next()
+        .unwrap()
+        .to_owned();
+    let admin_url = std::env::var("HUBBOOK_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let cut = move || {
+        let mut admin =
+            <diesel::PgConnection as diesel::Connection>::establish(&admin_url).unwrap();
+        admin
+            .batch_execute(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE application_name = '{schema}' AND pid <> pg_backend_pid()"
+            ))
+            .unwrap();
+    };
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for round in 0..3 {
+        let load = (0..24).map(|_| app.get(search, &c.receptionist));
+        if round > 0 {
+            tokio::task::spawn_blocking(cut.clone()).await.unwrap();
+        }
+        for reply in futures_util::future::join_all(load).await {
+            let status = reply.status.as_u16();
+            *statuses.entry(status).or_default() += 1;
+            match status {
+                200 => {}
+                503 => {
+                    reply.problem(503, "service-busy");
+                    assert!(reply.headers.contains_key("retry-after"));
+                }
+                other => panic!("{other}: {:?}", reply.body),
+            }
+        }
+    }
+    // Each cut connection failed at most once; all of them are gone now.
+    for _ in 0..40 {
+        app.get(search, &c.receptionist).await.ok(200);
+    }
+    // The cuts were met (no probe hid them) and answered as a moment's unavailability.
+    assert!(statuses.get(&503).copied().unwrap_or(0) > 0, "{statuses:?}");
+    assert!(statuses.get(&200).copied().unwrap_or(0) > 0, "{statuses:?}");
+}
+
 /// A connection PostgreSQL's administrator terminates (SQLSTATE 57P01) is `Unavailable`, a 503
 /// to the caller, not a failure; the pool replaces it.
 #[test]

@@ -24,7 +24,7 @@ PORT=8390
 PASSWORD=seed-password
 LOAD_SEED=${LOAD_SEED:-$(date +%s)}
 # hubbook's own PostgreSQL session settings (hubbook-store conn.rs), given to pgbench too.
-export PGOPTIONS="-c jit=off -c plan_cache_mode=force_custom_plan"
+export PGOPTIONS="-c jit=off"
 export HUBBOOK_JWT_SECRET=compare-secret-that-is-long-enough-0123456789
 export HUBBOOK_TOKEN_TTL=3600
 mkdir -p "$OUT"

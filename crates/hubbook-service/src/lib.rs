@@ -112,6 +112,22 @@ impl Hubbook {
         .map_err(|e| ServiceError::Internal(format!("blocking task failed: {e}")))?
     }
 
+    /// Runs work for a caller as [`Hubbook::run`] does; when the caller acts in several clusters
+    /// (a 111 service of a region), its statements bind them all and are planned per execution
+    /// ([`hubbook_store::planned_per_execution`]).
+    async fn run_for<T, F>(&self, who: Caller, f: F) -> Result<T, ServiceError>
+    where
+        F: FnOnce(&mut DbConn, &Caller) -> Result<T, ServiceError> + Send + 'static,
+        T: Send + 'static,
+    {
+        if who.clusters().len() > 1 {
+            self.run(move |c| hubbook_store::planned_per_execution(c, |c| f(c, &who)))
+                .await
+        } else {
+            self.run(move |c| f(c, &who)).await
+        }
+    }
+
     /// Runs work that makes a change as [`Hubbook::run`] runs any work, with the consumer's call
     /// this handle audits ([`Hubbook::auditing`]), if not yet written, for the work to write in
     /// its change's transaction ([`integrations::CallAudit::change`]); when the work made no

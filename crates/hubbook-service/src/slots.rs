@@ -115,8 +115,8 @@ impl Hubbook {
         };
         weighting.validate()?;
         let who = who.clone();
-        self.run(move |c| {
-            let search = slot_search(c, &who, now, (from, to), query.clone())?;
+        self.run_for(who, move |c, who| {
+            let search = slot_search(c, who, now, (from, to), query.clone())?;
             let origin = match (query.at, query.postcode.as_deref()) {
                 (Some((lat, lon)), None) => Origin::At(lat, lon),
                 (None, Some(postcode)) => Origin::Postcode(postcode),

@@ -132,12 +132,12 @@ impl Hubbook {
         let (who, now) = (who.clone(), self.now());
         request.patient.born_by(now.date_naive())?;
         let change = self.change(&who);
-        self.run(move |c| {
+        self.run_for(who, move |c, who| {
             let created = idempotency::once(
                 c,
                 claim.as_ref(),
                 now.naive_utc(),
-                |c| book_fitting(c, &who, &change, now, &request),
+                |c| book_fitting(c, who, &change, now, &request),
                 |b: &TriageBooked| {
                     Ok(serde_json::json!({
                         "cluster_id": b.appointment.cluster_id,
@@ -149,7 +149,7 @@ impl Hubbook {
             )?;
             match created {
                 Once::Created(booked) => Ok(booked),
-                Once::Replayed(record) => replayed(c, &who, &record),
+                Once::Replayed(record) => replayed(c, who, &record),
             }
         })
         .await
@@ -163,10 +163,10 @@ impl Hubbook {
     ) -> Result<TriageAvailability, ServiceError> {
         triage_only(who)?;
         let (who, now) = (who.clone(), self.now());
-        self.run(move |c| {
+        self.run_for(who, move |c, who| {
             let need = Need::resolve(
                 c,
-                &who,
+                who,
                 now,
                 &question.disposition,
                 question.triaged_at.unwrap_or(now),

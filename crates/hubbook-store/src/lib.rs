@@ -13,7 +13,10 @@ pub mod schema;
 #[cfg(feature = "test-db")]
 pub mod test_db;
 
-pub use conn::{connect, write_tx, Backend, DatabaseUrl, DbConn, DbPool, Durability, PoolOptions};
+pub use conn::{
+    connect, planned_per_execution, write_tx, Backend, DatabaseUrl, DbConn, DbPool, Durability,
+    PoolOptions,
+};
 pub use error::{ConflictKind, DbError, StoreError, WriteError};
 pub use ids::{AppointmentId, ClusterId, HoldId, PracticeId, SiteId, SlotId};
 

@@ -55,7 +55,9 @@ impl TestDb {
             .batch_execute(&format!("CREATE SCHEMA {schema}"))
             .expect("create test schema");
         let sep = if admin_url.contains('?') { '&' } else { '?' };
-        let url = format!("{admin_url}{sep}options=-csearch_path%3D{schema}");
+        // Named after the schema too, so that a test can find (and cut) its own connections.
+        let url =
+            format!("{admin_url}{sep}options=-csearch_path%3D{schema}&application_name={schema}");
         let db = Self {
             url,
             backend: Backend::Postgres,

@@ -255,7 +255,8 @@ impl Application {
             .set_hold_ttl(chrono::Duration::seconds(settings.hold_seconds));
         let state = web::Data::new(state);
         let port = listener.local_addr()?.port();
-        let doc = hubbook_api::openapi();
+        // Read once for every worker; the document is not kept.
+        let doc = hubbook_api::Document::new(&hubbook_api::openapi());
         let app_state = state.clone();
         let console = web::Data::new(hubbook_console::Console::new(
             state.hubbook.clone(),

@@ -82,13 +82,11 @@ pub fn offline_text(text: &str) -> String {
 }
 
 /// Adds `/docs` (a redirect), `/docs/` with its files and `/openapi.json` to an app.
-pub fn configure(cfg: &mut web::ServiceConfig, doc: &utoipa::openapi::OpenApi) {
-    // Serialised once per worker; the document does not change while the server runs.
-    let json = web::Bytes::from(serde_json::to_vec(doc).unwrap_or_default());
+pub fn configure(cfg: &mut web::ServiceConfig, json: web::Data<web::Bytes>) {
     cfg.service(web::redirect("/docs", "/docs/"))
         .service(
             web::resource(OPENAPI_PATH)
-                .app_data(web::Data::new(json))
+                .app_data(json)
                 .route(web::get().to(openapi_json)),
         )
         .service(web::resource("/docs/{file:.*}").route(web::get().to(file)));

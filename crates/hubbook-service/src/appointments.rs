@@ -194,13 +194,13 @@ impl Hubbook {
             return Err(Forbidden("a receptionist lists its own practice's appointments").into());
         }
         let (who, now) = (who.clone(), self.now());
-        self.run(move |c| {
-            let cluster_ids: Vec<ClusterId> = clusters_of(&who);
+        self.run_for(who, move |c, who| {
+            let cluster_ids: Vec<ClusterId> = clusters_of(who);
             let Some(first) = cluster_ids.first().cloned() else {
                 return Err(Forbidden("no cluster in scope").into());
             };
             let today = today_in(&clusters::get_cluster(c, &first)?, now)?;
-            let scope = AppointmentScope::of(&who, own_agreement_in_force(c, &who, today)?)?;
+            let scope = AppointmentScope::of(who, own_agreement_in_force(c, who, today)?)?;
             let practice_id = match &query.practice {
                 Some(ods) => Some(member_practice(c, &first, ods)?),
                 None => None,

@@ -380,24 +380,34 @@ fn serving_port(args: &[&str], vars: &[(&str, &str)]) -> u16 {
         .spawn()
         .unwrap();
     let mut log = BufReader::new(server.stderr.take().unwrap());
-    let mut lines = Vec::new();
-    let port = loop {
-        let mut line = String::new();
-        if log.read_line(&mut line).unwrap() == 0 {
-            let _ = server.kill();
-            panic!("the server exited: {lines:?}");
-        }
-        lines.push(line.clone());
-        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if event["message"] == "hubbook is serving" {
-            break event["port"].as_u64().unwrap() as u16;
-        }
-    };
+    let port = first_line(&mut server, &mut log, |line| {
+        let event = serde_json::from_str::<serde_json::Value>(line).ok()?;
+        (event["message"] == "hubbook is serving").then(|| event["port"].as_u64().unwrap() as u16)
+    });
     server.kill().unwrap();
     server.wait().unwrap();
     port
+}
+
+/// Reads a child's output line by line until `wanted` finds what it looks for in one; kills the
+/// child and fails, with all it said, if it ends first.
+fn first_line<T>(
+    child: &mut std::process::Child,
+    output: &mut impl BufRead,
+    mut wanted: impl FnMut(&str) -> Option<T>,
+) -> T {
+    let mut said = String::new();
+    loop {
+        let mut line = String::new();
+        if output.read_line(&mut line).unwrap() == 0 {
+            let _ = child.kill();
+            panic!("the process exited: {said}");
+        }
+        if let Some(found) = wanted(&line) {
+            return found;
+        }
+        said.push_str(&line);
+    }
 }
 
 fn free_port() -> u16 {
@@ -567,18 +577,10 @@ fn fresh_demo() -> Demo {
         .spawn()
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut said = String::new();
-    let base = loop {
-        let mut line = String::new();
-        if out.read_line(&mut line).unwrap() == 0 {
-            let _ = child.kill();
-            panic!("the demo exited: {said}");
-        }
-        said.push_str(&line);
-        if let Some(rest) = line.trim().strip_prefix("console: ") {
-            break rest.split('/').take(3).collect::<Vec<_>>().join("/");
-        }
-    };
+    let base = first_line(&mut child, &mut out, |line| {
+        let rest = line.trim().strip_prefix("console: ")?;
+        Some(rest.split('/').take(3).collect::<Vec<_>>().join("/"))
+    });
     // The rest of what it prints is not read; it stays in the pipe.
     std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     Demo {

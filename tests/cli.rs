@@ -544,11 +544,11 @@ fn seed_reports_lines_when_not_on_a_terminal() {
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("seeded 1 clusters"));
 }
 
-/// A `hubbook demo` process on a fresh database; killed when dropped.
+/// A `hubbook demo` process; killed when dropped.
 struct Demo {
     child: std::process::Child,
     base: String,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
 impl Drop for Demo {
@@ -562,6 +562,15 @@ impl Drop for Demo {
 /// and waits until it says where it serves.
 fn fresh_demo() -> Demo {
     let dir = TempDir::new("demo");
+    let url = format!("sqlite://{}", dir.0.join("demo.db").display());
+    let mut demo = demo_on(&url);
+    demo._dir = Some(dir);
+    demo
+}
+
+/// Starts `hubbook demo` on a free port over `database_url` (seeding it unless it already has the
+/// demo cluster) and waits until it says where it serves.
+fn demo_on(database_url: &str) -> Demo {
     let mut command = hubbook();
     for (name, _) in std::env::vars() {
         if name.starts_with("HUBBOOK_") {
@@ -569,8 +578,13 @@ fn fresh_demo() -> Demo {
         }
     }
     let mut child = command
-        .args(["demo", "--bind", "127.0.0.1:0", "--database-url"])
-        .arg(format!("sqlite://{}", dir.0.join("demo.db").display()))
+        .args([
+            "demo",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+        ])
         .env("HUBBOOK_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -586,7 +600,7 @@ fn fresh_demo() -> Demo {
     Demo {
         child,
         base,
-        _dir: dir,
+        _dir: None,
     }
 }
 
@@ -641,4 +655,187 @@ fn the_walkthrough_fails_on_an_unexpected_status() {
         stderr.contains("FAILED: sign in as manager: expected 200, got 401"),
         "{stderr}"
     );
+}
+
+/// A signed-in user of one demo process, calling its JSON API.
+struct Desk<'a> {
+    http: &'a reqwest::Client,
+    demo: &'a Demo,
+    token: String,
+}
+
+impl<'a> Desk<'a> {
+    /// Signs `username` in at `demo` with the demo password.
+    async fn sign_in(http: &'a reqwest::Client, demo: &'a Demo, username: &str) -> Self {
+        let answer = http
+            .post(format!("{}/api/v1/auth/token", demo.base))
+            .json(&serde_json::json!({
+                "grant_type": "password", "username": username, "password": "demo-password"
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{username} signs in");
+        let body: serde_json::Value = answer.json().await.unwrap();
+        Self {
+            http,
+            demo,
+            token: body["access_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Sends a request to an API path (JSON body if any, `If-Match: *` on PATCH) and returns
+    /// the status and JSON answer.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}/api/v1{path}", self.demo.base))
+            .bearer_auth(&self.token);
+        if method == reqwest::Method::PATCH {
+            request = request.header("If-Match", "*");
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer = request.send().await.unwrap();
+        let status = answer.status().as_u16();
+        (status, answer.json().await.unwrap_or_default())
+    }
+
+    /// The sites of the slots this desk's search offers for the coming week, `(id, name)`.
+    async fn offered_sites(&self) -> std::collections::BTreeSet<(String, String)> {
+        let (status, page) = self
+            .call(reqwest::Method::GET, "/slots?limit=500", None)
+            .await;
+        assert_eq!(status, 200, "{page}");
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                let site = &o["site"];
+                (
+                    site["id"].as_str().unwrap().to_owned(),
+                    site["name"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Two server processes over one database, each keeping the reference data it read: a change
+/// made through one (a site renamed, a practice's data-sharing agreement ended) is obeyed by the
+/// other on its very next request, with no restart and no wait.
+fn a_change_through_one_process_is_obeyed_by_the_other(database_url: &str) {
+    let one = demo_on(database_url);
+    let other = demo_on(database_url);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let manager = Desk::sign_in(&http, &one, "manager").await;
+        let desk = Desk::sign_in(&http, &other, "reception-x00001").await;
+        let (_, practices) = manager
+            .call(
+                reqwest::Method::GET,
+                "/clusters/U00001/practices?limit=50",
+                None,
+            )
+            .await;
+        let riverside = practices["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["ods_code"] == "X00001")
+            .unwrap()
+            .clone();
+        let own_site = riverside["site_id"].as_str().unwrap().to_owned();
+
+        // The other process reads (and keeps) the cluster's sites and the practice's agreement.
+        let before = desk.offered_sites().await;
+        let (hub, _) = before
+            .iter()
+            .find(|(id, _)| *id != own_site)
+            .expect("with an agreement, the desk is offered slots at other sites")
+            .clone();
+        assert_eq!(desk.offered_sites().await, before, "read twice, the same");
+
+        // Renamed through the first process: the second shows the new name at once.
+        let (status, site) = manager
+            .call(
+                reqwest::Method::PATCH,
+                &format!("/clusters/U00001/sites/{hub}"),
+                Some(serde_json::json!({"name": "Renamed Evening Hub"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{site}");
+        let renamed = desk.offered_sites().await;
+        assert!(
+            renamed
+                .iter()
+                .any(|(id, name)| *id == hub && name == "Renamed Evening Hub"),
+            "the other process shows the new name on its next request: {renamed:?}"
+        );
+        assert!(renamed
+            .iter()
+            .all(|(id, name)| *id != hub || name == "Renamed Evening Hub"));
+
+        // The practice's agreement ended yesterday: the other process offers only its own site.
+        let (status, changed) = manager
+            .call(
+                reqwest::Method::PATCH,
+                &format!(
+                    "/clusters/U00001/practices/{}",
+                    riverside["id"].as_str().unwrap()
+                ),
+                Some(serde_json::json!({
+                    "data_sharing_from": "2020-01-01",
+                    "data_sharing_to": "2020-12-31"
+                })),
+            )
+            .await;
+        assert_eq!(status, 200, "{changed}");
+        let after = desk.offered_sites().await;
+        assert!(
+            after.iter().all(|(id, _)| *id == own_site),
+            "without an agreement, only the practice's own site: {after:?}"
+        );
+    });
+}
+
+#[test]
+fn a_change_through_one_process_is_obeyed_by_another_on_sqlite() {
+    let dir = TempDir::new("two-processes");
+    a_change_through_one_process_is_obeyed_by_the_other(&format!(
+        "sqlite://{}",
+        dir.0.join("shared.db").display()
+    ));
+}
+
+#[test]
+fn a_change_through_one_process_is_obeyed_by_another_on_postgres() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let admin_url = std::env::var("HUBBOOK_TEST_PG_URL")
+        .unwrap_or_else(|_| hubbook_store::test_db::DEFAULT_TEST_PG_URL.to_owned());
+    let schema = format!("hb_cli_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = diesel::PgConnection::establish(&admin_url).expect("the test PostgreSQL");
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .unwrap();
+    let sep = if admin_url.contains('?') { '&' } else { '?' };
+    let url = format!("{admin_url}{sep}options=-csearch_path%3D{schema}");
+    let outcome = std::panic::catch_unwind(|| {
+        a_change_through_one_process_is_obeyed_by_the_other(&url);
+    });
+    admin
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .unwrap();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }

@@ -466,7 +466,63 @@ async fn creates_known_by_code_replay_by_key(app: TestApp) {
     assert_eq!(app.count("dispositions WHERE code = 'Zr01'"), 1);
 }
 
+/// A search keeps the reference data it read, and any change to it, however made (here plain
+/// SQL behind the server's back), bumps the reference version in the same transaction: the next
+/// search reads the change. Every reference table has its trigger.
+async fn every_change_to_reference_data_is_read_at_once(app: TestApp) {
+    use diesel::connection::SimpleConnection;
+    use hubbook_store::repo::reference::version;
+    let c = app.open_week("U20031").await;
+    let search = "/api/v1/slots?from=2026-12-07T00:00:00Z&to=2026-12-08T00:00:00Z&limit=5";
+    let first = app.get(search, &c.receptionist).await;
+    assert_eq!(first.ok(200)["items"][0]["site"]["name"], "Hub North");
+    app.get(search, &c.receptionist).await.ok(200);
+    let mut conn = app.pool.get().unwrap();
+    for (table, column) in [
+        ("clusters", "name"),
+        ("practices", "name"),
+        ("sites", "name"),
+        ("services", "name"),
+        ("sharing_rules", "created_by"),
+        ("dispositions", "description"),
+        ("disposition_services", "service_code"),
+    ] {
+        assert!(app.count(table) > 0, "{table} has rows to change");
+        let before = version(&mut conn).unwrap();
+        conn.batch_execute(&format!("UPDATE {table} SET {column} = {column}"))
+            .unwrap();
+        assert!(
+            version(&mut conn).unwrap() > before,
+            "a change to {table} bumps the reference version"
+        );
+    }
+    conn.batch_execute(&format!(
+        "UPDATE sites SET name = 'Hub Renamed' WHERE id = '{}'",
+        c.site_id
+    ))
+    .unwrap();
+    let renamed = app.get(search, &c.receptionist).await;
+    assert_eq!(renamed.ok(200)["items"][0]["site"]["name"], "Hub Renamed");
+    // Nothing a search or a booking does writes reference data: the version stands still.
+    let before = version(&mut conn).unwrap();
+    let slot = renamed.body["items"][0]["slot_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.call(
+        Method::POST,
+        &format!("/api/v1/slots/{slot}/hold"),
+        Some(&c.receptionist),
+        None,
+    )
+    .await
+    .ok(201);
+    app.get(search, &c.receptionist).await.ok(200);
+    assert_eq!(version(&mut conn).unwrap(), before);
+}
+
 both!(
+    every_change_to_reference_data_is_read_at_once,
     concurrent_writes_never_fail_busy,
     a_manager_sets_up_a_cluster,
     invalid_domain_values_get_their_own_problem_types,

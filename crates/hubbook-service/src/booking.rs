@@ -6,6 +6,8 @@
 //! `hubbook_store::repo::booking::book`, whose transaction claims the slot; the partial unique
 //! index `appointments_one_live_per_slot` refuses a second live appointment whatever the race.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use hubbook_core::access::{permit, Action, Forbidden};
 use hubbook_core::appointment::Outcome;
@@ -18,15 +20,16 @@ use hubbook_store::ids::{AppointmentId, HoldId, PracticeId, SlotId};
 use hubbook_store::models::{self, Appointment, Hold};
 use hubbook_store::repo::booking::{self, NewBooking, Reschedule};
 use hubbook_store::repo::idempotency::Claim;
-use hubbook_store::repo::{appointments as appointment_repo, clusters, sharing};
+use hubbook_store::repo::{appointments as appointment_repo, sharing};
 use hubbook_store::DbConn;
 
 use crate::access::{clusters_of, own_cluster};
 use crate::appointments::{detail_of, visible_appointment, whole, AppointmentDetail};
 use crate::error::found;
 use crate::idempotency::create_once;
+use crate::kept::KeptReference;
 use crate::patients::known_patient;
-use crate::viewer::{member_practice, viewer_for};
+use crate::viewer::{member_practice_in, viewer_for};
 use crate::{Caller, Hubbook, ServiceError};
 
 /// A booking as a receptionist (or a manager on a practice's behalf) asks for it; its values have
@@ -152,8 +155,10 @@ impl Hubbook {
     pub async fn hold_slot(&self, who: &Caller, slot_id: String) -> Result<Hold, ServiceError> {
         let (who, now, ttl) = (who.clone(), self.now(), self.hold_ttl);
         let change = self.change(&who);
+        let kept = Arc::clone(&self.kept);
         self.run(move |c| {
-            let (cluster_ids, viewer) = viewer_for(c, &who, now, None)?;
+            let refs = kept.read(c, &clusters_of(&who))?;
+            let (cluster_ids, viewer) = viewer_for(&refs, &who, now, None)?;
             let slot = found(
                 sharing::find_slot(c, &cluster_ids, &SlotId::from(&slot_id)),
                 "slot",
@@ -244,7 +249,7 @@ impl Hubbook {
             + Send
             + 'static,
     {
-        let (who, now) = (who.clone(), self.now());
+        let (who, now, kept) = (who.clone(), self.now(), Arc::clone(&self.kept));
         let change = self.change(&who);
         self.run_audited(move |c, audit| {
             let Some(cmd) = make(c, &who, now)? else {
@@ -257,7 +262,7 @@ impl Hubbook {
                     c,
                     claim.as_ref(),
                     now.naive_utc(),
-                    |c| place_booking(c, &who, &change, now, &cmd),
+                    |c| place_booking(c, &kept, &who, &change, now, &cmd),
                     |a: &Appointment| a.id.clone().into(),
                     |c, id| {
                         for cluster_id in clusters_of(&who) {
@@ -322,13 +327,20 @@ impl Hubbook {
         hold_id: Option<String>,
     ) -> Result<Appointment, ServiceError> {
         permit(who.role, Action::Reschedule)?;
-        let (who, now) = (who.clone(), self.now());
+        let (who, now, kept) = (who.clone(), self.now(), Arc::clone(&self.kept));
         let change = self.change(&who);
         self.run(move |c| {
             let old = visible_appointment(c, &who, &id, now)?;
+            let refs = kept.read(c, std::slice::from_ref(&old.cluster_id))?;
             let viewer = match (who.role, &old.booking_practice_id) {
                 (Role::ClusterManager, Some(practice)) => {
-                    viewer_for(c, &who.as_practice(&old.cluster_id, practice), now, None)?.1
+                    viewer_for(
+                        &refs,
+                        &who.as_practice(&old.cluster_id, practice),
+                        now,
+                        None,
+                    )?
+                    .1
                 }
                 (Role::ClusterManager, None) => {
                     let rules = sharing::current_rules(c, &old.cluster_id)?.rules;
@@ -340,7 +352,7 @@ impl Hubbook {
                         },
                     }
                 }
-                _ => viewer_for(c, &who, now, None)?.1,
+                _ => viewer_for(&refs, &who, now, None)?.1,
             };
             let slot = found(
                 sharing::find_slot(
@@ -350,7 +362,7 @@ impl Hubbook {
                 ),
                 "slot",
             )?;
-            let cluster = clusters::get_cluster(c, &old.cluster_id)?;
+            let cluster = &refs.cluster(&old.cluster_id)?.cluster;
             let hold_id = hold_id.map(HoldId::from);
             let to = Reschedule {
                 cluster_id: &old.cluster_id,
@@ -490,20 +502,22 @@ impl Hubbook {
 /// the patient's registered practice, the same-day rule over the slot's local day.
 fn place_booking(
     c: &mut DbConn,
+    kept: &KeptReference,
     who: &Caller,
     change: &hubbook_store::repo::Change,
     now: DateTime<Utc>,
     cmd: &BookAppointment,
 ) -> Result<Appointment, ServiceError> {
+    let refs = kept.read(c, &clusters_of(who))?;
     let acting = match &cmd.on_behalf_of {
         Some(ods) => {
             let cluster_id = own_cluster(who)?;
-            let practice = member_practice(c, &cluster_id, ods)?;
+            let practice = member_practice_in(refs.cluster(&cluster_id)?, ods)?;
             who.as_practice(&cluster_id, &practice)
         }
         None => who.clone(),
     };
-    let (cluster_ids, viewer) = viewer_for(c, &acting, now, None)?;
+    let (cluster_ids, viewer) = viewer_for(&refs, &acting, now, None)?;
     let slot = found(
         sharing::find_slot(c, &cluster_ids, &SlotId::from(&cmd.slot_id)),
         "slot",
@@ -528,11 +542,12 @@ fn place_booking(
             )));
         }
     }
-    let cluster = clusters::get_cluster(c, &slot.cluster_id)?;
+    let cluster = refs.cluster(&slot.cluster_id)?;
     let registered = match &cmd.registered_practice {
         None => acting.scope.practice.as_deref().map(PracticeId::from),
-        Some(ods) => Some(member_practice(c, &cluster.id, ods)?),
+        Some(ods) => Some(member_practice_in(cluster, ods)?),
     };
+    let cluster = &cluster.cluster;
     let new = NewBooking {
         registered_practice_id: registered,
         booking_practice_id: acting.scope.practice.clone().map(Into::into),

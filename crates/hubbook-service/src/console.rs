@@ -42,7 +42,7 @@ pub struct SearchChoices {
 impl Hubbook {
     /// The caller's hold with this id and its slot; another caller's hold is not found.
     pub async fn held_slot(&self, who: &Caller, hold_id: String) -> Result<HeldSlot, ServiceError> {
-        let who = who.clone();
+        let (who, kept) = (who.clone(), std::sync::Arc::clone(&self.kept));
         self.run(move |c| {
             let hold = found(
                 booking::hold_of(c, &HoldId::from(hold_id), &who.actor()),
@@ -57,7 +57,8 @@ impl Hubbook {
                 sharing::find_slot(c, std::slice::from_ref(&hold.cluster_id), &hold.slot_id),
                 "slot",
             )?;
-            let offer = offers(c, vec![slot])?
+            let refs = kept.read(c, std::slice::from_ref(&slot.cluster_id))?;
+            let offer = offers(&refs, vec![slot])?
                 .pop()
                 .ok_or_else(|| ServiceError::NotFound("no slot here that you may see".into()))?;
             Ok(HeldSlot { hold, offer })

@@ -17,6 +17,7 @@ mod error;
 pub mod events;
 pub mod idempotency;
 pub mod integrations;
+pub mod kept;
 pub mod patients;
 pub mod rebooking;
 mod recent;
@@ -57,6 +58,7 @@ pub struct Hubbook {
     standing: Arc<recent::Recent<Option<sign_in::Standing>>>,
     call: Option<Arc<integrations::PendingCall>>,
     sign_in_refusals: Arc<sign_in::SignInRefusals>,
+    kept: Arc<kept::KeptReference>,
 }
 
 impl Hubbook {
@@ -82,6 +84,7 @@ impl Hubbook {
             ))),
             call: None,
             sign_in_refusals: Arc::default(),
+            kept: Arc::default(),
         })
     }
 

@@ -1,9 +1,11 @@
 //! Finding slots to book: the free slots the caller may book now, in time order or ranked by time
 //! and distance (`hubbook_core::ranking`), each with its site, service and cluster.
 
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
 use hubbook_core::access::{permit, Action};
-use hubbook_store::ids::{ClusterId, SiteId};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use hubbook_store::ids::SiteId;
 
 use chrono::{DateTime, Duration, Utc};
 use hubbook_core::ranking::{rank, round_km, Candidate, Weighting, DEFAULT_MINUTES_PER_KM};
@@ -11,9 +13,11 @@ use hubbook_core::sharing::{visibility, Viewer, Visibility};
 use hubbook_core::{Coordinates, Postcode, ValidationError};
 use hubbook_store::models::{Service, Site, Slot};
 use hubbook_store::repo::sharing::{self, SlotSearch};
-use hubbook_store::repo::{clusters, services, sites, MAX_PAGE};
-use hubbook_store::{DbConn, Page, StoreError};
+use hubbook_store::repo::MAX_PAGE;
+use hubbook_store::{Page, StoreError};
 
+use crate::access::clusters_of;
+use crate::kept::Reference;
 use crate::viewer::viewer_for;
 use crate::{Caller, Hubbook, ServiceError};
 
@@ -114,19 +118,20 @@ impl Hubbook {
             minutes_per_km: query.minutes_per_km.unwrap_or(DEFAULT_MINUTES_PER_KM),
         };
         weighting.validate()?;
-        let who = who.clone();
+        let (who, kept) = (who.clone(), Arc::clone(&self.kept));
         self.run_for(who, move |c, who| {
-            let search = slot_search(c, who, now, (from, to), query.clone())?;
+            let refs = kept.read(c, &clusters_of(who))?;
+            let search = slot_search(&refs, who, now, (from, to), query.clone())?;
             let origin = match (query.at, query.postcode.as_deref()) {
                 (Some((lat, lon)), None) => Origin::At(lat, lon),
                 (None, Some(postcode)) => Origin::Postcode(postcode),
                 (None, None) => Origin::OwnSite,
                 (Some(_), Some(_)) => return Err(ServiceError::TwoOrigins),
             };
-            let Some(origin) = origin_of(c, &search, origin)? else {
+            let Some(origin) = origin_of(&refs, &search, origin)? else {
                 let page = sharing::search_slots(c, &search, after.as_deref(), limit)?;
                 return Ok(Page {
-                    items: offers(c, page.items)?,
+                    items: offers(&refs, page.items)?,
                     next_after: page.next_after,
                 });
             };
@@ -138,7 +143,12 @@ impl Hubbook {
                     .ok_or(ServiceError::InvalidCursor)?,
             };
             let window = sharing::search_slots(c, &search, None, MAX_RANKED)?.items;
-            let ordered = ranked(offers(c, window)?, Some(origin), now.max(from), &weighting);
+            let ordered = ranked(
+                offers(&refs, window)?,
+                Some(origin),
+                now.max(from),
+                &weighting,
+            );
             let limit = usize::try_from(limit).unwrap_or(0);
             let next_after =
                 (offset + limit < ordered.len()).then(|| format!("ranked:{}", offset + limit));
@@ -155,12 +165,13 @@ impl Hubbook {
         who: &Caller,
     ) -> Result<Vec<(String, String)>, ServiceError> {
         permit(who.role, Action::Book)?;
-        let cluster_ids = crate::access::clusters_of(who);
+        let (cluster_ids, kept) = (clusters_of(who), Arc::clone(&self.kept));
         self.run(move |c| {
+            let refs = kept.read(c, &cluster_ids)?;
             let mut out = Vec::with_capacity(cluster_ids.len());
             for id in &cluster_ids {
-                let cluster = clusters::get_cluster(c, id)?;
-                out.push((cluster.code, cluster.name));
+                let cluster = &refs.cluster(id)?.cluster;
+                out.push((cluster.code.clone(), cluster.name.clone()));
             }
             out.sort();
             Ok(out)
@@ -179,18 +190,21 @@ impl Hubbook {
         days: i64,
     ) -> Result<Vec<Availability>, ServiceError> {
         permit(who.role, Action::Book)?;
-        let (who, now) = (who.clone(), self.now());
+        let (who, now, kept) = (who.clone(), self.now(), Arc::clone(&self.kept));
         let (from, to) = (now, now + Duration::days(days));
         self.run(move |c| {
             let query = FindSlots {
                 cluster: Some(cluster_code.clone()),
                 ..FindSlots::default()
             };
-            let search = slot_search(c, &who, now, (from, to), query)?;
+            let refs = kept.read(c, &clusters_of(&who))?;
+            let search = slot_search(&refs, &who, now, (from, to), query)?;
             // A practice's caller searches its own cluster whatever is named: check the code.
             let cluster_id = match search.cluster_ids.as_slice() {
                 [one]
-                    if clusters::get_cluster(c, one)?
+                    if refs
+                        .cluster(one)?
+                        .cluster
                         .code
                         .eq_ignore_ascii_case(&cluster_code) =>
                 {
@@ -213,7 +227,7 @@ impl Hubbook {
                     .into_iter()
                     .collect();
             let all = sharing::slots_in_window(c, &cluster_id, from.naive_utc(), to.naive_utc())?;
-            Ok(offers(c, all)?
+            Ok(offers(&refs, all)?
                 .into_iter()
                 .map(|offer| {
                     let slot = &offer.slot;
@@ -250,12 +264,13 @@ impl Hubbook {
     ) -> Result<Vec<NotOffered>, ServiceError> {
         let now = self.now();
         let window = window(&query, now)?;
-        let who = who.clone();
+        let (who, kept) = (who.clone(), Arc::clone(&self.kept));
         self.run(move |c| {
-            let search = slot_search(c, &who, now, window, query)?;
+            let refs = kept.read(c, &clusters_of(&who))?;
+            let search = slot_search(&refs, &who, now, window, query)?;
             let hidden = sharing::slots_not_offered(c, &search, limit.clamp(1, MAX_PAGE))?;
             let mut out = Vec::with_capacity(hidden.len());
-            for offer in offers(c, hidden)? {
+            for offer in offers(&refs, hidden)? {
                 let channel = hubbook_store::repo::booking::slot_channel(&offer.slot)?;
                 let why = visibility(
                     &channel,
@@ -302,13 +317,13 @@ fn window(
 /// The store's search for a caller's query: its clusters, how the sharing rules see it, and
 /// the filters.
 fn slot_search(
-    c: &mut DbConn,
+    refs: &Reference,
     who: &Caller,
     now: DateTime<Utc>,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     query: FindSlots,
 ) -> Result<SlotSearch, ServiceError> {
-    let (cluster_ids, viewer) = viewer_for(c, who, now, query.cluster.as_deref())?;
+    let (cluster_ids, viewer) = viewer_for(refs, who, now, query.cluster.as_deref())?;
     Ok(SlotSearch {
         cluster_ids,
         viewer,
@@ -357,7 +372,7 @@ pub fn arrange(all: Vec<Offer>, order: Vec<(usize, Option<f64>)>) -> Vec<Offer> 
 /// The search's origin: given coordinates, a searched cluster's site with that postcode, or the
 /// caller's own practice site.
 fn origin_of(
-    c: &mut DbConn,
+    refs: &Reference,
     search: &SlotSearch,
     origin: Origin<'_>,
 ) -> Result<Option<Coordinates>, ServiceError> {
@@ -366,8 +381,8 @@ fn origin_of(
         Origin::Postcode(postcode) => {
             let wanted = Postcode::parse(postcode)?;
             for cluster_id in &search.cluster_ids {
-                let sites = sites::list_sites(c, cluster_id, None, MAX_PAGE)?.items;
-                if let Some(site) = sites.iter().find(|s| s.postcode == wanted.as_str()) {
+                let sites = &refs.cluster(cluster_id)?.sites;
+                if let Some(site) = sites.values().find(|s| s.postcode == wanted.as_str()) {
                     return Ok(Some(Coordinates::new(site.latitude, site.longitude)?));
                 }
             }
@@ -381,7 +396,7 @@ fn origin_of(
                 },
                 Some(cluster_id),
             ) => {
-                let site = sites::get_site(c, cluster_id, &SiteId::from(site_id))?;
+                let site = refs.cluster(cluster_id)?.site(&SiteId::from(site_id))?;
                 Ok(Coordinates::new(site.latitude, site.longitude).ok())
             }
             _ => Ok(None),
@@ -401,54 +416,20 @@ pub struct Availability {
     pub changed_at: DateTime<Utc>,
 }
 
-/// Turns slots into offers, reading each cluster's code, the sites and the services once: three
-/// queries a cluster, not one per offer (a page of 20 is one cluster, usually).
-pub fn offers(c: &mut DbConn, slots: Vec<Slot>) -> Result<Vec<Offer>, ServiceError> {
-    let mut wanted: BTreeMap<&ClusterId, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
-    for slot in &slots {
-        let (site_ids, service_ids) = wanted.entry(&slot.cluster_id).or_default();
-        site_ids.insert(&slot.site_id);
-        service_ids.insert(&slot.service_id);
-    }
-    let mut code_of = HashMap::new();
-    let mut site_of: HashMap<ClusterId, HashMap<SiteId, Site>> = HashMap::new();
-    let mut service_of: HashMap<ClusterId, HashMap<String, Service>> = HashMap::new();
-    for (cluster_id, (site_ids, service_ids)) in wanted {
-        let site_ids: Vec<&str> = site_ids.into_iter().collect();
-        let service_ids: Vec<&str> = service_ids.into_iter().collect();
-        code_of.insert(
-            cluster_id.to_owned(),
-            clusters::get_cluster(c, cluster_id)?.code,
-        );
-        site_of.insert(
-            cluster_id.to_owned(),
-            sites::get_sites(c, cluster_id, &site_ids)?
-                .into_iter()
-                .map(|s| (s.id.clone(), s))
-                .collect(),
-        );
-        service_of.insert(
-            cluster_id.to_owned(),
-            services::get_services(c, cluster_id, &service_ids)?
-                .into_iter()
-                .map(|s| (s.id.clone(), s))
-                .collect(),
-        );
-    }
+/// Turns slots into offers with their cluster's code, site and service, from the reference data
+/// of the slots' clusters (`refs`): no statement.
+pub fn offers(refs: &Reference, slots: Vec<Slot>) -> Result<Vec<Offer>, ServiceError> {
     let mut out = Vec::with_capacity(slots.len());
     for slot in slots {
-        let cluster_id = &slot.cluster_id;
-        let (Some(code), Some(site), Some(service)) = (
-            code_of.get(cluster_id),
-            site_of.get(cluster_id).and_then(|m| m.get(&slot.site_id)),
-            service_of
-                .get(cluster_id)
-                .and_then(|m| m.get(&slot.service_id)),
+        let cluster = refs.cluster(&slot.cluster_id)?;
+        let (Some(site), Some(service)) = (
+            cluster.sites.get(&slot.site_id),
+            cluster.services.get(&slot.service_id),
         ) else {
             return Err(StoreError::NotFound.into());
         };
         out.push(Offer {
-            cluster_code: code.clone(),
+            cluster_code: cluster.cluster.code.clone(),
             site: site.clone(),
             service: service.clone(),
             distance_km: None,

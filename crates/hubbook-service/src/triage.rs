@@ -15,12 +15,15 @@ use hubbook_store::repo::booking::{self, NewBooking};
 use hubbook_store::repo::dispositions::{self, DispositionEntry};
 use hubbook_store::repo::idempotency::{self, Claim, Once};
 use hubbook_store::repo::sharing::{self, SlotSearch};
-use hubbook_store::repo::{appointments as appointment_repo, clusters, practices, sites};
+use hubbook_store::repo::{appointments as appointment_repo, practices, sites};
 use hubbook_store::{DbConn, StoreError};
+
+use std::sync::Arc;
 
 use crate::access::clusters_of;
 use crate::booking::{day_bounds, patient_booking};
 use crate::error::found;
+use crate::kept::{KeptReference, Reference};
 use crate::slots::{arrange, offers, Offer, MAX_RANKED};
 use crate::viewer::viewer_for;
 use crate::{Caller, Hubbook, ServiceError};
@@ -129,7 +132,7 @@ impl Hubbook {
         request: TriageBook,
     ) -> Result<TriageBooked, ServiceError> {
         triage_only(who)?;
-        let (who, now) = (who.clone(), self.now());
+        let (who, now, kept) = (who.clone(), self.now(), Arc::clone(&self.kept));
         request.patient.born_by(now.date_naive())?;
         let change = self.change(&who);
         self.run_for(who, move |c, who| {
@@ -137,7 +140,7 @@ impl Hubbook {
                 c,
                 claim.as_ref(),
                 now.naive_utc(),
-                |c| book_fitting(c, who, &change, now, &request),
+                |c| book_fitting(c, &kept, who, &change, now, &request),
                 |b: &TriageBooked| {
                     Ok(serde_json::json!({
                         "cluster_id": b.appointment.cluster_id,
@@ -149,7 +152,7 @@ impl Hubbook {
             )?;
             match created {
                 Once::Created(booked) => Ok(booked),
-                Once::Replayed(record) => replayed(c, who, &record),
+                Once::Replayed(record) => replayed(c, &kept, who, &record),
             }
         })
         .await
@@ -162,10 +165,11 @@ impl Hubbook {
         question: AvailabilityQuestion,
     ) -> Result<TriageAvailability, ServiceError> {
         triage_only(who)?;
-        let (who, now) = (who.clone(), self.now());
+        let (who, now, kept) = (who.clone(), self.now(), Arc::clone(&self.kept));
         self.run_for(who, move |c, who| {
             let need = Need::resolve(
                 c,
+                &kept,
                 who,
                 now,
                 &question.disposition,
@@ -194,6 +198,7 @@ impl Hubbook {
 /// The booking itself, inside the idempotency transaction.
 fn book_fitting(
     c: &mut DbConn,
+    kept: &KeptReference,
     who: &Caller,
     change: &hubbook_store::repo::Change,
     now: DateTime<Utc>,
@@ -201,6 +206,7 @@ fn book_fitting(
 ) -> Result<TriageBooked, ServiceError> {
     let need = Need::resolve(
         c,
+        kept,
         who,
         now,
         &req.disposition,
@@ -223,14 +229,10 @@ fn book_fitting(
         own_holds_block: true,
         ..patient_booking(&req.patient, slot_id, hold_id)
     };
-    let mut zones = std::collections::HashMap::new();
-    let mut attempt = |c: &mut DbConn, offer: &Offer, hold_id: Option<String>| {
+    let attempt = |c: &mut DbConn, offer: &Offer, hold_id: Option<String>| {
         let cluster_id = &offer.slot.cluster_id;
-        if !zones.contains_key(cluster_id) {
-            let zone = clusters::get_cluster(c, cluster_id)?.time_zone;
-            zones.insert(cluster_id.clone(), zone);
-        }
-        let day = day_bounds(zones[cluster_id], offer.slot.starts_at.and_utc());
+        let zone = need.refs.cluster(cluster_id)?.cluster.time_zone;
+        let day = day_bounds(zone, offer.slot.starts_at.and_utc());
         let new = new_booking(&offer.slot.id, hold_id);
         booking::book_triage(c, change, cluster_id, &need.viewer, &new, day, &record)
             .map_err(ServiceError::from)
@@ -254,7 +256,7 @@ fn book_fitting(
                 ));
             }
             let slot = found(sharing::find_slot(c, &need.cluster_ids, &slot_id), "slot")?;
-            let mut offer = offers(c, vec![slot])?
+            let mut offer = offers(&need.refs, vec![slot])?
                 .pop()
                 .ok_or_else(|| ServiceError::Internal("offer lost".into()))?;
             if let Some(why) = need.misfit(&offer) {
@@ -306,7 +308,12 @@ fn book_fitting(
 
 /// What a replayed triage booking made, from its key's record. Records written before the
 /// booking kept only the response name the appointment and the distance in it.
-fn replayed(c: &mut DbConn, who: &Caller, record: &str) -> Result<TriageBooked, ServiceError> {
+fn replayed(
+    c: &mut DbConn,
+    kept: &KeptReference,
+    who: &Caller,
+    record: &str,
+) -> Result<TriageBooked, ServiceError> {
     let value: serde_json::Value =
         serde_json::from_str(record).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let (id, distance_km) = match value["appointment_id"].as_str() {
@@ -329,7 +336,8 @@ fn replayed(c: &mut DbConn, who: &Caller, record: &str) -> Result<TriageBooked, 
                 other => other?,
             };
         let slot = sharing::get_slot(c, &cluster_id, &appointment.slot_id)?;
-        let mut offer = offers(c, vec![slot])?
+        let refs = kept.read(c, std::slice::from_ref(&cluster_id))?;
+        let mut offer = offers(&refs, vec![slot])?
             .pop()
             .ok_or_else(|| ServiceError::Internal("offer lost".into()))?;
         offer.distance_km = distance_km;
@@ -358,6 +366,8 @@ struct Need {
     viewer: Viewer,
     practice: Option<Practice>,
     origin: Option<Coordinates>,
+    /// The reference data of every cluster the request may book in.
+    refs: Reference,
 }
 
 impl Need {
@@ -365,6 +375,7 @@ impl Need {
     #[allow(clippy::too_many_arguments)]
     fn resolve(
         c: &mut DbConn,
+        kept: &KeptReference,
         who: &Caller,
         now: DateTime<Utc>,
         code: &str,
@@ -380,7 +391,8 @@ impl Need {
             i64::from(disposition.disposition.timeframe_minutes),
             now,
         )?;
-        let (mut cluster_ids, viewer) = viewer_for(c, who, now, cluster)?;
+        let refs = kept.read(c, &clusters_of(who))?;
+        let (mut cluster_ids, viewer) = viewer_for(&refs, who, now, cluster)?;
         let practice = registered
             .map(|ods| practice_in(c, &cluster_ids, ods))
             .transpose()?;
@@ -407,6 +419,7 @@ impl Need {
             viewer,
             practice,
             origin,
+            refs,
         })
     }
 
@@ -438,7 +451,7 @@ impl Need {
     fn fitting(&self, c: &mut DbConn, now: DateTime<Utc>) -> Result<Vec<Offer>, ServiceError> {
         let search = self.search(now, self.window.from, self.window.until());
         let slots = sharing::search_slots(c, &search, None, MAX_RANKED)?.items;
-        let all = offers(c, slots)?;
+        let all = offers(&self.refs, slots)?;
         let candidates: Vec<Candidate<'_>> = all.iter().map(Offer::candidate).collect();
         let order: Vec<(usize, Option<f64>)> = rule::order(&candidates, self.origin)
             .iter()
@@ -456,7 +469,7 @@ impl Need {
         let from = self.window.until() - Duration::seconds(1);
         let search = self.search(now, from, from + Duration::days(NEXT_SLOT_HORIZON_DAYS));
         let slots = sharing::search_slots(c, &search, None, 1)?.items;
-        let mut found = offers(c, slots)?;
+        let mut found = offers(&self.refs, slots)?;
         if let Some(offer) = found.first_mut() {
             offer.distance_km = offer.distance_from(self.origin);
         }

@@ -6,9 +6,10 @@ use hubbook_core::access::Forbidden;
 use hubbook_core::sharing::Viewer;
 use hubbook_core::{DataSharingAgreement, OdsCode, Role};
 use hubbook_store::models::{Cluster, Practice};
-use hubbook_store::repo::{clusters, practices, sharing};
+use hubbook_store::repo::practices;
 use hubbook_store::{ClusterId, DbConn, PracticeId, StoreError};
 
+use crate::kept::{ClusterReference, Reference};
 use crate::{Caller, ServiceError};
 
 /// A cluster's local date at `now`: "today" for agreements and the same-day rule.
@@ -24,9 +25,10 @@ pub fn agreement_in_force(practice: &Practice, today: NaiveDate) -> bool {
 
 /// The clusters a caller books in and how sharing sees it: a receptionist is its practice (with
 /// its agreement judged today in the cluster's zone); a triage service is 111 in its clusters
-/// (or one of them, by code). Other roles do not book.
+/// (or one of them, by code). Other roles do not book. `refs` holds the caller's clusters
+/// ([`crate::access::clusters_of`]).
 pub fn viewer_for(
-    c: &mut DbConn,
+    refs: &Reference,
     who: &Caller,
     now: DateTime<Utc>,
     only_cluster: Option<&str>,
@@ -37,26 +39,24 @@ pub fn viewer_for(
                 (Some(c), Some(p)) => (ClusterId::from(c), PracticeId::from(p)),
                 _ => return Err(Forbidden("a receptionist needs a practice").into()),
             };
-            let cluster = clusters::get_cluster(c, &cluster_id)?;
-            let practice = practices::get_practice(c, &cluster_id, &practice_id)?;
-            let in_force = agreement_in_force(&practice, today_in(&cluster, now)?);
+            let cluster = refs.cluster(&cluster_id)?;
+            let practice = cluster.practice(&practice_id)?;
+            let in_force = agreement_in_force(practice, today_in(&cluster.cluster, now)?);
             Ok((
                 vec![cluster_id],
                 Viewer::Practice {
                     practice_id: practice_id.into(),
                     agreement_in_force: in_force,
-                    own_site: practice.site_id,
+                    own_site: practice.site_id.clone(),
                 },
             ))
         }
         Role::Triage => {
             let mut ids: Vec<ClusterId> = who.scope.clusters.iter().map(ClusterId::from).collect();
             if let Some(code) = only_cluster {
-                let wanted = match clusters::get_cluster_by_code(c, &code.to_ascii_uppercase()) {
-                    Ok(cluster) => Some(cluster.id),
-                    Err(StoreError::NotFound) => None,
-                    Err(e) => return Err(e.into()),
-                };
+                let wanted = refs
+                    .cluster_by_code(&code.to_ascii_uppercase())
+                    .map(|r| r.cluster.id.clone());
                 ids.retain(|id| Some(id) == wanted.as_ref());
                 if ids.is_empty() {
                     return Err(ServiceError::NotFound(format!(
@@ -64,14 +64,9 @@ pub fn viewer_for(
                     )));
                 }
             }
-            let rules = sharing::current_rules_of(c, &ids)?;
             let open_clusters = ids
                 .iter()
-                .filter(|id| {
-                    rules
-                        .get(id.as_str())
-                        .is_some_and(|r| r.triage_may_book_open)
-                })
+                .filter(|id| refs.cluster(id).is_ok_and(|r| r.rules.triage_may_book_open))
                 .map(|id| id.to_string())
                 .collect();
             Ok((ids, Viewer::Triage { open_clusters }))
@@ -95,6 +90,21 @@ pub fn member_practice(
         Err(StoreError::NotFound) => Err(ServiceError::PracticeNotInCluster(code.to_string())),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The id of the member practice of `cluster` (as kept, [`Reference`]) with this ODS code, or
+/// `PracticeNotInCluster`: [`member_practice`] without a statement.
+pub fn member_practice_in(
+    cluster: &ClusterReference,
+    ods: &str,
+) -> Result<PracticeId, ServiceError> {
+    let code = OdsCode::parse(ods)?;
+    cluster
+        .practices
+        .values()
+        .find(|p| p.ods_code == code.as_str())
+        .map(|p| p.id.clone())
+        .ok_or_else(|| ServiceError::PracticeNotInCluster(code.to_string()))
 }
 
 /// Whether the caller's own practice (a receptionist's) has its agreement in force today.

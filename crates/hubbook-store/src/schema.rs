@@ -92,6 +92,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    reference_version (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
     sign_in_throttle (key) {
         key -> Text,
         failures -> Integer,
@@ -426,6 +433,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sign_in_throttle,
     installation_keys,
     work_leases,
+    reference_version,
     integrations,
     consumer_patients,
     requester_contacts,

@@ -16,6 +16,7 @@ pub mod integrations;
 pub mod leases;
 pub mod patients;
 pub mod practices;
+pub mod reference;
 pub mod reports;
 pub mod rotas;
 pub mod services;

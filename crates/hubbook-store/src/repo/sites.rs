@@ -92,10 +92,10 @@ pub fn get_sites(
 /// Above this many clusters, reading every site and keeping the scope's here is cheaper than
 /// filtering in SQL: planning `= ANY` over a thousand ids cost 5 ms, more than reading all of
 /// England's 2,500 hub sites.
-const SCOPE_FILTERED_IN_SQL: usize = 64;
+pub(crate) const SCOPE_FILTERED_IN_SQL: usize = 64;
 
 /// The rows whose cluster (by `cluster_of`) is one of `cluster_ids`.
-fn keep_scope<T>(
+pub(crate) fn keep_scope<T>(
     rows: Vec<T>,
     cluster_ids: &[ClusterId],
     cluster_of: impl Fn(&T) -> &str,

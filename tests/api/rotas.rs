@@ -670,7 +670,93 @@ async fn a_publish_that_fails_half_way_leaves_nothing(app: TestApp) {
     assert_eq!(s[0]["ends_at"], "2026-12-21T20:00:00Z");
 }
 
+/// A cancelled session offers nothing: its free slots go and its held or booked ones are kept
+/// but no longer offered. The database holds it as a rule (a search no longer looks up each
+/// slot's session): a session cannot leave `active` with a slot offered, nor a slot of a
+/// retired session be offered again, however the change is attempted; what was stored stays.
+async fn a_retired_session_never_offers_a_slot(app: TestApp) {
+    use diesel::connection::SimpleConnection;
+    use hubbook_store::repo::sharing::get_slot;
+    use hubbook_store::{ClusterId, SlotId};
+    let c = app.open_week("U60009").await;
+    let search = "/api/v1/slots?from=2026-12-07T00:00:00Z&to=2026-12-08T00:00:00Z&limit=500";
+    let offered = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["slot_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = offered(app.get(search, &c.receptionist).await.ok(200));
+    assert_eq!(
+        before.len(),
+        18,
+        "Monday's session, 09:00-12:00 in 10 minutes"
+    );
+    let cluster_id = ClusterId::from(app.cluster_id("U60009"));
+    let mut conn = app.pool.get().unwrap();
+    let session_id = get_slot(&mut conn, &cluster_id, &SlotId::from(&before[0]))
+        .unwrap()
+        .session_id;
+    app.call(
+        Method::POST,
+        &format!("/api/v1/slots/{}/hold", before[1]),
+        Some(&c.receptionist),
+        None,
+    )
+    .await
+    .ok(201);
+
+    // Retiring behind the store's back, with slots still offered, is refused; nothing changes.
+    let refused = conn.batch_execute(&format!(
+        "UPDATE sessions SET status = 'cancelled' WHERE id = '{session_id}'"
+    ));
+    assert!(
+        refused.is_err(),
+        "a session with offered slots stays active"
+    );
+    assert_eq!(
+        offered(app.get(search, &c.receptionist).await.ok(200)),
+        before,
+        "still offered (the held slot to its holder)"
+    );
+
+    let cancelled = app
+        .post(
+            &format!("/api/v1/clusters/U60009/sessions/{session_id}/cancel"),
+            &c.manager,
+            json!({"reason": "GP unwell"}),
+        )
+        .await;
+    assert_eq!(
+        cancelled.ok(200)["slots_removed"],
+        17,
+        "all but the held one"
+    );
+    assert!(offered(app.get(search, &c.receptionist).await.ok(200)).is_empty());
+    let kept = get_slot(&mut conn, &cluster_id, &SlotId::from(&before[1])).unwrap();
+    assert!(
+        kept.orphaned_at.is_some(),
+        "the held slot is kept, not offered"
+    );
+
+    // Offering a slot of the cancelled session again is refused too.
+    let refused = conn.batch_execute(&format!(
+        "UPDATE slots SET orphaned_at = NULL WHERE id = '{}'",
+        before[1]
+    ));
+    assert!(
+        refused.is_err(),
+        "a retired session's slot is not offered again"
+    );
+    let still = get_slot(&mut conn, &cluster_id, &SlotId::from(&before[1])).unwrap();
+    assert_eq!(still.orphaned_at, kept.orphaned_at);
+    assert!(offered(app.get(search, &c.receptionist).await.ok(200)).is_empty());
+}
+
 both!(
+    a_retired_session_never_offers_a_slot,
     a_new_slot_length_keeps_the_booked_patient_and_never_double_books,
     publish_is_idempotent_and_dry_runs_write_nothing,
     an_edit_never_drops_a_booked_patient,

@@ -678,7 +678,33 @@ fn apply(
     reason: &str,
 ) -> Result<(), StoreError> {
     let at = change.at;
-    // Retire first: a replacement session may take the same template and day.
+    // A retired session offers no slot (its free slots go, the kept ones are orphaned) before it
+    // is retired: the database refuses a session leaving `active` with a slot still offered
+    // (migration 19), which is what lets a search skip the session's status.
+    for ids in plan.remove_slots.chunks(ID_CHUNK) {
+        diesel::update(
+            slots::table
+                .filter(slots::cluster_id.eq(cluster_id))
+                .filter(slots::id.eq_any(ids)),
+        )
+        .set((
+            slots::removed_at.eq(Some(at)),
+            slots::version.eq(slots::version + 1),
+        ))
+        .execute(c)?;
+    }
+    // Slots kept for a patient or holder stop being offered.
+    let kept: Vec<&str> = plan.kept_slots.iter().map(|k| k.slot_id.as_str()).collect();
+    for ids in kept.chunks(ID_CHUNK) {
+        diesel::update(
+            slots::table
+                .filter(slots::cluster_id.eq(cluster_id))
+                .filter(slots::id.eq_any(ids)),
+        )
+        .set(slots::orphaned_at.eq(Some(at)))
+        .execute(c)?;
+    }
+    // Then retire, before any insert: a replacement session may take the same template and day.
     for ids in plan.retire_sessions.chunks(ID_CHUNK) {
         diesel::update(
             sessions::table
@@ -690,18 +716,6 @@ fn apply(
             sessions::status_reason.eq(reason),
             sessions::version.eq(sessions::version + 1),
             sessions::updated_at.eq(at),
-        ))
-        .execute(c)?;
-    }
-    for ids in plan.remove_slots.chunks(ID_CHUNK) {
-        diesel::update(
-            slots::table
-                .filter(slots::cluster_id.eq(cluster_id))
-                .filter(slots::id.eq_any(ids)),
-        )
-        .set((
-            slots::removed_at.eq(Some(at)),
-            slots::version.eq(slots::version + 1),
         ))
         .execute(c)?;
     }
@@ -745,17 +759,7 @@ fn apply(
         insert_chunked!(c, sessions::table, new_sessions);
         insert_chunked!(c, slots::table, new_slots);
     }
-    // Slots kept for a patient or holder stop being offered; slots wanted again are offered again.
-    let kept: Vec<&str> = plan.kept_slots.iter().map(|k| k.slot_id.as_str()).collect();
-    for ids in kept.chunks(ID_CHUNK) {
-        diesel::update(
-            slots::table
-                .filter(slots::cluster_id.eq(cluster_id))
-                .filter(slots::id.eq_any(ids)),
-        )
-        .set(slots::orphaned_at.eq(Some(at)))
-        .execute(c)?;
-    }
+    // Slots wanted again are offered again.
     for ids in plan.restore_slots.chunks(ID_CHUNK) {
         diesel::update(
             slots::table

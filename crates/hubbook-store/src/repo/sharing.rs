@@ -286,7 +286,7 @@ fn free_slots(
     offered: bool,
 ) -> Result<Page<Slot>, StoreError> {
     // Correlated EXISTS probes, one index lookup per candidate slot: the cost follows the slots
-    // in the window, not every appointment and session the clusters have.
+    // in the window, not every appointment the clusters have.
     let live = appointments::table
         .filter(appointments::cluster_id.eq(slots::cluster_id))
         .filter(appointments::slot_id.eq(slots::id))
@@ -298,11 +298,8 @@ fn free_slots(
         .filter(holds::expires_at.gt(search.now))
         .filter(holds::holder.ne(search.holder.clone()))
         .select(holds::slot_id);
-    let active = sessions::table
-        .filter(sessions::cluster_id.eq(slots::cluster_id))
-        .filter(sessions::id.eq(slots::session_id))
-        .filter(sessions::status.eq("active"))
-        .select(sessions::id);
+    // No probe of the session: a slot neither removed nor orphaned is in an active session, a
+    // rule the database keeps (migration 19's triggers).
     let start = if search.from > search.now {
         search.from
     } else {
@@ -313,7 +310,6 @@ fn free_slots(
         .filter(slots::orphaned_at.is_null())
         .filter(slots::starts_at.gt(start))
         .filter(slots::starts_at.lt(search.to))
-        .filter(diesel::dsl::exists(active))
         .filter(diesel::dsl::not(diesel::dsl::exists(live)))
         .filter(diesel::dsl::not(diesel::dsl::exists(held)))
         .select(Slot::as_select())

@@ -1,0 +1,2 @@
+DROP TRIGGER slots_offered_in_active_sessions;
+DROP TRIGGER sessions_retired_offer_nothing;

@@ -13,7 +13,8 @@
 # per statement calls, calls per search, mean plan and execution ms, share of the total time.
 # Needs pg_stat_statements in shared_preload_libraries, with pg_stat_statements.track_planning
 # on for plan times. Settings (environment): PG, DB (hubbook_bench_national), CLUSTERS (1250),
-# RATE, SECONDS_EACH, USERS, OUT (target/perf-notes/cpu-<time>), LOAD_SEED, NO_BUILD=1.
+# RATE, SECONDS_EACH, USERS, OUT (target/perf-notes/cpu-<time>), LOAD_SEED, NO_BUILD=1, BIN (the
+# directory of the hubbook and hubbook-load binaries to measure; target/release).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 
@@ -31,9 +32,13 @@ export HUBBOOK_JWT_SECRET=compare-secret-that-is-long-enough-0123456789
 export HUBBOOK_TOKEN_TTL=3600
 mkdir -p "$OUT"
 [ "${NO_BUILD:-0}" = 1 ] || cargo build --release -q -p hubbook -p hubbook-load
-BIN=target/release
+BIN=${BIN:-target/release}
 URL="$PG/$DB?sslmode=disable"
 psql "$URL" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+# As compare.sh's settle: releases due since the seed are history, and the tables vacuumed.
+psql "$URL" -qc "UPDATE slots SET release_announced_at = released_at
+                 WHERE release_announced_at IS NULL AND released_at <= now() AT TIME ZONE 'UTC'"
+psql "$URL" -qc "VACUUM ANALYZE"
 
 "$BIN/hubbook" serve --database-url "$URL" --bind "127.0.0.1:$PORT" >"$OUT/server.log" 2>&1 &
 SERVER=$!

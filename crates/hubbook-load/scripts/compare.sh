@@ -8,7 +8,8 @@
 # Settings (environment): PG (server URL without database, default postgres://postgres@127.0.0.1),
 # SECONDS_EACH (20), NATIONAL (1250 clusters), WEEKS (26), OUT (target/perf/<time>), LOAD_SEED
 # (which practices the virtual users are; a new one each run, so that bookings of earlier runs do
-# not leave them a fully booked week).
+# not leave them a fully booked week), NO_BUILD=1 and BIN (the directory of the binaries to
+# measure; target/release).
 # The national seed takes about 14 minutes on a 2-core machine; later runs reuse it.
 # Prints a markdown table; every run's figures are also kept as JSON under $OUT.
 set -euo pipefail
@@ -29,8 +30,8 @@ export HUBBOOK_JWT_SECRET=compare-secret-that-is-long-enough-0123456789
 export HUBBOOK_TOKEN_TTL=3600
 mkdir -p "$OUT"
 
-cargo build --release -q -p hubbook -p hubbook-load
-BIN=target/release
+[ "${NO_BUILD:-0}" = 1 ] || cargo build --release -q -p hubbook -p hubbook-load
+BIN=${BIN:-target/release}
 SERVER=
 
 stop_server() {

@@ -168,17 +168,8 @@ fn an_operator_migrates_adds_an_admin_serves_and_stops() {
 /// the migrations are applied once.
 #[test]
 fn processes_migrating_together_take_turns() {
-    use diesel::connection::SimpleConnection;
-    use diesel::Connection;
-    let admin_url = std::env::var("HUBBOOK_TEST_PG_URL")
-        .unwrap_or_else(|_| hubbook_store::test_db::DEFAULT_TEST_PG_URL.to_owned());
-    let schema = format!("hb_cli_{}", uuid::Uuid::now_v7().simple());
-    let mut admin = diesel::PgConnection::establish(&admin_url).expect("the test PostgreSQL");
-    admin
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .unwrap();
-    let sep = if admin_url.contains('?') { '&' } else { '?' };
-    let url = format!("{admin_url}{sep}options=-csearch_path%3D{schema}");
+    let schema = PgSchema::new();
+    let url = schema.url.clone();
     let runs: Vec<_> = (0..3)
         .map(|_| {
             hubbook()
@@ -193,9 +184,7 @@ fn processes_migrating_together_take_turns() {
         .into_iter()
         .map(|r| r.wait_with_output().unwrap())
         .collect();
-    admin
-        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-        .unwrap();
+    drop(schema);
     for output in &outputs {
         assert!(
             output.status.success(),
@@ -818,24 +807,45 @@ fn a_change_through_one_process_is_obeyed_by_another_on_sqlite() {
 
 #[test]
 fn a_change_through_one_process_is_obeyed_by_another_on_postgres() {
-    use diesel::connection::SimpleConnection;
-    use diesel::Connection;
-    let admin_url = std::env::var("HUBBOOK_TEST_PG_URL")
-        .unwrap_or_else(|_| hubbook_store::test_db::DEFAULT_TEST_PG_URL.to_owned());
-    let schema = format!("hb_cli_{}", uuid::Uuid::now_v7().simple());
-    let mut admin = diesel::PgConnection::establish(&admin_url).expect("the test PostgreSQL");
-    admin
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .unwrap();
-    let sep = if admin_url.contains('?') { '&' } else { '?' };
-    let url = format!("{admin_url}{sep}options=-csearch_path%3D{schema}");
-    let outcome = std::panic::catch_unwind(|| {
-        a_change_through_one_process_is_obeyed_by_the_other(&url);
-    });
-    admin
-        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-        .unwrap();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
+    let schema = PgSchema::new();
+    a_change_through_one_process_is_obeyed_by_the_other(&schema.url);
+}
+
+/// An empty schema of its own on the test PostgreSQL server (`HUBBOOK_TEST_PG_URL`), with the URL
+/// that selects it; dropped with everything in it when the guard is.
+struct PgSchema {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgSchema {
+    fn new() -> Self {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let admin_url = std::env::var("HUBBOOK_TEST_PG_URL")
+            .unwrap_or_else(|_| hubbook_store::test_db::DEFAULT_TEST_PG_URL.to_owned());
+        let name = format!("hb_cli_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = diesel::PgConnection::establish(&admin_url).expect("the test PostgreSQL");
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {name}"))
+            .unwrap();
+        let sep = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{sep}options=-csearch_path%3D{name}");
+        Self {
+            admin_url,
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        if let Ok(mut admin) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        }
     }
 }

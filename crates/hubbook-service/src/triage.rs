@@ -2,6 +2,8 @@
 //! there is none and where the next one is; and ask the same question without booking. The rule
 //! that picks the slot is `hubbook_core::triage`.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use hubbook_core::access::Forbidden;
 use hubbook_core::patient::Patient;
@@ -17,8 +19,6 @@ use hubbook_store::repo::idempotency::{self, Claim, Once};
 use hubbook_store::repo::sharing::{self, SlotSearch};
 use hubbook_store::repo::{appointments as appointment_repo, practices, sites};
 use hubbook_store::{DbConn, StoreError};
-
-use std::sync::Arc;
 
 use crate::access::clusters_of;
 use crate::booking::{day_bounds, patient_booking};

@@ -10,7 +10,7 @@ use hubbook_core::sharing::SharingRules;
 use super::sites::{keep_scope, SCOPE_FILTERED_IN_SQL};
 use crate::ids::ClusterId;
 use crate::models::{Cluster, Practice, Service, Site};
-use crate::schema::{clusters, practices, reference_version, services, sharing_rules};
+use crate::schema::{clusters, practices, reference_version, services};
 use crate::{DbConn, StoreError};
 
 /// The version of the reference data: a trigger bumps it in the transaction of every change to
@@ -87,38 +87,7 @@ pub fn clusters_rows(
             |s: &Service| &s.cluster_id,
         )
     };
-    let rules_rows: Vec<(String, i64, String)> = {
-        let ordered = sharing_rules::table
-            .order((
-                sharing_rules::cluster_id.asc(),
-                sharing_rules::version.desc(),
-            ))
-            .select((
-                sharing_rules::cluster_id,
-                sharing_rules::version,
-                sharing_rules::rules_json,
-            ));
-        if in_sql {
-            ordered
-                .filter(sharing_rules::cluster_id.eq_any(cluster_ids))
-                .load(conn)?
-        } else {
-            keep_scope(
-                ordered.load(conn)?,
-                cluster_ids,
-                |r: &(String, i64, String)| &r.0,
-            )
-        }
-    };
-    let mut rules: HashMap<String, SharingRules> = HashMap::new();
-    for (cluster_id, version, json) in rules_rows {
-        if rules.contains_key(&cluster_id) {
-            continue;
-        }
-        let parsed = serde_json::from_str(&json)
-            .map_err(|e| StoreError::corrupt(format!("sharing rules v{version}: {e}")))?;
-        rules.insert(cluster_id, parsed);
-    }
+    let mut rules = super::sharing::current_rules_of(conn, cluster_ids)?;
     let mut by_cluster: HashMap<ClusterId, ClusterRows> = found
         .into_iter()
         .map(|cluster| {

@@ -8,6 +8,7 @@ use hubbook_core::sharing::{PracticeShare, SharingRules, Viewer};
 use hubbook_core::DataSharingAgreement;
 use serde::Serialize;
 
+use super::sites::{keep_scope, SCOPE_FILTERED_IN_SQL};
 use super::{audit, audited, update_audited, Change};
 use crate::ids::{ClusterId, SlotId};
 use crate::models::{AuditEvent, Practice, Slot};
@@ -41,13 +42,13 @@ pub struct Sharing {
 }
 
 /// The rules in force in each of these clusters, in one query (the defaults where none were
-/// set).
+/// set). Past a few dozen clusters every cluster's rules are read and the wanted kept here, as
+/// planning `= ANY` over a thousand ids costs more than the rows.
 pub fn current_rules_of(
     conn: &mut DbConn,
     cluster_ids: &[ClusterId],
 ) -> Result<std::collections::HashMap<String, SharingRules>, StoreError> {
-    let rows: Vec<(String, i64, String)> = sharing_rules::table
-        .filter(sharing_rules::cluster_id.eq_any(cluster_ids))
+    let ordered = sharing_rules::table
         .order((
             sharing_rules::cluster_id.asc(),
             sharing_rules::version.desc(),
@@ -56,8 +57,18 @@ pub fn current_rules_of(
             sharing_rules::cluster_id,
             sharing_rules::version,
             sharing_rules::rules_json,
-        ))
-        .load(conn)?;
+        ));
+    let rows: Vec<(String, i64, String)> = if cluster_ids.len() <= SCOPE_FILTERED_IN_SQL {
+        ordered
+            .filter(sharing_rules::cluster_id.eq_any(cluster_ids))
+            .load(conn)?
+    } else {
+        keep_scope(
+            ordered.load(conn)?,
+            cluster_ids,
+            |r: &(String, i64, String)| &r.0,
+        )
+    };
     let mut current = std::collections::HashMap::new();
     for (cluster_id, version, json) in rows {
         if current.contains_key(&cluster_id) {

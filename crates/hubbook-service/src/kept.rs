@@ -8,7 +8,7 @@
 //! a search become one.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use hubbook_core::sharing::SharingRules;
 use hubbook_store::models::{Cluster, Practice, Service, Site};
@@ -90,6 +90,9 @@ impl Reference {
 #[derive(Debug, Default)]
 pub(crate) struct KeptReference {
     state: RwLock<Kept>,
+    /// Held while reading what is missing, so that requests arriving together after a change
+    /// read it once (a national 111 service's clusters are thousands of rows), not once each.
+    reading: Mutex<()>,
 }
 
 #[derive(Debug, Default)]
@@ -118,6 +121,23 @@ impl KeptReference {
                     }
                     None => missing.push(id.clone()),
                 }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(Reference { clusters });
+        }
+        let _reading = self.reading.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another request may have read them while this one waited.
+        {
+            let kept = self.state.read().unwrap_or_else(PoisonError::into_inner);
+            if kept.version == version {
+                missing.retain(|id| match kept.clusters.get(id) {
+                    Some(found) => {
+                        clusters.insert(id.clone(), Arc::clone(found));
+                        false
+                    }
+                    None => true,
+                });
             }
         }
         if missing.is_empty() {

@@ -109,7 +109,12 @@ impl Hubbook {
         tokio::task::spawn_blocking(move || {
             let _in_request = span.enter();
             let mut conn = pool.get().map_err(StoreError::from)?;
-            f(&mut conn)
+            let done = f(&mut conn);
+            // A connection the server cut is not handed out again.
+            if let Err(ServiceError::Store(StoreError::Unavailable(_))) = &done {
+                conn.discard();
+            }
+            done
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("blocking task failed: {e}")))?

@@ -295,6 +295,21 @@ pub fn connect(url: &str, options: &PoolOptions) -> Result<DbPool, StoreError> {
 }
 
 impl DbConn {
+    /// Marks the connection unusable, so that the pool drops it instead of handing it out again:
+    /// for a statement that failed because the server went away. diesel notices that itself
+    /// only when a statement it runs fails, not when preparing one does, and a connection cut
+    /// before its first use of a statement would otherwise fail every request that takes it.
+    pub fn discard(&mut self) {
+        match self {
+            DbConn::Pg(c) => {
+                AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error()
+            }
+            DbConn::Sqlite(c) => {
+                AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error()
+            }
+        }
+    }
+
     /// Which backend this connection talks to.
     pub fn backend(&self) -> Backend {
         match self {

@@ -102,6 +102,26 @@ struct Kept {
 }
 
 impl KeptReference {
+    /// Puts into `clusters` what is kept of `wanted` at `version`; returns the ids not kept.
+    fn take_kept(
+        &self,
+        version: i64,
+        wanted: &[ClusterId],
+        clusters: &mut HashMap<ClusterId, Arc<ClusterReference>>,
+    ) -> Vec<ClusterId> {
+        let kept = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        let mut missing = Vec::new();
+        for id in wanted {
+            match kept.clusters.get(id).filter(|_| kept.version == version) {
+                Some(found) => {
+                    clusters.insert(id.clone(), Arc::clone(found));
+                }
+                None => missing.push(id.clone()),
+            }
+        }
+        missing
+    }
+
     /// The reference data of `cluster_ids` as of now: the version read from the database, what
     /// is kept at that version, and the rest read (five statements for all of it) and kept.
     pub(crate) fn read(
@@ -111,35 +131,13 @@ impl KeptReference {
     ) -> Result<Reference, StoreError> {
         let version = reference::version(c)?;
         let mut clusters = HashMap::with_capacity(cluster_ids.len());
-        let mut missing = Vec::new();
-        {
-            let kept = self.state.read().unwrap_or_else(PoisonError::into_inner);
-            for id in cluster_ids {
-                match kept.clusters.get(id).filter(|_| kept.version == version) {
-                    Some(found) => {
-                        clusters.insert(id.clone(), Arc::clone(found));
-                    }
-                    None => missing.push(id.clone()),
-                }
-            }
-        }
+        let mut missing = self.take_kept(version, cluster_ids, &mut clusters);
         if missing.is_empty() {
             return Ok(Reference { clusters });
         }
         let _reading = self.reading.lock().unwrap_or_else(PoisonError::into_inner);
         // Another request may have read them while this one waited.
-        {
-            let kept = self.state.read().unwrap_or_else(PoisonError::into_inner);
-            if kept.version == version {
-                missing.retain(|id| match kept.clusters.get(id) {
-                    Some(found) => {
-                        clusters.insert(id.clone(), Arc::clone(found));
-                        false
-                    }
-                    None => true,
-                });
-            }
-        }
+        missing = self.take_kept(version, &missing, &mut clusters);
         if missing.is_empty() {
             return Ok(Reference { clusters });
         }

@@ -18,22 +18,26 @@ const MAX_HASH_BLOCKS: usize = 64 * 1024;
 ///
 /// Each check needs 19 MiB. Allocated afresh per check, a morning's burst of sign-ins leaves
 /// hundreds of megabytes with the allocator (seen: 32 sign-ins took the server from 55 MB to
-/// 480 MB); with one buffer per core, the cost is fixed and checks beyond that wait their turn,
-/// which is all a CPU-bound hash could do anyway.
+/// 480 MB); with a fixed number of buffers ([`hash_buffers`]), the cost is fixed and checks
+/// beyond that wait their turn.
 struct HashMemory {
     free: Mutex<Vec<Vec<Block>>>,
     returned: Condvar,
 }
 
+/// How many argon2 checks run at once: one per two cores (at least one, at most four). A burst
+/// of sign-ins then leaves half the machine to searches and bookings, and its memory is 19 MiB
+/// a buffer: on two cores the second buffer was 19 of a server's 120 MB at its peak.
+fn hash_buffers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 4))
+}
+
 impl HashMemory {
     fn shared() -> &'static HashMemory {
         static MEMORY: OnceLock<HashMemory> = OnceLock::new();
-        MEMORY.get_or_init(|| {
-            let buffers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
-            HashMemory {
-                free: Mutex::new((0..buffers).map(|_| Vec::new()).collect()),
-                returned: Condvar::new(),
-            }
+        MEMORY.get_or_init(|| HashMemory {
+            free: Mutex::new((0..hash_buffers()).map(|_| Vec::new()).collect()),
+            returned: Condvar::new(),
         })
     }
 

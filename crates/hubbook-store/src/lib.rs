@@ -8,6 +8,7 @@ pub mod conn;
 pub mod error;
 pub mod ids;
 pub mod models;
+mod prepared;
 pub mod repo;
 pub mod schema;
 #[cfg(feature = "test-db")]

@@ -3,6 +3,11 @@
 //! Values are validated by `hubbook-core` before they reach these structs. Statuses, kinds,
 //! channels, roles and deliveries are core enums, stored as their text names (read back through
 //! `TryFrom<String>`, so an unknown name is an error, never a silent string).
+//!
+//! Every insertable row says `treat_none_as_default_value = false`. diesel's default writes
+//! each column as "this value or DEFAULT", a statement it never keeps prepared on PostgreSQL,
+//! so each insert of a booking was parsed and planned afresh. An absent value is NULL, as
+//! no column these structs write has another default.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -210,7 +215,7 @@ pub struct UserChanges {
 
 /// A triage integration client row (for example an NHS 111 provider); its secret hash never serialises.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = integrations)]
+#[diesel(table_name = integrations, treat_none_as_default_value = false)]
 pub struct Integration {
     /// Id (UUIDv7).
     pub id: String,
@@ -242,7 +247,7 @@ pub struct IntegrationChanges {
 
 /// A stored response to a create request, replayed when the same `Idempotency-Key` comes again.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = idempotency_keys)]
+#[diesel(table_name = idempotency_keys, treat_none_as_default_value = false)]
 pub struct IdempotencyRecord {
     /// Who sent the request (user or client id); keys are per caller.
     pub owner: String,
@@ -260,7 +265,7 @@ pub struct IdempotencyRecord {
 
 /// One audit event: who changed what, when, with the state before and after.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub struct AuditEvent {
     /// Id (UUIDv7, so ordered by time).
     pub id: String,
@@ -397,7 +402,7 @@ pub struct Slot {
 
 /// A hold row: one slot reserved for one caller until it expires.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = holds)]
+#[diesel(table_name = holds, treat_none_as_default_value = false)]
 pub struct Hold {
     /// Owning cluster.
     pub cluster_id: ClusterId,
@@ -490,7 +495,7 @@ pub struct Appointment {
 
 /// A rebooking need: an appointment whose slot a rota change would have removed.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = rebookings)]
+#[diesel(table_name = rebookings, treat_none_as_default_value = false)]
 pub struct Rebooking {
     /// Owning cluster.
     pub cluster_id: ClusterId,
@@ -516,7 +521,7 @@ pub struct Rebooking {
 
 /// A triage outcome code 111 books by: how soon the patient must be seen, and what fits.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = dispositions)]
+#[diesel(table_name = dispositions, treat_none_as_default_value = false)]
 pub struct Disposition {
     /// The code, e.g. `Dx05`.
     pub code: String,
@@ -553,7 +558,7 @@ pub struct DispositionChanges {
 
 /// One secret of an integration; live while neither revoked nor expired.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = integration_secrets)]
+#[diesel(table_name = integration_secrets, treat_none_as_default_value = false)]
 pub struct IntegrationSecret {
     /// Id; tokens name the secret they were issued against.
     pub id: String,
@@ -580,7 +585,7 @@ impl IntegrationSecret {
 /// A TLS client certificate an integration connects with, by the SHA-256 of its DER; live until
 /// revoked.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = integration_certificates)]
+#[diesel(table_name = integration_certificates, treat_none_as_default_value = false)]
 pub struct IntegrationCertificate {
     /// The SHA-256 of the certificate's DER, as 64 lower-case hex digits.
     pub sha256: String,
@@ -595,7 +600,7 @@ pub struct IntegrationCertificate {
 /// A patient a GP Connect consumer registered with hubbook (a temporary resident, say), its own
 /// record: what a booking of the patient by that consumer needs.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = consumer_patients)]
+#[diesel(table_name = consumer_patients, treat_none_as_default_value = false)]
 pub struct ConsumerPatient {
     /// The integration that registered the patient.
     pub integration_id: String,
@@ -622,7 +627,7 @@ pub struct ConsumerPatient {
 /// How the organisation that asked for an appointment described itself (a GP Connect booking
 /// organisation's name, phone and type), kept beside the appointment and returned on every read.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = requester_contacts)]
+#[diesel(table_name = requester_contacts, treat_none_as_default_value = false)]
 pub struct RequesterContact {
     /// The appointment's cluster (set when stored).
     pub cluster_id: ClusterId,
@@ -656,7 +661,7 @@ pub struct TriageBooking {
 
 /// One event of a cluster's feed: what changed, numbered in commit order within the cluster.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = events)]
+#[diesel(table_name = events, treat_none_as_default_value = false)]
 pub struct Event {
     /// The cluster.
     pub cluster_id: ClusterId,
@@ -680,7 +685,7 @@ pub struct Event {
 
 /// A webhook: where a cluster's events are posted, signed with its secret.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = webhooks)]
+#[diesel(table_name = webhooks, treat_none_as_default_value = false)]
 pub struct Webhook {
     /// Id (UUIDv7).
     pub id: String,
@@ -723,7 +728,7 @@ pub struct WebhookChanges {
 
 /// One attempt to deliver one event to one webhook.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = webhook_deliveries)]
+#[diesel(table_name = webhook_deliveries, treat_none_as_default_value = false)]
 pub struct WebhookDelivery {
     /// Id (UUIDv7, so in time order).
     pub id: String,

@@ -14,11 +14,12 @@ use super::events;
 use super::{appointments as appointment_repo, update_audited_as, Change};
 use crate::ids::{AppointmentId, ClusterId, HoldId, PracticeId, SlotId};
 use crate::models::{Appointment, Hold, RequesterContact, Session, Slot, TriageBooking};
+use crate::prepared::LiveAppointment;
 use crate::schema::{
     appointments, holds, rebookings, requester_contacts, services, sessions, slots, triage_bookings,
 };
 use crate::{new_id, write_tx, ConflictKind, DbConn, StoreError, WriteError};
-use hubbook_core::appointment::{adjacent, AppointmentStatus, SlotShape, LIVE_STATUSES};
+use hubbook_core::appointment::{adjacent, AppointmentStatus, SlotShape};
 use hubbook_core::rota::SessionStatus;
 use hubbook_core::Refusal;
 
@@ -89,7 +90,7 @@ fn check_bookable(
     let booked: i64 = appointments::table
         .filter(appointments::cluster_id.eq(cluster_id))
         .filter(appointments::slot_id.eq(&slot.id))
-        .filter(appointments::status.eq_any(LIVE_STATUSES))
+        .filter(LiveAppointment)
         .count()
         .get_result(c)?;
     let held_by_other: i64 = holds::table
@@ -402,7 +403,7 @@ fn place(
                 .filter(appointments::cluster_id.eq(cluster_id))
                 .filter(appointments::nhs_number.eq(nhs))
                 .filter(appointments::service_id.eq(&slot.service_id))
-                .filter(appointments::status.eq_any(LIVE_STATUSES))
+                .filter(LiveAppointment)
                 .filter(appointments::starts_at.ge(day.0))
                 .filter(appointments::starts_at.lt(day.1))
                 .filter(appointments::id.ne(replacing.unwrap_or("")))

@@ -33,7 +33,7 @@ pub fn free_slots_by_site_and_service(
     let live = appointments::table
         .filter(appointments::cluster_id.eq(slots::cluster_id))
         .filter(appointments::slot_id.eq(slots::id))
-        .filter(appointments::status.eq_any(hubbook_core::appointment::LIVE_STATUSES))
+        .filter(crate::prepared::LiveAppointment)
         .select(appointments::slot_id);
     let active = sessions::table
         .filter(sessions::cluster_id.eq(slots::cluster_id))

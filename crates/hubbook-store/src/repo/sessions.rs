@@ -182,7 +182,7 @@ pub fn load_stored(
         let live: Vec<(String, String)> = appointments::table
             .filter(appointments::cluster_id.eq(cluster_id))
             .filter(appointments::session_id.eq_any(chunk))
-            .filter(appointments::status.eq_any(LIVE_STATUSES))
+            .filter(crate::prepared::LiveAppointment)
             .select((appointments::slot_id, appointments::id))
             .load(conn)?;
         booked.extend(live);
@@ -470,7 +470,7 @@ pub fn session_slots(
     let booked: HashMap<String, String> = appointments::table
         .filter(appointments::cluster_id.eq(cluster_id))
         .filter(appointments::session_id.eq(session_id))
-        .filter(appointments::status.eq_any(LIVE_STATUSES))
+        .filter(crate::prepared::LiveAppointment)
         .select((appointments::slot_id, appointments::id))
         .load::<(String, String)>(conn)?
         .into_iter()

@@ -301,7 +301,7 @@ fn free_slots(
     let live = appointments::table
         .filter(appointments::cluster_id.eq(slots::cluster_id))
         .filter(appointments::slot_id.eq(slots::id))
-        .filter(appointments::status.eq_any(hubbook_core::appointment::LIVE_STATUSES))
+        .filter(crate::prepared::LiveAppointment)
         .select(appointments::slot_id);
     let held = holds::table
         .filter(holds::cluster_id.eq(slots::cluster_id))
@@ -619,7 +619,7 @@ pub fn slot_is_free(
     let booked: i64 = appointments::table
         .filter(appointments::cluster_id.eq(cluster_id))
         .filter(appointments::slot_id.eq(&slot.id))
-        .filter(appointments::status.eq_any(hubbook_core::appointment::LIVE_STATUSES))
+        .filter(crate::prepared::LiveAppointment)
         .count()
         .get_result(conn)?;
     let held: i64 = holds::table

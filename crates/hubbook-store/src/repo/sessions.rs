@@ -20,8 +20,6 @@ use crate::models::{AuditEvent, Session, Slot};
 use crate::schema::{appointments, holds, sessions, slots};
 use crate::{new_id, write_tx, DbConn, Page, StoreError};
 
-pub use hubbook_core::appointment::LIVE_STATUSES;
-
 /// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bound-parameter limits.
 const INSERT_CHUNK: usize = 500;
 /// Ids per `IN (...)` list.

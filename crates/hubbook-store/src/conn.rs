@@ -164,7 +164,7 @@ fn check_sqlite_path(path: &str) -> Result<(), StoreError> {
 }
 
 /// SQLite waits this long for another writer before reporting busy.
-const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+pub(crate) const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
 /// Opens one connection of the URL's backend and applies the per-connection settings.
 pub fn establish(url: &DatabaseUrl) -> Result<DbConn, StoreError> {
@@ -223,6 +223,9 @@ pub fn planned_per_execution<T, E: From<StoreError>>(
 #[derive(Debug, Clone)]
 pub struct DbManager {
     url: DatabaseUrl,
+    /// On SQLite, the database's writer (`writer.rs`), held (never read) so that it lives as long
+    /// as the pool.
+    _writer: Option<std::sync::Arc<crate::writer::Writer>>,
 }
 
 impl ManageConnection for DbManager {
@@ -279,10 +282,12 @@ impl Default for PoolOptions {
 /// never wait for the writer.
 pub fn connect(url: &str, options: &PoolOptions) -> Result<DbPool, StoreError> {
     let url = DatabaseUrl::parse(url)?;
+    let mut writer = None;
     if url.backend == Backend::Sqlite {
         check_sqlite_path(&url.target)?;
         let mut conn = establish(&url)?;
         conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+        writer = Some(crate::writer::register(&mut conn, &url)?);
     }
     r2d2::Pool::builder()
         .max_size(options.max_size)
@@ -290,7 +295,10 @@ pub fn connect(url: &str, options: &PoolOptions) -> Result<DbPool, StoreError> {
         // No `SELECT 1` round trip per checkout: a dead connection shows itself on its first
         // statement (503, retry) and is not returned to the pool.
         .test_on_check_out(false)
-        .build(DbManager { url })
+        .build(DbManager {
+            url,
+            _writer: writer,
+        })
         .map_err(|e| StoreError::connection(e.to_string()))
 }
 
@@ -360,17 +368,20 @@ impl DbConn {
     }
 }
 
-/// The SQLite writers of this process queue here, first come first served, before `BEGIN
-/// IMMEDIATE`. SQLite's own busy handler makes a waiting writer sleep and retry (1 ms, then 2,
-/// 5, 10... up to 100 ms at a time), so under contention some writers waited many times longer
-/// than the queue ahead of them; here each takes its turn as soon as the one before commits.
-/// Writers in another process still meet SQLite's handler.
+/// SQLite writers on a connection no pool of this process made queue here, first come first
+/// served, before `BEGIN IMMEDIATE`. SQLite's own busy handler makes a waiting writer sleep and
+/// retry (1 ms, then 2, 5, 10... up to 100 ms at a time), so under contention some writers waited
+/// many times longer than the queue ahead of them; here each takes its turn as soon as the one
+/// before commits. Writers in another process still meet SQLite's handler.
 static SQLITE_WRITERS: parking_lot::FairMutex<()> = parking_lot::const_fair_mutex(());
 
-/// Runs `f` in a write transaction. On SQLite it first takes its turn among the process's
-/// writers ([`SQLITE_WRITERS`]), then begins with `BEGIN IMMEDIATE`, taking the write lock up
-/// front, so the transaction waits for other writers at its start (up to the busy timeout) and
-/// can never fail with SQLITE_BUSY half way through. Nested calls become savepoints.
+/// Runs `f` in a write transaction. On SQLite, when a pool of this process is on the database,
+/// `f` runs on the database's writer connection as one transaction of a batch committed
+/// together (`writer.rs`: queued in arrival order, returning once the batch is on disk);
+/// otherwise it first takes its turn among the process's writers ([`SQLITE_WRITERS`]). Either
+/// way the transaction begins with `BEGIN IMMEDIATE`, taking the write lock up front, so it
+/// waits for other writers at its start (up to the busy timeout) and can never fail with
+/// SQLITE_BUSY half way through. Nested calls become savepoints.
 pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
@@ -398,6 +409,10 @@ where
             (Err(_), Some(e)) => Err(e),
             (Err(e), None) => Err(E::from(e.into())),
         };
+    }
+    // A pool of this process keeps the database's writer: the transaction joins its batch.
+    if let Some(writer) = crate::writer::of(conn).map_err(E::from)? {
+        return writer.run(f);
     }
     // Held to the commit or rollback. A turn not given within the busy timeout (a writer
     // stuck ahead) is not waited for longer: SQLite's busy handler decides, as without it.

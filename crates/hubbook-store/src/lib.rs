@@ -13,6 +13,7 @@ pub mod repo;
 pub mod schema;
 #[cfg(feature = "test-db")]
 pub mod test_db;
+mod writer;
 
 pub use conn::{
     connect, planned_per_execution, write_tx, Backend, DatabaseUrl, DbConn, DbPool, Durability,

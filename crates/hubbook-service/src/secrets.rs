@@ -14,9 +14,19 @@ use crate::ServiceError;
 /// The largest argon2 memory a stored hash may ask for (64 MiB); a bigger one never matches.
 const MAX_HASH_BLOCKS: usize = 64 * 1024;
 
+/// The argon2id parameters of new hashes: 7 MiB of memory and five passes, the last of the
+/// five settings OWASP's password storage cheat sheet gives as equally strong (the first in
+/// argon2's own default: 19 MiB, two passes). The same work in a third of the memory: each
+/// sign-in check runs in a 7 MiB buffer, which is what a server under load holds for them.
+/// Hashes stored with other parameters still verify with their own.
+fn hash_params() -> Result<Params, argon2::Error> {
+    Params::new(7 * 1024, 5, 1, None)
+}
+
 /// Argon2 working memory, a few buffers reused by every hash and check.
 ///
-/// Each check needs 19 MiB. Allocated afresh per check, a morning's burst of sign-ins leaves
+/// Each check needs 7 MiB with the parameters of [`hash_params`], 19 MiB for a hash made with
+/// argon2's defaults (as hubbook's were until 2026-12). Allocated afresh per check, a morning's burst of sign-ins leaves
 /// hundreds of megabytes with the allocator (seen: 32 sign-ins took the server from 55 MB to
 /// 480 MB); with a fixed number of buffers ([`hash_buffers`]), the cost is fixed and checks
 /// beyond that wait their turn.
@@ -27,7 +37,7 @@ struct HashMemory {
 
 /// How many argon2 checks run at once: one per two cores (at least one, at most four). A burst
 /// of sign-ins then leaves half the machine to searches and bookings, and its memory is 19 MiB
-/// a buffer: on two cores the second buffer was 19 of a server's 120 MB at its peak.
+/// a buffer: on two cores a second 19 MiB buffer was 19 of a server's 120 MB at its peak.
 fn hash_buffers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 4))
 }
@@ -77,7 +87,7 @@ pub fn hash_secret(secret: &str) -> Result<String, ServiceError> {
     let mut salt = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut salt);
     let salt_string = SaltString::encode_b64(&salt).map_err(failed)?;
-    let params = Params::default();
+    let params = hash_params().map_err(|e| failed(e.into()))?;
     let hasher = Argon2::from(&params);
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     HashMemory::shared()
@@ -180,7 +190,8 @@ mod tests {
         let tampered = format!("{}{flipped}{}", &ours[..at], &ours[at + 1..]);
         assert!(PasswordHash::new(&tampered).is_ok());
         assert!(!verify_secret("correct horse", &tampered));
-        let greedy = ours.replace("m=19456", "m=4194304");
+        assert!(ours.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"), "{ours}");
+        let greedy = ours.replace("m=7168", "m=4194304");
         assert!(!verify_secret("correct horse", &greedy));
     }
 

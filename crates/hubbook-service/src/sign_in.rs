@@ -21,7 +21,8 @@ use crate::{Hubbook, ServiceError};
 
 /// A hash to check against when the user or client does not exist, so that a wrong name takes as
 /// long as a wrong password.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3x4+H0DqCyeBF2I1CeHGVbqcB6Tf3X5jWZmaSbtnPUk";
+/// Made with the parameters new hashes use ([`crate::secrets::hash_secret`]).
+const DUMMY_HASH: &str = "$argon2id$v=19$m=7168,t=5,p=1$c29tZXNhbHRzb21lc2FsdA$7BY12oRrVKXc5uQzGDYO5fHFkjnt9yOSJxvWlFUG2b8";
 
 /// What a caller signs in with.
 #[derive(Debug, Clone)]
@@ -325,5 +326,26 @@ fn look_up(
             };
             Ok((candidate, client_secret, hashes))
         }
+    }
+}
+
+#[cfg(test)]
+mod dummy_hash_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::DUMMY_HASH;
+
+    #[test]
+    fn an_unknown_name_costs_what_a_known_one_does() {
+        // The dummy hash has the parameters of the hashes stored now, so a check against it
+        // takes as long, and it matches nothing anyone would send.
+        let stored = crate::secrets::hash_secret("correct horse").unwrap();
+        let params = |h: &str| h.split('$').nth(3).unwrap().to_owned();
+        assert_eq!(params(DUMMY_HASH), params(&stored));
+        assert!(!crate::secrets::verify_secret("correct horse", DUMMY_HASH));
+        assert!(crate::secrets::verify_secret(
+            "hubbook dummy password",
+            DUMMY_HASH
+        ));
     }
 }

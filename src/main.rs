@@ -196,9 +196,39 @@ enum UserCommand {
     },
 }
 
+/// Limits glibc's allocator to one arena per two cores (at least one), unless `MALLOC_ARENA_MAX`
+/// or `GLIBC_TUNABLES` already says how many.
+///
+/// glibc gives a thread that finds the allocator busy an arena of its own, up to eight per core,
+/// and each arena keeps what is freed into it. The server's blocking threads (a database call
+/// each) touch many arenas, and with 16 users booking on SQLite the arenas held 40-45 MB more
+/// than the 21 MB the heap itself ever held; with one arena on two cores a search costs the same
+/// (2,479-2,548 against 2,473-2,717 a second, alternate runs) and the peak is 62-64 MB against
+/// 97 MB. Called first, while the process has one thread.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn limit_malloc_arenas() {
+    let tuned = std::env::var_os("MALLOC_ARENA_MAX").is_some()
+        || std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains("arena_max"));
+    if tuned {
+        return;
+    }
+    let arenas = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 64));
+    // SAFETY: mallopt only sets one of the allocator's parameters (it returns 0 if it refuses,
+    // leaving glibc's default); nothing else runs yet.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, arenas as libc::c_int);
+    }
+}
+
+/// Other C libraries' allocators need no limit.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
+
 /// Runs the command; an error is printed as one line, `error: ` and its causes, never with a
 /// backtrace (even under `RUST_BACKTRACE=1`), and the process exits with status 1.
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // The file fills the variables the environment leaves unset, before clap reads them, while
     // this process has one thread.

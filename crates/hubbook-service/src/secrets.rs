@@ -15,10 +15,10 @@ use crate::ServiceError;
 const MAX_HASH_BLOCKS: usize = 64 * 1024;
 
 /// The argon2id parameters of new hashes: 7 MiB of memory and five passes, the last of the
-/// five settings OWASP's password storage cheat sheet gives as equally strong (the first in
-/// argon2's own default: 19 MiB, two passes). The same work in a third of the memory: each
-/// sign-in check runs in a 7 MiB buffer, which is what a server under load holds for them.
-/// Hashes stored with other parameters still verify with their own.
+/// five settings OWASP's password storage cheat sheet gives as equally strong (argon2's own
+/// default, 19 MiB and two passes, is another). About the same work in a third of the memory:
+/// each sign-in check runs in a 7 MiB buffer, which a server under load keeps for them. Hashes
+/// stored with other parameters still verify with their own.
 fn hash_params() -> Result<Params, argon2::Error> {
     Params::new(7 * 1024, 5, 1, None)
 }
@@ -26,18 +26,18 @@ fn hash_params() -> Result<Params, argon2::Error> {
 /// Argon2 working memory, a few buffers reused by every hash and check.
 ///
 /// Each check needs 7 MiB with the parameters of [`hash_params`], 19 MiB for a hash made with
-/// argon2's defaults (as hubbook's were until 2026-12). Allocated afresh per check, a morning's burst of sign-ins leaves
-/// hundreds of megabytes with the allocator (seen: 32 sign-ins took the server from 55 MB to
-/// 480 MB); with a fixed number of buffers ([`hash_buffers`]), the cost is fixed and checks
-/// beyond that wait their turn.
+/// argon2's defaults (as hubbook's were until 2026-12). Allocated afresh per check, a morning's
+/// burst of sign-ins leaves hundreds of megabytes with the allocator (seen: 32 sign-ins took the
+/// server from 55 MB to 480 MB); with a fixed number of buffers ([`hash_buffers`]), the cost is
+/// fixed and checks beyond that wait their turn.
 struct HashMemory {
     free: Mutex<Vec<Vec<Block>>>,
     returned: Condvar,
 }
 
 /// How many argon2 checks run at once: one per two cores (at least one, at most four). A burst
-/// of sign-ins then leaves half the machine to searches and bookings, and its memory is 19 MiB
-/// a buffer: on two cores a second 19 MiB buffer was 19 of a server's 120 MB at its peak.
+/// of sign-ins then leaves half the machine to searches and bookings, and its memory is one
+/// buffer a check: on two cores a second 19 MiB buffer was 19 of a server's 120 MB at its peak.
 fn hash_buffers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 4))
 }

@@ -342,18 +342,30 @@ def main():
     begins = {code: int(seq) for code, seq in psql(
         url, "SELECT c.code, w.delivered_seq FROM webhooks w JOIN clusters c ON c.id = w.cluster_id")}
 
-    # The hot pool: twelve slots per cluster, two days ahead, free now.
-    day = dt.date.today() + dt.timedelta(days=2)
-    if day.weekday() >= 5:
-        day += dt.timedelta(days=7 - day.weekday())
-    pools, tokens = {}, {}
+    # The hot pool: up to twelve slots per cluster, free now, on the first weekday at least two
+    # days ahead on which every cluster offers six or more (the seeded rotas and bookings leave
+    # some days with fewer: on the seed of 2026-11-30, Friday 4 December offered 2 in N00001).
+    tokens = {}
     for n, code in enumerate(sorted(clusters), start=1):
         tokens[code] = [sign_in(f"rcp-{n:05d}-{p}") for p in range(1, 4)]
-        status, reply, _ = request(base, "GET", f"/api/v1/slots?from={day}T00:00:00Z&to={day}T23:59:59Z&limit=200",
-                                   token=tokens[code][0])
-        assert status == 200, (status, reply)
-        pools[code] = [o["slot_id"] for o in reply["items"]][:12]
-        assert len(pools[code]) >= 6, f"too few free slots in {code} on {day}: {len(pools[code])}"
+    seeded_to = monday_of_this_week() + dt.timedelta(weeks=2)
+    day, pools, seen = dt.date.today() + dt.timedelta(days=2), None, []
+    while day < seeded_to:
+        if day.weekday() < 5:
+            offered = {}
+            for code in sorted(clusters):
+                status, reply, _ = request(
+                    base, "GET", f"/api/v1/slots?from={day}T00:00:00Z&to={day}T23:59:59Z&limit=200",
+                    token=tokens[code][0])
+                assert status == 200, (status, reply)
+                offered[code] = [o["slot_id"] for o in reply["items"]][:12]
+            seen.append((day.isoformat(), {code: len(ids) for code, ids in offered.items()}))
+            if all(len(ids) >= 6 for ids in offered.values()):
+                pools = offered
+                break
+        day += dt.timedelta(days=1)
+    assert pools is not None, f"no seeded weekday offers six free slots in every cluster: {seen}"
+    log("hot pool on", day.isoformat(), {code: len(ids) for code, ids in pools.items()})
 
     counter = iter(range(1, 10_000_000))
     counter_lock = threading.Lock()

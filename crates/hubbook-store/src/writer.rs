@@ -200,12 +200,14 @@ impl Writer {
                 (Err(e), _) => Err(e),
             };
         }
-        if done.is_ok() {
-            batch.awaiting += 1;
-        }
+        // A writer that failed waits too: as if the writers ran one after another, what it does
+        // next (an idempotent retry reading the answer stored by the writer before it, say)
+        // sees every earlier writer of its batch committed.
+        batch.awaiting += 1;
         drop(turn);
+        let committed = self.await_commit(number);
         let value = done?;
-        self.await_commit(number).map_err(E::from)?;
+        committed.map_err(E::from)?;
         Ok(value)
     }
 
@@ -506,6 +508,58 @@ mod tests {
         write_tx(&mut c, |c| insert(c, "after", 1)).unwrap();
         assert_eq!(count(&mut c, "after"), 1);
         drop((c, pool));
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_writer_that_fails_is_answered_after_the_writers_before_it_commit() {
+        let (pool, path) = database();
+        let writer = of(&mut pool.get().unwrap()).unwrap().unwrap();
+        let turn = writer.turn.lock();
+        let seen_after_failing = std::thread::scope(|scope| {
+            let queue_up = |t: &str| {
+                let before = writer.queued.load(Ordering::SeqCst);
+                let pool = pool.clone();
+                let t = t.to_owned();
+                let handle = scope.spawn(move || {
+                    let mut c = pool.get().unwrap();
+                    let done = write_tx(&mut c, |c| {
+                        insert(c, &t, 1)?;
+                        match t.as_str() {
+                            "fails" => Err(StoreError::rejected("refused")),
+                            // The last of the batch takes its time before it commits.
+                            "slow" => {
+                                std::thread::sleep(Duration::from_millis(300));
+                                Ok(())
+                            }
+                            _ => Ok(()),
+                        }
+                    });
+                    // What the writer sees once answered.
+                    (done.is_ok(), count(&mut c, "first"))
+                });
+                while writer.queued.load(Ordering::SeqCst) == before {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                handle
+            };
+            let first = queue_up("first");
+            let fails = queue_up("fails");
+            let slow = queue_up("slow");
+            drop(turn);
+            let (first, fails, slow) = (
+                first.join().unwrap(),
+                fails.join().unwrap(),
+                slow.join().unwrap(),
+            );
+            assert!(first.0 && !fails.0 && slow.0);
+            fails.1
+        });
+        assert_eq!(
+            seen_after_failing, 1,
+            "the failed writer answered before the batch committed"
+        );
+        drop(pool);
         let _ = std::fs::remove_file(&path);
     }
 
